@@ -1,0 +1,134 @@
+"""Context features from first-pass scores: what the neighbours look like.
+
+A teaser blurb in a sidebar is prose, and alone it scores like story; what
+gives it away is that the lines around it score as chrome, that it sits
+after the page's main run of story, in a block of short dated lines. The
+second pass sees each line's first-pass score together with its
+neighbours' scores, windows of scores before and after it, its block's and
+page's scores, and where it stands relative to the page's main story span.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .pages import PageIndex
+
+# Offsets of neighbours whose score the second pass sees directly.
+_OFFSETS = (-4, -3, -2, -1, 1, 2, 3, 4)
+# Half-widths (in lines) of the score windows.
+_WINDOWS = (2, 5, 15)
+# Cap for distances to the main span ("far away").
+_FAR = 50
+_EPS = 1e-4
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def main_span(index: PageIndex, gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each page's contiguous run of lines with the greatest total ``gain``.
+
+    ``gain`` is positive for story-like lines and negative for chrome-like
+    ones; the best run is the page's main story as one block. Returns, per
+    line, the batch index of its page's span start and stop (exclusive).
+    Pages with no positive gain get an empty span at their first line.
+    """
+    n = len(index)
+    span_start = np.empty(n, dtype=np.int64)
+    span_stop = np.empty(n, dtype=np.int64)
+    firsts = np.flatnonzero(np.diff(np.concatenate([[-1], index.page])) != 0)
+    stops = np.append(firsts[1:], n)
+    for first, stop in zip(firsts, stops):
+        prefix = np.concatenate([[0.0], np.cumsum(gain[first:stop])])
+        lowest = np.minimum.accumulate(prefix)
+        lowest_at = _running_argmin(prefix)
+        best_end = int(np.argmax(prefix - lowest))
+        if prefix[best_end] - lowest[best_end] <= 0:
+            begin, end = first, first
+        else:
+            begin, end = first + int(lowest_at[best_end]), first + best_end
+        span_start[first:stop] = begin
+        span_stop[first:stop] = end
+    return span_start, span_stop
+
+
+def _running_argmin(values: np.ndarray) -> np.ndarray:
+    """Index of the minimum of ``values[:i+1]`` for each i (first on ties)."""
+    lowest = np.minimum.accumulate(values)
+    is_new = np.concatenate([[True], values[1:] < lowest[:-1]])
+    positions = np.where(is_new, np.arange(len(values)), 0)
+    return np.maximum.accumulate(positions)
+
+
+def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Context features from first-pass story probabilities.
+
+    Parameters
+    ----------
+    index : PageIndex
+        Page and block layout of the batch.
+    scores : ndarray, shape (n,) or (n, m)
+        First-pass probabilities that each line is story (one column per
+        first-pass model).
+    words : ndarray, shape (n,)
+        Words per line, to weigh windows by how much text they hold.
+
+    Returns
+    -------
+    ndarray, shape (n, k)
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    weight = np.log1p(words)
+    columns: list[np.ndarray] = []
+    for p in scores.T:
+        logit = _logit(p)
+        columns.append(logit)
+        for offset in _OFFSETS:
+            columns.append(index.shift(logit, offset, fill=0.0))
+            columns.append(index.shift(np.ones_like(p), offset, fill=0.0))
+        for width in _WINDOWS:
+            columns.append(index.window_mean(p, width, width))
+            columns.append(index.window_sum(p * weight, width, width) / np.maximum(index.window_sum(weight, width, width), _EPS))
+            for before, after in ((width, -1), (-1, width)):
+                columns.append(_strict_mean(index, p, before, after))
+        columns.append(index.block_sum(p) / index.block_size())
+        page_mean = index.page_sum(p) / index.size
+        columns.append(page_mean)
+        columns.append(p - page_mean)
+        columns.append(index.page_sum(p * weight) / np.maximum(index.page_sum(weight), _EPS))
+        for gain in (p - 0.5, (p - 0.5) * weight):
+            columns.extend(_span_features(index, gain, words))
+    return np.column_stack(columns)
+
+
+def _strict_mean(index: PageIndex, values: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Mean over the lines strictly before (``after == -1``) or after (``before == -1``)."""
+    if after < 0:
+        total = index.window_sum(values, before, 0) - values
+        count = index.window_count(before, 0) - 1.0
+    else:
+        total = index.window_sum(values, 0, after) - values
+        count = index.window_count(0, after) - 1.0
+    return np.where(count > 0, total / np.maximum(count, 1.0), -1.0)
+
+
+def _span_features(index: PageIndex, gain: np.ndarray, words: np.ndarray) -> list[np.ndarray]:
+    start, stop = main_span(index, gain)
+    position = np.arange(len(index))
+    inside = (position >= start) & (position < stop)
+    before = np.clip(start - position, 0, _FAR)
+    after = np.clip(position - stop + 1, 0, _FAR)
+    cumulative = np.concatenate([[0.0], np.cumsum(words)])
+    span_words = cumulative[stop] - cumulative[start]
+    page_words = index.page_sum(words)
+    return [
+        inside.astype(np.float64),
+        np.log1p(before),
+        np.log1p(after),
+        span_words / np.maximum(page_words, 1.0),
+    ]
