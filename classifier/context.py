@@ -34,33 +34,34 @@ def main_span(index: PageIndex, gain: np.ndarray) -> tuple[np.ndarray, np.ndarra
     ``gain`` is positive for story-like lines and negative for chrome-like
     ones; the best run is the page's main story as one block. Returns, per
     line, the batch index of its page's span start and stop (exclusive).
-    Pages with no positive gain get an empty span at their first line.
+    Pages with no positive gain get an empty span at their first line. On
+    ties the earliest run wins.
+
+    This is Kadane's maximum-sum subarray, run for all pages at once.
     """
     n = len(index)
-    span_start = np.empty(n, dtype=np.int64)
-    span_stop = np.empty(n, dtype=np.int64)
-    firsts = np.flatnonzero(np.diff(np.concatenate([[-1], index.page])) != 0)
-    stops = np.append(firsts[1:], n)
-    for first, stop in zip(firsts, stops):
-        prefix = np.concatenate([[0.0], np.cumsum(gain[first:stop])])
-        lowest = np.minimum.accumulate(prefix)
-        lowest_at = _running_argmin(prefix)
-        best_end = int(np.argmax(prefix - lowest))
-        if prefix[best_end] - lowest[best_end] <= 0:
-            begin, end = first, first
-        else:
-            begin, end = first + int(lowest_at[best_end]), first + best_end
-        span_start[first:stop] = begin
-        span_stop[first:stop] = end
-    return span_start, span_stop
-
-
-def _running_argmin(values: np.ndarray) -> np.ndarray:
-    """Index of the minimum of ``values[:i+1]`` for each i (first on ties)."""
-    lowest = np.minimum.accumulate(values)
-    is_new = np.concatenate([[True], values[1:] < lowest[:-1]])
-    positions = np.where(is_new, np.arange(len(values)), 0)
-    return np.maximum.accumulate(positions)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rows = np.arange(n)
+    after = np.cumsum(gain, dtype=np.float64)
+    after -= np.concatenate([[0.0], after])[index.first]  # sum over the page up to and including the row
+    before = after - gain  # ... up to the row, excluded
+    # Running minimum of ``before`` within each page: shift each page far
+    # below the previous ones so that one running minimum restarts per page.
+    far = 2.0 * (np.abs(before).max() + np.abs(gain).max() + 1.0)
+    shifted = before - index.page * far
+    lowest = np.minimum.accumulate(shifted)
+    new_low = np.concatenate([[True], shifted[1:] < lowest[:-1]])
+    low_at = np.maximum.accumulate(np.where(new_low, rows, 0))
+    value = after - before[low_at]
+    firsts = np.flatnonzero(index.first == rows)
+    best = np.maximum.reduceat(value, firsts)[index.page]
+    candidate = np.where((value == best) & (value > 0), rows, n)
+    best_end = np.minimum.reduceat(candidate, firsts)[index.page]
+    found = best_end < n
+    span_start = np.where(found, low_at[np.minimum(best_end, n - 1)], index.first)
+    span_stop = np.where(found, best_end + 1, index.first)
+    return span_start.astype(np.int64), span_stop.astype(np.int64)
 
 
 def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -85,12 +86,14 @@ def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray) -> np
         scores = scores[:, None]
     weight = np.log1p(words)
     columns: list[np.ndarray] = []
+    ones = np.ones(len(index))
+    for offset in _OFFSETS:  # whether that neighbour exists
+        columns.append(index.shift(ones, offset, fill=0.0))
     for p in scores.T:
         logit = _logit(p)
         columns.append(logit)
         for offset in _OFFSETS:
             columns.append(index.shift(logit, offset, fill=0.0))
-            columns.append(index.shift(np.ones_like(p), offset, fill=0.0))
         for width in _WINDOWS:
             columns.append(index.window_mean(p, width, width))
             columns.append(index.window_sum(p * weight, width, width) / np.maximum(index.window_sum(weight, width, width), _EPS))
@@ -103,7 +106,8 @@ def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray) -> np
         columns.append(index.page_sum(p * weight) / np.maximum(index.page_sum(weight), _EPS))
         for gain in (p - 0.5, (p - 0.5) * weight):
             columns.extend(_span_features(index, gain, words))
-    return np.column_stack(columns)
+    # Built feature by feature and returned column-major, as the trees read it.
+    return np.array(columns).T
 
 
 def _strict_mean(index: PageIndex, values: np.ndarray, before: int, after: int) -> np.ndarray:

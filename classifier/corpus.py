@@ -83,10 +83,15 @@ def site_of(url: str) -> str:
     return ".".join(parts[-2:])
 
 
+def site_bucket(site: str) -> float:
+    """A site's fixed place in [0, 1): the first 4 bytes of its sha256."""
+    digest = hashlib.sha256(site.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
 def is_held_out(site: str, fraction: float = HELD_OUT_FRACTION) -> bool:
     """Whether a site belongs to the fixed held-out evaluation split."""
-    digest = hashlib.sha256(site.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") < fraction * 2**32
+    return site_bucket(site) < fraction
 
 
 def words(text: str) -> list[str]:

@@ -11,10 +11,15 @@ over pages, and the story F1 is the harmonic mean of the two averages.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from .corpus import words
+from .corpus import UNKNOWN, TrainingDocument, words
+from .documents import Document, LabeledDocument
+from .labels import Label
+
+if TYPE_CHECKING:
+    from .bundle import Model
 
 SHINGLE = 4
 
@@ -89,3 +94,61 @@ def average_scores(scores: Sequence[PageScore]) -> StoryScore:
         recall=sum(s.recall for s in scores) / n,
         pages=n,
     )
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One evaluated page: its score and its line errors."""
+
+    id: str
+    site: str
+    score: PageScore
+    lines: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What ``storyfilter evaluate`` reports."""
+
+    story: StoryScore
+    line_accuracy: float
+    lines: int
+    pages: tuple[PageResult, ...] = field(default=())
+
+
+def gold_story(document: TrainingDocument) -> str:
+    """The gold story of a training document: its ``story`` field, else its story lines."""
+    if document.story is not None:
+        return document.story
+    return "\n\n".join(s.text for s, label in zip(document.segments, document.labels) if label == Label.STORY)
+
+
+def evaluate_documents(model: "Model", documents: Iterable[TrainingDocument]) -> Evaluation:
+    """Label each document's text with ``model`` and score it against its gold."""
+    documents = list(documents)
+    inputs = (Document(id=d.id, text=d.text) for d in documents)
+    pages: list[PageResult] = []
+    right = total = 0
+    for document, result in zip(documents, model.label_many(inputs)):
+        if not isinstance(result, LabeledDocument):
+            raise RuntimeError(f"{document.id}: {result.message}")
+        errors = known = 0
+        for scored, label in zip(result.segments, document.labels):
+            if label != UNKNOWN:
+                known += 1
+                errors += int(scored.label) != label
+        right += known - errors
+        total += known
+        pages.append(PageResult(document.id, document.site, score_page(result.story, gold_story(document)), known, errors))
+    return Evaluation(
+        story=average_scores([p.score for p in pages]),
+        line_accuracy=right / total if total else 0.0,
+        lines=total,
+        pages=tuple(pages),
+    )
+
+
+def score_documents(model: "Model", documents: Iterable[TrainingDocument]) -> StoryScore:
+    """Story F1 of ``model`` over ``documents``."""
+    return evaluate_documents(model, documents).story

@@ -50,34 +50,25 @@ _COUNTED = (
     ("quote", "\"\u201c\u201d\u00ab\u00bb"),
 )
 
-_STOPWORDS = (
-    "a about after all also an and any are as at be been but by can could did do does for "
-    "from had has have he her his how i if in into is it its just may more most my no not "
-    "of on one or our out over said she so some than that the their them then there these "
-    "they this those to under up was we were what when where which while who will with "
-    "would you your"
+# Shape columns about the line's ends, which clipping keeps whole.
+_LINE_ENDS = frozenset(
+    {"ends_sentence", "ends_colon", "ends_digit", "starts_upper", "starts_digit", "starts_bullet"}
+)
+# Function words ("the", "of", "and", "in", "to") mark running prose; short
+# lower-case words stand in for them in any language written in cases.
+_FUNCTION_WORD_LETTERS = 3
+# Month names and their abbreviations, as a date's tell-tale words.
+_MONTHS = (
+    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
+    "august september october november december"
 ).split()
-# The stopwords as they appear at the start of a sentence, in running text and in capitals.
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-)
-_DATE = re.compile(
-    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r"\.?,?\s+\d{4}"
-    r"|" + _MONTH + r"\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
-    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
-    r"|\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)\b",
-    re.IGNORECASE,
-)
-_TIME = re.compile(r"\b\d{1,2}:\d{2}(?:\s*[ap]\.?m\.?)?\b", re.IGNORECASE)
-# Dates and times are looked for only in lines this short (in words): a date
-# line or a teaser's date is short, and scanning long paragraphs is costly.
-_DATE_SCAN_WORDS = 20
 # A wire story's last line may end with the agency after the full stop:
 # "...said on Monday.—Agency", "...on Monday. (Agency)". The sentence still ends.
 _SIGNOFF = re.compile(
     r"[.!?\"\u201d\u2019]\s*(?:[-\u2013\u2014]+\s*|\(\s*)[A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*){0,3}\)?$"
 )
+# How far from the line end a sign-off is looked for.
+_SIGNOFF_CHARS = 60
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,}(?:,\s*[A-Z][\w .]*)?\s*(?:[,:(\u2014\u2013-]|$)")
 
 # Lines at least this long (in words) read as prose paragraphs.
@@ -101,8 +92,8 @@ def _group_table() -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _stopword_hashes() -> np.ndarray:
-    return np.unique(hash_words(_STOPWORDS))
+def _month_hashes() -> np.ndarray:
+    return np.unique(hash_words(_MONTHS))
 
 
 def _is_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -111,19 +102,46 @@ def _is_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[at] == values
 
 
-def _regex_counts(pattern: re.Pattern, texts: Sequence[str], rows: np.ndarray, n: int) -> np.ndarray:
-    """How many matches of ``pattern`` start in each of the lines ``rows``.
+def _date_parts(batch: LineBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Per line, how many date parts (years 1900-2099, month names) and clock times it holds."""
+    n = len(batch)
+    points, flags = batch.points, batch.flags
+    is_digit = (flags & DIGIT) != 0
+    # Runs of exactly four digits that read 19xx or 20xx.
+    run_start = is_digit.copy()
+    run_start[1:] &= ~is_digit[:-1]
+    firsts = np.flatnonzero(run_start)
+    firsts = firsts[firsts + 4 <= len(points)]
+    four = is_digit[firsts + 1] & is_digit[firsts + 2] & is_digit[firsts + 3]
+    four &= (firsts + 4 == len(points)) | ~is_digit[np.minimum(firsts + 4, len(points) - 1)]
+    century = (points[firsts] - 48) * 10 + (points[firsts + 1] - 48)
+    years = firsts[four & ((century == 19) | (century == 20))]
+    line, hashes, is_word = batch.tokens
+    months = line[is_word & _is_member(hashes, _month_hashes())]
+    parts = np.bincount(batch.line_of(years), minlength=n) + np.bincount(months, minlength=n)
+    # Clock times: a colon between digits ("9:30", "14:05").
+    colons = np.flatnonzero(points == ord(":"))
+    colons = colons[(colons > 0) & (colons + 2 < len(points))]
+    clock = is_digit[colons - 1] & is_digit[colons + 1] & is_digit[colons + 2]
+    times = np.bincount(batch.line_of(colons[clock]), minlength=n)
+    return parts.astype(np.float64), times.astype(np.float64)
 
-    Only those lines are scanned; the other lines of the ``n`` count zero.
-    """
-    counts = np.zeros(n)
-    if rows.size == 0:
-        return counts
-    chosen = LineBatch.from_texts([texts[i] for i in rows])
-    positions = np.fromiter((m.start() for m in pattern.finditer(chosen.joined)), dtype=np.int64)
-    if positions.size:
-        counts[rows] = np.bincount(chosen.line_of(positions), minlength=len(chosen))
-    return counts
+
+def _function_word_counts(batch: LineBatch) -> np.ndarray:
+    """Short all-lower-case words in each line: a cheap, language-light stopword count."""
+    flags = batch.flags
+    starts = np.flatnonzero(batch.word_starts)
+    wordish = (flags & ALNUM) != 0
+    ends_mask = wordish.copy()
+    ends_mask[:-1] &= ~wordish[1:]
+    ends = np.flatnonzero(ends_mask)
+    # Words holding a capital or a digit: find those characters' words.
+    marked = np.flatnonzero(flags & (UPPER | DIGIT))
+    lower_only = np.ones(len(starts), dtype=bool)
+    lower_only[np.searchsorted(starts, marked, side="right") - 1] = False
+    short = (ends - starts) < _FUNCTION_WORD_LETTERS
+    chosen = starts[lower_only & short]
+    return np.bincount(batch.line_of(chosen), minlength=len(batch)).astype(np.float64)
 
 
 def _page_repeats(texts: Sequence[str], index: PageIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -146,33 +164,31 @@ def _page_repeats(texts: Sequence[str], index: PageIndex) -> tuple[np.ndarray, n
     return counts[inverse].astype(np.float64) - 1.0, earlier
 
 
-def shape_table(segments: Sequence[Segment], index: PageIndex) -> dict[str, np.ndarray]:
+def shape_table(segments: Sequence[Segment], batch: LineBatch, index: PageIndex) -> dict[str, np.ndarray]:
     """Raw per-line shape measurements of a batch, as named columns."""
-    texts = [s.text for s in segments]
+    texts = batch.texts
     n = len(texts)
     if n == 0:
         return {}
-    batch = LineBatch.from_texts(texts)
     points, flags, starts = batch.points, batch.flags, batch.starts
     word_start = batch.word_starts
-    after = np.append(flags[1:], 0)
     # A sentence ends at . ! ? followed by a space, a closing quote or the line end.
-    sentence_end = ((flags & STOP) != 0) & (
-        ((after & (SPACE | CLOSER)) != 0) | (np.append(points[1:], 10) == 10)
-    )
+    stops = np.flatnonzero(flags & STOP)
+    following = np.minimum(stops + 1, len(points) - 1)
+    ends_here = ((flags[following] & (SPACE | CLOSER)) != 0) | (points[following] == 10) | (stops + 1 == len(points))
+    sentence_ends = np.bincount(batch.line_of(stops[ends_here]), minlength=n).astype(np.float64)
     last = starts + batch.lengths - 1
     last_flags = flags[last]
     before_last = flags[np.maximum(last - 1, starts)]
     words = batch.per_line(word_start)
     digits = batch.per_line((flags & DIGIT) != 0)
     columns: dict[str, np.ndarray] = {
-        "chars": batch.lengths.astype(np.float64),
         "words": words,
         "upper": batch.per_line((flags & UPPER) != 0),
         "letters": batch.per_line((flags & LETTER) != 0),
         "digits": digits,
         "punct": batch.per_line((flags & PUNCT) != 0),
-        "sentences": batch.per_line(sentence_end),
+        "sentences": sentence_ends,
         "cap_words": batch.per_line(word_start & ((flags & UPPER) != 0)),
         "ends_sentence": (
             ((last_flags & STOP) != 0) | (((last_flags & CLOSER) != 0) & ((before_last & STOP) != 0))
@@ -190,26 +206,36 @@ def shape_table(segments: Sequence[Segment], index: PageIndex) -> dict[str, np.n
     counted = counted.reshape(n, width).astype(np.float64)
     for column, (name, _) in enumerate(_COUNTED):
         columns[name] = counted[:, column]
-    token_line, token_hash, is_word = batch.tokens
-    stop = is_word & _is_member(token_hash, _stopword_hashes())
-    columns["stopwords"] = np.bincount(token_line[stop], minlength=n).astype(np.float64)
-    short_with_digits = np.flatnonzero((words <= _DATE_SCAN_WORDS) & (digits > 0))
-    columns["dates"] = _regex_counts(_DATE, texts, short_with_digits, n)
-    columns["times"] = _regex_counts(_TIME, texts, short_with_digits, n)
+    columns["stopwords"] = _function_word_counts(batch)
+    # Counts over a clipped line stand for counts over the whole line.
+    for name in list(columns):
+        if name not in _LINE_ENDS:
+            columns[name] = columns[name] * batch.scale
+    columns["chars"] = batch.lengths * batch.scale
+    columns["dates"], columns["times"] = _date_parts(batch)
     # Dots inside words (example.com, file.html) betray links and addresses.
-    before = np.append(0, flags[:-1])
-    inner_dot = (points == ord(".")) & ((before & ALNUM) != 0) & ((after & LETTER) != 0)
-    columns["links"] = batch.per_line(inner_dot) + columns["at"]
-    # Only lines that do not already end a sentence can end with a sign-off.
-    open_ended = np.flatnonzero(columns["ends_sentence"] == 0)
-    signed = np.fromiter((_SIGNOFF.search(texts[i]) is not None for i in open_ended), dtype=bool, count=len(open_ended))
+    dots = stops[(points[stops] == ord(".")) & (stops > 0) & (stops + 1 < len(points))]
+    inner = ((flags[dots - 1] & ALNUM) != 0) & ((flags[dots + 1] & LETTER) != 0)
+    columns["links"] = np.bincount(batch.line_of(dots[inner]), minlength=n) + columns["at"]
+    # A sign-off can only follow a sentence end in a line that does not end one.
+    has_stop = np.bincount(batch.line_of(stops), minlength=n) > 0
+    open_ended = np.flatnonzero((columns["ends_sentence"] == 0) & has_stop)
+    signed = np.fromiter(
+        (_SIGNOFF.search(texts[i][-_SIGNOFF_CHARS:]) is not None for i in open_ended), dtype=bool, count=len(open_ended)
+    )
     columns["signoff"] = np.zeros(n)
     columns["signoff"][open_ended[signed]] = 1.0
     columns["ends_sentence"] = np.maximum(columns["ends_sentence"], columns["signoff"])
-    columns["dateline"] = np.fromiter((_DATELINE.match(t) is not None for t in texts), dtype=np.float64, count=n)
-    columns["repeats"], columns["earlier_copies"] = _page_repeats(texts, index)
-    columns["gap"] = np.fromiter((s.gap for s in segments), dtype=np.float64, count=n)
-    columns["indent"] = np.fromiter((s.indent for s in segments), dtype=np.float64, count=n)
+    # A dateline opens with a word in capitals ("AMARA, June 14:").
+    capital_start = np.flatnonzero(
+        ((flags[starts] & UPPER) != 0) & ((flags[np.minimum(starts + 1, len(points) - 1)] & UPPER) != 0)
+    )
+    columns["dateline"] = np.zeros(n)
+    opened = np.fromiter((_DATELINE.match(texts[i]) is not None for i in capital_start), dtype=bool, count=len(capital_start))
+    columns["dateline"][capital_start[opened]] = 1.0
+    columns["repeats"], columns["earlier_copies"] = _page_repeats(batch.full_texts, index)
+    columns["gap"] = index.gap.astype(np.float64)
+    columns["indent"] = index.indent.astype(np.float64)
     return columns
 
 
@@ -217,23 +243,31 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a / np.maximum(b, 1.0)
 
 
-def line_features(segments: Sequence[Segment]) -> tuple[np.ndarray, list[str]]:
+def line_features(
+    segments: Sequence[Segment],
+    batch: LineBatch | None = None,
+    index: PageIndex | None = None,
+) -> tuple[np.ndarray, list[str]]:
     """Dense shape and layout features of a batch, with their names.
 
     This is the one function training and labelling both call, through
-    :class:`LineFeatures`.
+    :class:`LineFeatures`. ``batch`` and ``index`` may be passed in when
+    the caller has them already (they are derived from ``segments``).
     """
-    index = PageIndex.from_segments(segments)
-    raw = shape_table(segments, index)
+    batch = batch if batch is not None else LineBatch.from_segments(segments)
+    index = index if index is not None else PageIndex.from_segments(segments)
+    raw = shape_table(segments, batch, index)
     names: list[str] = []
-    columns: list[np.ndarray] = []
+    # Filled row by row and handed out transposed: each feature is one
+    # contiguous write.
+    out = np.empty((_N_FEATURES, len(segments)), dtype=np.float64)
 
     def add(name: str, values: np.ndarray) -> None:
+        out[len(names)] = values
         names.append(name)
-        columns.append(np.asarray(values, dtype=np.float64))
 
     if not raw:
-        return np.zeros((0, len(feature_names()))), feature_names()
+        return np.zeros((0, _N_FEATURES)), feature_names()
 
     words, chars = raw["words"], raw["chars"]
     log_words = np.log1p(words)
@@ -324,7 +358,9 @@ def line_features(segments: Sequence[Segment]) -> tuple[np.ndarray, list[str]]:
     add("log_to_prose_after", np.log1p(index.nearest_distance(prose > 0, 1, _FAR)))
     add("log_to_date_before", np.log1p(index.nearest_distance(dated > 0, -1, _FAR)))
     add("log_to_date_after", np.log1p(index.nearest_distance(dated > 0, 1, _FAR)))
-    return np.column_stack(columns), names
+    if len(names) != _N_FEATURES:
+        raise AssertionError(f"{len(names)} features computed, {_N_FEATURES} declared")
+    return out.T, names
 
 
 def _side_mean(index: PageIndex, values: np.ndarray, width: int, side: int) -> np.ndarray:
@@ -348,6 +384,10 @@ def feature_names() -> list[str]:
     return line_features(probe)[1]
 
 
+# Width of the dense features; line_features checks it fills exactly this many.
+_N_FEATURES = 130
+
+
 class LineFeatures(TransformerMixin, BaseEstimator):
     """Dense shape and layout features of each segment in a batch.
 
@@ -361,9 +401,10 @@ class LineFeatures(TransformerMixin, BaseEstimator):
         self.n_features_out_ = len(self.feature_names_out_)
         return self
 
-    def transform(self, X: Sequence[Segment]) -> np.ndarray:
+    def transform(self, X: Sequence[Segment], batch: LineBatch | None = None, index: PageIndex | None = None) -> np.ndarray:
+        """Features of each segment; ``batch``/``index`` may be passed to share their work."""
         check_is_fitted(self, "feature_names_out_")
-        values, _ = line_features(X)
+        values, _ = line_features(X, batch, index)
         return values
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
@@ -396,31 +437,39 @@ class LexicalFeatures(TransformerMixin, BaseEstimator):
         self.n_features_out_ = self.n_features
         return self
 
-    def transform(self, X: Sequence[Segment]) -> sparse.csr_matrix:
+    def transform(self, X: Sequence[Segment], batch: LineBatch | None = None) -> sparse.csr_matrix:
+        """Hashed token counts, one row per segment; ``batch`` may be passed to share its work."""
         check_is_fitted(self, "n_features_out_")
-        n = len(X)
-        line, hashes, _ = LineBatch.from_texts([s.text for s in X]).tokens
-        rows, keys = [line], [hashes]
-        if hashes.size:
-            first = np.ones(len(line), dtype=bool)
-            first[1:] = line[1:] != line[:-1]
-            last = np.ones(len(line), dtype=bool)
-            last[:-1] = line[1:] != line[:-1]
+        batch = batch if batch is not None else LineBatch.from_segments(X)
+        return token_matrix(batch, self.n_features, self.bigrams)
+
+
+def token_matrix(batch: LineBatch, n_features: int, bigrams: bool) -> sparse.csr_matrix:
+    """Rows of hashed token counts (unigrams, first and last token, bigrams), unit length."""
+    n = len(batch)
+    line, hashes, _ = batch.tokens
+    rows, keys = [line], [hashes]
+    if hashes.size:
+        first = np.ones(len(line), dtype=bool)
+        first[1:] = line[1:] != line[:-1]
+        last = np.ones(len(line), dtype=bool)
+        last[:-1] = line[1:] != line[:-1]
+        rows += [line[first], line[last]]
+        keys += [hashes[first] ^ _FIRST_SALT, hashes[last] ^ _LAST_SALT]
+        if bigrams:
+            same = ~first[1:]
             with np.errstate(over="ignore"):
-                rows += [line[first], line[last]]
-                keys += [hashes[first] ^ _FIRST_SALT, hashes[last] ^ _LAST_SALT]
-                if self.bigrams:
-                    same = ~first[1:]
-                    rows.append(line[1:][same])
-                    keys.append(hashes[:-1][same] * np.uint64(31) + hashes[1:][same])
-        row = np.concatenate(rows)
-        column = (np.concatenate(keys) % np.uint64(self.n_features)).astype(np.int64)
-        counts = sparse.csr_matrix(
-            (np.ones(len(row), dtype=np.float32), (row, column)), shape=(n, self.n_features)
-        )
-        counts.sum_duplicates()
-        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
-        return sparse.diags((1.0 / np.maximum(norms, 1e-12)).astype(np.float32)) @ counts
+                rows.append(line[1:][same])
+                keys.append(hashes[:-1][same] * np.uint64(31) + hashes[1:][same])
+    row = np.concatenate(rows)
+    column = (np.concatenate(keys) % np.uint64(n_features)).astype(np.int32)
+    # Duplicates within a row are left to add up; the norm counts every
+    # token once, which is close enough and spares a sort.
+    counts = np.bincount(row, minlength=n).astype(np.float32)
+    values = (1.0 / np.sqrt(np.maximum(counts, 1.0)))[row]
+    order = np.argsort(row, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return sparse.csr_matrix((values[order], column[order], indptr), shape=(n, n_features))
 
 
 # Salts that set a line's first and last tokens apart from the same tokens elsewhere.

@@ -31,25 +31,33 @@ class PageIndex:
     block : ndarray of int, shape (n,)
         Block number of each segment: a block is a run of lines with no blank
         line between them, within one page.
+    gap, indent : ndarray of int, shape (n,)
+        The segments' blank lines before them and indentation.
     """
 
     page: np.ndarray
     first: np.ndarray
     stop: np.ndarray
     block: np.ndarray
+    gap: np.ndarray
+    indent: np.ndarray
 
     @classmethod
     def from_segments(cls, segments: Sequence[Segment]) -> "PageIndex":
         n = len(segments)
-        raw = np.fromiter((s.page for s in segments), dtype=np.int64, count=n)
-        gap = np.fromiter((s.gap for s in segments), dtype=np.int64, count=n)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(empty, empty, empty, empty, empty, empty)
+        raw = np.array([s.page for s in segments], dtype=np.int64)
+        gap = np.array([s.gap for s in segments], dtype=np.int64)
+        indent = np.array([s.indent for s in segments], dtype=np.int64)
         new_page = np.ones(n, dtype=bool)
         new_page[1:] = raw[1:] != raw[:-1]
         page = np.cumsum(new_page) - 1
         starts = np.flatnonzero(new_page)
         ends = np.append(starts[1:], n)
         block = np.cumsum(new_page | (gap > 0)) - 1
-        return cls(page=page, first=starts[page], stop=ends[page], block=block)
+        return cls(page=page, first=starts[page], stop=ends[page], block=block, gap=gap, indent=indent)
 
     def __len__(self) -> int:
         return len(self.page)

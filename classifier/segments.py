@@ -1,25 +1,24 @@
 """Segments: the units the classifier labels, and how text is cut into them.
 
-A plain-text page is cut into one segment per non-empty line. Each segment
-keeps exact character offsets into the page, so ``text[start:end]`` is the
-segment's text, and the layout facts the scraper left around it (blank lines
-before it, indentation) that the context features use.
+A plain-text page is cut into one segment per non-empty line (lines end at
+"\n", "\r\n" or "\r"). Each segment keeps exact character offsets into the
+page, so ``text[start:end]`` is the segment's text, and the layout facts the
+scraper left around it (blank lines before it, indentation) that the context
+features use.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Sequence
+from itertools import accumulate
+from typing import NamedTuple, Sequence
 
-# A line is everything between newlines; "\r\n" and lone "\r" end lines too.
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
-_NON_SPACE = re.compile(r"\S")
+# Line breaks: "\r\n", a lone "\r" or "\n". Splitting keeps them so offsets add up.
+_BREAK = re.compile(r"(\r\n|\r|\n)")
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """One unit of a page to be labelled story or chrome.
+class Segment(NamedTuple):
+    """One unit of a page to be labelled story or chrome (an immutable value).
 
     Attributes
     ----------
@@ -60,30 +59,20 @@ def split_text(text: str, page: int = 0) -> list[Segment]:
     list of Segment
         In reading order; ``text[s.start:s.end] == s.text`` for each.
     """
-    segments: list[Segment] = []
-    blank = 0
-    for match in _LINE.finditer(text):
-        line_start, line_end = match.span()
-        if line_start == line_end:  # the empty match at the very end
-            break
-        content = match.group().rstrip("\r\n")
-        first = _NON_SPACE.search(content)
-        if first is None:
-            blank += 1
-            continue
-        stripped = content.strip()
-        start = line_start + first.start()
-        segments.append(
-            Segment(
-                text=stripped,
-                start=start,
-                end=start + len(stripped),
-                page=page,
-                gap=blank if segments else 0,
-                indent=first.start(),
-            )
-        )
-        blank = 0
+    parts = _BREAK.split(text)  # line, break, line, break, ..., line
+    offsets = [0, *accumulate(map(len, parts))]
+    lines = parts[0::2]
+    stripped = [line.strip() for line in lines]
+    kept = [i for i, content in enumerate(stripped) if content]
+    segments = []
+    previous = None
+    for i in kept:
+        content = stripped[i]
+        lead = lines[i].find(content[0])
+        start = offsets[2 * i] + lead
+        gap = 0 if previous is None else i - previous - 1
+        segments.append(Segment(content, start, start + len(content), page, gap, lead))
+        previous = i
     return segments
 
 

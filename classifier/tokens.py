@@ -11,7 +11,7 @@ so a model fitted in one process labels identically in another.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Sequence
 
@@ -24,9 +24,10 @@ CLOSERS = "\"'\u201d\u2019)]\u00bb"
 
 # Multiplier of the polynomial token hash and the largest position weighed
 # separately (characters further into a very long token share a weight).
-_BASE = np.uint64(0x100000001B3)
+_BASE = np.uint32(0x01000193)
 _MAX_POSITION = 64
-_POWERS = np.cumprod(np.full(_MAX_POSITION, _BASE, dtype=np.uint64), dtype=np.uint64) // _BASE
+with np.errstate(over="ignore"):
+    _POWERS32 = np.cumprod(np.full(_MAX_POSITION, _BASE, dtype=np.uint32), dtype=np.uint32) * np.uint32(0x9E3779B1)
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +76,20 @@ def _mix(h: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(33))
 
 
+# Long lines are seen through their first and last characters only: what
+# marks a line as chrome or story shows at its ends and in its proportions,
+# and the cost of the features then no longer grows with paragraph length.
+CLIP_HEAD = 160
+CLIP_TAIL = 60
+
+
+def clip(text: str) -> str:
+    """The head and tail of a long line, joined by a space; short lines whole."""
+    if len(text) <= CLIP_HEAD + CLIP_TAIL + 1:
+        return text
+    return text[:CLIP_HEAD] + " " + text[-CLIP_TAIL:]
+
+
 @dataclass(frozen=True)
 class LineBatch:
     """Lines of a batch as arrays.
@@ -82,13 +97,18 @@ class LineBatch:
     Attributes
     ----------
     texts : list of str
-        The lines.
+        The lines as the arrays hold them (long lines clipped, see :func:`clip`).
     joined : str
         The lines joined by newlines.
     points : ndarray of uint32
         Code points of ``joined``.
     starts, lengths : ndarray of int64
-        Where each line starts in ``points`` and how long it is.
+        Where each line starts in ``points`` and how long it is there.
+    full_texts : list of str
+        The lines, whole.
+    scale : ndarray of float64
+        Full length over held length: counts over a clipped line are
+        multiplied by it to estimate counts over the whole line.
     """
 
     texts: Sequence[str]
@@ -96,16 +116,29 @@ class LineBatch:
     points: np.ndarray
     starts: np.ndarray
     lengths: np.ndarray
+    full_texts: Sequence[str] = ()
+    scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def from_texts(cls, texts: Sequence[str]) -> "LineBatch":
         joined = "\n".join(texts)
         points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         starts = np.zeros(len(texts), dtype=np.int64)
         if len(texts) > 1:
             starts[1:] = np.cumsum(lengths + 1)[:-1]
-        return cls(texts=texts, joined=joined, points=points, starts=starts, lengths=lengths)
+        return cls(texts=texts, joined=joined, points=points, starts=starts, lengths=lengths, full_texts=texts,
+                   scale=np.ones(len(texts)))
+
+    @classmethod
+    def from_segments(cls, segments) -> "LineBatch":
+        """The batch of segments' texts, long lines clipped."""
+        full = [s.text for s in segments]
+        held = [clip(t) for t in full]
+        batch = cls.from_texts(held)
+        full_lengths = np.fromiter(map(len, full), dtype=np.int64, count=len(full))
+        scale = full_lengths / np.maximum(batch.lengths, 1)
+        return cls(batch.texts, batch.joined, batch.points, batch.starts, batch.lengths, full, scale)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -124,9 +157,16 @@ class LineBatch:
             return np.zeros(0)
         return np.add.reduceat(mask.astype(np.int64), self.starts).astype(np.float64)
 
+    @cached_property
+    def _line_of_char(self) -> np.ndarray:
+        # Each line owns its characters and the newline after it.
+        return np.repeat(np.arange(len(self.texts), dtype=np.int32), self.lengths + 1)[: len(self.points)]
+
     def line_of(self, positions: np.ndarray) -> np.ndarray:
         """The line each character position falls in."""
-        return np.searchsorted(self.starts, positions, side="right") - 1
+        if len(positions) < len(self.texts) // 4:
+            return np.searchsorted(self.starts, positions, side="right") - 1
+        return self._line_of_char[positions]
 
     @cached_property
     def word_starts(self) -> np.ndarray:
@@ -153,9 +193,10 @@ class LineBatch:
             return empty, empty.astype(np.uint64), empty.astype(bool)
         begins = start[chars]
         boundaries = np.flatnonzero(begins)
-        token_of_char = np.cumsum(begins) - 1
-        first = chars[boundaries]
-        position = np.minimum(chars - first[token_of_char], _MAX_POSITION - 1)
+        # 32-bit arithmetic: half the memory traffic of 64-bit, ample for hashing.
+        token_of_char = np.cumsum(begins, dtype=np.int32) - 1
+        position = np.arange(len(chars), dtype=np.int32) - boundaries.astype(np.int32)[token_of_char]
+        np.minimum(position, _MAX_POSITION - 1, out=position)
         _, lower = class_table()
         points = self.points[chars]
         if points.max() < 0x10000:
@@ -163,8 +204,11 @@ class LineBatch:
         else:
             folded = np.where(points < 0x10000, lower[np.minimum(points, 0xFFFF)], points)
         with np.errstate(over="ignore"):
-            weighted = (folded.astype(np.uint64) + np.uint64(1)) * _POWERS[position]
-        hashes = _mix(np.add.reduceat(weighted, boundaries))
+            weighted = (folded + np.uint32(1)) * _POWERS32[position]
+            sums = np.add.reduceat(weighted, boundaries, dtype=np.uint32)
+            lengths = np.diff(np.append(boundaries, len(chars))).astype(np.uint64)
+            hashes = _mix(sums.astype(np.uint64) | (lengths << np.uint64(32)))
+        first = chars[boundaries]
         return self.line_of(first), hashes, ~punct[first]
 
 

@@ -1,0 +1,123 @@
+"""Benchmark: story extraction from plain scraped text, against jusText and keep-everything.
+
+On the held-out sites of a web-page corpus with gold text (sites never
+trained or tuned on; see ``classifier.corpus.is_held_out``), each article
+and blog page is rendered to text (html-text, as scrapers do), then:
+
+* storyfilter labels the lines with the given model;
+* jusText classifies the same lines, each wrapped as a paragraph;
+* keep-everything returns the whole text.
+
+It prints story F1, precision, recall and pages per second for each, and
+the ratios, all from the same run. Timing runs on one thread in one
+process for every tool; the figure is the median of ``--repeats`` runs.
+
+    python bench/text_mode.py --data ../shared/datasets/web-pages-2026
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits
+
+from classifier import load_model
+from classifier.corpus import default_cache, is_held_out, read_web_pages
+from classifier.documents import Document
+from classifier.evaluation import score_stories
+from classifier.training import is_validation_site
+
+USER_TYPES = ("article", "blog")
+
+
+def user_pages(data: Path, renderer: str, split: str) -> list:
+    """Article and blog pages of the held-out sites (or of the validation sites)."""
+    chosen = is_held_out if split == "held-out" else is_validation_site
+    return [
+        d
+        for d in read_web_pages(data, renderers=[renderer], cache=default_cache())
+        if chosen(d.site) and d.page_type in USER_TYPES
+    ]
+
+
+def run_storyfilter(model, texts: list[str]) -> list[str]:
+    documents = (Document(id=str(i), text=t) for i, t in enumerate(texts))
+    return [result.story for result in model.label_many(documents)]
+
+
+def run_justext(texts: list[str]) -> list[str]:
+    import justext
+
+    stoplist = justext.get_stoplist("English")
+    stories = []
+    for text in texts:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        page = "<html><body>" + "".join(f"<p>{html.escape(line)}</p>" for line in lines) + "</body></html>"
+        paragraphs = justext.justext(page, stoplist)
+        stories.append("\n\n".join(p.text for p in paragraphs if not p.is_boilerplate))
+    return stories
+
+
+def run_keep_everything(texts: list[str]) -> list[str]:
+    return list(texts)
+
+
+def timed(function, texts: list[str], repeats: int) -> tuple[list[str], float]:
+    """The output of the first run and the median pages/s over ``repeats`` runs."""
+    rates = []
+    output: list[str] = []
+    for attempt in range(repeats):
+        started = time.perf_counter()
+        result = function(texts)
+        rates.append(len(texts) / (time.perf_counter() - started))
+        if attempt == 0:
+            output = result
+    return output, statistics.median(rates)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets" / "web-pages-2026")
+    parser.add_argument("--model", type=Path, default=None, help="model bundle (default: the shipped one)")
+    parser.add_argument("--renderer", default="html-text", choices=["html-text", "inscriptis"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--split", default="held-out", choices=["held-out", "validation"],
+                        help="held-out sites (report) or the training run's validation sites (tuning)")
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        sys.exit(f"no web-page corpus at {args.data}")
+
+    pages = user_pages(args.data, args.renderer, args.split)
+    texts = [p.text for p in pages]
+    golds = [p.story or "" for p in pages]
+    print(f"{len(pages)} {args.split} {'/'.join(USER_TYPES)} pages from {len({p.site for p in pages})} sites, "
+          f"rendered by {args.renderer}; one thread, median of {args.repeats} runs\n")
+    model = load_model(args.model)
+    tools = {
+        f"storyfilter ({model.model_id})": lambda t: run_storyfilter(model, t),
+        "jusText (lines as paragraphs)": run_justext,
+        "keep everything": run_keep_everything,
+    }
+    results = {}
+    with threadpool_limits(limits=1):
+        run_storyfilter(model, texts[:5])  # warm-up: lookup tables, first-call costs
+        for name, function in tools.items():
+            stories, rate = timed(function, texts, args.repeats)
+            results[name] = (score_stories(zip(stories, golds)), rate)
+
+    print(f"{'tool':34} {'F1':>7} {'P':>7} {'R':>7} {'pages/s':>9}")
+    for name, (score, rate) in results.items():
+        shown = "-" if name == "keep everything" else f"{rate:.1f}"  # a no-op has no meaningful speed
+        print(f"{name:34} {score.f1:7.4f} {score.precision:7.4f} {score.recall:7.4f} {shown:>9}")
+    ours, justext_result = list(results.values())[0], list(results.values())[1]
+    print(f"\nstoryfilter - jusText F1: {ours[0].f1 - justext_result[0].f1:+.4f}")
+    print(f"storyfilter / jusText pages/s: {ours[1] / justext_result[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

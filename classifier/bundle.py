@@ -1,0 +1,307 @@
+"""The model bundle: the fitted pipelines, thresholds and their model card.
+
+A bundle is two files: ``NAME.joblib`` (the fitted objects) and
+``NAME.json`` (the model card: version, training data, metrics, thresholds,
+library versions and the sha256 of the ``.joblib``). Loading checks the
+file against the card's hash and the card's library versions against the
+running ones before unpickling anything, and raises :class:`ModelError`
+with what to do when they differ.
+
+A joblib file is a pickle: loading one runs code from it. Load only models
+you trust; the hash check guards against a changed or damaged file, not
+against a malicious card.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import joblib
+import numpy as np
+import sklearn
+
+from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment
+from .errors import InputError, ModelError
+from .labels import Label
+from .segments import Segment, split_text
+
+# Version of the bundle layout; a loader refuses layouts it does not know.
+BUNDLE_FORMAT = 1
+# Documents labelled together: the features and trees run once per chunk.
+DEFAULT_CHUNK = 64
+# Label by "is story" (False, True).
+_LABELS = (Label.CHROME, Label.STORY)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose objects are pickled in a bundle."""
+    return {
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_model_path() -> Path:
+    """Where the shipped model is: ``$STORYFILTER_MODEL``, the source tree, or the install prefix."""
+    configured = os.environ.get("STORYFILTER_MODEL")
+    if configured:
+        return Path(configured)
+    candidates = [
+        Path(__file__).resolve().parent.parent / "models" / "default.joblib",
+        Path(sys.prefix) / "share" / "storyfilter" / "models" / "default.joblib",
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return candidates[0]
+
+
+@dataclass
+class Model:
+    """A fitted storyfilter model: label pages, tag their stories.
+
+    Attributes
+    ----------
+    segments : SegmentClassifier
+        The fitted story-or-chrome classifier.
+    name, version : str
+        Shown in every output record as ``name@version``.
+    story_threshold : float
+        Segments scoring at or above it are story.
+    card : dict
+        The model card.
+    """
+
+    segments: Any
+    name: str = "default"
+    version: int = 1
+    story_threshold: float = 0.5
+    topics: Any = None
+    topic_thresholds: dict[str, float] = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    # --- labelling ----------------------------------------------------------
+    def label(self, text: str | None = None, *, html: str | None = None, id: str = "document") -> LabeledDocument:
+        """Label one page given as plain text.
+
+        Raises
+        ------
+        InputError
+            When no text is given.
+        """
+        if html is not None:
+            raise InputError("this model labels plain text; HTML input is not supported yet")
+        if not isinstance(text, str):
+            raise InputError("label() needs the page text as a string")
+        return self._label_texts([text], [Document(id=id, text=text)])[0]
+
+    def label_many(
+        self, documents: Iterable[Document | FailedDocument], chunk_size: int = DEFAULT_CHUNK
+    ) -> Iterator[LabeledDocument | FailedDocument]:
+        """Label documents lazily, in order, a chunk at a time.
+
+        A document that cannot be labelled yields a :class:`FailedDocument`
+        in its place, and failures already in the input (documents that
+        could not be read) pass through in theirs.
+        """
+        chunk: list[Document] = []
+        for document in documents:
+            chunk.append(document)
+            if len(chunk) >= chunk_size:
+                yield from self._label_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from self._label_chunk(chunk)
+
+    def _label_chunk(self, chunk: Sequence[Document | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+        with _gc_paused():
+            return self._label_chunk_now(chunk)
+
+    def _label_chunk_now(self, chunk: Sequence[Document | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+        results: list[LabeledDocument | FailedDocument | None] = [None] * len(chunk)
+        ready: list[int] = []
+        for i, document in enumerate(chunk):
+            if isinstance(document, FailedDocument):
+                results[i] = document
+            elif isinstance(document.text, str):
+                ready.append(i)
+            elif document.html is not None:
+                results[i] = FailedDocument(document.id, "InputError", "HTML input is not supported by this model yet", document.extra)
+            else:
+                results[i] = FailedDocument(document.id, "InputError", "document has no text", document.extra)
+        if ready:
+            try:
+                labelled = self._label_texts([chunk[i].text for i in ready], [chunk[i] for i in ready])
+            except Exception:  # noqa: BLE001 - isolate the failing document, keep the rest
+                labelled = [self._label_alone(chunk[i]) for i in ready]
+            for i, result in zip(ready, labelled):
+                results[i] = result
+        return results  # type: ignore[return-value]
+
+    def _label_alone(self, document: Document) -> LabeledDocument | FailedDocument:
+        try:
+            return self._label_texts([document.text], [document])[0]
+        except Exception as error:  # noqa: BLE001 - one bad document must not stop a batch
+            return FailedDocument(document.id, type(error).__name__, str(error) or repr(error), document.extra)
+
+    def _label_texts(self, texts: Sequence[str], documents: Sequence[Document]) -> list[LabeledDocument]:
+        pages = [split_text(text, page=number) for number, text in enumerate(texts)]
+        batch: list[Segment] = [segment for page in pages for segment in page]
+        scores = self.segments.predict_proba(batch)[:, 1] if batch else np.zeros(0)
+        story = (scores >= self.story_threshold).tolist()
+        values = scores.tolist()
+        results = []
+        offset = 0
+        for page, document in zip(pages, documents):
+            end = offset + len(page)
+            labels = [_LABELS[flag] for flag in story[offset:end]]
+            scored = tuple(map(ScoredSegment, page, labels, values[offset:end]))
+            offset = end
+            results.append(LabeledDocument(id=document.id, model=self.model_id, segments=scored, extra=document.extra))
+        return results
+
+    # --- persistence --------------------------------------------------------
+    def save(self, path: Path) -> Path:
+        """Write ``path`` (.joblib) and its model card beside it (.json)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": BUNDLE_FORMAT,
+            "name": self.name,
+            "version": self.version,
+            "story_threshold": self.story_threshold,
+            "segments": self.segments,
+            "topics": self.topics,
+            "topic_thresholds": self.topic_thresholds,
+        }
+        tmp = path.with_suffix(".joblib.tmp")
+        joblib.dump(payload, tmp, compress=("zlib", 6))
+        os.replace(tmp, path)
+        card = dict(self.card)
+        card.update(
+            {
+                "name": self.name,
+                "version": self.version,
+                "story_threshold": self.story_threshold,
+                "topic_thresholds": self.topic_thresholds,
+                "libraries": library_versions(),
+                "bundle_format": BUNDLE_FORMAT,
+                "file": path.name,
+                "sha256": sha256_of(path),
+                "size_bytes": path.stat().st_size,
+            }
+        )
+        card_path(path).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        self.card = card
+        return path
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a chunk is labelled.
+
+    A chunk creates tens of thousands of small tuples (segments and their
+    scores) and no reference cycles; the collector would otherwise walk
+    every live object several times per chunk for nothing. Memory is still
+    freed by reference counting, and the collector's state is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def card_path(path: Path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load a model bundle, checking its hash and library versions first.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The ``.joblib`` file; the shipped default when omitted.
+
+    Raises
+    ------
+    ModelError
+        When the file or its card is missing, the file does not match the
+        card's sha256, the card's library versions differ from the running
+        ones, or the file cannot be read.
+    """
+    path = Path(path) if path is not None else default_model_path()
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path} (train one with `storyfilter train`)")
+    card_file = card_path(path)
+    if not card_file.is_file():
+        raise ModelError(f"model card not found: {card_file} (a bundle is NAME.joblib with NAME.json beside it)")
+    try:
+        card = json.loads(card_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"model card {card_file} is not readable JSON ({error})") from None
+    expected = card.get("sha256")
+    actual = sha256_of(path)
+    if expected != actual:
+        raise ModelError(
+            f"{path} does not match its card: sha256 is {actual[:12]}..., the card says "
+            f"{str(expected)[:12]}...; the file was changed or damaged: retrain it or restore both files together"
+        )
+    _check_versions(card.get("libraries", {}), path)
+    try:
+        payload = joblib.load(path)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable bundle
+        raise ModelError(f"cannot load {path}: {type(error).__name__}: {error}") from None
+    if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
+        raise ModelError(f"{path} is not a storyfilter bundle of format {BUNDLE_FORMAT}: retrain it")
+    return Model(
+        segments=payload["segments"],
+        name=payload["name"],
+        version=payload["version"],
+        story_threshold=payload["story_threshold"],
+        topics=payload.get("topics"),
+        topic_thresholds=payload.get("topic_thresholds", {}),
+        card=card,
+    )
+
+
+def _check_versions(recorded: dict, path: Path) -> None:
+    """Refuse a bundle pickled by another scikit-learn (or numpy major) than the running one."""
+    running = library_versions()
+    sk_then, sk_now = recorded.get("scikit-learn"), running["scikit-learn"]
+    if sk_then != sk_now:
+        raise ModelError(
+            f"{path} was made with scikit-learn {sk_then}, this is {sk_now}: "
+            f"install scikit-learn=={sk_then} or retrain the model with `storyfilter train`"
+        )
+    np_then = str(recorded.get("numpy", ""))
+    if np_then.split(".")[0] != running["numpy"].split(".")[0]:
+        raise ModelError(
+            f"{path} was made with numpy {np_then}, this is {running['numpy']}: "
+            f"install numpy=={np_then} or retrain the model"
+        )

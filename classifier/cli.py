@@ -1,0 +1,208 @@
+"""The ``storyfilter`` command line.
+
+Each command parses its options into one options object, calls the library
+and renders the result. JSONL goes to standard output or ``-o``;
+diagnostics and progress go to standard error. Exit codes are decided here
+and only here: 0 every document done, 1 some documents failed (each has an
+error record), 2 usage error, 3 model missing, corrupt or incompatible.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from .batch import RunOptions, RunSummary, run_label
+from .bundle import DEFAULT_CHUNK, load_model
+from .errors import InputError, ModelError, StoryfilterError, TrainingDataError
+from .io import InputFormat, check_inputs
+
+EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+
+app = typer.Typer(
+    help="Label scraped news pages as story or site chrome, return the clean story, tag it by topic.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"storyfilter: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _exit_codes() -> Iterator[None]:
+    """Turn the library's expected errors into one line on stderr and an exit code."""
+    try:
+        yield
+    except ModelError as error:
+        raise _fail(str(error), EXIT_MODEL) from None
+    except (InputError, TrainingDataError) as error:
+        raise _fail(str(error), EXIT_USAGE) from None
+    except StoryfilterError as error:
+        raise _fail(str(error), EXIT_USAGE) from None
+
+
+@contextmanager
+def _output(path: Optional[Path]) -> Iterator:
+    """Standard output, or ``path`` opened for writing once its directory is known to exist."""
+    if path is None or str(path) == "-":
+        yield sys.stdout
+        return
+    if not path.parent.is_dir():
+        raise InputError(f"output directory does not exist: {path.parent}")
+    try:
+        handle = open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    with handle:
+        yield handle
+
+
+def _progress_reporter():
+    """A rich progress display on a terminal; nothing in a pipe."""
+    if not sys.stderr.isatty():
+        return None, lambda summary: None
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    display = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.completed} documents"),
+        TextColumn("{task.fields[rate]:.0f} pages/s"),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        transient=True,
+        console=__import__("rich.console").console.Console(stderr=True),
+    )
+    task = display.add_task("label", total=None, rate=0.0, failed=0)
+
+    def update(summary: RunSummary) -> None:
+        display.update(task, completed=summary.documents, rate=summary.pages_per_second, failed=summary.failed)
+
+    return display, update
+
+
+def _summary_line(summary: RunSummary) -> str:
+    line = f"{summary.documents} documents in {summary.seconds:.1f}s ({summary.pages_per_second:.0f} pages/s)"
+    if summary.failed:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.errors_by_type.items()))
+        line += f"; {summary.failed} failed ({kinds}): see their error records"
+    return line
+
+
+@app.command()
+def label(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for JSONL on standard input.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write records here instead of standard output.")] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle (.joblib); the shipped default if omitted.")] = None,
+    format: Annotated[InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")] = InputFormat.AUTO,
+    no_segments: Annotated[bool, typer.Option("--no-segments", help="Leave the per-segment list out of the records.")] = False,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together.")] = DEFAULT_CHUNK,
+) -> None:
+    """Label every segment of every page as story or chrome and write one JSON record per page."""
+    with _exit_codes():
+        check_inputs(inputs)
+        loaded = load_model(model)
+        options = RunOptions(inputs=inputs, fmt=format, segments=not no_segments, chunk_size=chunk_size)
+        with _output(out) as handle:
+            display, update = _progress_reporter()
+            if display is not None:
+                with display:
+                    summary = run_label(loaded, options, handle, update)
+            else:
+                summary = run_label(loaded, options, handle, update)
+    if sys.stderr.isatty() or summary.failed:
+        typer.echo(_summary_line(summary), err=True)
+    raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
+
+
+@app.command()
+def train(
+    data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the bundle; its card goes beside it.")] = Path("models/default.joblib"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the learners.")] = 0,
+    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Measure on a validation split of sites first.")] = True,
+    cache: Annotated[Optional[Path], typer.Option("--cache", help="Where rendered web pages are cached.")] = None,
+) -> None:
+    """Train a model on labelled pages and save it with its model card."""
+    from .corpus import default_cache
+    from .training import TrainingOptions, train as run_training
+
+    with _exit_codes():
+        for path in data:
+            if not path.exists():
+                raise InputError(f"training data not found: {path}")
+        if not out.parent.exists():
+            out.parent.mkdir(parents=True)
+        options = TrainingOptions(sources=data, out=out, seed=seed, validate=validate, cache=cache or default_cache())
+        model = run_training(options, progress=lambda message: typer.echo(message, err=True))
+    validation = model.card.get("validation", {})
+    if validation:
+        story = validation["story"]
+        typer.echo(f"validation: story F1 {story['f1']:.4f} (P {story['precision']:.4f}, R {story['recall']:.4f}) on {story['pages']} pages", err=True)
+
+
+class Sites(str, Enum):
+    """Which sites of a web-page corpus to evaluate on."""
+
+    HELD_OUT = "held-out"
+    ALL = "all"
+
+
+@app.command()
+def evaluate(
+    data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
+    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle; the shipped default if omitted.")] = None,
+    sites: Annotated[Sites, typer.Option("--sites", help="Web-page corpora: only the held-out sites, or all.")] = Sites.HELD_OUT,
+    page_type: Annotated[Optional[list[str]], typer.Option("--page-type", help="Keep only pages of this type (repeatable).")] = None,
+    renderer: Annotated[Optional[list[str]], typer.Option("--renderer", help="Web-page corpora: renderers to use (repeatable).")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write per-page results to DIR/report.json.")] = None,
+) -> None:
+    """Score a model's extracted stories against gold: story F1, precision, recall, line accuracy."""
+    from .corpus import RENDERERS, default_cache, is_held_out, is_web_page_corpus, read_training_jsonl, read_web_pages
+    from .evaluation import evaluate_documents
+
+    with _exit_codes():
+        loaded = load_model(model)
+        documents = []
+        for path in data:
+            if is_web_page_corpus(path):
+                for document in read_web_pages(path, renderers=renderer or RENDERERS[:1], cache=default_cache()):
+                    if sites is Sites.ALL or is_held_out(document.site):
+                        documents.append(document)
+            elif path.is_file():
+                documents.extend(read_training_jsonl(path))
+            else:
+                raise InputError(f"evaluation data not found: {path}")
+        if page_type:
+            documents = [d for d in documents if d.page_type in set(page_type)]
+        if not documents:
+            raise InputError("no documents to evaluate")
+        result = evaluate_documents(loaded, documents)
+        story = result.story
+        typer.echo(
+            f"pages {story.pages}  story F1 {story.f1:.4f}  precision {story.precision:.4f}  "
+            f"recall {story.recall:.4f}  line accuracy {result.line_accuracy:.4f} ({result.lines} lines)"
+        )
+        if report is not None:
+            report.mkdir(parents=True, exist_ok=True)
+            rows = [
+                {"id": p.id, "site": p.site, "f1": round(p.score.f1, 4), "precision": round(p.score.precision, 4),
+                 "recall": round(p.score.recall, 4), "lines": p.lines, "line_errors": p.errors}
+                for p in result.pages
+            ]
+            summary = {"model": loaded.model_id, "story_f1": story.f1, "precision": story.precision,
+                       "recall": story.recall, "line_accuracy": result.line_accuracy, "pages": rows}
+            (report / "report.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,249 @@
+"""Reading pages to label and writing records.
+
+Inputs are paths: text files, HTML files, JSONL files (each also gzipped),
+directories (searched recursively for those), or ``-`` for standard input.
+Reading is lazy: documents are yielded one at a time, so a run over
+millions of pages holds only the current chunk in memory. Anything that
+cannot be read becomes a :class:`~classifier.documents.FailedDocument` in
+its place rather than an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+import sys
+import zlib
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator, Sequence
+
+from .documents import Document, FailedDocument
+from .errors import InputError
+
+TEXT_SUFFIXES = (".txt", ".text")
+HTML_SUFFIXES = (".html", ".htm")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+# Share of NUL and other control bytes above which a file is taken for binary.
+_BINARY_SHARE = 0.05
+# Chaos (mess) difference within which charset-normalizer's candidates tie.
+_NEAR_TIE = 0.05
+
+
+class InputFormat(str, Enum):
+    """How to read an input path."""
+
+    AUTO = "auto"
+    TEXT = "text"
+    HTML = "html"
+    JSONL = "jsonl"
+
+
+def _base_suffix(path: Path) -> str:
+    """The suffix that tells the format, ignoring a trailing ``.gz``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def format_of(path: Path, requested: InputFormat = InputFormat.AUTO) -> InputFormat:
+    """The format to read ``path`` in: the one asked for, else by its suffix."""
+    if requested is not InputFormat.AUTO:
+        return requested
+    suffix = _base_suffix(path)
+    if suffix in HTML_SUFFIXES:
+        return InputFormat.HTML
+    if suffix in JSONL_SUFFIXES:
+        return InputFormat.JSONL
+    return InputFormat.TEXT
+
+
+def is_input_file(path: Path) -> bool:
+    """Whether a file found in a directory is one to label."""
+    return _base_suffix(path) in TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
+
+
+def check_inputs(inputs: Sequence[str]) -> None:
+    """Fail early, before any output is written, on paths that do not exist.
+
+    Raises
+    ------
+    InputError
+        Naming the first missing or unreadable path.
+    """
+    for name in inputs:
+        if name == "-":
+            continue
+        path = Path(name)
+        if not path.exists():
+            raise InputError(f"input not found: {name}")
+        if path.is_dir():
+            try:
+                next(iter(path.iterdir()), None)
+            except PermissionError:
+                raise InputError(f"input directory cannot be read: {name}") from None
+        elif not _readable(path):
+            raise InputError(f"input file cannot be read: {name}")
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError:
+        return False
+
+
+def iter_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> Iterator[Document | FailedDocument]:
+    """Every document of every input, in order, lazily."""
+    for name in inputs:
+        if name == "-":
+            yield from _read_stream(sys.stdin.buffer, "-", fmt)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            for file in sorted(p for p in path.rglob("*") if p.is_file() and is_input_file(p)):
+                yield from read_path(file, fmt, id_root=path)
+        else:
+            yield from read_path(path, fmt)
+
+
+def _document_id(path: Path, id_root: Path | None) -> str:
+    relative = path.relative_to(id_root) if id_root is not None else Path(path.name)
+    name = relative.as_posix()
+    for suffix in reversed(relative.suffixes):
+        if name.lower().endswith(suffix.lower()) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            if suffix.lower() != ".gz":
+                break
+    return name
+
+
+def read_path(path: Path, fmt: InputFormat = InputFormat.AUTO, id_root: Path | None = None) -> Iterator[Document | FailedDocument]:
+    """The documents of one file: one for text or HTML, one per line for JSONL."""
+    kind = format_of(path, fmt)
+    doc_id = _document_id(path, id_root)
+    try:
+        raw = _read_bytes(path)
+    except InputError as error:
+        yield FailedDocument(doc_id, "InputError", str(error))
+        return
+    if kind is InputFormat.JSONL:
+        yield from _read_jsonl(io.BytesIO(raw), str(path))
+        return
+    try:
+        text = decode_bytes(raw)
+    except InputError as error:
+        yield FailedDocument(doc_id, "InputError", f"{path}: {error}")
+        return
+    if kind is InputFormat.HTML:
+        yield Document(id=doc_id, html=text)
+    else:
+        yield Document(id=doc_id, text=text)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+    if path.suffix.lower() == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise InputError(f"{path}: not a valid gzip file ({error})") from None
+    return raw
+
+
+def decode_bytes(raw: bytes) -> str:
+    """Text from bytes: UTF-8 (with or without BOM), UTF-16 by its BOM, else detected.
+
+    Raises
+    ------
+    InputError
+        When the bytes look binary rather than text.
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if _looks_binary(raw):
+        raise InputError("looks like a binary file, not text")
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a dependency, but stay usable without it
+        return raw.decode("cp1252", errors="replace")
+    matches = from_bytes(raw)
+    best = matches.best()
+    if best is None:
+        raise InputError("cannot tell the text encoding")
+    # Short Latin texts fit several code pages about equally; the web's
+    # default legacy encoding (windows-1252) wins such a near tie.
+    for match in matches:
+        if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + _NEAR_TIE:
+            return raw.decode("cp1252", errors="replace")
+    return str(best)
+
+
+def _looks_binary(raw: bytes) -> bool:
+    sample = raw[:8192]
+    if not sample:
+        return False
+    control = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return control / len(sample) > _BINARY_SHARE
+
+
+def _read_stream(stream: IO[bytes], name: str, fmt: InputFormat) -> Iterator[Document | FailedDocument]:
+    if fmt in (InputFormat.TEXT, InputFormat.HTML):
+        try:
+            text = decode_bytes(stream.read())
+        except InputError as error:
+            yield FailedDocument("stdin", "InputError", f"standard input: {error}")
+            return
+        yield Document(id="stdin", text=text) if fmt is InputFormat.TEXT else Document(id="stdin", html=text)
+        return
+    yield from _read_jsonl(stream, "standard input" if name == "-" else name)
+
+
+def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | FailedDocument]:
+    for number, raw_line in enumerate(stream, 1):
+        if not raw_line.strip():
+            continue
+        where = f"{name}:{number}"
+        try:
+            record = json.loads(raw_line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            yield FailedDocument(None, "InputError", f"{where}: not valid JSON ({error})", {"line": number})
+            continue
+        yield document_from_record(record, where)
+
+
+def document_from_record(record: Any, where: str) -> Document | FailedDocument:
+    """A document from one JSON object, or a failure that says what is wrong."""
+    if not isinstance(record, dict):
+        return FailedDocument(None, "InputError", f"{where}: each line must be a JSON object")
+    doc_id = record.get("id")
+    doc_id = where if doc_id is None else str(doc_id)
+    extra = {k: v for k, v in record.items() if k not in ("id", "text", "html")}
+    text, html = record.get("text"), record.get("html")
+    if text is None and html is None:
+        return FailedDocument(doc_id, "InputError", f"{where}: needs a 'text' or 'html' field", extra)
+    for field_name, value in (("text", text), ("html", html)):
+        if value is not None and not isinstance(value, str):
+            return FailedDocument(doc_id, "InputError", f"{where}: '{field_name}' must be a string", extra)
+    return Document(id=doc_id, text=text, html=html, extra=extra)
+
+
+def write_records(records: Iterable[dict], handle: IO[str]) -> None:
+    """Write records as JSON lines, flushing each so readers see them at once."""
+    for record in records:
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        handle.flush()

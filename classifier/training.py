@@ -1,0 +1,244 @@
+"""Training: from labelled documents to a saved, validated model bundle.
+
+``storyfilter train`` and ``python -m training.train`` both call
+:func:`train`. It reads every source (labelled JSONL files and web-page
+corpora with gold text), keeps the held-out sites of web-page corpora out of
+training, fits the segment classifier on the rest, measures it on a
+validation split of sites, refits on all training sites and writes the
+bundle with its model card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .bundle import Model
+from .corpus import (
+    HELD_OUT_FRACTION,
+    UNKNOWN,
+    TrainingDocument,
+    default_cache,
+    is_held_out,
+    is_web_page_corpus,
+    read_training_jsonl,
+    read_web_pages,
+    site_bucket,
+)
+from .errors import TrainingDataError
+from .evaluation import StoryScore, score_documents
+from .pipelines import build_segment_pipeline
+from .segments import Segment
+
+# Page types whose pages are what users label; they weigh more in training.
+USER_PAGE_TYPES = frozenset({None, "article", "blog", "news"})
+USER_PAGE_WEIGHT = 3.0
+# Sites of web-page corpora whose bucket falls in this range validate the
+# model for its card (after the held-out range, which is never touched).
+VALIDATION_BUCKETS = (HELD_OUT_FRACTION, HELD_OUT_FRACTION + 0.15)
+
+
+@dataclass
+class TrainingOptions:
+    """Everything ``train`` can be told; one object instead of many arguments."""
+
+    sources: Sequence[Path]
+    out: Path = Path("models/default.joblib")
+    seed: int = 0
+    name: str = "default"
+    version: int = 1
+    validate: bool = True
+    cache: Path | None = field(default_factory=default_cache)
+    held_out_fraction: float = HELD_OUT_FRACTION
+
+
+@dataclass
+class Source:
+    """One training source and the documents read from it."""
+
+    path: Path
+    kind: str
+    documents: list[TrainingDocument]
+    sha256: str
+
+
+def read_sources(options: TrainingOptions, progress: Callable[[str], None] = lambda _: None) -> list[Source]:
+    """Read every source: web-page corpora (held-out sites dropped) and JSONL files."""
+    sources = []
+    for path in options.sources:
+        path = Path(path)
+        if is_web_page_corpus(path):
+            progress(f"rendering and aligning {path} (cached in {options.cache})")
+            documents = [
+                d
+                for d in read_web_pages(path, cache=options.cache)
+                if not is_held_out(d.site, options.held_out_fraction)
+            ]
+            sources.append(Source(path, "web-pages", documents, _hash_tree(path)))
+        elif path.is_file():
+            progress(f"reading {path}")
+            sources.append(Source(path, "jsonl", list(read_training_jsonl(path)), _hash_file(path)))
+        else:
+            raise TrainingDataError(f"{path}: not a JSONL file or a web-page corpus directory")
+    return sources
+
+
+def _hash_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _hash_tree(root: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(root)).encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class TrainingSet:
+    """Documents flattened into the classifier's inputs."""
+
+    segments: list[Segment]
+    labels: np.ndarray
+    groups: np.ndarray
+    weights: np.ndarray
+
+
+def assemble(documents: Sequence[TrainingDocument]) -> TrainingSet:
+    """Flatten documents into one batch with labels, site groups and weights.
+
+    Each page weighs the same in total (its labelled lines share the page's
+    weight by their word counts, as the story F1 weighs them), and pages of
+    the kinds users label (articles, blogs, news) weigh more.
+    """
+    segments: list[Segment] = []
+    labels: list[int] = []
+    groups: list[int] = []
+    weights: list[np.ndarray] = []
+    site_ids: dict[str, int] = {}
+    for number, document in enumerate(documents):
+        site = site_ids.setdefault(document.site, len(site_ids))
+        for segment in document.segments:
+            segments.append(
+                Segment(segment.text, segment.start, segment.end, number, segment.gap, segment.indent)
+            )
+        page_labels = np.asarray(document.labels, dtype=np.int64)
+        words = np.array([max(1, len(s.text.split())) for s in document.segments], dtype=np.float64)
+        words[page_labels == UNKNOWN] = 0.0
+        page_weight = USER_PAGE_WEIGHT if document.page_type in USER_PAGE_TYPES else 1.0
+        weights.append(words / max(words.sum(), 1.0) * page_weight * 100.0)
+        labels.extend(page_labels.tolist())
+        groups.extend([site] * len(document.segments))
+    if not segments:
+        raise TrainingDataError("no labelled segments in the training data")
+    return TrainingSet(
+        segments=segments,
+        labels=np.asarray(labels, dtype=np.int64),
+        groups=np.asarray(groups),
+        weights=np.concatenate(weights) if weights else np.zeros(0),
+    )
+
+
+def is_validation_site(site: str) -> bool:
+    low, high = VALIDATION_BUCKETS
+    return low <= site_bucket(site) < high
+
+
+def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: None) -> Model:
+    """Train, validate and save a model; returns it with its card filled in."""
+    started = time.time()
+    sources = read_sources(options, progress)
+    documents = [d for source in sources for d in source.documents]
+    labelled = [d for d in documents if any(label != UNKNOWN for label in d.labels)]
+    if not labelled:
+        raise TrainingDataError("the training data has no labelled segments")
+
+    metrics: dict = {}
+    if options.validate:
+        validation = [d for d in labelled if d.source in _RENDERED and is_validation_site(d.site)]
+        fitting = [d for d in labelled if not (d.source in _RENDERED and is_validation_site(d.site))]
+        if validation:
+            progress(f"fitting on {len(fitting)} documents to validate on {len(validation)}")
+            model = _fit(fitting, options.seed)
+            metrics = validation_metrics(model, validation)
+            progress(f"validation story F1 {metrics['story']['f1']:.4f}")
+    progress(f"fitting the model on {len(labelled)} documents")
+    classifier = _fit(labelled, options.seed)
+    model = Model(segments=classifier, name=options.name, version=options.version)
+    model.card = _card(options, sources, labelled, metrics, time.time() - started)
+    model.card["segment_model"] = describe(classifier)
+    model.save(options.out)
+    progress(f"wrote {options.out} and its card")
+    return model
+
+
+_RENDERED = frozenset({"html-text", "inscriptis"})
+
+
+def _fit(documents: Sequence[TrainingDocument], seed: int):
+    data = assemble(documents)
+    classifier = build_segment_pipeline(random_state=seed)
+    return classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
+
+
+def validation_metrics(classifier, documents: Sequence[TrainingDocument]) -> dict:
+    """Story F1 on the user page types, and line accuracy, of a fitted classifier."""
+    model = Model(segments=classifier)
+    users = [d for d in documents if d.page_type in USER_PAGE_TYPES]
+    story = score_documents(model, users)
+    data = assemble(documents)
+    predicted = classifier.predict(data.segments)
+    known = data.labels != UNKNOWN
+    return {
+        "story": _score_dict(story),
+        "story_page_types": sorted(str(t) for t in USER_PAGE_TYPES if t),
+        "line_accuracy_all_page_types": round(float((predicted[known] == data.labels[known]).mean()), 4),
+        "documents": len(documents),
+        "sites": len({d.site for d in documents}),
+    }
+
+
+def _score_dict(score: StoryScore) -> dict:
+    return {"f1": round(score.f1, 4), "precision": round(score.precision, 4), "recall": round(score.recall, 4), "pages": score.pages}
+
+
+def describe(estimator) -> dict:
+    """The estimator's class and its parameters, as text, for the model card."""
+    return {
+        "class": f"{type(estimator).__module__}.{type(estimator).__name__}",
+        "params": {name: repr(value) for name, value in estimator.get_params(deep=False).items()},
+    }
+
+
+def _card(options: TrainingOptions, sources: list[Source], documents, metrics: dict, seconds: float) -> dict:
+    return {
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "training_seconds": round(seconds),
+        "seed": options.seed,
+        "training_data": [
+            {
+                "name": source.path.name,
+                "kind": source.kind,
+                "documents": len(source.documents),
+                "sites": len({d.site for d in source.documents}),
+                "sha256": source.sha256,
+            }
+            for source in sources
+        ],
+        "held_out": {
+            "rule": "web-page corpora: sites whose sha256 (first 4 bytes) falls below this fraction are never trained on",
+            "fraction": options.held_out_fraction,
+        },
+        "validation": metrics
+        | {"rule": f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"}
+        if metrics
+        else {},
+        "segments_trained": sum(len(d.segments) for d in documents),
+    }

@@ -1,0 +1,71 @@
+import json
+import shutil
+
+import pytest
+
+from classifier.bundle import load_model
+from classifier.errors import InputError, ModelError
+from classifier.labels import Label
+
+
+def copy_bundle(src, dst_dir):
+    dst = dst_dir / src.name
+    shutil.copy(src, dst)
+    shutil.copy(src.with_suffix(".json"), dst.with_suffix(".json"))
+    return dst
+
+
+def test_card_records_hash_versions_and_identity(tiny_model_path):
+    card = json.loads(tiny_model_path.with_suffix(".json").read_text())
+    assert len(card["sha256"]) == 64
+    assert card["libraries"]["scikit-learn"]
+    assert card["name"] == "tiny" and card["version"] == 1
+
+
+def test_loaded_model_labels_text(tiny_model, harbour_text):
+    doc = tiny_model.label(harbour_text, id="harbour")
+    assert doc.model == "tiny@1"
+    assert all(harbour_text[s.segment.start : s.segment.end] == s.text for s in doc.segments)
+    assert doc.story == "\n\n".join(s.text for s in doc.segments if s.label is Label.STORY)
+    assert 0.0 <= min(s.score for s in doc.segments) <= max(s.score for s in doc.segments) <= 1.0
+
+
+def test_a_changed_file_is_refused(tiny_model_path, tmp_path):
+    path = copy_bundle(tiny_model_path, tmp_path)
+    with open(path, "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelError, match="does not match its card"):
+        load_model(path)
+
+
+def test_another_scikit_learn_is_refused(tiny_model_path, tmp_path):
+    path = copy_bundle(tiny_model_path, tmp_path)
+    card = json.loads(path.with_suffix(".json").read_text())
+    card["libraries"]["scikit-learn"] = "0.1.0"
+    path.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="scikit-learn 0.1.0"):
+        load_model(path)
+
+
+def test_missing_model_or_card_is_a_model_error(tiny_model_path, tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_model(tmp_path / "none.joblib")
+    lonely = tmp_path / "lonely.joblib"
+    shutil.copy(tiny_model_path, lonely)
+    with pytest.raises(ModelError, match="card not found"):
+        load_model(lonely)
+
+
+def test_label_needs_text(tiny_model):
+    with pytest.raises(InputError):
+        tiny_model.label(None)
+
+
+def test_label_many_keeps_order_and_isolates_failures(tiny_model):
+    from classifier.documents import Document, FailedDocument
+
+    docs = [Document("a", text="One line.\nTwo"), Document("b"), Document("c", text="")]
+    results = list(tiny_model.label_many(iter(docs), chunk_size=2))
+    assert [r.id for r in results] == ["a", "b", "c"]
+    assert isinstance(results[1], FailedDocument)
+    assert results[2].segments == ()

@@ -1,0 +1,73 @@
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from classifier.features import LexicalFeatures, LineFeatures, feature_names, line_features
+from classifier.segments import split_text
+from classifier.tokens import hash_words
+
+
+def features_of(text):
+    segments = split_text(text)
+    values, names = line_features(segments)
+    return {name: values[:, i] for i, name in enumerate(names)}
+
+
+def test_shape_features_read_prose_and_chrome_apart():
+    f = features_of("He said the talks would go on. Then he left.\nHome | News | Sport\n19 Sep, 2024")
+    assert f["ends_sentence"].tolist() == [1, 0, 0]
+    assert f["log_sentences"][0] == pytest.approx(np.log1p(2))
+    assert f["has_pipe"][1] == 2
+    assert f["dates"][2] >= 1 and f["date_only"][2] == 1
+    assert f["stop_ratio"][0] > f["stop_ratio"][1]
+
+
+def test_a_wire_signoff_still_ends_the_sentence():
+    f = features_of("Troops left the town on Friday.\u2014Meridian Press\nRead more")
+    assert f["signoff"].tolist() == [1, 0]
+    assert f["ends_sentence"].tolist() == [1, 0]
+
+
+def test_repeated_lines_count_their_earlier_copies():
+    f = features_of("Teaser title\n1 May 2024\nTeaser title\nOther")
+    assert f["repeats"].tolist() == [1, 0, 1, 0]
+    assert f["earlier_copies"].tolist() == [0, 0, 1, 0]
+
+
+def test_line_features_have_fixed_names_and_width():
+    values, names = line_features(split_text("a\nb"))
+    assert names == feature_names()
+    assert values.shape == (2, len(names))
+    assert np.isfinite(values).all()
+
+
+def test_transformers_follow_the_scikit_learn_contract():
+    segments = split_text("One line.\nTwo")
+    for transformer in (LineFeatures(), LexicalFeatures(n_features=1024)):
+        with pytest.raises(NotFittedError):
+            transformer.transform(segments)
+        fitted = clone(transformer).fit(segments)
+        first = fitted.transform(segments)
+        again = pickle.loads(pickle.dumps(fitted)).transform(segments)
+        assert (first != again).nnz == 0 if hasattr(first, "nnz") else np.array_equal(first, again)
+    assert LexicalFeatures(n_features=64).get_params()["n_features"] == 64
+
+
+def test_token_hashes_do_not_depend_on_the_process():
+    here = hash_words(["Army", "army", "offensive"]).tolist()
+    code = "from classifier.tokens import hash_words; print(hash_words(['Army', 'army', 'offensive']).tolist())"
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123"})
+    assert str(here) == there.stdout.strip()
+    assert here[0] == here[1] != here[2]
+
+
+def test_lexical_rows_have_unit_length():
+    matrix = LexicalFeatures(n_features=2**12).fit([]).transform(split_text("share this story\nA"))
+    counts = np.asarray((matrix.multiply(matrix)).sum(axis=1)).ravel()
+    assert matrix.shape == (2, 2**12)
+    assert counts[1] == pytest.approx(1.0)

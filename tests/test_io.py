@@ -1,0 +1,78 @@
+import gzip
+import io
+import json
+
+from classifier.documents import Document, FailedDocument
+from classifier.io import InputFormat, decode_bytes, document_from_record, iter_documents, read_path
+
+
+def test_text_file_is_one_document_named_after_the_file(tmp_path):
+    path = tmp_path / "amara.txt"
+    path.write_text("Line one\n\nLine two\n", encoding="utf-8")
+    [doc] = list(read_path(path))
+    assert doc == Document(id="amara", text="Line one\n\nLine two\n")
+
+
+def test_directories_are_read_recursively_in_sorted_order(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "two.txt").write_text("two")
+    (tmp_path / "one.txt").write_text("one")
+    (tmp_path / "skip.png").write_bytes(b"\x89PNG")
+    with gzip.open(tmp_path / "b" / "three.txt.gz", "wt") as handle:
+        handle.write("three")
+    docs = list(iter_documents([str(tmp_path)]))
+    assert [(d.id, d.text) for d in docs] == [("b/three", "three"), ("b/two", "two"), ("one", "one")]
+
+
+def test_jsonl_carries_extra_fields_and_reports_bad_lines(tmp_path):
+    path = tmp_path / "pages.jsonl"
+    path.write_text(
+        json.dumps({"id": 7, "text": "hello", "source": "crawl-1"}) + "\n"
+        + "{not json\n"
+        + json.dumps({"id": "x"}) + "\n"
+        + json.dumps({"id": "y", "text": 3}) + "\n"
+        + "\n"
+        + json.dumps({"text": "no id"}) + "\n"
+    )
+    docs = list(read_path(path))
+    assert docs[0] == Document(id="7", text="hello", extra={"source": "crawl-1"})
+    assert isinstance(docs[1], FailedDocument) and ":2" in docs[1].message
+    assert isinstance(docs[2], FailedDocument) and "'text' or 'html'" in docs[2].message
+    assert isinstance(docs[3], FailedDocument) and "must be a string" in docs[3].message
+    assert docs[4].id.endswith(":6") and docs[4].text == "no id"
+
+
+def test_stdin_is_jsonl(monkeypatch):
+    stream = io.BytesIO(b'{"id": "s", "text": "from stdin"}\n')
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(stream))
+    [doc] = list(iter_documents(["-"]))
+    assert doc.id == "s" and doc.text == "from stdin"
+
+
+def test_decoding_handles_boms_and_legacy_encodings():
+    assert decode_bytes("caf\u00e9".encode("utf-8-sig")) == "caf\u00e9"
+    assert decode_bytes("caf\u00e9".encode("utf-16")) == "caf\u00e9"
+    text = "Le caf\u00e9 \u00e9tait ferm\u00e9 \u00e0 cause de la gr\u00e8ve des employ\u00e9s du port."
+    assert decode_bytes(text.encode("cp1252")) == text
+
+
+def test_binary_and_broken_gzip_files_become_error_records(tmp_path):
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(bytes(range(256)) * 20)
+    broken = tmp_path / "cut.txt.gz"
+    broken.write_bytes(gzip.compress(b"some text")[:-8])
+    for path in (binary, broken):
+        [doc] = list(read_path(path))
+        assert isinstance(doc, FailedDocument)
+        assert doc.error_type == "InputError"
+
+
+def test_format_can_be_forced(tmp_path):
+    path = tmp_path / "page.dat"
+    path.write_text('{"id": "j", "text": "t"}\n')
+    [doc] = list(read_path(path, InputFormat.JSONL))
+    assert doc.id == "j"
+
+
+def test_record_that_is_not_an_object_fails():
+    assert isinstance(document_from_record([1, 2], "f:1"), FailedDocument)

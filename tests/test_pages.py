@@ -1,0 +1,38 @@
+import numpy as np
+
+from classifier.pages import PageIndex
+from classifier.segments import Segment
+
+
+def batch(pages):
+    """Segments for pages given as lists of gaps."""
+    return [Segment("x", 0, 1, page=p, gap=g) for p, gaps in enumerate(pages) for g in gaps]
+
+
+def test_shift_stays_inside_the_page():
+    index = PageIndex.from_segments(batch([[0, 0, 0], [0, 0]]))
+    values = np.arange(5, dtype=float)
+    assert index.shift(values, 1, fill=-1).tolist() == [1, 2, -1, 4, -1]
+    assert index.shift(values, -1, fill=-1).tolist() == [-1, 0, 1, -1, 3]
+
+
+def test_windows_and_page_sums_do_not_leak_across_pages():
+    index = PageIndex.from_segments(batch([[0, 0, 0], [0, 0]]))
+    values = np.array([1.0, 2.0, 3.0, 10.0, 20.0])
+    assert index.window_sum(values, 1, 1).tolist() == [3, 6, 5, 30, 30]
+    assert index.page_sum(values).tolist() == [6, 6, 6, 30, 30]
+    assert index.cumulative_before(values).tolist() == [0, 1, 3, 0, 10]
+
+
+def test_blocks_split_at_blank_lines():
+    index = PageIndex.from_segments(batch([[0, 0, 1, 0], [0]]))
+    assert index.block.tolist() == [0, 0, 1, 1, 2]
+    assert index.block_size().tolist() == [2, 2, 2, 2, 1]
+    assert index.block_position().tolist() == [0, 1, 0, 1, 0]
+
+
+def test_nearest_distance_looks_only_within_the_page():
+    index = PageIndex.from_segments(batch([[0, 0, 0, 0], [0, 0]]))
+    mask = np.array([True, False, False, False, False, True])
+    assert index.nearest_distance(mask, -1, cap=9).tolist() == [9, 1, 2, 3, 9, 9]
+    assert index.nearest_distance(mask, 1, cap=9).tolist() == [9, 9, 9, 9, 1, 9]

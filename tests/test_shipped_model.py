@@ -1,0 +1,35 @@
+"""Smoke tests of the shipped model: it loads fast and labels the example pages exactly."""
+
+import json
+import time
+
+from classifier import load_model
+from classifier.bundle import default_model_path, sha256_of
+
+from .conftest import EXAMPLES, shared_path
+
+
+def test_shipped_model_matches_its_card_and_loads_quickly():
+    path = default_model_path()
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["sha256"] == sha256_of(path)
+    assert path.stat().st_size < 20 * 2**20
+    started = time.perf_counter()
+    load_model()
+    assert time.perf_counter() - started < 5  # generous: CI machines are noisy; typical is well under 1 s
+
+
+def test_shipped_model_labels_the_users_page_exactly():
+    page = shared_path("examples", "amara.txt").read_text(encoding="utf-8")
+    expected = json.loads(shared_path("examples", "amara.expected.json").read_text(encoding="utf-8"))
+    doc = load_model().label(page, id="amara")
+    got = [(s.text, str(s.label)) for s in doc.segments]
+    want = [(s["text"], s["label"]) for s in expected["segments"]]
+    assert got == want
+
+
+def test_shipped_model_keeps_only_the_story_of_our_example():
+    text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    doc = load_model().label(text, id="harbour")
+    paragraphs = [line for line in text.splitlines() if len(line.split()) > 20]
+    assert doc.story == "\n\n".join(paragraphs)
