@@ -4,7 +4,8 @@ On the held-out sites of a web-page corpus with gold text (sites never
 trained or tuned on; see ``classifier.corpus.is_held_out``), each article
 and blog page is rendered to text (html-text, as scrapers do), then:
 
-* storyfilter labels the lines with the given model;
+* storyfilter labels the lines with the given model, and again with the
+  same model stripped of its topic stage (the stage's share of the time);
 * jusText classifies the same lines, each wrapped as a paragraph;
 * keep-everything returns the whole text.
 
@@ -18,6 +19,7 @@ process for every tool; the figure is the median of ``--repeats`` runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import html
 import statistics
 import sys
@@ -98,8 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(pages)} {args.split} {'/'.join(USER_TYPES)} pages from {len({p.site for p in pages})} sites, "
           f"rendered by {args.renderer}; one thread, median of {args.repeats} runs\n")
     model = load_model(args.model)
+    stories_only = dataclasses.replace(model, topics=None)  # the same model without its topic stage
     tools = {
         f"storyfilter ({model.model_id})": lambda t: run_storyfilter(model, t),
+        "storyfilter, no topic stage": lambda t: run_storyfilter(stories_only, t),
         "jusText (lines as paragraphs)": run_justext,
         "keep everything": run_keep_everything,
     }
@@ -114,7 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     for name, (score, rate) in results.items():
         shown = "-" if name == "keep everything" else f"{rate:.1f}"  # a no-op has no meaningful speed
         print(f"{name:34} {score.f1:7.4f} {score.precision:7.4f} {score.recall:7.4f} {shown:>9}")
-    ours, justext_result = list(results.values())[0], list(results.values())[1]
+    ours, untagged, justext_result = list(results.values())[:3]
+    if model.topics is not None:
+        print(f"\ntopic stage: {untagged[1] / ours[1] - 1:.1%} of labelling time without it "
+              f"({ours[1]:.1f} vs {untagged[1]:.1f} pages/s)")
     print(f"\nstoryfilter - jusText F1: {ours[0].f1 - justext_result[0].f1:+.4f}")
     print(f"storyfilter / jusText pages/s: {ours[1] / justext_result[1]:.2f}x")
 

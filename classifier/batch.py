@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import IO, Callable, Iterator
 
 from .bundle import DEFAULT_CHUNK, Model
-from .documents import FailedDocument
+from .documents import FailedDocument, LabeledDocument
 from .io import InputFormat, iter_documents, write_records
 
 
@@ -33,6 +33,7 @@ class RunSummary:
 
     documents: int = 0
     failed: int = 0
+    written: int = 0
     seconds: float = 0.0
     errors_by_type: dict[str, int] = field(default_factory=dict)
 
@@ -46,8 +47,13 @@ def run_label(
     options: RunOptions,
     out: IO[str],
     progress: Callable[[RunSummary], None] = lambda _: None,
+    select: Callable[[LabeledDocument], bool] | None = None,
 ) -> RunSummary:
-    """Label every input document and write one record per document to ``out``."""
+    """Label every input document and write its record to ``out``.
+
+    With ``select``, only the labelled documents it accepts are written
+    (error records always are, so that no failure goes unseen).
+    """
     summary = RunSummary()
     started = time.perf_counter()
     documents = iter_documents(options.inputs, options.fmt)
@@ -60,7 +66,9 @@ def run_label(
                 summary.errors_by_type[result.error_type] = summary.errors_by_type.get(result.error_type, 0) + 1
             summary.seconds = time.perf_counter() - started
             progress(summary)
-            yield result.to_record(segments=options.segments)
+            if select is None or isinstance(result, FailedDocument) or select(result):
+                summary.written += 1
+                yield result.to_record(segments=options.segments)
 
     write_records(records(), out)
     summary.seconds = time.perf_counter() - started

@@ -28,10 +28,12 @@ import joblib
 import numpy as np
 import sklearn
 
-from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment
+from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment, is_label_record
+from .io import document_from_record
 from .errors import InputError, ModelError
 from .labels import Label
 from .segments import Segment, split_text
+from .topics import topic_text
 
 # Version of the bundle layout; a loader refuses layouts it does not know.
 BUNDLE_FORMAT = 1
@@ -135,16 +137,16 @@ class Model:
         if chunk:
             yield from self._label_chunk(chunk)
 
-    def _label_chunk(self, chunk: Sequence[Document | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+    def _label_chunk(self, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
         with _gc_paused():
             return self._label_chunk_now(chunk)
 
-    def _label_chunk_now(self, chunk: Sequence[Document | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+    def _label_chunk_now(self, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
         results: list[LabeledDocument | FailedDocument | None] = [None] * len(chunk)
         ready: list[int] = []
         for i, document in enumerate(chunk):
-            if isinstance(document, FailedDocument):
-                results[i] = document
+            if isinstance(document, (FailedDocument, LabeledDocument)):
+                results[i] = document  # failures and documents labelled already pass through
             elif isinstance(document.text, str):
                 ready.append(i)
             elif document.html is not None:
@@ -172,15 +174,85 @@ class Model:
         scores = self.segments.predict_proba(batch)[:, 1] if batch else np.zeros(0)
         story = (scores >= self.story_threshold).tolist()
         values = scores.tolist()
-        results = []
+        scored_pages = []
         offset = 0
-        for page, document in zip(pages, documents):
+        for page in pages:
             end = offset + len(page)
             labels = [_LABELS[flag] for flag in story[offset:end]]
-            scored = tuple(map(ScoredSegment, page, labels, values[offset:end]))
+            scored_pages.append(tuple(map(ScoredSegment, page, labels, values[offset:end])))
             offset = end
-            results.append(LabeledDocument(id=document.id, model=self.model_id, segments=scored, extra=document.extra))
+        tagged = self._tag([[s.text for s in page] for page in scored_pages], [[s.label for s in page] for page in scored_pages])
+        return [
+            LabeledDocument(id=document.id, model=self.model_id, segments=scored, topics=topics, tags=tags, extra=document.extra)
+            for document, scored, (topics, tags) in zip(documents, scored_pages, tagged)
+        ]
+
+    def _tag(self, texts: Sequence[Sequence[str]], labels: Sequence[Sequence[Label]]) -> list[tuple[dict, tuple]]:
+        """Topic probabilities and tags of each page, from its story (and headline)."""
+        if self.topics is None:
+            return [({}, ()) for _ in texts]
+        readings = [topic_text(page_texts, page_labels) for page_texts, page_labels in zip(texts, labels)]
+        probabilities = self.topics.predict_proba(readings)
+        names = [str(tag) for tag in self.topics.classes_]
+        results = []
+        for reading, row in zip(readings, probabilities.tolist()):
+            # A page with no story is about nothing, whatever the base rates say.
+            topics = dict(zip(names, row if reading else [0.0] * len(names)))
+            tags = tuple(n for n in names if reading and topics[n] >= self.topic_thresholds.get(n, 0.5))
+            results.append((topics, tags))
         return results
+
+    @property
+    def tag_names(self) -> tuple[str, ...]:
+        """The topics this model tags (empty without a topic stage)."""
+        return tuple(str(tag) for tag in self.topics.classes_) if self.topics is not None else ()
+
+    def check_topics(self, topics: Iterable[str]) -> set[str]:
+        """The wanted topics as a set, once checked against the model's tags.
+
+        Raises
+        ------
+        ModelError
+            When the model has no topic stage.
+        InputError
+            When a topic is not one the model tags.
+        """
+        wanted = set(topics)
+        if not self.tag_names:
+            raise ModelError(f"{self.model_id} has no topic stage: train one with topic-labelled data")
+        unknown = wanted - set(self.tag_names)
+        if unknown:
+            raise InputError(f"unknown topic(s) {', '.join(sorted(unknown))}; {self.model_id} tags {', '.join(self.tag_names)}")
+        return wanted
+
+    def filter(
+        self,
+        records: Iterable[Document | LabeledDocument | FailedDocument | dict | str],
+        topics: Iterable[str],
+        min_score: float | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> Iterator[LabeledDocument]:
+        """Keep the documents whose story carries any of ``topics``: a lazy pipeline stage.
+
+        ``records`` may hold raw pages (:class:`Document`, a text string, or
+        a dict with ``text``), which are labelled on the way, and documents
+        already labelled (:class:`LabeledDocument`, or a dict record written
+        by ``label``), which are not relabelled. It is read one chunk at a
+        time, so any iterable works, endless ones included. A document
+        passes when a wanted topic's probability is at least ``min_score``,
+        or, without ``min_score``, when the topic is among its tags.
+        Documents that cannot be read or labelled are skipped; use
+        :meth:`label_many` to see them.
+
+        Raises
+        ------
+        ModelError, InputError
+            As :meth:`check_topics`.
+        """
+        wanted = self.check_topics(topics)
+        for result in self.label_many(_as_documents(records), chunk_size=chunk_size):
+            if isinstance(result, LabeledDocument) and passes(result.topics, result.tags, wanted, min_score):
+                yield result
 
     # --- persistence --------------------------------------------------------
     def save(self, path: Path) -> Path:
@@ -234,6 +306,25 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def passes(topics: dict, tags: Sequence[str], wanted: set[str], min_score: float | None) -> bool:
+    """Whether a document with these topic probabilities and tags is wanted."""
+    if min_score is None:
+        return bool(wanted.intersection(tags))
+    return any(topics.get(topic, 0.0) >= min_score for topic in wanted)
+
+
+def _as_documents(records) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    for number, record in enumerate(records):
+        if isinstance(record, (Document, LabeledDocument, FailedDocument)):
+            yield record
+        elif isinstance(record, str):
+            yield Document(id=str(number), text=record)
+        elif isinstance(record, dict):
+            yield LabeledDocument.from_record(record) if is_label_record(record) else document_from_record(record, f"record {number}")
+        else:
+            yield FailedDocument(str(number), "InputError", f"cannot filter a {type(record).__name__}")
 
 
 def card_path(path: Path) -> Path:

@@ -14,12 +14,12 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 
 from .batch import RunOptions, RunSummary, run_label
-from .bundle import DEFAULT_CHUNK, load_model
+from .bundle import DEFAULT_CHUNK, load_model, passes
 from .errors import InputError, ModelError, StoryfilterError, TrainingDataError
 from .io import InputFormat, check_inputs
 
@@ -98,6 +98,40 @@ def _summary_line(summary: RunSummary) -> str:
     return line
 
 
+def _run(
+    inputs: list[str],
+    out: Optional[Path],
+    model: Optional[Path],
+    fmt: InputFormat,
+    segments: bool,
+    chunk_size: int,
+    selector: Optional[Callable] = None,
+) -> None:
+    """Shared body of ``label`` and ``filter``: check, load, stream, summarise, exit.
+
+    ``selector`` gets the loaded model and returns the predicate that picks
+    the documents to write (raising a usage or model error if it cannot).
+    """
+    with _exit_codes():
+        check_inputs(inputs)
+        loaded = load_model(model)
+        select = selector(loaded) if selector is not None else None
+        options = RunOptions(inputs=inputs, fmt=fmt, segments=segments, chunk_size=chunk_size)
+        with _output(out) as handle:
+            display, update = _progress_reporter()
+            if display is not None:
+                with display:
+                    summary = run_label(loaded, options, handle, update, select)
+            else:
+                summary = run_label(loaded, options, handle, update, select)
+    if sys.stderr.isatty() or summary.failed:
+        line = _summary_line(summary)
+        if select is not None:
+            line += f"; {summary.written - summary.failed} kept"
+        typer.echo(line, err=True)
+    raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
+
+
 @app.command()
 def label(
     inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for JSONL on standard input.")],
@@ -108,20 +142,30 @@ def label(
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together.")] = DEFAULT_CHUNK,
 ) -> None:
     """Label every segment of every page as story or chrome and write one JSON record per page."""
-    with _exit_codes():
-        check_inputs(inputs)
-        loaded = load_model(model)
-        options = RunOptions(inputs=inputs, fmt=format, segments=not no_segments, chunk_size=chunk_size)
-        with _output(out) as handle:
-            display, update = _progress_reporter()
-            if display is not None:
-                with display:
-                    summary = run_label(loaded, options, handle, update)
-            else:
-                summary = run_label(loaded, options, handle, update)
-    if sys.stderr.isatty() or summary.failed:
-        typer.echo(_summary_line(summary), err=True)
-    raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
+    _run(inputs, out, model, format, not no_segments, chunk_size)
+
+
+@app.command("filter")
+def filter_(
+    inputs: Annotated[list[str], typer.Argument(help="Pages (files, directories, - for JSONL) or records written by label.")],
+    topic: Annotated[list[str], typer.Option("--topic", help="Keep documents whose story carries this topic (repeatable).")],
+    min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Keep when a topic's probability is at least this; else use the tag thresholds.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write records here instead of standard output.")] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle (.joblib); the shipped default if omitted.")] = None,
+    format: Annotated[InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")] = InputFormat.AUTO,
+    no_segments: Annotated[bool, typer.Option("--no-segments", help="Leave the per-segment list out of the records.")] = False,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together.")] = DEFAULT_CHUNK,
+) -> None:
+    """Write the records whose story carries any of the topics (raw pages are labelled on the way).
+
+    Records already written by `label` are read back, not labelled again.
+    Error records are written too, so that no failure goes unseen.
+    """
+    def selector(loaded):
+        wanted = loaded.check_topics(topic)
+        return lambda doc: passes(doc.topics, doc.tags, wanted, min_score)
+
+    _run(inputs, out, model, format, not no_segments, chunk_size, selector)
 
 
 @app.command()
@@ -166,9 +210,9 @@ def evaluate(
     renderer: Annotated[Optional[list[str]], typer.Option("--renderer", help="Web-page corpora: renderers to use (repeatable).")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write per-page results to DIR/report.json.")] = None,
 ) -> None:
-    """Score a model's extracted stories against gold: story F1, precision, recall, line accuracy."""
+    """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""
     from .corpus import RENDERERS, default_cache, is_held_out, is_web_page_corpus, read_training_jsonl, read_web_pages
-    from .evaluation import evaluate_documents
+    from .evaluation import evaluate_documents, evaluate_topics, has_story_gold
 
     with _exit_codes():
         loaded = load_model(model)
@@ -186,21 +230,37 @@ def evaluate(
             documents = [d for d in documents if d.page_type in set(page_type)]
         if not documents:
             raise InputError("no documents to evaluate")
-        result = evaluate_documents(loaded, documents)
-        story = result.story
-        typer.echo(
-            f"pages {story.pages}  story F1 {story.f1:.4f}  precision {story.precision:.4f}  "
-            f"recall {story.recall:.4f}  line accuracy {result.line_accuracy:.4f} ({result.lines} lines)"
-        )
+        summary: dict = {"model": loaded.model_id}
+        story_documents = [d for d in documents if has_story_gold(d)]
+        if story_documents:
+            result = evaluate_documents(loaded, story_documents)
+            story = result.story
+            typer.echo(
+                f"pages {story.pages}  story F1 {story.f1:.4f}  precision {story.precision:.4f}  "
+                f"recall {story.recall:.4f}  line accuracy {result.line_accuracy:.4f} ({result.lines} lines)"
+            )
+            summary.update(
+                story_f1=story.f1, precision=story.precision, recall=story.recall, line_accuracy=result.line_accuracy,
+                pages=[
+                    {"id": p.id, "site": p.site, "f1": round(p.score.f1, 4), "precision": round(p.score.precision, 4),
+                     "recall": round(p.score.recall, 4), "lines": p.lines, "line_errors": p.errors}
+                    for p in result.pages
+                ],
+            )
+        if any(d.topics is not None for d in documents):
+            if not loaded.tag_names:
+                raise ModelError(f"{loaded.model_id} has no topic stage to evaluate")
+            topics = evaluate_topics(loaded, documents)
+            typer.echo(f"topics: {topics['documents']} documents  micro-F1 {topics['micro_f1']:.4f}")
+            for name, row in topics["per_tag"].items():
+                ap = "-" if row["average_precision"] is None else f"{row['average_precision']:.4f}"
+                typer.echo(
+                    f"  {name:20} precision {row['precision']:.4f}  recall {row['recall']:.4f}  "
+                    f"F1 {row['f1']:.4f}  AP {ap}  ({row['support']} positive)"
+                )
+            summary["topics"] = topics
         if report is not None:
             report.mkdir(parents=True, exist_ok=True)
-            rows = [
-                {"id": p.id, "site": p.site, "f1": round(p.score.f1, 4), "precision": round(p.score.precision, 4),
-                 "recall": round(p.score.recall, 4), "lines": p.lines, "line_errors": p.errors}
-                for p in result.pages
-            ]
-            summary = {"model": loaded.model_id, "story_f1": story.f1, "precision": story.precision,
-                       "recall": story.recall, "line_accuracy": result.line_accuracy, "pages": rows}
             (report / "report.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
 
 

@@ -169,8 +169,14 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
     if not isinstance(record, dict):
         raise TrainingDataError(f"{where}: each line must be a JSON object")
     text = record.get("text")
+    if text is None and isinstance(record.get("title"), str) and isinstance(record.get("description"), str):
+        # A topic-labelled news item: headline and description, fed as one page.
+        text = record["title"] + "\n\n" + record["description"]
     if not isinstance(text, str):
-        raise TrainingDataError(f"{where}: needs a string 'text' field")
+        raise TrainingDataError(f"{where}: needs a string 'text' field (or 'title' and 'description')")
+    topics = record.get("topics")
+    if topics is not None and not (isinstance(topics, list) and all(isinstance(t, str) and t for t in topics)):
+        raise TrainingDataError(f"{where}: 'topics' must be a list of tag names")
     segments = split_text(text)
     labels = [UNKNOWN] * len(segments)
     spans = record.get("segments")
@@ -189,7 +195,6 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
                     f"{where}: segment {start}-{end} does not start a non-empty line of 'text'"
                 )
             labels[index] = int(label)
-    topics = record.get("topics")
     return TrainingDocument(
         id=str(record.get("id", where)),
         site=str(record.get("site") or record.get("id") or where),

@@ -65,11 +65,35 @@ class LabeledDocument:
     tags: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
     text: str | None = None
+    story_text: str | None = field(default=None, repr=False)
 
     @property
     def story(self) -> str:
         """The story segments joined by blank lines."""
+        if self.story_text is not None:  # read back from a record written without segments
+            return self.story_text
         return "\n\n".join(s.segment.text for s in self.segments if s.label is Label.STORY)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "LabeledDocument":
+        """A labelled document back from a record written by ``label``."""
+        segments = tuple(
+            ScoredSegment(
+                Segment(s["text"], int(s["start"]), int(s["end"])), Label.parse(s["label"]), float(s["score"])
+            )
+            for s in record.get("segments") or ()
+        )
+        extra = {k: v for k, v in record.items() if k not in RESERVED_FIELDS}
+        return cls(
+            id=str(record.get("id")),
+            model=str(record.get("model", "")),
+            segments=segments,
+            topics=dict(record.get("topics") or {}),
+            tags=tuple(record.get("tags") or ()),
+            extra=extra,
+            text=record.get("text") if isinstance(record.get("text"), str) else None,
+            story_text=record.get("story") if isinstance(record.get("story"), str) else None,
+        )
 
     def to_record(self, segments: bool = True) -> dict:
         """The output record of SPEC.md (``segments=False`` leaves them out)."""
@@ -83,6 +107,11 @@ class LabeledDocument:
             if key not in RESERVED_FIELDS and key not in ("text", "html"):
                 record[key] = value
         return record
+
+
+def is_label_record(record: Mapping[str, Any]) -> bool:
+    """Whether a JSON object is a record written by ``label`` (not a page to label)."""
+    return "story" in record and "model" in record
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+import numpy as np
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support
+
 from .corpus import UNKNOWN, TrainingDocument, words
 from .documents import Document, LabeledDocument
 from .labels import Label
@@ -152,3 +155,61 @@ def evaluate_documents(model: "Model", documents: Iterable[TrainingDocument]) ->
 def score_documents(model: "Model", documents: Iterable[TrainingDocument]) -> StoryScore:
     """Story F1 of ``model`` over ``documents``."""
     return evaluate_documents(model, documents).story
+
+
+def topic_metrics(
+    truth: np.ndarray,
+    probability: np.ndarray,
+    thresholds: Sequence[float],
+    names: Sequence[str],
+    predicted: np.ndarray | None = None,
+) -> dict:
+    """Per-tag precision, recall, F1 and average precision, and micro-F1.
+
+    Tags are ``probability >= threshold`` unless ``predicted`` gives them.
+    """
+    if predicted is None:
+        predicted = probability >= np.asarray(thresholds)[None, :]
+    per_tag = {}
+    for j, name in enumerate(names):
+        p, r, f, _ = precision_recall_fscore_support(truth[:, j], predicted[:, j], average="binary", zero_division=0.0)
+        per_tag[name] = {
+            "precision": round(float(p), 4),
+            "recall": round(float(r), 4),
+            "f1": round(float(f), 4),
+            "average_precision": round(float(average_precision_score(truth[:, j], probability[:, j])), 4)
+            if truth[:, j].any()
+            else None,
+            "support": int(truth[:, j].sum()),
+        }
+    micro = f1_score(truth, predicted, average="micro", zero_division=0.0)
+    return {"micro_f1": round(float(micro), 4), "per_tag": per_tag}
+
+
+
+
+def has_story_gold(document: TrainingDocument) -> bool:
+    """Whether a document can be scored for its story (gold text or labelled lines)."""
+    return document.story is not None or any(label != UNKNOWN for label in document.labels)
+
+
+def evaluate_topics(model: "Model", documents: Iterable[TrainingDocument]) -> dict:
+    """Per-tag precision, recall, F1, average precision and micro-F1 of the full pipeline.
+
+    Each document's text is labelled as a page (segments, then topics on the
+    story), and its tags and topic probabilities are compared with the gold
+    tags. Tags the model does not know count as missed.
+    """
+    documents = [d for d in documents if d.topics is not None]
+    names = sorted(set(model.tag_names) | {t for d in documents for t in d.topics})
+    truth = np.array([[name in d.topics for name in names] for d in documents], dtype=bool).reshape(-1, len(names))
+    probability = np.zeros(truth.shape)
+    predicted = np.zeros(truth.shape, dtype=bool)
+    inputs = (Document(id=d.id, text=d.text) for d in documents)
+    for row, result in enumerate(model.label_many(inputs)):
+        if isinstance(result, LabeledDocument):
+            probability[row] = [result.topics.get(name, 0.0) for name in names]
+            predicted[row] = [name in result.tags for name in names]
+    metrics = topic_metrics(truth, probability, [0.5] * len(names), names, predicted=predicted)
+    metrics["documents"] = len(documents)
+    return metrics

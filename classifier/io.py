@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Sequence
 
-from .documents import Document, FailedDocument
+from .documents import Document, FailedDocument, LabeledDocument, is_label_record
 from .errors import InputError
 
 TEXT_SUFFIXES = (".txt", ".text")
@@ -97,7 +97,9 @@ def _readable(path: Path) -> bool:
         return False
 
 
-def iter_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> Iterator[Document | FailedDocument]:
+def iter_documents(
+    inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO
+) -> Iterator[Document | LabeledDocument | FailedDocument]:
     """Every document of every input, in order, lazily."""
     for name in inputs:
         if name == "-":
@@ -223,7 +225,10 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | FailedDocum
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             yield FailedDocument(None, "InputError", f"{where}: not valid JSON ({error})", {"line": number})
             continue
-        yield document_from_record(record, where)
+        if isinstance(record, dict) and is_label_record(record):
+            yield LabeledDocument.from_record(record)  # written by `label`: not labelled again
+        else:
+            yield document_from_record(record, where)
 
 
 def document_from_record(record: Any, where: str) -> Document | FailedDocument:

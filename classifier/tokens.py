@@ -176,21 +176,30 @@ class LineBatch:
         start[1:] &= ~wordish[:-1]
         return start
 
-    @cached_property
+    @property
     def tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tokens of the batch: (line, hash, is_word) per token, in order.
 
         A token is a run of letters and digits (a word) or one punctuation
         mark. Hashes ignore case.
         """
+        first, hashes, is_word = self._token_arrays
+        return self.line_of(first), hashes, is_word
+
+    @property
+    def token_positions(self) -> np.ndarray:
+        """Where each token starts in ``points``."""
+        return self._token_arrays[0]
+
+    @cached_property
+    def _token_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         flags = self.flags
         punct = (flags & PUNCT) != 0
         start = self.word_starts | punct
         member = ((flags & ALNUM) != 0) | punct
         chars = np.flatnonzero(member)
         if chars.size == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty.astype(np.uint64), empty.astype(bool)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=bool)
         begins = start[chars]
         boundaries = np.flatnonzero(begins)
         # 32-bit arithmetic: half the memory traffic of 64-bit, ample for hashing.
@@ -209,7 +218,7 @@ class LineBatch:
             lengths = np.diff(np.append(boundaries, len(chars))).astype(np.uint64)
             hashes = _mix(sums.astype(np.uint64) | (lengths << np.uint64(32)))
         first = chars[boundaries]
-        return self.line_of(first), hashes, ~punct[first]
+        return first, hashes, ~punct[first]
 
 
 def hash_words(words: Sequence[str]) -> np.ndarray:

@@ -15,9 +15,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import f1_score
+from sklearn.model_selection import KFold
 
 from .bundle import Model
 from .corpus import (
@@ -32,9 +35,11 @@ from .corpus import (
     site_bucket,
 )
 from .errors import TrainingDataError
-from .evaluation import StoryScore, score_documents
+from .evaluation import StoryScore, score_documents, topic_metrics
+from .labels import Label
 from .pipelines import build_segment_pipeline
 from .segments import Segment
+from .topics import build_topic_pipeline, topic_text
 
 # Page types whose pages are what users label; they weigh more in training.
 USER_PAGE_TYPES = frozenset({None, "article", "blog", "news"})
@@ -174,6 +179,11 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     model = Model(segments=classifier, name=options.name, version=options.version)
     model.card = _card(options, sources, labelled, metrics, time.time() - started)
     model.card["segment_model"] = describe(classifier)
+    topic_documents = [d for d in documents if d.topics is not None]
+    if topic_documents:
+        progress(f"fitting the topic model on {len(topic_documents)} topic-labelled documents")
+        model.topics, model.topic_thresholds, model.card["topics"] = train_topics(topic_documents, options.seed)
+        model.card["topic_model"] = describe(model.topics)
     model.save(options.out)
     progress(f"wrote {options.out} and its card")
     return model
@@ -242,3 +252,82 @@ def _card(options: TrainingOptions, sources: list[Source], documents, metrics: d
         else {},
         "segments_trained": sum(len(d.segments) for d in documents),
     }
+
+
+def topic_examples(documents: Sequence[TrainingDocument]) -> tuple[list[str], list[list[str]]]:
+    """What the topic model learns from: each story as labelling will show it, with its tags.
+
+    A page with labelled story lines gives its headline and gold story, as
+    :func:`~classifier.topics.topic_text` reads a labelled page; a news item
+    without segment labels is all story. Repeated stories count once.
+    """
+    texts, tags, seen = [], [], set()
+    for document in documents:
+        lines = [s.text for s in document.segments]
+        if any(label == Label.STORY for label in document.labels):
+            reading = topic_text(lines, document.labels)
+        else:
+            reading = document.text.strip()
+        story_key = reading.split("\n\n", 1)[-1]
+        if not reading or story_key in seen:
+            continue
+        seen.add(story_key)
+        texts.append(reading)
+        tags.append(list(document.topics or ()))
+    return texts, tags
+
+
+def train_topics(documents: Sequence[TrainingDocument], seed: int, folds: int = 5):
+    """Fit the topic model; choose each tag's threshold on out-of-fold probabilities.
+
+    Returns the fitted model, the thresholds, and the card section with the
+    cross-validated metrics and reliability table those thresholds rest on.
+    """
+    texts, tags = topic_examples(documents)
+    model = build_topic_pipeline()
+    names = sorted({t for row in tags for t in row})
+    truth = np.array([[name in row for name in names] for row in tags], dtype=bool)
+    out_of_fold = np.zeros(truth.shape)
+    for train_rows, test_rows in KFold(folds, shuffle=True, random_state=seed).split(texts):
+        fold = clone(model).fit([texts[i] for i in train_rows], [tags[i] for i in train_rows])
+        columns = [list(fold.classes_).index(name) for name in names]
+        out_of_fold[test_rows] = fold.predict_proba([texts[i] for i in test_rows])[:, columns]
+    thresholds = {name: best_threshold(truth[:, j], out_of_fold[:, j]) for j, name in enumerate(names)}
+    fitted = model.fit(texts, tags)
+    card = {
+        "tags": names,
+        "examples": len(texts),
+        "positives": {name: int(truth[:, j].sum()) for j, name in enumerate(names)},
+        "thresholds": thresholds,
+        "cross_validation": topic_metrics(truth, out_of_fold, [thresholds[n] for n in names], names)
+        | {"folds": folds, "rule": "shuffled k-fold over the training examples; thresholds maximise each tag's F1 here"},
+        "reliability": reliability(truth, out_of_fold, names),
+    }
+    return fitted, thresholds, card
+
+
+def best_threshold(truth: np.ndarray, probability: np.ndarray) -> float:
+    """The cut that maximises F1 (the lowest such cut on ties)."""
+    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    scores = [f1_score(truth, probability >= c, zero_division=0.0) for c in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+def reliability(truth: np.ndarray, probability: np.ndarray, names: Sequence[str], bins: int = 10) -> dict:
+    """Per tag and probability bin: mean predicted probability, observed rate, count."""
+    table = {}
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for j, name in enumerate(names):
+        which = np.clip(np.digitize(probability[:, j], edges[1:-1]), 0, bins - 1)
+        rows = []
+        for b in range(bins):
+            inside = which == b
+            if inside.any():
+                rows.append({
+                    "bin": [round(float(edges[b]), 2), round(float(edges[b + 1]), 2)],
+                    "predicted": round(float(probability[inside, j].mean()), 4),
+                    "observed": round(float(truth[inside, j].mean()), 4),
+                    "count": int(inside.sum()),
+                })
+        table[name] = rows
+    return table

@@ -10,12 +10,13 @@ import pytest
 
 from classifier.bundle import Model, load_model
 from classifier.corpus import read_training_jsonl
-from classifier.training import assemble
+from classifier.training import assemble, train_topics
 from classifier.pipelines import build_segment_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 CORPUS_PAGES = ROOT / "training" / "corpus" / "pages.jsonl"
+CORPUS_ITEMS = ROOT / "training" / "corpus" / "items.jsonl"
 SHARED = ROOT.parent / "shared"
 # Pages of our own corpus the tiny model trains on: enough for every pool.
 TINY_PAGES = 100
@@ -32,9 +33,19 @@ def tiny_classifier():
 
 
 @pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory, tiny_classifier) -> Path:
+def tiny_topics():
+    """A topic model, its thresholds and card section, from the tiny pages and some of our news items."""
+    items = list(itertools.islice(read_training_jsonl(CORPUS_ITEMS), 0, None, 3))
+    return train_topics(tiny_documents() + items, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory, tiny_classifier, tiny_topics) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.joblib"
-    Model(segments=tiny_classifier, name="tiny", version=1).save(path)
+    topics, thresholds, card = tiny_topics
+    model = Model(segments=tiny_classifier, name="tiny", version=1, topics=topics, topic_thresholds=thresholds)
+    model.card["topics"] = card
+    model.save(path)
     return path
 
 

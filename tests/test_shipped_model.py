@@ -33,3 +33,24 @@ def test_shipped_model_keeps_only_the_story_of_our_example():
     doc = load_model().label(text, id="harbour")
     paragraphs = [line for line in text.splitlines() if len(line.split()) > 20]
     assert doc.story == "\n\n".join(paragraphs)
+
+
+def test_shipped_model_tags_the_users_page():
+    page = shared_path("examples", "amara.txt").read_text(encoding="utf-8")
+    doc = load_model().label(page, id="amara")
+    assert {"security_operation", "militia"} <= set(doc.tags) <= {"security_operation", "militia", "politics"}
+
+
+def test_a_story_with_no_chrome_is_all_story_and_tagged():
+    text = (
+        "Police end hostage siege at border post\n\n"
+        "Special police units stormed a border customs post before dawn on Friday, freeing nine officials "
+        "held for two days by gunmen of a separatist militia, the interior ministry said.\n\n"
+        "Three of the gunmen were killed and four were arrested in the raid, which followed the collapse of "
+        "talks overnight. Two officers were wounded.\n"
+    )
+    doc = load_model().label(text, id="siege")
+    paragraphs = text.split("\n\n")[1:]
+    assert doc.story == "\n\n".join(p.strip() for p in paragraphs)
+    assert {"security_operation", "militia"} <= set(doc.tags)
+    assert all(0.0 <= p <= 1.0 for p in doc.topics.values())

@@ -10,6 +10,12 @@ blurbs taken from *other* stories' one-sentence summaries, and labels every
 line. The layout, separators and the order of blocks are drawn at random
 (seeded), so that the model learns the form and not one template.
 
+Some pages carry a story with no site around it (a headline and the body,
+or only its lead), and some are news briefs: one of our short items
+(``items.jsonl``, a headline and a paragraph or two), alone or inside a
+site's chrome. A page that is only a headline and a short paragraph is a
+story, though the same two lines in a sidebar are a teaser.
+
 Run ``python -m training.compose`` to rewrite ``training/corpus/pages.jsonl``.
 """
 
@@ -30,6 +36,9 @@ PAGES_PER_STORY = 2
 # and the pool is the page's "site" for grouped splits. So no sentence seen
 # in training (as story or as teaser) reappears in a validation fold.
 POOLS = 5
+# Share of the short news items that also become brief pages, and of those
+# the share shown with no site around them.
+BRIEF_SHARE, BARE_BRIEF_SHARE = 0.3, 0.7
 
 STORY, CHROME = "story", "chrome"
 
@@ -224,11 +233,27 @@ class Composer:
             parts.append([(rng.choice(self.bank["cookie"]), CHROME), (rng.choice(["Accept", "Accept all", "OK"]), CHROME)])
         return parts
 
+    def clean(self, story: dict) -> list[list[tuple[str, str]]]:
+        """A story with no site around it: its headline, then all of it or only its lead (a brief)."""
+        paragraphs = story["body"] if self.rng.random() < 0.5 else story["body"][:1]
+        blocks = [[(story["title"], CHROME)]] if self.rng.random() < 0.8 else []
+        return blocks + [[(paragraph, STORY)] for paragraph in paragraphs]
+
+    def brief(self, item: dict, number: int) -> dict:
+        """A page of one short news item: bare, or inside a site like any story."""
+        story = {"id": item["id"], "title": item["title"], "body": [item["description"]], "topics": item["topics"]}
+        if self.rng.random() < BARE_BRIEF_SHARE:
+            blocks = [[(story["title"], CHROME)], [(item["description"], STORY)]]
+            return render(blocks, story, self.rng.choice(self.bank["sites"]), number, self.rng)
+        return self.page(story, number)
+
     # --- the page ------------------------------------------------------------
     def page(self, story: dict, number: int) -> dict:
         rng = self.rng
         site = rng.choice(self.bank["sites"])
         blocks: list[list[tuple[str, str]]] = []
+        if rng.random() < 0.12:
+            return render(self.clean(story), story, site, number, rng)
         bare = rng.random() < 0.25  # a scrape of the article area only, like the seed page
         if not bare:
             blocks.append(self.header(site))
@@ -282,12 +307,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     stories = [json.loads(line) for line in open(CORPUS / "stories.jsonl", encoding="utf-8") if line.strip()]
     bank = json.loads((CORPUS / "chrome.json").read_text(encoding="utf-8"))
-    composer = Composer(bank, stories, random.Random(args.seed))
+    items = [json.loads(line) for line in open(CORPUS / "items.jsonl", encoding="utf-8") if line.strip()]
+    rng = random.Random(args.seed)
+    composer = Composer(bank, stories, rng)
+    pages = [composer.page(story, number) for story in stories for number in range(PAGES_PER_STORY)]
+    pages += [composer.brief(item, 0) for item in items if rng.random() < BRIEF_SHARE]
     with open(args.out, "w", encoding="utf-8") as out:
-        for story in stories:
-            for number in range(PAGES_PER_STORY):
-                out.write(json.dumps(composer.page(story, number), ensure_ascii=False) + "\n")
-    print(f"wrote {len(stories) * PAGES_PER_STORY} pages to {args.out}")
+        for page in pages:
+            out.write(json.dumps(page, ensure_ascii=False) + "\n")
+    print(f"wrote {len(pages)} pages to {args.out}")
 
 
 if __name__ == "__main__":

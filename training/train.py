@@ -1,7 +1,9 @@
 """The retraining script: ``python -m training.train`` (the same code as ``storyfilter train``).
 
 With no arguments it rebuilds the shipped model from the project's own
-corpus and the shared web-page corpus beside the repository::
+corpus (composed pages and short news items) and the shared web-page
+corpus and topic-labelled news items (``train.jsonl`` only, never
+``dev.jsonl``) beside the repository::
 
     python -m training.train                      # models/default.joblib
     python -m training.train DATA... --out models/mine.joblib
@@ -17,7 +19,9 @@ from classifier.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCES = [
     ROOT / "training" / "corpus" / "pages.jsonl",
+    ROOT / "training" / "corpus" / "items.jsonl",
     ROOT.parent / "shared" / "datasets" / "web-pages-2026",
+    ROOT.parent / "shared" / "datasets" / "topics" / "train.jsonl",
 ]
 
 

@@ -1,0 +1,181 @@
+"""The topic stage: tags from the data, calibrated probabilities, the lazy filter and its CLI."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from classifier import LabeledDocument, load_model
+from classifier.cli import app
+from classifier.corpus import read_training_jsonl
+from classifier.errors import InputError
+from classifier.topics import TopicFeatures, headline_of, topic_text
+from classifier.labels import Label
+
+from .conftest import CORPUS_ITEMS, CORPUS_PAGES, EXAMPLES, write_jsonl
+
+runner = CliRunner()
+
+RAID = (
+    "Troops storm rebel camp in northern hills\n\n"
+    "Government troops raided a rebel camp in the northern hills on Tuesday, the army said, "
+    "capturing weapons and arresting eleven fighters of the armed group after a two-hour gun battle. "
+    "Soldiers then set up checkpoints on the roads out of the valley."
+)
+MATCH = (
+    "United edge derby after late winner\n\n"
+    "A header three minutes from time gave United a 2-1 win over their neighbours on Saturday. "
+    "The coach praised his defence, which held firm against a late attack, and the striker's goal "
+    "lifts the team to third in the league."
+)
+MENU_ONLY = "Home\nWorld\nSport\nBusiness\nWeather\nSign in\nSubscribe\nCookie settings\n"
+
+
+def records(output):
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_kind_order_tells_who_does_what_to_whom():
+    features = TopicFeatures(n_features=2**16).fit(["x"])
+    raid, attack = features.transform(["troops raided a rebel camp", "rebels attacked troops"])
+    only_in_raid = set(raid.indices) - set(attack.indices)
+    only_in_attack = set(attack.indices) - set(raid.indices)
+    bare = TopicFeatures(n_features=2**16, kinds=False).fit(["x"])
+    raid_words, attack_words = bare.transform(["troops raided a rebel camp", "rebels attacked troops"])
+    # The kind features add columns of their own to each sentence.
+    assert len(only_in_raid) > len(set(raid_words.indices) - set(attack_words.indices))
+    assert len(only_in_attack) > len(set(attack_words.indices) - set(raid_words.indices))
+
+
+def test_topic_text_is_the_headline_and_story_only():
+    lines = ["Menu", "Troops storm rebel camp in northern hills", "First paragraph.", "Second paragraph.", "Share this"]
+    labels = [Label.CHROME, Label.CHROME, Label.STORY, Label.STORY, Label.CHROME]
+    assert headline_of(lines, labels) == "Troops storm rebel camp in northern hills"
+    assert topic_text(lines, labels) == "Troops storm rebel camp in northern hills\n\nFirst paragraph.\n\nSecond paragraph."
+    assert topic_text(lines, [Label.CHROME] * 5) == ""
+
+
+def test_probabilities_are_in_unit_interval_and_tags_follow_thresholds(tiny_model):
+    docs = [tiny_model.label(text, id=str(i)) for i, text in enumerate([RAID, MATCH, MENU_ONLY, "", "x"])]
+    for doc in docs:
+        assert set(doc.topics) == set(tiny_model.tag_names)
+        assert all(0.0 <= p <= 1.0 for p in doc.topics.values())
+        assert set(doc.tags) == {t for t, p in doc.topics.items() if p >= tiny_model.topic_thresholds[t] and doc.story}
+
+
+def test_reliability_table_is_a_calibration_check(tiny_model):
+    card = tiny_model.card["topics"]
+    assert set(card["thresholds"]) == set(tiny_model.tag_names) == set(card["reliability"])
+    for rows in card["reliability"].values():
+        assert sum(row["count"] for row in rows) == card["examples"]
+        for row in rows:
+            low, high = row["bin"]
+            assert low <= row["predicted"] <= high and 0.0 <= row["observed"] <= 1.0
+
+
+def test_page_with_no_story_gets_no_tags_and_no_error(tiny_model):
+    doc = tiny_model.label(MENU_ONLY, id="menu")
+    if not doc.story:  # the segment model kept nothing: nothing to be about
+        assert doc.tags == () and set(doc.topics.values()) == {0.0}
+    empty = tiny_model.label("", id="empty")
+    assert empty.story == "" and empty.tags == () and set(empty.topics.values()) == {0.0}
+
+
+def test_a_fourth_tag_in_the_data_becomes_a_tag_of_the_model(tmp_path):
+    # Our politics items about votes also get an "elections" tag; the code knows nothing of it.
+    items = []
+    for document in read_training_jsonl(CORPUS_ITEMS):
+        record = {"id": document.id, "text": document.text, "topics": list(document.topics)}
+        if "politics" in record["topics"] and any(w in document.text.lower() for w in ("election", "ballot", "vote")):
+            record["topics"].append("elections")
+        items.append(record)
+    assert sum("elections" in r["topics"] for r in items) >= 20
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text("\n".join(CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[::8][:40]) + "\n", encoding="utf-8")
+    data = write_jsonl(tmp_path / "items.jsonl", items)
+    out = tmp_path / "elections.joblib"
+    result = runner.invoke(app, ["train", str(pages), str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    model = load_model(out)
+    assert set(model.tag_names) == {"elections", "militia", "politics", "security_operation"}
+    assert "elections" in json.loads(out.with_suffix(".json").read_text())["topics"]["thresholds"]
+    vote = model.label(
+        "Opposition wins parliamentary election\n\nVoters gave the opposition a clear majority in Sunday's "
+        "parliamentary election, the electoral commission said, after a campaign dominated by prices. "
+        "Turnout was the highest in twenty years and the governing party conceded before midnight.",
+        id="vote",
+    )
+    assert vote.topics["elections"] > model.label(MATCH, id="m").topics["elections"]
+    assert list(model.filter([vote], topics={"elections"}, min_score=0.0)) == [vote]
+
+
+def test_filter_is_lazy_and_works_on_an_endless_stream(tiny_model):
+    pulled = []
+
+    def endless():
+        for n in itertools.count():
+            pulled.append(n)
+            yield {"id": f"p{n}", "text": RAID if n % 2 == 0 else MATCH}
+
+    kept = list(itertools.islice(tiny_model.filter(endless(), topics={"militia", "security_operation"}, min_score=0.0, chunk_size=8), 3))
+    assert [doc.id for doc in kept] == ["p0", "p1", "p2"]
+    assert len(pulled) <= 8 + 1  # one chunk (and the look-ahead that ends it), not the whole stream
+
+
+def test_filter_keeps_by_score_or_by_tag_and_refuses_unknown_topics(tiny_model):
+    docs = list(tiny_model.label_many([tiny_model.label(RAID, id="r"), tiny_model.label(MATCH, id="m")]))
+    everything = list(tiny_model.filter(docs, topics={"militia"}, min_score=0.0))
+    assert [d.id for d in everything] == ["r", "m"]
+    assert list(tiny_model.filter(docs, topics={"militia"}, min_score=1.01)) == []
+    by_tags = [d.id for d in tiny_model.filter(docs, topics={"militia"})]
+    assert by_tags == [d.id for d in docs if "militia" in d.tags]
+    with pytest.raises(InputError, match="unknown topic"):
+        next(tiny_model.filter(docs, topics={"weather"}))
+
+
+def test_filter_cli_on_raw_pages_and_on_label_records(tiny_model_path, tmp_path):
+    pages = write_jsonl(tmp_path / "pages.jsonl", [{"id": "raid", "text": RAID}, {"id": "match", "text": MATCH}, {"id": "bad"}])
+    model = ["--model", str(tiny_model_path)]
+    raw = runner.invoke(app, ["filter", str(pages), "--topic", "militia", "--topic", "security_operation", "--min-score", "0", *model])
+    assert raw.exit_code == 1  # as label: a document failed
+    assert [r["id"] for r in records(raw.stdout)] == ["raid", "match", "bad"] and "error" in records(raw.stdout)[2]
+
+    labelled = tmp_path / "labelled.jsonl"
+    assert runner.invoke(app, ["label", str(pages), "-o", str(labelled), *model]).exit_code == 1
+    rows = records(labelled.read_text())
+    # Records from `label` are read back as they are, not labelled again: a changed score is obeyed.
+    rows[1]["topics"]["militia"], rows[1]["tags"] = 1.0, ["militia"]
+    rows[0]["topics"]["militia"], rows[0]["tags"] = 0.0, []
+    edited = write_jsonl(tmp_path / "edited.jsonl", rows[:2])
+    out = tmp_path / "kept.jsonl"
+    result = runner.invoke(app, ["filter", str(edited), "--topic", "militia", "-o", str(out), *model])
+    assert result.exit_code == 0, result.output
+    [kept] = records(out.read_text())
+    assert kept["id"] == "match" and kept["segments"] == rows[1]["segments"] and kept["story"] == rows[1]["story"]
+
+    unknown = runner.invoke(app, ["filter", str(pages), "--topic", "weather", *model])
+    assert unknown.exit_code == 2 and "unknown topic" in unknown.stderr
+
+
+def test_label_records_read_back_as_labelled_documents(tiny_model):
+    doc = tiny_model.label(RAID, id="raid")
+    again = LabeledDocument.from_record(json.loads(json.dumps(doc.to_record())))
+    assert again.story == doc.story and again.topics == pytest.approx(doc.topics, abs=1e-4) and again.tags == doc.tags
+    short = LabeledDocument.from_record(doc.to_record(segments=False))
+    assert short.story == doc.story and short.segments == ()
+
+
+def test_evaluate_reports_per_tag_scores_on_news_items(tiny_model_path, tmp_path):
+    items = list(itertools.islice(read_training_jsonl(CORPUS_ITEMS), 1, None, 7))
+    data = write_jsonl(tmp_path / "items.jsonl", [{"id": d.id, "text": d.text, "topics": list(d.topics)} for d in items])
+    result = runner.invoke(app, ["evaluate", str(data), "--model", str(tiny_model_path), "--report", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "micro-F1" in result.stdout
+    report = json.loads((tmp_path / "r" / "report.json").read_text())["topics"]
+    assert report["documents"] == len(items)
+    for row in report["per_tag"].values():
+        assert {"precision", "recall", "f1", "average_precision"} <= set(row)
+    assert 0.0 <= report["micro_f1"] <= 1.0
+    assert np.isfinite(report["micro_f1"])
