@@ -127,6 +127,15 @@ def topic_text(texts: Sequence[str], labels: Sequence[int]) -> str:
     return f"{headline}\n\n{story}" if headline else story
 
 
+def _count_matrix(rows: list[np.ndarray], keys: list[np.ndarray], n_rows: int, width: int) -> sparse.csr_matrix:
+    """Counts of hashed keys per row, as a canonical CSR matrix (one sort, no duplicates)."""
+    cells = np.concatenate(rows).astype(np.int64) * width + (np.concatenate(keys) % np.uint64(width)).astype(np.int64)
+    cells, counts = np.unique(cells, return_counts=True)
+    row, column = np.divmod(cells, width)
+    indptr = np.searchsorted(row, np.arange(n_rows + 1))
+    return sparse.csr_matrix((counts.astype(np.float64), column, indptr), shape=(n_rows, width))
+
+
 class TopicFeatures(TransformerMixin, BaseEstimator):
     """Hashed words, word pairs, headline words, kind sequences and lead n-grams, tf-idf weighted.
 
@@ -147,13 +156,20 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         How much of the text the character n-grams read (0: none).
     char_features : int, default=2**17
         Width of the hashed character n-gram block.
+    max_chars : int, default=2500
+        How much of each text is read at all: a story's topic is told in
+        its first paragraphs, and the cost then no longer grows with length.
     """
 
-    def __init__(self, n_features: int = 2**18, kinds: bool = True, lead_chars: int = 400, char_features: int = 2**17):
+    def __init__(
+        self, n_features: int = 2**18, kinds: bool = True, lead_chars: int = 400, char_features: int = 2**17,
+        max_chars: int = 2500,
+    ):
         self.n_features = n_features
         self.kinds = kinds
         self.lead_chars = lead_chars
         self.char_features = char_features
+        self.max_chars = max_chars
 
     def fit(self, X: Sequence[str], y=None) -> "TopicFeatures":
         blocks = self._blocks(X)
@@ -173,7 +189,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         return sparse.hstack(weighted, format="csr")
 
     def _blocks(self, X: Sequence[str]) -> list[sparse.csr_matrix]:
-        texts = list(X)
+        texts = [text[: self.max_chars] for text in X]
         blocks = [self._counts(texts)]
         if self.lead_chars:
             blocks.append(self._lead_ngrams(texts))
@@ -197,11 +213,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
                 ok &= points[start] != 0
                 rows.append(doc[start[ok]])
                 keys.append(_mix(hashes[ok] ^ np.uint64(n)))
-        row = np.concatenate(rows).astype(np.int64)
-        column = (np.concatenate(keys) % np.uint64(self.char_features)).astype(np.int64)
-        counts = sparse.csr_matrix((np.ones(len(row)), (row, column)), shape=(len(texts), self.char_features))
-        counts.sum_duplicates()
-        return counts
+        return _count_matrix(rows, keys, len(texts), self.char_features)
 
     def _counts(self, texts: list[str]) -> sparse.csr_matrix:
         """Counts of the word block's hashed features."""
@@ -223,13 +235,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
             kind_rows, kind_keys = self._kind_features(batch, docs, hashes, positions, in_title)
             rows += kind_rows
             keys += kind_keys
-        row = np.concatenate(rows).astype(np.int64)
-        column = (np.concatenate(keys) % np.uint64(self.n_features)).astype(np.int64)
-        counts = sparse.csr_matrix(
-            (np.ones(len(row)), (row, column)), shape=(len(texts), self.n_features)
-        )
-        counts.sum_duplicates()
-        return counts
+        return _count_matrix(rows, keys, len(texts), self.n_features)
 
     def _kind_features(self, batch, docs, hashes, positions, in_title):
         table, kinds = _kind_table()
@@ -335,5 +341,5 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
 def build_topic_pipeline() -> TopicClassifier:
     """The topic classifier, unfitted: the one place it is built."""
-    features = TopicFeatures(n_features=2**18, kinds=True, lead_chars=400, char_features=2**17)
+    features = TopicFeatures(n_features=2**18, kinds=True, lead_chars=400, char_features=2**17, max_chars=2500)
     return TopicClassifier(features=features, C=10.0, calibration="sigmoid", cv=5)
