@@ -28,7 +28,7 @@ import joblib
 import numpy as np
 import sklearn
 
-from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment, is_label_record
+from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment
 from .io import document_from_record
 from .errors import InputError, ModelError
 from .labels import Label
@@ -322,7 +322,7 @@ def _as_documents(records) -> Iterator[Document | LabeledDocument | FailedDocume
         elif isinstance(record, str):
             yield Document(id=str(number), text=record)
         elif isinstance(record, dict):
-            yield LabeledDocument.from_record(record) if is_label_record(record) else document_from_record(record, f"record {number}")
+            yield document_from_record(record, f"record {number}")
         else:
             yield FailedDocument(str(number), "InputError", f"cannot filter a {type(record).__name__}")
 

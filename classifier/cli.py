@@ -98,6 +98,14 @@ def _summary_line(summary: RunSummary) -> str:
     return line
 
 
+# Options that label and filter share.
+OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Write records here instead of standard output.")]
+ModelOption = Annotated[Optional[Path], typer.Option("--model", help="Model bundle (.joblib); the shipped default if omitted.")]
+FormatOption = Annotated[InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")]
+NoSegmentsOption = Annotated[bool, typer.Option("--no-segments", help="Leave the per-segment list out of the records.")]
+ChunkSizeOption = Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together.")]
+
+
 def _run(
     inputs: list[str],
     out: Optional[Path],
@@ -135,11 +143,11 @@ def _run(
 @app.command()
 def label(
     inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for JSONL on standard input.")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write records here instead of standard output.")] = None,
-    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle (.joblib); the shipped default if omitted.")] = None,
-    format: Annotated[InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")] = InputFormat.AUTO,
-    no_segments: Annotated[bool, typer.Option("--no-segments", help="Leave the per-segment list out of the records.")] = False,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together.")] = DEFAULT_CHUNK,
+    out: OutOption = None,
+    model: ModelOption = None,
+    format: FormatOption = InputFormat.AUTO,
+    no_segments: NoSegmentsOption = False,
+    chunk_size: ChunkSizeOption = DEFAULT_CHUNK,
 ) -> None:
     """Label every segment of every page as story or chrome and write one JSON record per page."""
     _run(inputs, out, model, format, not no_segments, chunk_size)
@@ -150,11 +158,11 @@ def filter_(
     inputs: Annotated[list[str], typer.Argument(help="Pages (files, directories, - for JSONL) or records written by label.")],
     topic: Annotated[list[str], typer.Option("--topic", help="Keep documents whose story carries this topic (repeatable).")],
     min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Keep when a topic's probability is at least this; else use the tag thresholds.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write records here instead of standard output.")] = None,
-    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle (.joblib); the shipped default if omitted.")] = None,
-    format: Annotated[InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")] = InputFormat.AUTO,
-    no_segments: Annotated[bool, typer.Option("--no-segments", help="Leave the per-segment list out of the records.")] = False,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together.")] = DEFAULT_CHUNK,
+    out: OutOption = None,
+    model: ModelOption = None,
+    format: FormatOption = InputFormat.AUTO,
+    no_segments: NoSegmentsOption = False,
+    chunk_size: ChunkSizeOption = DEFAULT_CHUNK,
 ) -> None:
     """Write the records whose story carries any of the topics (raw pages are labelled on the way).
 

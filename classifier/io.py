@@ -215,7 +215,7 @@ def _read_stream(stream: IO[bytes], name: str, fmt: InputFormat) -> Iterator[Doc
     yield from _read_jsonl(stream, "standard input" if name == "-" else name)
 
 
-def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | FailedDocument]:
+def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
     for number, raw_line in enumerate(stream, 1):
         if not raw_line.strip():
             continue
@@ -225,16 +225,19 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | FailedDocum
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             yield FailedDocument(None, "InputError", f"{where}: not valid JSON ({error})", {"line": number})
             continue
-        if isinstance(record, dict) and is_label_record(record):
-            yield LabeledDocument.from_record(record)  # written by `label`: not labelled again
-        else:
-            yield document_from_record(record, where)
+        yield document_from_record(record, where)
 
 
-def document_from_record(record: Any, where: str) -> Document | FailedDocument:
-    """A document from one JSON object, or a failure that says what is wrong."""
+def document_from_record(record: Any, where: str) -> Document | LabeledDocument | FailedDocument:
+    """A document from one JSON object, or a failure that says what is wrong.
+
+    A record written by ``label`` comes back as the labelled document it
+    describes, so that it is not labelled again.
+    """
     if not isinstance(record, dict):
         return FailedDocument(None, "InputError", f"{where}: each line must be a JSON object")
+    if is_label_record(record):
+        return LabeledDocument.from_record(record)
     doc_id = record.get("id")
     doc_id = where if doc_id is None else str(doc_id)
     extra = {k: v for k, v in record.items() if k not in ("id", "text", "html")}

@@ -176,7 +176,7 @@ class LineBatch:
         start[1:] &= ~wordish[:-1]
         return start
 
-    @property
+    @cached_property
     def tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tokens of the batch: (line, hash, is_word) per token, in order.
 
