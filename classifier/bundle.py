@@ -32,6 +32,7 @@ from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment
 from .io import document_from_record
 from .errors import InputError, ModelError
 from .labels import Label
+from .dom import decode_html, render
 from .segments import Segment, split_text
 from .topics import topic_text
 
@@ -83,7 +84,10 @@ class Model:
     Attributes
     ----------
     segments : SegmentClassifier
-        The fitted story-or-chrome classifier.
+        The fitted story-or-chrome classifier of plain-text pages.
+    html_segments : SegmentClassifier or None
+        The same for HTML pages (with DOM features); None when the model
+        was trained without HTML pages.
     name, version : str
         Shown in every output record as ``name@version``.
     story_threshold : float
@@ -93,6 +97,7 @@ class Model:
     """
 
     segments: Any
+    html_segments: Any = None
     name: str = "default"
     version: int = 1
     story_threshold: float = 0.5
@@ -105,19 +110,36 @@ class Model:
         return f"{self.name}@{self.version}"
 
     # --- labelling ----------------------------------------------------------
-    def label(self, text: str | None = None, *, html: str | None = None, id: str = "document") -> LabeledDocument:
-        """Label one page given as plain text.
+    def label(self, text: str | None = None, *, html: str | bytes | None = None, id: str = "document") -> LabeledDocument:
+        """Label one page, given as plain text or as HTML.
+
+        HTML may be a string or the file's bytes (decoded by its BOM, its
+        declared charset, UTF-8 or detection). The result of an HTML page
+        holds its rendering as ``text``; segment offsets point into it.
 
         Raises
         ------
         InputError
-            When no text is given.
+            When neither a text nor an HTML string is given, or both are.
+        ModelError
+            For HTML, when the model has no HTML classifier.
         """
         if html is not None:
-            raise InputError("this model labels plain text; HTML input is not supported yet")
+            if text is not None:
+                raise InputError("label() takes the page as text or as html, not both")
+            if isinstance(html, (bytes, bytearray)):
+                html = decode_html(bytes(html))
+            if not isinstance(html, str):
+                raise InputError("label(html=...) needs the page's HTML as a string or bytes")
+            self._check_html()
+            return self._label_htmls([Document(id=id, html=html)])[0]
         if not isinstance(text, str):
             raise InputError("label() needs the page text as a string")
         return self._label_texts([text], [Document(id=id, text=text)])[0]
+
+    def _check_html(self) -> None:
+        if self.html_segments is None:
+            raise ModelError(f"{self.model_id} has no HTML classifier: retrain it with HTML pages (a web-page corpus)")
 
     def label_many(
         self, documents: Iterable[Document | FailedDocument], chunk_size: int = DEFAULT_CHUNK
@@ -143,35 +165,65 @@ class Model:
 
     def _label_chunk_now(self, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
         results: list[LabeledDocument | FailedDocument | None] = [None] * len(chunk)
-        ready: list[int] = []
+        ready: list[int] = []  # plain-text documents
+        markup: list[int] = []  # HTML documents
         for i, document in enumerate(chunk):
             if isinstance(document, (FailedDocument, LabeledDocument)):
                 results[i] = document  # failures and documents labelled already pass through
+            elif isinstance(document.html, str):
+                if self.html_segments is None:
+                    results[i] = FailedDocument(
+                        document.id, "ModelError", f"{self.model_id} has no HTML classifier", document.extra
+                    )
+                else:
+                    markup.append(i)
             elif isinstance(document.text, str):
                 ready.append(i)
-            elif document.html is not None:
-                results[i] = FailedDocument(document.id, "InputError", "HTML input is not supported by this model yet", document.extra)
             else:
                 results[i] = FailedDocument(document.id, "InputError", "document has no text", document.extra)
-        if ready:
+        for rows, label in ((ready, self._label_text_documents), (markup, self._label_htmls)):
+            if not rows:
+                continue
             try:
-                labelled = self._label_texts([chunk[i].text for i in ready], [chunk[i] for i in ready])
+                labelled = label([chunk[i] for i in rows])
             except Exception:  # noqa: BLE001 - isolate the failing document, keep the rest
-                labelled = [self._label_alone(chunk[i]) for i in ready]
-            for i, result in zip(ready, labelled):
+                labelled = [self._label_alone(label, chunk[i]) for i in rows]
+            for i, result in zip(rows, labelled):
                 results[i] = result
         return results  # type: ignore[return-value]
 
-    def _label_alone(self, document: Document) -> LabeledDocument | FailedDocument:
+    @staticmethod
+    def _label_alone(label, document: Document) -> LabeledDocument | FailedDocument:
         try:
-            return self._label_texts([document.text], [document])[0]
+            return label([document])[0]
         except Exception as error:  # noqa: BLE001 - one bad document must not stop a batch
             return FailedDocument(document.id, type(error).__name__, str(error) or repr(error), document.extra)
 
+    def _label_text_documents(self, documents: Sequence[Document]) -> list[LabeledDocument]:
+        return self._label_texts([d.text for d in documents], documents)
+
     def _label_texts(self, texts: Sequence[str], documents: Sequence[Document]) -> list[LabeledDocument]:
         pages = [split_text(text, page=number) for number, text in enumerate(texts)]
+        return self._label_pages(self.segments, pages, documents)
+
+    def _label_htmls(self, documents: Sequence[Document]) -> list[LabeledDocument]:
+        rendered = [render(document.html, page=number) for number, document in enumerate(documents)]
+        return self._label_pages(self.html_segments, [r.segments for r in rendered], documents, [r.text for r in rendered])
+
+    def _label_pages(
+        self,
+        classifier,
+        pages: Sequence[Sequence[Segment]],
+        documents: Sequence[Document],
+        texts: Sequence[str] | None = None,
+    ) -> list[LabeledDocument]:
+        """Score the segments of several pages in one batch; tag each page's story.
+
+        ``texts`` holds the pages' renderings when they came as HTML (kept in
+        the records, as the segments' offsets point into them).
+        """
         batch: list[Segment] = [segment for page in pages for segment in page]
-        scores = self.segments.predict_proba(batch)[:, 1] if batch else np.zeros(0)
+        scores = classifier.predict_proba(batch)[:, 1] if batch else np.zeros(0)
         story = (scores >= self.story_threshold).tolist()
         values = scores.tolist()
         scored_pages = []
@@ -182,9 +234,12 @@ class Model:
             scored_pages.append(tuple(map(ScoredSegment, page, labels, values[offset:end])))
             offset = end
         tagged = self._tag([[s.text for s in page] for page in scored_pages], [[s.label for s in page] for page in scored_pages])
+        texts = texts if texts is not None else [None] * len(documents)
         return [
-            LabeledDocument(id=document.id, model=self.model_id, segments=scored, topics=topics, tags=tags, extra=document.extra)
-            for document, scored, (topics, tags) in zip(documents, scored_pages, tagged)
+            LabeledDocument(
+                id=document.id, model=self.model_id, segments=scored, topics=topics, tags=tags, extra=document.extra, text=text
+            )
+            for document, scored, (topics, tags), text in zip(documents, scored_pages, tagged, texts)
         ]
 
     def _tag(self, texts: Sequence[Sequence[str]], labels: Sequence[Sequence[Label]]) -> list[tuple[dict, tuple]]:
@@ -265,6 +320,7 @@ class Model:
             "version": self.version,
             "story_threshold": self.story_threshold,
             "segments": self.segments,
+            "html_segments": self.html_segments,
             "topics": self.topics,
             "topic_thresholds": self.topic_thresholds,
         }
@@ -372,6 +428,7 @@ def load_model(path: str | Path | None = None) -> Model:
         raise ModelError(f"{path} is not a storyfilter bundle of format {BUNDLE_FORMAT}: retrain it")
     return Model(
         segments=payload["segments"],
+        html_segments=payload.get("html_segments"),
         name=payload["name"],
         version=payload["version"],
         story_threshold=payload["story_threshold"],

@@ -183,8 +183,13 @@ def train(
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the learners.")] = 0,
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Measure on a validation split of sites first.")] = True,
     cache: Annotated[Optional[Path], typer.Option("--cache", help="Where rendered web pages are cached.")] = None,
+    html: Annotated[bool, typer.Option("--html/--no-html", help="Also train the HTML classifier on the HTML of web-page corpora.")] = True,
 ) -> None:
-    """Train a model on labelled pages and save it with its model card."""
+    """Train a model on labelled pages and save it with its model card.
+
+    Text pages train the text classifier; HTML pages (JSONL records with
+    ``html``, and the HTML of web-page corpora) train the HTML classifier.
+    """
     from .corpus import default_cache
     from .training import TrainingOptions, train as run_training
 
@@ -194,12 +199,18 @@ def train(
                 raise InputError(f"training data not found: {path}")
         if not out.parent.exists():
             out.parent.mkdir(parents=True)
-        options = TrainingOptions(sources=data, out=out, seed=seed, validate=validate, cache=cache or default_cache())
+        options = TrainingOptions(
+            sources=data, out=out, seed=seed, validate=validate, cache=cache or default_cache(), html=html
+        )
         model = run_training(options, progress=lambda message: typer.echo(message, err=True))
-    validation = model.card.get("validation", {})
-    if validation:
-        story = validation["story"]
-        typer.echo(f"validation: story F1 {story['f1']:.4f} (P {story['precision']:.4f}, R {story['recall']:.4f}) on {story['pages']} pages", err=True)
+    for kind, validation in (("text", model.card.get("validation")), ("HTML", model.card.get("html", {}).get("validation"))):
+        if validation:
+            story = validation["story"]
+            typer.echo(
+                f"{kind} validation: story F1 {story['f1']:.4f} (P {story['precision']:.4f}, "
+                f"R {story['recall']:.4f}) on {story['pages']} pages",
+                err=True,
+            )
 
 
 class Sites(str, Enum):
@@ -215,7 +226,7 @@ def evaluate(
     model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle; the shipped default if omitted.")] = None,
     sites: Annotated[Sites, typer.Option("--sites", help="Web-page corpora: only the held-out sites, or all.")] = Sites.HELD_OUT,
     page_type: Annotated[Optional[list[str]], typer.Option("--page-type", help="Keep only pages of this type (repeatable).")] = None,
-    renderer: Annotated[Optional[list[str]], typer.Option("--renderer", help="Web-page corpora: renderers to use (repeatable).")] = None,
+    renderer: Annotated[Optional[list[str]], typer.Option("--renderer", help="Web-page corpora: html-text, inscriptis, or html (the HTML classifier on the markup); repeatable.")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write per-page results to DIR/report.json.")] = None,
 ) -> None:
     """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""

@@ -64,7 +64,7 @@ def main_span(index: PageIndex, gain: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return span_start.astype(np.int64), span_stop.astype(np.int64)
 
 
-def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray) -> np.ndarray:
+def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray, containers: np.ndarray | None = None) -> np.ndarray:
     """Context features from first-pass story probabilities.
 
     Parameters
@@ -76,6 +76,10 @@ def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray) -> np
         first-pass model).
     words : ndarray, shape (n,)
         Words per line, to weigh windows by how much text they hold.
+    containers : ndarray of int, shape (n, g), optional
+        For HTML pages, group ids of each line's containers (its element,
+        parent element, DOM path); the mean score over each group joins the
+        features.
 
     Returns
     -------
@@ -106,6 +110,10 @@ def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray) -> np
         columns.append(index.page_sum(p * weight) / np.maximum(index.page_sum(weight), _EPS))
         for gain in (p - 0.5, (p - 0.5) * weight):
             columns.extend(_span_features(index, gain, words))
+        if containers is not None:
+            for ids in containers.T:
+                mass = np.bincount(ids, weights=weight + _EPS)
+                columns.append((np.bincount(ids, weights=p * (weight + _EPS)) / mass)[ids])
     # Built feature by feature and returned column-major, as the trees read it.
     return np.array(columns).T
 

@@ -3,7 +3,8 @@
 Two sources feed training:
 
 * JSONL in the format of SPEC.md (``{"id", "site", "text", "segments",
-  "topics", "story"}``), such as the project's own ``training/corpus/``;
+  "topics", "story"}``, or ``html`` instead of ``text``), such as the
+  project's own ``training/corpus/``;
 * a web-page corpus of HTML files with gold main text (the layout of
   ``web-pages-2026``: ``pages.jsonl`` plus ``html/ID.html.gz``). Each page is
   rendered to plain text the way scrapers do, by more than one renderer, and
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
+from .dom import decode_html, render
 from .errors import TrainingDataError
 from .labels import Label
 from .segments import Segment, split_text
@@ -68,6 +70,12 @@ class TrainingDocument:
     page_type: str | None = None
     source: str = ""
     extra: dict = field(default_factory=dict, compare=False)
+    html: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_html(self) -> bool:
+        """Whether the page came as HTML (its segments are DOM blocks, ``text`` their rendering)."""
+        return self.html is not None
 
 
 def site_of(url: str) -> str:
@@ -168,16 +176,65 @@ def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
 def _document_from_record(record: dict, where: str, source: str) -> TrainingDocument:
     if not isinstance(record, dict):
         raise TrainingDataError(f"{where}: each line must be a JSON object")
-    text = record.get("text")
+    text, html = record.get("text"), record.get("html")
+    if text is None and isinstance(html, str):
+        return _html_document_from_record(record, html, where, source)
     if text is None and isinstance(record.get("title"), str) and isinstance(record.get("description"), str):
         # A topic-labelled news item: headline and description, fed as one page.
         text = record["title"] + "\n\n" + record["description"]
     if not isinstance(text, str):
         raise TrainingDataError(f"{where}: needs a string 'text' field (or 'title' and 'description')")
+    segments = split_text(text)
+    labels = _span_labels(record, text, segments, where)
+    return TrainingDocument(
+        id=str(record.get("id", where)),
+        site=str(record.get("site") or record.get("id") or where),
+        text=text,
+        segments=tuple(segments),
+        labels=tuple(labels),
+        topics=_topics_of(record, where),
+        story=record.get("story"),
+        page_type=record.get("page_type"),
+        source=source,
+    )
+
+
+def _html_document_from_record(record: dict, html: str, where: str, source: str) -> TrainingDocument:
+    """A training page given as HTML: its blocks, labelled by ``segments`` or aligned to ``story``.
+
+    ``segments`` offsets point into the page's rendering (the ``text`` of a
+    record that ``label`` writes for it); without them, a gold ``story``
+    labels the blocks as for a web-page corpus.
+    """
+    page = render(html)
+    story = record.get("story")
+    if record.get("segments") is None and isinstance(story, str):
+        labels = align_gold(page.segments, story)
+    else:
+        labels = _span_labels(record, page.text, page.segments, where)
+    return TrainingDocument(
+        id=str(record.get("id", where)),
+        site=str(record.get("site") or record.get("id") or where),
+        text=page.text,
+        segments=tuple(page.segments),
+        labels=tuple(labels),
+        topics=_topics_of(record, where),
+        story=story,
+        page_type=record.get("page_type"),
+        source=source,
+        html=html,
+    )
+
+
+def _topics_of(record: dict, where: str) -> tuple[str, ...] | None:
     topics = record.get("topics")
     if topics is not None and not (isinstance(topics, list) and all(isinstance(t, str) and t for t in topics)):
         raise TrainingDataError(f"{where}: 'topics' must be a list of tag names")
-    segments = split_text(text)
+    return tuple(topics) if topics is not None else None
+
+
+def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: str) -> list[int]:
+    """Labels from a record's ``segments`` spans; lines no span starts are unknown."""
     labels = [UNKNOWN] * len(segments)
     spans = record.get("segments")
     if spans is not None:
@@ -195,22 +252,14 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
                     f"{where}: segment {start}-{end} does not start a non-empty line of 'text'"
                 )
             labels[index] = int(label)
-    return TrainingDocument(
-        id=str(record.get("id", where)),
-        site=str(record.get("site") or record.get("id") or where),
-        text=text,
-        segments=tuple(segments),
-        labels=tuple(labels),
-        topics=tuple(topics) if topics is not None else None,
-        story=record.get("story"),
-        page_type=record.get("page_type"),
-        source=source,
-    )
+    return labels
 
 
 # --- web-page corpora with gold main text ---------------------------------
 
 RENDERERS = ("html-text", "inscriptis")
+# The "renderer" of a web-page corpus that keeps the HTML: segments are DOM blocks.
+MARKUP = "html"
 
 
 def render_html(html: str, renderer: str) -> str:
@@ -248,7 +297,8 @@ def read_web_pages(
     root : Path
         Directory holding ``pages.jsonl`` and ``html/ID.html.gz``.
     renderers : iterable of str
-        Each page yields one document per renderer.
+        Each page yields one document per renderer; :data:`MARKUP` yields the
+        page as HTML (DOM blocks with their facts, the HTML kept).
     cache : Path, optional
         Directory where rendered text is kept between runs (rendering is the
         slow part); keyed by the HTML's hash and the renderer.
@@ -264,8 +314,14 @@ def read_web_pages(
         site = site_of(record.get("url", record["id"]))
         gold = record.get("main_content") or ""
         for renderer in renderers:
-            text = _rendered(html, raw, renderer, cache)
-            segments = split_text(text)
+            markup = None
+            if renderer == MARKUP:
+                markup = decode_html(raw)
+                page = render(markup)
+                text, segments = page.text, page.segments
+            else:
+                text = _rendered(html, raw, renderer, cache)
+                segments = split_text(text)
             yield TrainingDocument(
                 id=f"{record['id']}:{renderer}",
                 site=site,
@@ -276,6 +332,7 @@ def read_web_pages(
                 page_type=record.get("page_type"),
                 source=renderer,
                 extra={"url": record.get("url", "")},
+                html=markup,
             )
 
 

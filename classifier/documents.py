@@ -56,7 +56,11 @@ class ScoredSegment(NamedTuple):
 
 @dataclass(frozen=True)
 class LabeledDocument:
-    """A labelled page: its segments, story, topics and tags."""
+    """A labelled page: its segments, story, topics and tags.
+
+    ``text`` is set for a page that came as HTML: its rendering as text,
+    into which the segments' offsets point; the record carries it.
+    """
 
     id: str
     model: str
@@ -98,6 +102,8 @@ class LabeledDocument:
     def to_record(self, segments: bool = True) -> dict:
         """The output record of SPEC.md (``segments=False`` leaves them out)."""
         record: dict[str, Any] = {"id": self.id, "model": self.model}
+        if self.text is not None:  # the rendering of an HTML page: segment offsets point into it
+            record["text"] = self.text
         if segments:
             record["segments"] = [s.to_record() for s in self.segments]
         record["story"] = self.story

@@ -120,6 +120,13 @@ class Evaluation:
     pages: tuple[PageResult, ...] = field(default=())
 
 
+def as_input(document: TrainingDocument) -> Document:
+    """The page to label for a training document: its HTML when it came as HTML, else its text."""
+    if document.is_html:
+        return Document(id=document.id, html=document.html)
+    return Document(id=document.id, text=document.text)
+
+
 def gold_story(document: TrainingDocument) -> str:
     """The gold story of a training document: its ``story`` field, else its story lines."""
     if document.story is not None:
@@ -130,7 +137,7 @@ def gold_story(document: TrainingDocument) -> str:
 def evaluate_documents(model: "Model", documents: Iterable[TrainingDocument]) -> Evaluation:
     """Label each document's text with ``model`` and score it against its gold."""
     documents = list(documents)
-    inputs = (Document(id=d.id, text=d.text) for d in documents)
+    inputs = map(as_input, documents)
     pages: list[PageResult] = []
     right = total = 0
     for document, result in zip(documents, model.label_many(inputs)):
@@ -205,7 +212,7 @@ def evaluate_topics(model: "Model", documents: Iterable[TrainingDocument]) -> di
     truth = np.array([[name in d.topics for name in names] for d in documents], dtype=bool).reshape(-1, len(names))
     probability = np.zeros(truth.shape)
     predicted = np.zeros(truth.shape, dtype=bool)
-    inputs = (Document(id=d.id, text=d.text) for d in documents)
+    inputs = map(as_input, documents)
     for row, result in enumerate(model.label_many(inputs)):
         if isinstance(result, LabeledDocument):
             probability[row] = [result.topics.get(name, 0.0) for name in names]

@@ -137,7 +137,7 @@ def read_path(path: Path, fmt: InputFormat = InputFormat.AUTO, id_root: Path | N
         yield from _read_jsonl(io.BytesIO(raw), str(path))
         return
     try:
-        text = decode_bytes(raw)
+        text = decode_html(raw) if kind is InputFormat.HTML else decode_bytes(raw)
     except InputError as error:
         yield FailedDocument(doc_id, "InputError", f"{path}: {error}")
         return
@@ -195,6 +195,13 @@ def decode_bytes(raw: bytes) -> str:
     return str(best)
 
 
+def decode_html(raw: bytes) -> str:
+    """HTML bytes as text (see :func:`classifier.dom.decode_html`)."""
+    from .dom import decode_html as decode
+
+    return decode(raw)
+
+
 def _looks_binary(raw: bytes) -> bool:
     sample = raw[:8192]
     if not sample:
@@ -206,7 +213,8 @@ def _looks_binary(raw: bytes) -> bool:
 def _read_stream(stream: IO[bytes], name: str, fmt: InputFormat) -> Iterator[Document | FailedDocument]:
     if fmt in (InputFormat.TEXT, InputFormat.HTML):
         try:
-            text = decode_bytes(stream.read())
+            raw = stream.read()
+            text = decode_html(raw) if fmt is InputFormat.HTML else decode_bytes(raw)
         except InputError as error:
             yield FailedDocument("stdin", "InputError", f"standard input: {error}")
             return

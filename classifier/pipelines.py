@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy import sparse
 from sklearn import __version__ as sklearn_version
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -28,6 +29,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.utils.validation import check_is_fitted
 
 from .context import score_context
+from .domfeatures import DomFeatures
 from .features import LexicalFeatures, LineFeatures, feature_names
 from .pages import PageIndex
 from .segments import Segment
@@ -56,6 +58,12 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         Second-pass model over dense features and score context.
     cv : int, default=5
         Folds for the out-of-fold first-pass scores.
+    dom : transformer, default=None
+        DOM features of HTML segments (:class:`~classifier.domfeatures.DomFeatures`),
+        for a classifier of HTML pages: its dense columns join the line
+        features, its class/id tokens join the wording tokens, and the
+        context stage also averages first-pass scores over each segment's
+        element, parent element and DOM path. None for plain text.
 
     Notes
     -----
@@ -74,6 +82,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         layout=None,
         context=None,
         cv: int = 5,
+        dom=None,
     ):
         self.line_features = line_features
         self.lexical = lexical
@@ -81,6 +90,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.layout = layout
         self.context = context
         self.cv = cv
+        self.dom = dom
 
     def fit(self, X: Sequence[Segment], y, groups=None, sample_weight=None) -> "SegmentClassifier":
         """Fit the first-pass models and the context model.
@@ -109,8 +119,8 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
         self.line_features_ = clone(self.line_features if self.line_features is not None else LineFeatures()).fit(X)
         self.lexical_ = clone(self.lexical if self.lexical is not None else LexicalFeatures()).fit(X)
-        dense = self.line_features_.transform(X, batch, index)
-        tokens = self.lexical_.transform(X, batch)
+        self.dom_ = clone(self.dom).fit(X) if self.dom is not None else None
+        dense, tokens, containers = self._features(X, batch, index)
         wording = self.wording if self.wording is not None else _default_wording()
         layout = self.layout if self.layout is not None else _default_layout()
 
@@ -124,7 +134,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.wording_ = clone(wording).fit(tokens[labelled], y[labelled], sample_weight=weight[labelled])
         self.layout_ = clone(layout).fit(dense[labelled], y[labelled], sample_weight=weight[labelled])
 
-        second = self._context_input(dense, first, index)
+        second = self._context_input(dense, first, index, containers)
         context = self.context if self.context is not None else _default_context()
         self.context_ = clone(context).fit(second[labelled], y[labelled], sample_weight=weight[labelled])
         self.classes_ = np.array([0, 1])
@@ -132,9 +142,19 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.sklearn_version_ = sklearn_version
         return self
 
-    def _context_input(self, dense: np.ndarray, first: np.ndarray, index: PageIndex) -> np.ndarray:
+    def _features(self, X, batch, index) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray | None]:
+        """Dense and token features of a batch, and its container groups (HTML only)."""
+        dense = self.line_features_.transform(X, batch, index)
+        tokens = self.lexical_.transform(X, batch)
+        dom = getattr(self, "dom_", None)
+        if dom is None:
+            return dense, tokens, None
+        parts = dom.parts(X, index)
+        return np.hstack([dense, parts.dense]), sparse.hstack([tokens, parts.tokens], format="csr"), parts.groups
+
+    def _context_input(self, dense: np.ndarray, first: np.ndarray, index: PageIndex, containers=None) -> np.ndarray:
         words = np.expm1(dense[:, _LOG_WORDS])
-        context = score_context(index, first, words)
+        context = score_context(index, first, words, containers)
         # Column-major: the trees read one feature for many rows at a time,
         # and this layout makes that several times faster than row-major.
         joined = np.empty((len(dense), dense.shape[1] + context.shape[1]), order="F")
@@ -148,13 +168,12 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         batch, index = LineBatch.from_segments(X), PageIndex.from_segments(X)
         return self._first_pass(X, batch, index)[1]
 
-    def _first_pass(self, X, batch, index) -> tuple[np.ndarray, np.ndarray]:
-        dense = self.line_features_.transform(X, batch, index)
-        tokens = self.lexical_.transform(X, batch)
+    def _first_pass(self, X, batch, index) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        dense, tokens, containers = self._features(X, batch, index)
         first = np.column_stack(
             [self.wording_.predict_proba(tokens)[:, 1], self.layout_.predict_proba(dense)[:, 1]]
         )
-        return dense, first
+        return dense, first, containers
 
     def predict_proba(self, X: Sequence[Segment]) -> np.ndarray:
         """Probabilities of chrome and story, shape (n, 2)."""
@@ -162,8 +181,8 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         if len(X) == 0:
             return np.zeros((0, 2))
         batch, index = LineBatch.from_segments(X), PageIndex.from_segments(X)
-        dense, first = self._first_pass(X, batch, index)
-        return self.context_.predict_proba(self._context_input(dense, first, index))
+        dense, first, containers = self._first_pass(X, batch, index)
+        return self.context_.predict_proba(self._context_input(dense, first, index, containers))
 
     def predict(self, X: Sequence[Segment]) -> np.ndarray:
         """1 for story, 0 for chrome."""
@@ -192,11 +211,13 @@ def _default_context() -> HistGradientBoostingClassifier:
     )
 
 
-def build_segment_pipeline(random_state: int = 0) -> SegmentClassifier:
+def build_segment_pipeline(random_state: int = 0, html: bool = False) -> SegmentClassifier:
     """The story-or-chrome classifier, unfitted: the one place it is built.
 
-    Sizes are chosen for speed as much as accuracy: labelling a page costs
-    about as much in the trees as in the features.
+    ``html=True`` builds the classifier of HTML pages: the same pipeline
+    with the DOM features added. Sizes are chosen for speed as much as
+    accuracy: labelling a page costs about as much in the trees as in the
+    features.
     """
     wording = _default_wording().set_params(random_state=random_state)
     layout = _default_layout().set_params(random_state=random_state)
@@ -208,4 +229,5 @@ def build_segment_pipeline(random_state: int = 0) -> SegmentClassifier:
         layout=layout,
         context=context,
         cv=5,
+        dom=DomFeatures() if html else None,
     )

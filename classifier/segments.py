@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from itertools import accumulate
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 # Line breaks: "\r\n", a lone "\r" or "\n". Splitting keeps them so offsets add up.
 _BREAK = re.compile(r"(\r\n|\r|\n)")
@@ -34,6 +34,9 @@ class Segment(NamedTuple):
         first segment of a page).
     indent : int
         Whitespace characters before the text on its line.
+    dom : BlockFacts or None
+        For a segment of an HTML page, what the DOM says about it
+        (:class:`classifier.dom.BlockFacts`); None for plain text.
     """
 
     text: str
@@ -42,6 +45,7 @@ class Segment(NamedTuple):
     page: int = 0
     gap: int = 0
     indent: int = 0
+    dom: Any = None
 
 
 def split_text(text: str, page: int = 0) -> list[Segment]:

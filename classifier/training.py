@@ -25,6 +25,8 @@ from sklearn.model_selection import KFold
 from .bundle import Model
 from .corpus import (
     HELD_OUT_FRACTION,
+    MARKUP,
+    RENDERERS,
     UNKNOWN,
     TrainingDocument,
     default_cache,
@@ -61,6 +63,7 @@ class TrainingOptions:
     validate: bool = True
     cache: Path | None = field(default_factory=default_cache)
     held_out_fraction: float = HELD_OUT_FRACTION
+    html: bool = True
 
 
 @dataclass
@@ -80,9 +83,10 @@ def read_sources(options: TrainingOptions, progress: Callable[[str], None] = lam
         path = Path(path)
         if is_web_page_corpus(path):
             progress(f"rendering and aligning {path} (cached in {options.cache})")
+            renderers = RENDERERS + ((MARKUP,) if options.html else ())
             documents = [
                 d
-                for d in read_web_pages(path, cache=options.cache)
+                for d in read_web_pages(path, renderers=renderers, cache=options.cache)
                 if not is_held_out(d.site, options.held_out_fraction)
             ]
             sources.append(Source(path, "web-pages", documents, _hash_tree(path)))
@@ -131,9 +135,7 @@ def assemble(documents: Sequence[TrainingDocument]) -> TrainingSet:
     for number, document in enumerate(documents):
         site = site_ids.setdefault(document.site, len(site_ids))
         for segment in document.segments:
-            segments.append(
-                Segment(segment.text, segment.start, segment.end, number, segment.gap, segment.indent)
-            )
+            segments.append(segment._replace(page=number))
         page_labels = np.asarray(document.labels, dtype=np.int64)
         words = np.array([max(1, len(s.text.split())) for s in document.segments], dtype=np.float64)
         words[page_labels == UNKNOWN] = 0.0
@@ -157,50 +159,73 @@ def is_validation_site(site: str) -> bool:
 
 
 def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: None) -> Model:
-    """Train, validate and save a model; returns it with its card filled in."""
+    """Train, validate and save a model; returns it with its card filled in.
+
+    Text pages train the text classifier; HTML pages (if any) train the HTML
+    classifier, the same pipeline with DOM features. Each is validated on
+    its own split of sites, then refitted on all its training sites.
+    """
     started = time.time()
     sources = read_sources(options, progress)
     documents = [d for source in sources for d in source.documents]
     labelled = [d for d in documents if any(label != UNKNOWN for label in d.labels)]
-    if not labelled:
-        raise TrainingDataError("the training data has no labelled segments")
+    texts = [d for d in labelled if not d.is_html]
+    pages = [d for d in labelled if d.is_html]
+    if not texts:
+        raise TrainingDataError("the training data has no labelled segments of plain-text pages")
 
-    metrics: dict = {}
-    if options.validate:
-        validation = [d for d in labelled if d.source in _RENDERED and is_validation_site(d.site)]
-        fitting = [d for d in labelled if not (d.source in _RENDERED and is_validation_site(d.site))]
-        if validation:
-            progress(f"fitting on {len(fitting)} documents to validate on {len(validation)}")
-            model = _fit(fitting, options.seed)
-            metrics = validation_metrics(model, validation)
-            progress(f"validation story F1 {metrics['story']['f1']:.4f}")
-    progress(f"fitting the model on {len(labelled)} documents")
-    classifier = _fit(labelled, options.seed)
+    classifier, metrics = _fit_validated(texts, options, progress, "text")
     model = Model(segments=classifier, name=options.name, version=options.version)
-    model.card = _card(options, sources, labelled, metrics, time.time() - started)
+    model.card = _card(options, sources, labelled, metrics, 0.0)
     model.card["segment_model"] = describe(classifier)
+    if pages:
+        model.html_segments, html_metrics = _fit_validated(pages, options, progress, "HTML", html=True)
+        model.card["html"] = {
+            "validation": html_metrics,
+            "documents": len(pages),
+            "sites": len({d.site for d in pages}),
+            "segments_trained": sum(len(d.segments) for d in pages),
+            "segment_model": describe(model.html_segments),
+        }
     topic_documents = [d for d in documents if d.topics is not None]
     if topic_documents:
         progress(f"fitting the topic model on {len(topic_documents)} topic-labelled documents")
         model.topics, model.topic_thresholds, model.card["topics"] = train_topics(topic_documents, options.seed)
         model.card["topic_model"] = describe(model.topics)
+    model.card["training_seconds"] = round(time.time() - started)
     model.save(options.out)
     progress(f"wrote {options.out} and its card")
     return model
 
 
-_RENDERED = frozenset({"html-text", "inscriptis"})
+def _fit_validated(documents, options: TrainingOptions, progress, kind: str, html: bool = False):
+    """Fit on the validation split's training side, measure, then refit on everything."""
+    metrics: dict = {}
+    if options.validate:
+        held = [d for d in documents if d.source in _VALIDATED and is_validation_site(d.site)]
+        fitting = [d for d in documents if not (d.source in _VALIDATED and is_validation_site(d.site))]
+        if held and fitting:
+            progress(f"{kind}: fitting on {len(fitting)} documents to validate on {len(held)}")
+            metrics = validation_metrics(_fit(fitting, options.seed, html), held)
+            metrics["rule"] = f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"
+            progress(f"{kind}: validation story F1 {metrics['story']['f1']:.4f}")
+    progress(f"{kind}: fitting the model on {len(documents)} documents")
+    return _fit(documents, options.seed, html), metrics
 
 
-def _fit(documents: Sequence[TrainingDocument], seed: int):
+# Sources whose pages can validate: the renderings of web-page corpora.
+_VALIDATED = frozenset(RENDERERS) | {MARKUP}
+
+
+def _fit(documents: Sequence[TrainingDocument], seed: int, html: bool = False):
     data = assemble(documents)
-    classifier = build_segment_pipeline(random_state=seed)
+    classifier = build_segment_pipeline(random_state=seed, html=html)
     return classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
 
 
 def validation_metrics(classifier, documents: Sequence[TrainingDocument]) -> dict:
     """Story F1 on the user page types, and line accuracy, of a fitted classifier."""
-    model = Model(segments=classifier)
+    model = Model(segments=classifier, html_segments=classifier)
     users = [d for d in documents if d.page_type in USER_PAGE_TYPES]
     story = score_documents(model, users)
     data = assemble(documents)
@@ -246,10 +271,7 @@ def _card(options: TrainingOptions, sources: list[Source], documents, metrics: d
             "rule": "web-page corpora: sites whose sha256 (first 4 bytes) falls below this fraction are never trained on",
             "fraction": options.held_out_fraction,
         },
-        "validation": metrics
-        | {"rule": f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"}
-        if metrics
-        else {},
+        "validation": metrics,
         "segments_trained": sum(len(d.segments) for d in documents),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from classifier.bundle import Model, load_model
 from classifier.corpus import read_training_jsonl
+from classifier.labels import Label
 from classifier.training import assemble, train_topics
 from classifier.pipelines import build_segment_pipeline
 
@@ -39,11 +41,53 @@ def tiny_topics():
     return train_topics(tiny_documents() + items, seed=0)
 
 
+def html_page(document) -> str:
+    """Our corpus page as HTML: story lines in an article, runs of chrome in nav, aside or footer.
+
+    Enough markup for the tiny HTML model to learn from; the real one learns
+    from real pages.
+    """
+    parts = ["<!DOCTYPE html><html><head><title>t</title><style>p{}</style></head><body>"]
+    runs = itertools.groupby(zip(document.segments, document.labels), key=lambda pair: pair[1] == Label.STORY)
+    for number, (story, lines) in enumerate(runs):
+        texts = [html.escape(segment.text) for segment, _ in lines]
+        if story:
+            parts.append('<article class="story-body">' + "".join(f"<p>{t}</p>" for t in texts) + "</article>")
+        elif number % 3 == 0:
+            parts.append('<nav class="menu"><ul>' + "".join(f'<li><a href="#">{t}</a></li>' for t in texts) + "</ul></nav>")
+        elif number % 3 == 1:
+            parts.append('<aside class="related">' + "".join(f'<div class="teaser"><a href="#">{t}</a></div>' for t in texts) + "</aside>")
+        else:
+            parts.append('<footer id="site-footer">' + "".join(f"<p>{t}</p>" for t in texts) + "</footer>")
+    parts.append("<script>var hidden = 'never text';</script></body></html>")
+    return "".join(parts)
+
+
+def tiny_html_records() -> list[dict]:
+    """Training records with ``html`` and a gold ``story``, made from the tiny pages."""
+    return [
+        {"id": d.id, "site": d.site, "html": html_page(d), "story": "\n\n".join(
+            s.text for s, label in zip(d.segments, d.labels) if label == Label.STORY)}
+        for d in tiny_documents()
+    ]
+
+
 @pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory, tiny_classifier, tiny_topics) -> Path:
+def tiny_html_classifier(tmp_path_factory):
+    path = write_jsonl(tmp_path_factory.mktemp("html") / "pages.jsonl", tiny_html_records())
+    data = assemble(list(read_training_jsonl(path)))
+    classifier = build_segment_pipeline(html=True)
+    return classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory, tiny_classifier, tiny_html_classifier, tiny_topics) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.joblib"
     topics, thresholds, card = tiny_topics
-    model = Model(segments=tiny_classifier, name="tiny", version=1, topics=topics, topic_thresholds=thresholds)
+    model = Model(
+        segments=tiny_classifier, html_segments=tiny_html_classifier, name="tiny", version=1,
+        topics=topics, topic_thresholds=thresholds,
+    )
     model.card["topics"] = card
     model.save(path)
     return path

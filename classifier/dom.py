@@ -1,0 +1,302 @@
+"""HTML pages as text blocks, each with its place in the DOM.
+
+An HTML page is parsed with lxml (forgiving of broken markup) and walked
+once. Scripts, styles and other non-text elements are dropped; every
+block-level element (``p``, ``div``, ``li``, ``h2``, ``td``, ...) and every
+``br`` ends the text gathered so far, so a segment is the text of one block
+or one run of text between blocks, with its white space collapsed.
+
+The segments are laid out as plain text, one per line, with a blank line
+where the page breaks paragraphs (after ``p``, headings, lists, tables, ...)
+and a plain line break elsewhere. That rendered text is the record's
+``text``: every segment's ``start``/``end`` point into it, and the text
+features see the same kind of page as in text mode. Each segment also
+carries :class:`BlockFacts`, what the DOM says about it, which the DOM
+features (:mod:`classifier.domfeatures`) turn into numbers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from typing import NamedTuple
+
+from lxml import etree
+
+from .segments import Segment
+
+# Elements whose content is never page text.
+SKIPPED = (
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
+    "canvas", "head", "title", "meta", "link", "base", "select", "option", "datalist",
+)
+# Elements that end a line of text. Those in PARAGRAPHS also leave a blank line.
+PARAGRAPHS = frozenset(
+    "p h1 h2 h3 h4 h5 h6 ul ol dl table blockquote pre figure header footer nav section article aside "
+    "main form hr address fieldset details".split()
+)
+BLOCKS = PARAGRAPHS | frozenset(
+    "div li dd dt tr td th tbody thead tfoot caption figcaption center body html legend summary menu "
+    "dir dialog hgroup frameset noframes option".split()
+)
+# The owner-block tags told apart (index 0: any other).
+OWNER_TAGS = (
+    "other", "p", "div", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+    "figcaption", "dd", "dt", "caption", "section", "article", "header", "footer", "nav", "aside", "body",
+)
+_OWNER_CODE = {tag: code for code, tag in enumerate(OWNER_TAGS)}
+# Ancestor kinds, one bit each: the segment sits inside such an element.
+ANCESTORS = (
+    "a", "nav", "header", "footer", "aside", "article", "main", "form", "li", "list", "table", "figure",
+    "figcaption", "blockquote", "heading", "p", "section", "button", "label", "time", "menu", "hidden",
+    "strong", "em", "small", "span",
+)
+_BIT = {name: 1 << i for i, name in enumerate(ANCESTORS)}
+_TAG_BITS = {name: _BIT[name] for name in ANCESTORS if name not in ("list", "heading", "hidden")}
+_TAG_BITS.update({"ul": _BIT["list"], "ol": _BIT["list"], "dl": _BIT["list"], "b": _BIT["strong"], "i": _BIT["em"]})
+_TAG_BITS.update({f"h{level}": _BIT["heading"] for level in range(1, 7)})
+HIDDEN_BIT = _BIT["hidden"]
+LINK_BIT = _BIT["a"]
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z][a-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# Where the declared encoding is looked for, and how it is declared.
+_HEAD_BYTES = 4096
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True
+)
+
+
+class BlockFacts(NamedTuple):
+    """What the DOM says about one segment.
+
+    Attributes
+    ----------
+    tag : int
+        Index in :data:`OWNER_TAGS` of the innermost block element holding
+        the text (0 for any other tag).
+    ancestors : int
+        Bit set of :data:`ANCESTORS` kinds among the elements holding the text.
+    depth : int
+        Number of elements around the text.
+    link_chars : int
+        Characters of the text that sit inside links.
+    owner, parent : int
+        Serial numbers (in document order) of the innermost block element
+        and of the block element around that one; segments with the same
+        ``owner`` come from one element.
+    owner_size : int
+        Elements inside the owner block (its markup density).
+    path : str
+        The tags from ``body`` to the owner block, with their class and id
+        (``div#main>article.story>p``).
+    classes : tuple of str
+        Class and id tokens of the owner block first, then of its ancestors
+        outwards, lower-cased (at most :data:`MAX_CLASSES`).
+    """
+
+    tag: int
+    ancestors: int
+    depth: int
+    link_chars: int
+    owner: int
+    parent: int
+    owner_size: int
+    path: str
+    classes: tuple[str, ...]
+
+
+class RenderedPage(NamedTuple):
+    """An HTML page laid out as text, and its segments (with :class:`BlockFacts`)."""
+
+    text: str
+    segments: list[Segment]
+
+
+def decode_html(raw: bytes) -> str:
+    """The text of an HTML file: by its BOM, its declared charset, UTF-8, or detection.
+
+    Never raises on text: bytes the encoding cannot map are replaced.
+    """
+    from .io import decode_bytes  # the detector shared with text files
+
+    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return decode_bytes(raw)
+    declared = _META_CHARSET.search(raw[:_HEAD_BYTES])
+    if declared:
+        try:
+            codec = codecs.lookup(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            codec = None
+        if codec is not None and codec.name not in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+            try:
+                return raw.decode(codec.name)
+            except UnicodeDecodeError:
+                pass  # the declaration is wrong; fall through to what the bytes say
+    return decode_bytes(raw)
+
+
+def _tokens(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    found = cache.get(value)
+    if found is None:
+        found = tuple(_TOKEN.findall(_CAMEL.sub(" ", value).lower()))
+        cache[value] = found
+    return found
+
+
+def render(html: str, page: int = 0) -> RenderedPage:
+    """Parse an HTML page into its text blocks and lay them out as text.
+
+    Parameters
+    ----------
+    html : str
+        The page's markup, decoded. Broken markup is repaired as browsers
+        do; markup with no text gives an empty page.
+    page : int, default=0
+        The page number stamped on every segment (for batches).
+    """
+    try:
+        root = etree.fromstring(html.encode("utf-8", errors="replace"), _PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None:
+        return RenderedPage("", [])
+    etree.strip_elements(root, *SKIPPED, with_tail=False)
+    return _Walk(page).run(root)
+
+
+class _Open:
+    """An open element on the walk's stack; its description is worked out once, when a line needs it."""
+
+    __slots__ = ("bits", "tag", "label", "parent", "path", "classes")
+
+    def __init__(self, bits: int, tag: str, label: str | None, parent: "_Open | None"):
+        self.bits, self.tag, self.label, self.parent = bits, tag, label, parent
+        self.path: str | None = None
+        self.classes: tuple[str, ...] = ()
+
+    def describe(self, cache: dict[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]]:
+        """The path from ``body`` to here, and class/id tokens innermost first (at most :data:`MAX_CLASSES`)."""
+        if self.path is None:
+            if self.tag in ("html", "body") or self.parent is None:
+                self.path, self.classes = "", ()
+            else:
+                outer_path, outer_classes = self.parent.describe(cache)
+                own = _tokens(self.label, cache) if self.label else ()
+                step = self.tag + ("." + ".".join(own[:2]) if own else "")
+                self.path = outer_path + ">" + step if outer_path else step
+                if own:
+                    self.classes = (own + tuple(t for t in outer_classes if t not in own))[:MAX_CLASSES]
+                else:
+                    self.classes = outer_classes
+        return self.path, self.classes
+
+
+# Class/id tokens kept per segment, innermost first.
+MAX_CLASSES = 16
+
+
+class _Walk:
+    """One pass over the tree, gathering text into lines and lines into a page."""
+
+    def __init__(self, page: int):
+        self.page = page
+        self.parts: list[str] = []  # the rendered text: lines and the breaks between them
+        self.length = 0
+        self.segments: list[Segment] = []
+        self.pending: list[tuple] = []  # segments waiting for their owner block's size
+        self.pieces: list[str] = []
+        self.link_chars = 0
+        self.gap = -1  # blank lines owed before the next line; -1 before the first
+        self.serial = 0
+        self.stack: list[_Open] = []
+        self.blocks: list[tuple[int, int]] = [(0, 0)]  # open blocks: (serial, owner tag code)
+        self.sizes: dict[int, int] = {}
+        self.token_cache: dict[str, tuple[str, ...]] = {}
+
+    def run(self, root) -> RenderedPage:
+        # The hot loop of HTML labelling: names are bound locally.
+        stack, blocks, pieces = self.stack, self.blocks, self.pieces
+        blocks_set, paragraphs, tag_bits, owner_code = BLOCKS, PARAGRAPHS, _TAG_BITS, _OWNER_CODE
+        hidden_style = _HIDDEN_STYLE.search
+        top = _Open(0, "html", None, None)
+        for event, element in etree.iterwalk(root, events=("start", "end")):
+            tag = element.tag
+            if not isinstance(tag, str):
+                continue
+            if event == "start":
+                self.serial += 1
+                if tag in blocks_set:
+                    if pieces:
+                        self.flush()
+                    if self.gap >= 0 and tag in paragraphs:
+                        self.gap = 1
+                    blocks.append((self.serial, owner_code.get(tag, 0)))
+                elif tag == "br" and pieces:
+                    self.flush()
+                bits = top.bits | tag_bits.get(tag, 0)
+                if element.get("hidden") is not None or hidden_style(element.get("style") or ""):
+                    bits |= HIDDEN_BIT
+                label = element.get("class")
+                identifier = element.get("id")
+                if identifier:
+                    label = f"{label} {identifier}" if label else identifier
+                top = _Open(bits, tag, label, top)
+                stack.append(top)
+                text = element.text
+                if text:
+                    pieces.append(text)
+                    if bits & LINK_BIT:
+                        self.link_chars += len(text.strip())
+            else:
+                if tag in blocks_set:
+                    if pieces:
+                        self.flush()
+                    if self.gap >= 0 and tag in paragraphs:
+                        self.gap = 1
+                    serial, _ = blocks.pop()
+                    self.sizes[serial] = self.serial - serial + 1
+                stack.pop()
+                top = stack[-1] if stack else _Open(0, "html", None, None)
+                text = element.tail
+                if text:
+                    pieces.append(text)
+                    if top.bits & LINK_BIT:
+                        self.link_chars += len(text.strip())
+        self.flush()
+        return self.page_out()
+
+    def flush(self) -> None:
+        """End the current line: write the text gathered since the last break, if any."""
+        pieces = self.pieces
+        if pieces:
+            text = " ".join("".join(pieces).split())
+            if text:
+                self.write(text)
+            pieces.clear()
+            self.link_chars = 0
+
+    def write(self, text: str) -> None:
+        if self.gap >= 0:
+            self.parts.append("\n\n" if self.gap else "\n")
+            self.length += 1 + self.gap
+        start = self.length
+        self.parts.append(text)
+        self.length += len(text)
+        owner, tag = self.blocks[-1]
+        parent = self.blocks[-2][0] if len(self.blocks) > 1 else 0
+        top = self.stack[-1] if self.stack else None
+        self.pending.append(
+            (text, start, max(self.gap, 0), tag, top, len(self.stack), min(self.link_chars, len(text)), owner, parent)
+        )
+        self.gap = 0
+
+    def page_out(self) -> RenderedPage:
+        segments = []
+        for text, start, gap, tag, top, depth, link_chars, owner, parent in self.pending:
+            path, classes = top.describe(self.token_cache) if top is not None else ("", ())
+            bits = top.bits if top is not None else 0
+            facts = BlockFacts(tag, bits, depth, link_chars, owner, parent, self.sizes.get(owner, 1), path, classes)
+            segments.append(Segment(text, start, start + len(text), self.page, gap, 0, facts))
+        return RenderedPage("".join(self.parts), segments)
