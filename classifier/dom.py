@@ -64,7 +64,8 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _HEAD_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _PARSER = etree.HTMLParser(
-    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True,
+    collect_ids=False,
 )
 
 
@@ -186,10 +187,10 @@ class _Open:
                 own = _tokens(self.label, cache) if self.label else ()
                 step = self.tag + ("." + ".".join(own[:2]) if own else "")
                 self.path = outer_path + ">" + step if outer_path else step
-                if own:
-                    self.classes = (own + tuple(t for t in outer_classes if t not in own))[:MAX_CLASSES]
+                if own and outer_classes:
+                    self.classes = (own + tuple([t for t in outer_classes if t not in own]))[:MAX_CLASSES]
                 else:
-                    self.classes = outer_classes
+                    self.classes = (own or outer_classes)[:MAX_CLASSES]
         return self.path, self.classes
 
 
@@ -209,7 +210,6 @@ class _Walk:
         self.pieces: list[str] = []
         self.link_chars = 0
         self.gap = -1  # blank lines owed before the next line; -1 before the first
-        self.serial = 0
         self.stack: list[_Open] = []
         self.blocks: list[tuple[int, int]] = [(0, 0)]  # open blocks: (serial, owner tag code)
         self.sizes: dict[int, int] = {}
@@ -220,28 +220,32 @@ class _Walk:
         stack, blocks, pieces = self.stack, self.blocks, self.pieces
         blocks_set, paragraphs, tag_bits, owner_code = BLOCKS, PARAGRAPHS, _TAG_BITS, _OWNER_CODE
         hidden_style = _HIDDEN_STYLE.search
+        sizes = self.sizes
+        serial = 0
         top = _Open(0, "html", None, None)
         for event, element in etree.iterwalk(root, events=("start", "end")):
             tag = element.tag
             if not isinstance(tag, str):
                 continue
             if event == "start":
-                self.serial += 1
+                serial += 1
                 if tag in blocks_set:
                     if pieces:
                         self.flush()
                     if self.gap >= 0 and tag in paragraphs:
                         self.gap = 1
-                    blocks.append((self.serial, owner_code.get(tag, 0)))
+                    blocks.append((serial, owner_code.get(tag, 0)))
                 elif tag == "br" and pieces:
                     self.flush()
                 bits = top.bits | tag_bits.get(tag, 0)
-                if element.get("hidden") is not None or hidden_style(element.get("style") or ""):
-                    bits |= HIDDEN_BIT
-                label = element.get("class")
-                identifier = element.get("id")
-                if identifier:
-                    label = f"{label} {identifier}" if label else identifier
+                label = None
+                if element.keys():  # most elements have no attributes: skip the lookups
+                    if element.get("hidden") is not None or hidden_style(element.get("style") or ""):
+                        bits |= HIDDEN_BIT
+                    label = element.get("class")
+                    identifier = element.get("id")
+                    if identifier:
+                        label = f"{label} {identifier}" if label else identifier
                 top = _Open(bits, tag, label, top)
                 stack.append(top)
                 text = element.text
@@ -255,8 +259,8 @@ class _Walk:
                         self.flush()
                     if self.gap >= 0 and tag in paragraphs:
                         self.gap = 1
-                    serial, _ = blocks.pop()
-                    self.sizes[serial] = self.serial - serial + 1
+                    opened, _ = blocks.pop()
+                    sizes[opened] = serial - opened + 1
                 stack.pop()
                 top = stack[-1] if stack else _Open(0, "html", None, None)
                 text = element.tail

@@ -52,7 +52,6 @@ def test_model_errors_exit_3(tmp_path):
 
 
 def test_evaluate_prints_story_f1(tiny_model_path, tmp_path):
-    from classifier.corpus import read_training_jsonl
     from .conftest import CORPUS_PAGES
 
     lines = CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[1:8:2]

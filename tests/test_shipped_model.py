@@ -54,3 +54,15 @@ def test_a_story_with_no_chrome_is_all_story_and_tagged():
     assert doc.story == "\n\n".join(p.strip() for p in paragraphs)
     assert {"security_operation", "militia"} <= set(doc.tags)
     assert all(0.0 <= p <= 1.0 for p in doc.topics.values())
+
+
+def test_shipped_model_keeps_only_the_story_of_our_html_example():
+    markup = (EXAMPLES / "harbour.html").read_bytes()
+    doc = load_model().label(html=markup, id="harbour")
+    text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    paragraphs = [line for line in text.splitlines() if len(line.split()) > 20]
+    story = [s.text for s in doc.segments if len(s.text.split()) > 20 and str(s.label) == "story"]
+    assert story == paragraphs  # every paragraph kept, no teaser blurb
+    assert "Most Read" not in doc.story and "Privacy Policy" not in doc.story
+    for s in doc.segments:
+        assert doc.text[s.segment.start : s.segment.end] == s.text

@@ -14,7 +14,7 @@ from classifier.errors import InputError
 from classifier.topics import TopicFeatures, headline_of, topic_text
 from classifier.labels import Label
 
-from .conftest import CORPUS_ITEMS, CORPUS_PAGES, EXAMPLES, write_jsonl
+from .conftest import CORPUS_ITEMS, CORPUS_PAGES, write_jsonl
 
 runner = CliRunner()
 
