@@ -40,6 +40,8 @@ from .topics import topic_text
 BUNDLE_FORMAT = 1
 # Documents labelled together: the features and trees run once per chunk.
 DEFAULT_CHUNK = 64
+# Segments of HTML pages scored together (see Model._label_htmls).
+HTML_BATCH_SEGMENTS = 4096
 # Label by "is story" (False, True).
 _LABELS = (Label.CHROME, Label.STORY)
 
@@ -207,8 +209,25 @@ class Model:
         return self._label_pages(self.segments, pages, documents)
 
     def _label_htmls(self, documents: Sequence[Document]) -> list[LabeledDocument]:
+        """Render and label HTML pages, scored in batches of about :data:`HTML_BATCH_SEGMENTS` segments.
+
+        HTML pages hold more segments and features than text pages; smaller
+        batches keep the feature arrays in cache. Pages are scored alone, so
+        the batching does not change any result.
+        """
         rendered = [render(document.html, page=number) for number, document in enumerate(documents)]
-        return self._label_pages(self.html_segments, [r.segments for r in rendered], documents, [r.text for r in rendered])
+        results: list[LabeledDocument] = []
+        start = 0
+        while start < len(documents):
+            stop, size = start, 0
+            while stop < len(documents) and (stop == start or size + len(rendered[stop].segments) <= HTML_BATCH_SEGMENTS):
+                size += len(rendered[stop].segments)
+                stop += 1
+            pages = [r.segments for r in rendered[start:stop]]
+            texts = [r.text for r in rendered[start:stop]]
+            results.extend(self._label_pages(self.html_segments, pages, documents[start:stop], texts))
+            start = stop
+        return results
 
     def _label_pages(
         self,

@@ -1,7 +1,8 @@
 """HTML pages as text blocks, each with its place in the DOM.
 
-An HTML page is parsed with lxml (forgiving of broken markup) and walked
-once. Scripts, styles and other non-text elements are dropped; every
+An HTML page is parsed with lxml (libxml2, forgiving of broken markup),
+read in one pass as the parser reports elements and text, without building
+a tree. Scripts, styles and other non-text elements are dropped; every
 block-level element (``p``, ``div``, ``li``, ``h2``, ``td``, ...) and every
 ``br`` ends the text gathered so far, so a segment is the text of one block
 or one run of text between blocks, with its white space collapsed.
@@ -63,10 +64,11 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 # Where the declared encoding is looked for, and how it is declared.
 _HEAD_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
-_PARSER = etree.HTMLParser(
+_PARSER_OPTIONS = dict(
     encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True,
     collect_ids=False,
 )
+_SKIPPED = frozenset(SKIPPED)
 
 
 class BlockFacts(NamedTuple):
@@ -157,14 +159,12 @@ def render(html: str, page: int = 0) -> RenderedPage:
     page : int, default=0
         The page number stamped on every segment (for batches).
     """
+    walk = _Walk(page)
+    parser = etree.HTMLParser(target=walk, **_PARSER_OPTIONS)
     try:
-        root = etree.fromstring(html.encode("utf-8", errors="replace"), _PARSER)
+        return etree.fromstring(html.encode("utf-8", errors="replace"), parser)
     except (etree.XMLSyntaxError, ValueError):
-        root = None
-    if root is None:
-        return RenderedPage("", [])
-    etree.strip_elements(root, *SKIPPED, with_tail=False)
-    return _Walk(page).run(root)
+        return RenderedPage("", [])  # nothing libxml2 can read as a document: no text
 
 
 class _Open:
@@ -199,77 +199,84 @@ MAX_CLASSES = 16
 
 
 class _Walk:
-    """One pass over the tree, gathering text into lines and lines into a page."""
+    """The parser's target: gathers text into lines and lines into a page as the markup is read.
+
+    lxml calls :meth:`start`, :meth:`data` and :meth:`end` while libxml2
+    parses (repairing broken markup as it goes), so no tree is built;
+    :meth:`close` returns the page. This is the hot loop of HTML labelling.
+    """
 
     def __init__(self, page: int):
         self.page = page
         self.parts: list[str] = []  # the rendered text: lines and the breaks between them
         self.length = 0
-        self.segments: list[Segment] = []
-        self.pending: list[tuple] = []  # segments waiting for their owner block's size
+        self.pending: list[tuple] = []  # lines waiting for their owner block's size
         self.pieces: list[str] = []
         self.link_chars = 0
         self.gap = -1  # blank lines owed before the next line; -1 before the first
+        self.serial = 0  # elements seen, in document order
+        self.skip = 0  # depth inside an element whose content is not text
+        self.top = _Open(0, "html", None, None)
         self.stack: list[_Open] = []
         self.blocks: list[tuple[int, int]] = [(0, 0)]  # open blocks: (serial, owner tag code)
         self.sizes: dict[int, int] = {}
         self.token_cache: dict[str, tuple[str, ...]] = {}
 
-    def run(self, root) -> RenderedPage:
-        # The hot loop of HTML labelling: names are bound locally.
-        stack, blocks, pieces = self.stack, self.blocks, self.pieces
-        blocks_set, paragraphs, tag_bits, owner_code = BLOCKS, PARAGRAPHS, _TAG_BITS, _OWNER_CODE
-        hidden_style = _HIDDEN_STYLE.search
-        sizes = self.sizes
-        serial = 0
-        top = _Open(0, "html", None, None)
-        for event, element in etree.iterwalk(root, events=("start", "end")):
-            tag = element.tag
-            if not isinstance(tag, str):
-                continue
-            if event == "start":
-                serial += 1
-                if tag in blocks_set:
-                    if pieces:
-                        self.flush()
-                    if self.gap >= 0 and tag in paragraphs:
-                        self.gap = 1
-                    blocks.append((serial, owner_code.get(tag, 0)))
-                elif tag == "br" and pieces:
-                    self.flush()
-                bits = top.bits | tag_bits.get(tag, 0)
-                label = None
-                if element.keys():  # most elements have no attributes: skip the lookups
-                    if element.get("hidden") is not None or hidden_style(element.get("style") or ""):
-                        bits |= HIDDEN_BIT
-                    label = element.get("class")
-                    identifier = element.get("id")
-                    if identifier:
-                        label = f"{label} {identifier}" if label else identifier
-                top = _Open(bits, tag, label, top)
-                stack.append(top)
-                text = element.text
-                if text:
-                    pieces.append(text)
-                    if bits & LINK_BIT:
-                        self.link_chars += len(text.strip())
-            else:
-                if tag in blocks_set:
-                    if pieces:
-                        self.flush()
-                    if self.gap >= 0 and tag in paragraphs:
-                        self.gap = 1
-                    opened, _ = blocks.pop()
-                    sizes[opened] = serial - opened + 1
-                stack.pop()
-                top = stack[-1] if stack else _Open(0, "html", None, None)
-                text = element.tail
-                if text:
-                    pieces.append(text)
-                    if top.bits & LINK_BIT:
-                        self.link_chars += len(text.strip())
+    def start(self, tag: str, attrib) -> None:
+        if self.skip or tag in _SKIPPED:
+            self.skip += 1
+            return
+        self.serial += 1
+        if tag in BLOCKS:
+            if self.pieces:
+                self.flush()
+            if self.gap >= 0 and tag in PARAGRAPHS:
+                self.gap = 1
+            self.blocks.append((self.serial, _OWNER_CODE.get(tag, 0)))
+        elif tag == "br" and self.pieces:
+            self.flush()
+        top = self.top
+        bits = top.bits | _TAG_BITS.get(tag, 0)
+        label = None
+        if attrib:  # most elements have no attributes: skip the lookups
+            if attrib.get("hidden") is not None or _HIDDEN_STYLE.search(attrib.get("style") or ""):
+                bits |= HIDDEN_BIT
+            label = attrib.get("class")
+            identifier = attrib.get("id")
+            if identifier:
+                label = f"{label} {identifier}" if label else identifier
+        self.top = top = _Open(bits, tag, label, top)
+        self.stack.append(top)
+
+    def end(self, tag: str) -> None:
+        if self.skip:
+            self.skip -= 1
+            return
+        if tag in BLOCKS:
+            if self.pieces:
+                self.flush()
+            if self.gap >= 0 and tag in PARAGRAPHS:
+                self.gap = 1
+            opened, _ = self.blocks.pop()
+            self.sizes[opened] = self.serial - opened + 1
+        stack = self.stack
+        stack.pop()
+        self.top = stack[-1] if stack else _Open(0, "html", None, None)
+
+    def data(self, text: str) -> None:
+        if not self.skip:
+            self.pieces.append(text)
+            if self.top.bits & LINK_BIT:
+                self.link_chars += len(text.strip())
+
+    def close(self) -> RenderedPage:
         self.flush()
-        return self.page_out()
+        page = self.page_out()
+        # The parser and its target refer to each other, so they live until
+        # the garbage collector finds them: let go of everything big now.
+        self.pending, self.stack, self.parts, self.pieces = [], [], [], []
+        self.top, self.token_cache, self.sizes, self.blocks = None, {}, {}, []
+        return page
 
     def flush(self) -> None:
         """End the current line: write the text gathered since the last break, if any."""
