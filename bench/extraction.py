@@ -62,7 +62,7 @@ def run_storyfilter(model, texts: list[str]) -> list[str]:
 
 def run_storyfilter_html(model, htmls: list[str]) -> list[str]:
     documents = (Document(id=str(i), html=h) for i, h in enumerate(htmls))
-    return [result.story for result in model.label_many(documents)]
+    return [getattr(result, "story", "") for result in model.label_many(documents)]  # a failed page extracts nothing
 
 
 def run_trafilatura(htmls: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ against a malicious card.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -166,19 +167,22 @@ class Model:
             return self._label_chunk_now(chunk)
 
     def _label_chunk_now(self, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+        chunk = list(chunk)
         results: list[LabeledDocument | FailedDocument | None] = [None] * len(chunk)
         ready: list[int] = []  # plain-text documents
         markup: list[int] = []  # HTML documents
         for i, document in enumerate(chunk):
             if isinstance(document, (FailedDocument, LabeledDocument)):
                 results[i] = document  # failures and documents labelled already pass through
+            elif isinstance(document.html, (bytes, bytearray)):  # the file's bytes: decode as an HTML file
+                try:
+                    chunk[i] = dataclasses.replace(document, html=decode_html(bytes(document.html)))
+                except InputError as error:
+                    results[i] = FailedDocument(document.id, "InputError", str(error), document.extra)
+                    continue
+                results[i] = self._html_ready(chunk[i], i, markup)
             elif isinstance(document.html, str):
-                if self.html_segments is None:
-                    results[i] = FailedDocument(
-                        document.id, "ModelError", f"{self.model_id} has no HTML classifier", document.extra
-                    )
-                else:
-                    markup.append(i)
+                results[i] = self._html_ready(document, i, markup)
             elif isinstance(document.text, str):
                 ready.append(i)
             else:
@@ -193,6 +197,13 @@ class Model:
             for i, result in zip(rows, labelled):
                 results[i] = result
         return results  # type: ignore[return-value]
+
+    def _html_ready(self, document: Document, i: int, markup: list[int]) -> FailedDocument | None:
+        """Queue an HTML document for labelling, or say why this model cannot."""
+        if self.html_segments is None:
+            return FailedDocument(document.id, "ModelError", f"{self.model_id} has no HTML classifier", document.extra)
+        markup.append(i)
+        return None
 
     @staticmethod
     def _label_alone(label, document: Document) -> LabeledDocument | FailedDocument:
@@ -370,8 +381,10 @@ def _gc_paused() -> Iterator[None]:
     """Hold the cyclic garbage collector while a chunk is labelled.
 
     A chunk creates tens of thousands of small tuples (segments and their
-    scores) and no reference cycles; the collector would otherwise walk
-    every live object several times per chunk for nothing. Memory is still
+    scores); the collector would otherwise walk every live object several
+    times per chunk for nothing. (Each HTML page's parser and its target
+    refer to each other; the target lets go of its state when parsing ends,
+    so what waits for the collector is small.) Memory is still
     freed by reference counting, and the collector's state is restored.
     """
     was_enabled = gc.isenabled()

@@ -177,7 +177,7 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
     if not isinstance(record, dict):
         raise TrainingDataError(f"{where}: each line must be a JSON object")
     text, html = record.get("text"), record.get("html")
-    if text is None and isinstance(html, str):
+    if isinstance(html, str):  # the HTML wins over a rendering beside it, as in labelling
         return _html_document_from_record(record, html, where, source)
     if text is None and isinstance(record.get("title"), str) and isinstance(record.get("description"), str):
         # A topic-labelled news item: headline and description, fed as one page.

@@ -80,7 +80,10 @@ class BlockFacts(NamedTuple):
         Index in :data:`OWNER_TAGS` of the innermost block element holding
         the text (0 for any other tag).
     ancestors : int
-        Bit set of :data:`ANCESTORS` kinds among the elements holding the text.
+        Bit set of :data:`ANCESTORS` kinds among the elements open where the
+        line ends: its block and the block's ancestors (inline elements
+        closed within the line, such as a link, do not count; ``link_chars``
+        says how much of the line is linked).
     depth : int
         Number of elements around the text.
     link_chars : int
@@ -92,8 +95,9 @@ class BlockFacts(NamedTuple):
     owner_size : int
         Elements inside the owner block (its markup density).
     path : str
-        The tags from ``body`` to the owner block, with their class and id
-        (``div#main>article.story>p``).
+        The tags from ``body`` to the owner block, with the first two
+        class/id tokens of each (``div.main>article.story>p``); at most the
+        innermost :data:`MAX_STEPS` steps.
     classes : tuple of str
         Class and id tokens of the owner block first, then of its ancestors
         outwards, lower-cased (at most :data:`MAX_CLASSES`).
@@ -132,7 +136,7 @@ def decode_html(raw: bytes) -> str:
             codec = codecs.lookup(declared.group(1).decode("ascii"))
         except (LookupError, UnicodeDecodeError):
             codec = None
-        if codec is not None and codec.name not in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        if codec is not None and codec.name not in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7"):
             try:
                 return raw.decode(codec.name)
             except UnicodeDecodeError:
@@ -170,30 +174,56 @@ def render(html: str, page: int = 0) -> RenderedPage:
 class _Open:
     """An open element on the walk's stack; its description is worked out once, when a line needs it."""
 
-    __slots__ = ("bits", "tag", "label", "parent", "path", "classes")
+    __slots__ = ("bits", "tag", "label", "parent", "path", "steps", "classes")
 
     def __init__(self, bits: int, tag: str, label: str | None, parent: "_Open | None"):
         self.bits, self.tag, self.label, self.parent = bits, tag, label, parent
         self.path: str | None = None
+        self.steps = 0
         self.classes: tuple[str, ...] = ()
 
     def describe(self, cache: dict[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]]:
-        """The path from ``body`` to here, and class/id tokens innermost first (at most :data:`MAX_CLASSES`)."""
+        """The path from ``body`` to here (its last :data:`MAX_STEPS` steps), and class/id tokens
+        innermost first (at most :data:`MAX_CLASSES`).
+
+        Worked out from the nearest described ancestor down, in a loop: pages
+        nest thousands of elements deep when their markup is broken.
+        """
         if self.path is None:
-            if self.tag in ("html", "body") or self.parent is None:
-                self.path, self.classes = "", ()
-            else:
-                outer_path, outer_classes = self.parent.describe(cache)
-                own = _tokens(self.label, cache) if self.label else ()
-                step = self.tag + ("." + ".".join(own[:2]) if own else "")
-                self.path = outer_path + ">" + step if outer_path else step
-                if own and outer_classes:
-                    self.classes = (own + tuple([t for t in outer_classes if t not in own]))[:MAX_CLASSES]
-                else:
-                    self.classes = (own or outer_classes)[:MAX_CLASSES]
+            pending = []
+            node = self
+            while node is not None and node.path is None:
+                pending.append(node)
+                node = node.parent
+            for node in reversed(pending):
+                node._describe_below(cache)
         return self.path, self.classes
 
+    def _describe_below(self, cache: dict[str, tuple[str, ...]]) -> None:
+        parent = self.parent
+        if self.tag in ("html", "body") or parent is None:
+            self.path, self.classes = "", ()
+            return
+        outer_path, outer_classes = parent.path, parent.classes
+        own = _tokens(self.label, cache) if self.label else ()
+        step = self.tag + ("." + ".".join(own[:2]) if own else "")
+        if outer_path:
+            self.steps = parent.steps + 1
+            path = outer_path + ">" + step
+            if self.steps > MAX_STEPS:  # keep memory linear in depth
+                path = path[path.index(">") + 1 :]
+                self.steps = MAX_STEPS
+            self.path = path
+        else:
+            self.path, self.steps = step, 1
+        if own and outer_classes:
+            self.classes = (own + tuple([t for t in outer_classes if t not in own]))[:MAX_CLASSES]
+        else:
+            self.classes = (own or outer_classes)[:MAX_CLASSES]
 
+
+# Steps of the DOM path kept per segment (the innermost ones).
+MAX_STEPS = 64
 # Class/id tokens kept per segment, innermost first.
 MAX_CLASSES = 16
 
@@ -223,7 +253,7 @@ class _Walk:
         self.token_cache: dict[str, tuple[str, ...]] = {}
 
     def start(self, tag: str, attrib) -> None:
-        if self.skip or tag in _SKIPPED:
+        if self.skip or tag in _SKIPPED or (":" in tag and tag.partition(":")[0] in _SKIPPED):
             self.skip += 1
             return
         self.serial += 1

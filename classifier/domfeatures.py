@@ -52,7 +52,7 @@ CLASS_FAMILIES = (
     ("title", ("title", "headline", "heading", "h1")),
     ("content", ("content", "article", "story", "entry", "post", "body", "text", "main", "prose", "rich")),
     ("list", ("list", "card", "item", "grid", "feed", "tile")),
-    ("hidden", ("hidden", "hide", "invisible", "sr-only", "screen-reader", "visually")),
+    ("hidden", ("hidden", "hide", "invisible", "visually")),
 )
 # Class/id tokens nearer the text than this (in tokens) count as the block's own.
 _OWN_TOKENS = 3

@@ -176,7 +176,7 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
 
     classifier, metrics = _fit_validated(texts, options, progress, "text")
     model = Model(segments=classifier, name=options.name, version=options.version)
-    model.card = _card(options, sources, labelled, metrics, 0.0)
+    model.card = _card(options, sources, texts, metrics, 0.0)
     model.card["segment_model"] = describe(classifier)
     if pages:
         model.html_segments, html_metrics = _fit_validated(pages, options, progress, "HTML", html=True)

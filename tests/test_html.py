@@ -254,3 +254,37 @@ def test_evaluate_scores_html_pages_through_the_html_classifier(tmp_path, tiny_m
     assert "pages 5  story F1" in result.stdout
     f1 = float(result.stdout.split("story F1 ")[1].split()[0])
     assert f1 > 0.8  # pages it trained on: a check that the HTML path is wired, not a measure
+
+
+def test_deep_and_namespaced_markup_stays_bounded():
+    import tracemalloc
+
+    deep = "<div>" * 3000 + "deep text" + "</div>" * 3000
+    assert [s.text for s in render(deep).segments] == ["deep text"]
+    unclosed = "<body>" + "".join(f"<div class=item>C {i}<br>" for i in range(5000))
+    tracemalloc.start()
+    page = render(unclosed)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(page.segments) == 5000 and peak < 200 * 2**20  # paths keep their innermost steps only
+    assert max(s.dom.path.count(">") for s in page.segments) < 64
+    assert render("<p>kept</p><svg:svg><svg:text>drawn</svg:text></svg:svg><math:math>x</math:math>").text == "kept"
+
+
+def test_label_many_takes_html_bytes_and_refuses_binary(tiny_model):
+    from classifier.documents import Document, FailedDocument, LabeledDocument
+
+    markup = "<p>Caf\u00e9 story text here.</p>"
+    good, binary = list(tiny_model.label_many([
+        Document(id="b", html=('<meta charset="windows-1252">' + markup).encode("cp1252")),
+        Document(id="x", html=bytes(range(256)) * 20),
+    ]))
+    assert isinstance(good, LabeledDocument) and "Caf\u00e9" in good.text
+    assert isinstance(binary, FailedDocument) and binary.id == "x"
+
+
+def test_training_record_with_html_and_text_trains_on_the_html(tmp_path):
+    record = {"id": "both", "html": "<nav><a>Home</a></nav><p>Story line here.</p>", "text": "Home\n\nStory line here.",
+              "segments": [{"start": 0, "end": 4, "label": "chrome"}, {"start": 6, "end": 22, "label": "story"}]}
+    [document] = read_training_jsonl(write_jsonl(tmp_path / "both.jsonl", [record]))
+    assert document.is_html and document.segments[0].dom is not None
