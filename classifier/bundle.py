@@ -30,10 +30,10 @@ import numpy as np
 import sklearn
 
 from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment
-from .io import document_from_record
+from .io import decode_html, document_from_record
 from .errors import InputError, ModelError
 from .labels import Label
-from .dom import decode_html, render
+from .dom import render
 from .segments import Segment, split_text
 from .topics import topic_text
 
@@ -138,7 +138,7 @@ class Model:
             return self._label_htmls([Document(id=id, html=html)])[0]
         if not isinstance(text, str):
             raise InputError("label() needs the page text as a string")
-        return self._label_texts([text], [Document(id=id, text=text)])[0]
+        return self._label_text_documents([Document(id=id, text=text)])[0]
 
     def _check_html(self) -> None:
         if self.html_segments is None:
@@ -200,8 +200,10 @@ class Model:
 
     def _html_ready(self, document: Document, i: int, markup: list[int]) -> FailedDocument | None:
         """Queue an HTML document for labelling, or say why this model cannot."""
-        if self.html_segments is None:
-            return FailedDocument(document.id, "ModelError", f"{self.model_id} has no HTML classifier", document.extra)
+        try:
+            self._check_html()
+        except ModelError as error:
+            return FailedDocument(document.id, "ModelError", str(error), document.extra)
         markup.append(i)
         return None
 
@@ -213,10 +215,7 @@ class Model:
             return FailedDocument(document.id, type(error).__name__, str(error) or repr(error), document.extra)
 
     def _label_text_documents(self, documents: Sequence[Document]) -> list[LabeledDocument]:
-        return self._label_texts([d.text for d in documents], documents)
-
-    def _label_texts(self, texts: Sequence[str], documents: Sequence[Document]) -> list[LabeledDocument]:
-        pages = [split_text(text, page=number) for number, text in enumerate(texts)]
+        pages = [split_text(document.text, page=number) for number, document in enumerate(documents)]
         return self._label_pages(self.segments, pages, documents)
 
     def _label_htmls(self, documents: Sequence[Document]) -> list[LabeledDocument]:

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
-from .dom import decode_html, render
+from .dom import render
 from .errors import TrainingDataError
+from .io import decode_html
 from .labels import Label
 from .segments import Segment, split_text
 

@@ -18,7 +18,6 @@ features (:mod:`classifier.domfeatures`) turn into numbers.
 
 from __future__ import annotations
 
-import codecs
 import re
 from typing import NamedTuple
 
@@ -61,9 +60,6 @@ LINK_BIT = _BIT["a"]
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z][a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-# Where the declared encoding is looked for, and how it is declared.
-_HEAD_BYTES = 4096
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _PARSER_OPTIONS = dict(
     encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True,
     collect_ids=False,
@@ -119,29 +115,6 @@ class RenderedPage(NamedTuple):
 
     text: str
     segments: list[Segment]
-
-
-def decode_html(raw: bytes) -> str:
-    """The text of an HTML file: by its BOM, its declared charset, UTF-8, or detection.
-
-    Never raises on text: bytes the encoding cannot map are replaced.
-    """
-    from .io import decode_bytes  # the detector shared with text files
-
-    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return decode_bytes(raw)
-    declared = _META_CHARSET.search(raw[:_HEAD_BYTES])
-    if declared:
-        try:
-            codec = codecs.lookup(declared.group(1).decode("ascii"))
-        except (LookupError, UnicodeDecodeError):
-            codec = None
-        if codec is not None and codec.name not in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7"):
-            try:
-                return raw.decode(codec.name)
-            except UnicodeDecodeError:
-                pass  # the declaration is wrong; fall through to what the bytes say
-    return decode_bytes(raw)
 
 
 def _tokens(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:

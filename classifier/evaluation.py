@@ -193,8 +193,6 @@ def topic_metrics(
     return {"micro_f1": round(float(micro), 4), "per_tag": per_tag}
 
 
-
-
 def has_story_gold(document: TrainingDocument) -> bool:
     """Whether a document can be scored for its story (gold text or labelled lines)."""
     return document.story is not None or any(label != UNKNOWN for label in document.labels)

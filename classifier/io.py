@@ -14,6 +14,7 @@ import codecs
 import gzip
 import io
 import json
+import re
 import sys
 import zlib
 from enum import Enum
@@ -30,6 +31,11 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _BINARY_SHARE = 0.05
 # Chaos (mess) difference within which charset-normalizer's candidates tie.
 _NEAR_TIE = 0.05
+# Where an HTML file's declared encoding is looked for, and how it is declared.
+_HEAD_BYTES = 4096
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# Declared encodings not trusted: their bytes would decode as something else entirely.
+_UNTRUSTED_DECLARATIONS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7"})
 
 
 class InputFormat(str, Enum):
@@ -196,10 +202,25 @@ def decode_bytes(raw: bytes) -> str:
 
 
 def decode_html(raw: bytes) -> str:
-    """HTML bytes as text (see :func:`classifier.dom.decode_html`)."""
-    from .dom import decode_html as decode
+    """The text of an HTML file: by its BOM, its declared charset, UTF-8, or detection.
 
-    return decode(raw)
+    Never raises on text: bytes the encoding cannot map are replaced.
+    Binary bytes raise :class:`InputError`, as for text files.
+    """
+    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return decode_bytes(raw)
+    declared = _META_CHARSET.search(raw[:_HEAD_BYTES])
+    if declared:
+        try:
+            codec = codecs.lookup(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            codec = None
+        if codec is not None and codec.name not in _UNTRUSTED_DECLARATIONS:
+            try:
+                return raw.decode(codec.name)
+            except UnicodeDecodeError:
+                pass  # the declaration is wrong; fall through to what the bytes say
+    return decode_bytes(raw)
 
 
 def _looks_binary(raw: bytes) -> bool:

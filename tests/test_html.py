@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from classifier.cli import app
 from classifier.corpus import read_training_jsonl
-from classifier.dom import ANCESTORS, OWNER_TAGS, decode_html, render
+from classifier.dom import ANCESTORS, OWNER_TAGS, render
+from classifier.io import decode_html
 from classifier.domfeatures import DomFeatures, dense_names
 from classifier.labels import Label
 
