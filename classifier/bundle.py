@@ -41,8 +41,8 @@ from .topics import topic_text
 BUNDLE_FORMAT = 1
 # Documents labelled together: the features and trees run once per chunk.
 DEFAULT_CHUNK = 64
-# Segments of HTML pages scored together (see Model._label_htmls).
-HTML_BATCH_SEGMENTS = 4096
+# Segments scored together at most (see Model._label_batches), unless one page holds more.
+BATCH_SEGMENTS = 4096
 # Label by "is story" (False, True).
 _LABELS = (Label.CHROME, Label.STORY)
 
@@ -216,26 +216,35 @@ class Model:
 
     def _label_text_documents(self, documents: Sequence[Document]) -> list[LabeledDocument]:
         pages = [split_text(document.text, page=number) for number, document in enumerate(documents)]
-        return self._label_pages(self.segments, pages, documents)
+        return self._label_batches(self.segments, pages, documents)
 
     def _label_htmls(self, documents: Sequence[Document]) -> list[LabeledDocument]:
-        """Render and label HTML pages, scored in batches of about :data:`HTML_BATCH_SEGMENTS` segments.
-
-        HTML pages hold more segments and features than text pages; smaller
-        batches keep the feature arrays in cache. Pages are scored alone, so
-        the batching does not change any result.
-        """
         rendered = [render(document.html, page=number) for number, document in enumerate(documents)]
+        return self._label_batches(self.html_segments, [r.segments for r in rendered], documents, [r.text for r in rendered])
+
+    def _label_batches(
+        self,
+        classifier,
+        pages: Sequence[Sequence[Segment]],
+        documents: Sequence[Document],
+        texts: Sequence[str] | None = None,
+    ) -> list[LabeledDocument]:
+        """Label pages scored in batches of about :data:`BATCH_SEGMENTS` segments.
+
+        A chunk of long pages holds tens of thousands of segments, and their
+        features cost kilobytes each; batches bound that memory and keep
+        the arrays in cache. Pages are scored alone, so the batching does
+        not change any result.
+        """
         results: list[LabeledDocument] = []
         start = 0
         while start < len(documents):
             stop, size = start, 0
-            while stop < len(documents) and (stop == start or size + len(rendered[stop].segments) <= HTML_BATCH_SEGMENTS):
-                size += len(rendered[stop].segments)
+            while stop < len(documents) and (stop == start or size + len(pages[stop]) <= BATCH_SEGMENTS):
+                size += len(pages[stop])
                 stop += 1
-            pages = [r.segments for r in rendered[start:stop]]
-            texts = [r.text for r in rendered[start:stop]]
-            results.extend(self._label_pages(self.html_segments, pages, documents[start:stop], texts))
+            batch_texts = texts[start:stop] if texts is not None else None
+            results.extend(self._label_pages(classifier, pages[start:stop], documents[start:stop], batch_texts))
             start = stop
         return results
 

@@ -37,24 +37,21 @@ def main_span(index: PageIndex, gain: np.ndarray) -> tuple[np.ndarray, np.ndarra
     Pages with no positive gain get an empty span at their first line. On
     ties the earliest run wins.
 
-    This is Kadane's maximum-sum subarray, run for all pages at once.
+    This is Kadane's maximum-sum subarray: running sums and minima per
+    page, the rest for all pages at once.
     """
     n = len(index)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     rows = np.arange(n)
-    after = np.cumsum(gain, dtype=np.float64)
-    after -= np.concatenate([[0.0], after])[index.first]  # sum over the page up to and including the row
+    after = index.accumulate(np.add, gain)  # sum over the page up to and including the row
     before = after - gain  # ... up to the row, excluded
-    # Running minimum of ``before`` within each page: shift each page far
-    # below the previous ones so that one running minimum restarts per page.
-    far = 2.0 * (np.abs(before).max() + np.abs(gain).max() + 1.0)
-    shifted = before - index.page * far
-    lowest = np.minimum.accumulate(shifted)
-    new_low = np.concatenate([[True], shifted[1:] < lowest[:-1]])
+    lowest = index.accumulate(np.minimum, before)
+    new_low = np.concatenate([[True], before[1:] < lowest[:-1]])
+    new_low[index.page_bounds[:-1]] = True
     low_at = np.maximum.accumulate(np.where(new_low, rows, 0))
     value = after - before[low_at]
-    firsts = np.flatnonzero(index.first == rows)
+    firsts = index.page_bounds[:-1]
     best = np.maximum.reduceat(value, firsts)[index.page]
     candidate = np.where((value == best) & (value > 0), rows, n)
     best_end = np.minimum.reduceat(candidate, firsts)[index.page]
@@ -135,8 +132,7 @@ def _span_features(index: PageIndex, gain: np.ndarray, words: np.ndarray) -> lis
     inside = (position >= start) & (position < stop)
     before = np.clip(start - position, 0, _FAR)
     after = np.clip(position - stop + 1, 0, _FAR)
-    cumulative = np.concatenate([[0.0], np.cumsum(words)])
-    span_words = cumulative[stop] - cumulative[start]
+    span_words = index.range_sum(words, start, stop)
     page_words = index.page_sum(words)
     return [
         inside.astype(np.float64),

@@ -10,6 +10,7 @@ over lines and nothing leaking across page boundaries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -85,13 +86,39 @@ class PageIndex:
         out[inside] = values[source[inside]]
         return out
 
+    @cached_property
+    def page_bounds(self) -> np.ndarray:
+        """Batch index of each page's first segment, then the batch's length."""
+        return np.append(np.unique(self.first), len(self.page)) if len(self.page) else np.zeros(1, dtype=np.int64)
+
+    def accumulate(self, ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+        """``ufunc.accumulate`` over each page on its own (a running sum, minimum, ...)."""
+        values = np.asarray(values, dtype=np.float64)
+        out = np.empty_like(values)
+        bounds = self.page_bounds
+        for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            ufunc.accumulate(values[start:stop], out=out[start:stop])
+        return out
+
+    def _running_sums(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sums over each segment's page up to and including it, and up to it excluded."""
+        inclusive = self.accumulate(np.add, values)
+        exclusive = np.empty_like(inclusive)
+        exclusive[1:] = inclusive[:-1]
+        exclusive[self.page_bounds[:-1]] = 0.0
+        return inclusive, exclusive
+
+    def range_sum(self, values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """For each segment, the sum of ``values`` over batch rows ``lo`` to ``hi - 1`` of its page."""
+        inclusive, exclusive = self._running_sums(values)
+        return np.where(hi > lo, inclusive[np.maximum(hi - 1, 0)] - exclusive[np.minimum(lo, len(lo) - 1)], 0.0)
+
     def window_sum(self, values: np.ndarray, before: int, after: int) -> np.ndarray:
         """Sum of ``values`` over ``before`` segments before to ``after`` after, within the page."""
-        cumulative = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
         index = np.arange(len(self.page))
         lo = np.maximum(index - before, self.first)
         hi = np.minimum(index + after + 1, self.stop)
-        return cumulative[hi] - cumulative[lo]
+        return self.range_sum(values, lo, hi)
 
     def window_count(self, before: int, after: int) -> np.ndarray:
         """How many segments of the page fall in each segment's window."""
@@ -116,8 +143,7 @@ class PageIndex:
 
     def cumulative_before(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over the earlier segments of the same page."""
-        cumulative = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-        return cumulative[:-1] - cumulative[self.first]
+        return self._running_sums(values)[1]
 
     def block_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over each segment's block."""

@@ -69,3 +69,15 @@ def test_label_many_keeps_order_and_isolates_failures(tiny_model):
     assert [r.id for r in results] == ["a", "b", "c"]
     assert isinstance(results[1], FailedDocument)
     assert results[2].segments == ()
+
+
+def test_a_page_labels_the_same_alone_and_batched_with_others(tiny_model, harbour_text):
+    from classifier.documents import Document
+    from .conftest import tiny_documents
+
+    others = [Document(str(i), text=d.text) for i, d in enumerate(tiny_documents())]
+    pages = others[:5] + [Document("harbour", text=harbour_text)] + others[5:]
+    batched = {r.id: r for r in tiny_model.label_many(pages, chunk_size=len(pages))}["harbour"]
+    alone = tiny_model.label(harbour_text, id="harbour")
+    assert [s.score for s in batched.segments] == [s.score for s in alone.segments]
+    assert batched.topics == alone.topics

@@ -57,3 +57,12 @@ def test_main_span_agrees_with_brute_force_on_random_pages():
             want = brute_force_span(gain[first : first + size])
             assert (start[first] - first, stop[first] - first) == want
             first += size
+
+
+def test_context_of_a_page_does_not_depend_on_the_pages_batched_with_it():
+    rng = np.random.default_rng(11)
+    page = rng.random(60)
+    others = rng.random(700)
+    alone = score_context(index_of([60]), page, words=np.full(60, 12.0))
+    joined = score_context(index_of([300, 400, 60]), np.concatenate([others, page]), words=np.full(760, 12.0))
+    assert (joined[700:] == alone).all()

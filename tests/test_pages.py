@@ -36,3 +36,17 @@ def test_nearest_distance_looks_only_within_the_page():
     mask = np.array([True, False, False, False, False, True])
     assert index.nearest_distance(mask, -1, cap=9).tolist() == [9, 1, 2, 3, 9, 9]
     assert index.nearest_distance(mask, 1, cap=9).tolist() == [9, 9, 9, 9, 1, 9]
+
+
+def test_a_page_gets_the_same_sums_whatever_pages_come_before_it():
+    # Running sums restart at each page: a batch-wide running sum would round
+    # the second page's windows differently than the page alone.
+    rng = np.random.default_rng(3)
+    alone_values = rng.normal(size=40) * 1e3
+    alone = PageIndex.from_segments(batch([[0] * 40]))
+    before = rng.normal(size=500) * 1e6
+    joined = PageIndex.from_segments(batch([[0] * 500, [0] * 40]))
+    values = np.concatenate([before, alone_values])
+    for width in (2, 5, 15):
+        assert (joined.window_sum(values, width, width)[500:] == alone.window_sum(alone_values, width, width)).all()
+    assert (joined.cumulative_before(values)[500:] == alone.cumulative_before(alone_values)).all()
