@@ -1,45 +1,184 @@
 """Batch labelling: stream documents through a model into JSONL records.
 
-The runner reads inputs lazily, labels them a chunk at a time and writes
-each record as soon as it is done, in input order, so memory stays flat
-however many documents there are. A document that fails becomes an error
-record in its place and the run goes on.
+The runner reads inputs lazily, cuts them into chunks, has each chunk
+labelled (here, in worker processes or on a Dask cluster; see
+:mod:`classifier.parallel`) and writes each chunk's records as soon as it
+and every chunk before it are done, so records come out in input order and
+memory stays flat however many documents there are. The workers turn their
+chunk into finished JSON lines, so the main process only reads and writes.
+
+A document that fails becomes an error record in its place and the run goes
+on. SIGINT and SIGTERM stop the run after the chunk being written: the
+output then ends with a complete record, and the same command with
+``--resume`` (see :mod:`classifier.resume`) finishes the job.
 """
 
 from __future__ import annotations
 
+import json
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Callable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
-from .bundle import DEFAULT_CHUNK, Model
-from .documents import FailedDocument, LabeledDocument
-from .io import InputFormat, iter_documents, write_records
+from .bundle import DEFAULT_CHUNK, Model, passes
+from .documents import Document, FailedDocument, LabeledDocument
+from .io import InputFormat, iter_documents
+from .parallel import chunked, run_chunks
+from .resume import Finished
 
 
 @dataclass
 class RunOptions:
-    """What a labelling run was asked to do."""
+    """What a labelling run was asked to do.
+
+    ``workers`` > 1 labels in that many processes; ``scheduler`` (a Dask
+    scheduler address) on a cluster instead. ``finished`` holds the ids
+    already in the output of an interrupted run, to be skipped.
+    """
 
     inputs: list[str]
     fmt: InputFormat = InputFormat.AUTO
     segments: bool = True
     chunk_size: int = DEFAULT_CHUNK
+    workers: int = 1
+    scheduler: str | None = None
+    finished: Finished | None = None
+
+
+@dataclass(frozen=True)
+class TopicSelector:
+    """Picks the labelled documents whose story carries any of the wanted topics.
+
+    A plain object rather than a closure, so that worker processes can be
+    sent it.
+    """
+
+    wanted: frozenset[str]
+    min_score: float | None = None
+
+    def __call__(self, document: LabeledDocument) -> bool:
+        return passes(document.topics, document.tags, set(self.wanted), self.min_score)
+
+
+@dataclass
+class ChunkRecords:
+    """A labelled chunk as the JSON lines to write (UTF-8), with its counts.
+
+    Bytes rather than text: they cross from a worker and go to the file
+    without being decoded and encoded again on the way.
+    """
+
+    lines: bytes
+    documents: int
+    failed: int
+    written: int
+    errors_by_type: dict[str, int]
+
+
+def records_of_chunk(
+    model: Model, chunk: list, segments: bool, select: Callable[[LabeledDocument], bool] | None
+) -> ChunkRecords:
+    """Label a chunk and turn it into JSON lines: the task every engine runs.
+
+    With ``select``, only the labelled documents it accepts are kept (error
+    records always are, so that no failure goes unseen).
+    """
+    lines: list[str] = []
+    failed = 0
+    errors: dict[str, int] = {}
+    for result in model._label_chunk(chunk):
+        if isinstance(result, FailedDocument):
+            failed += 1
+            errors[result.error_type] = errors.get(result.error_type, 0) + 1
+        elif select is not None and not select(result):
+            continue
+        lines.append(json.dumps(result.to_record(segments=segments), ensure_ascii=False) + "\n")
+    return ChunkRecords("".join(lines).encode("utf-8"), len(chunk), failed, len(lines), errors)
 
 
 @dataclass
 class RunSummary:
-    """Counts of a finished run, for the closing line and the exit code."""
+    """Counts of a run, for the progress display, the closing line and the exit code.
+
+    ``interrupted`` is the number of the signal that stopped the run early.
+    """
 
     documents: int = 0
     failed: int = 0
     written: int = 0
+    skipped: int = 0
     seconds: float = 0.0
     errors_by_type: dict[str, int] = field(default_factory=dict)
+    interrupted: int | None = None
 
     @property
     def pages_per_second(self) -> float:
         return self.documents / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, chunk: ChunkRecords) -> None:
+        self.documents += chunk.documents
+        self.failed += chunk.failed
+        self.written += chunk.written
+        for kind, count in chunk.errors_by_type.items():
+            self.errors_by_type[kind] = self.errors_by_type.get(kind, 0) + count
+
+
+class _Stop:
+    """Set by SIGINT or SIGTERM: the run ends after the chunk being written."""
+
+    signal: int | None = None
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """Turn the first SIGINT/SIGTERM into a request to stop; a second one acts as usual."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield stop
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def request(number, frame) -> None:
+        stop.signal = number
+        for other, handler in previous.items():
+            signal.signal(other, handler)
+
+    for number in previous:
+        signal.signal(number, request)
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _unfinished(documents: Iterable, finished: Finished, summary: RunSummary) -> Iterator:
+    """The documents whose records are not in the output yet."""
+    for document in documents:
+        if finished.take(document.id):
+            summary.skipped += 1
+        else:
+            yield document
+
+
+def _byte_writer(out: IO[str]) -> Callable[[bytes], None]:
+    """Write UTF-8 bytes to a text stream and flush: to its binary buffer when it has one."""
+    buffer = getattr(out, "buffer", None)
+    if buffer is None or (getattr(out, "encoding", "") or "").lower().replace("-", "") != "utf8":
+        def write(data: bytes) -> None:
+            out.write(data.decode("utf-8"))
+            out.flush()
+        return write
+    out.flush()  # anything written as text so far goes first
+
+    def write(data: bytes) -> None:
+        buffer.write(data)
+        buffer.flush()
+
+    return write
 
 
 def run_label(
@@ -49,27 +188,39 @@ def run_label(
     progress: Callable[[RunSummary], None] = lambda _: None,
     select: Callable[[LabeledDocument], bool] | None = None,
 ) -> RunSummary:
-    """Label every input document and write its record to ``out``.
+    """Label every input document and write its record to ``out``, in input order.
 
     With ``select``, only the labelled documents it accepts are written
-    (error records always are, so that no failure goes unseen).
+    (error records always are). Each chunk's records are written and
+    flushed together. A signal stops the run cleanly: the summary's
+    ``interrupted`` says which.
     """
     summary = RunSummary()
     started = time.perf_counter()
-    documents = iter_documents(options.inputs, options.fmt)
-
-    def records() -> Iterator[dict]:
-        for result in model.label_many(documents, options.chunk_size):
-            summary.documents += 1
-            if isinstance(result, FailedDocument):
-                summary.failed += 1
-                summary.errors_by_type[result.error_type] = summary.errors_by_type.get(result.error_type, 0) + 1
-            summary.seconds = time.perf_counter() - started
-            progress(summary)
-            if select is None or isinstance(result, FailedDocument) or select(result):
-                summary.written += 1
-                yield result.to_record(segments=options.segments)
-
-    write_records(records(), out)
+    documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(options.inputs, options.fmt)
+    if options.finished is not None:
+        documents = _unfinished(documents, options.finished, summary)
+    with _stop_on_signals() as stop:
+        chunks = run_chunks(
+            model,
+            records_of_chunk,
+            chunked(documents, options.chunk_size),
+            options.segments,
+            select,
+            workers=options.workers,
+            scheduler=options.scheduler,
+        )
+        write = _byte_writer(out)
+        try:
+            for chunk in chunks:
+                write(chunk.lines)
+                summary.add(chunk)
+                summary.seconds = time.perf_counter() - started
+                progress(summary)
+                if stop.signal is not None:
+                    summary.interrupted = stop.signal
+                    break
+        finally:
+            chunks.close()
     summary.seconds = time.perf_counter() - started
     return summary

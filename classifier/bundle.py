@@ -145,22 +145,30 @@ class Model:
             raise ModelError(f"{self.model_id} has no HTML classifier: retrain it with HTML pages (a web-page corpus)")
 
     def label_many(
-        self, documents: Iterable[Document | FailedDocument], chunk_size: int = DEFAULT_CHUNK
+        self,
+        documents: Iterable[Document | FailedDocument],
+        chunk_size: int = DEFAULT_CHUNK,
+        *,
+        workers: int = 1,
+        scheduler: str | None = None,
     ) -> Iterator[LabeledDocument | FailedDocument]:
         """Label documents lazily, in order, a chunk at a time.
 
         A document that cannot be labelled yields a :class:`FailedDocument`
         in its place, and failures already in the input (documents that
-        could not be read) pass through in theirs.
+        could not be read) pass through in theirs. Only a few chunks are
+        held at a time, so any iterable works, endless ones included.
+
+        With ``workers`` > 1 the chunks are labelled in that many worker
+        processes (started once there is more than one chunk; like any
+        multiprocessing code, call it under ``if __name__ == "__main__":``
+        in a script), or with ``scheduler`` on that Dask cluster; the
+        results are the same and come in the same order.
         """
-        chunk: list[Document] = []
-        for document in documents:
-            chunk.append(document)
-            if len(chunk) >= chunk_size:
-                yield from self._label_chunk(chunk)
-                chunk = []
-        if chunk:
-            yield from self._label_chunk(chunk)
+        from .parallel import chunked, run_chunks
+
+        for results in run_chunks(self, _label_chunk, chunked(documents, chunk_size), workers=workers, scheduler=scheduler):
+            yield from results
 
     def _label_chunk(self, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
         with _gc_paused():
@@ -324,6 +332,9 @@ class Model:
         topics: Iterable[str],
         min_score: float | None = None,
         chunk_size: int = DEFAULT_CHUNK,
+        *,
+        workers: int = 1,
+        scheduler: str | None = None,
     ) -> Iterator[LabeledDocument]:
         """Keep the documents whose story carries any of ``topics``: a lazy pipeline stage.
 
@@ -335,7 +346,8 @@ class Model:
         passes when a wanted topic's probability is at least ``min_score``,
         or, without ``min_score``, when the topic is among its tags.
         Documents that cannot be read or labelled are skipped; use
-        :meth:`label_many` to see them.
+        :meth:`label_many` to see them. ``workers`` and ``scheduler`` are
+        as for :meth:`label_many`.
 
         Raises
         ------
@@ -343,7 +355,8 @@ class Model:
             As :meth:`check_topics`.
         """
         wanted = self.check_topics(topics)
-        for result in self.label_many(_as_documents(records), chunk_size=chunk_size):
+        labelled = self.label_many(_as_documents(records), chunk_size=chunk_size, workers=workers, scheduler=scheduler)
+        for result in labelled:
             if isinstance(result, LabeledDocument) and passes(result.topics, result.tags, wanted, min_score):
                 yield result
 
@@ -382,6 +395,11 @@ class Model:
         card_path(path).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         self.card = card
         return path
+
+
+def _label_chunk(model: Model, chunk: list) -> list[LabeledDocument | FailedDocument]:
+    """The task :meth:`Model.label_many` runs on each chunk, wherever it runs."""
+    return model._label_chunk(chunk)
 
 
 @contextmanager
@@ -459,7 +477,7 @@ def load_model(path: str | Path | None = None) -> Model:
             f"{path} does not match its card: sha256 is {actual[:12]}..., the card says "
             f"{str(expected)[:12]}...; the file was changed or damaged: retrain it or restore both files together"
         )
-    _check_versions(card.get("libraries", {}), path)
+    check_library_versions(card.get("libraries", {}), str(path))
     try:
         payload = joblib.load(path)
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable bundle
@@ -478,18 +496,21 @@ def load_model(path: str | Path | None = None) -> Model:
     )
 
 
-def _check_versions(recorded: dict, path: Path) -> None:
-    """Refuse a bundle pickled by another scikit-learn (or numpy major) than the running one."""
+def check_library_versions(recorded: dict, what: str) -> None:
+    """Refuse a bundle pickled by another scikit-learn (or numpy major) than the running one.
+
+    ``recorded`` is the card's ``libraries``; ``what`` names the bundle in the message.
+    """
     running = library_versions()
     sk_then, sk_now = recorded.get("scikit-learn"), running["scikit-learn"]
     if sk_then != sk_now:
         raise ModelError(
-            f"{path} was made with scikit-learn {sk_then}, this is {sk_now}: "
+            f"{what} was made with scikit-learn {sk_then}, this is {sk_now}: "
             f"install scikit-learn=={sk_then} or retrain the model with `storyfilter train`"
         )
     np_then = str(recorded.get("numpy", ""))
     if np_then.split(".")[0] != running["numpy"].split(".")[0]:
         raise ModelError(
-            f"{path} was made with numpy {np_then}, this is {running['numpy']}: "
+            f"{what} was made with numpy {np_then}, this is {running['numpy']}: "
             f"install numpy=={np_then} or retrain the model"
         )

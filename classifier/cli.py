@@ -4,24 +4,29 @@ Each command parses its options into one options object, calls the library
 and renders the result. JSONL goes to standard output or ``-o``;
 diagnostics and progress go to standard error. Exit codes are decided here
 and only here: 0 every document done, 1 some documents failed (each has an
-error record), 2 usage error, 3 model missing, corrupt or incompatible.
+error record), 2 usage error, 3 model missing, corrupt or incompatible;
+a run stopped by a signal exits 128 + its number (130 SIGINT, 143 SIGTERM).
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Callable, Iterator, Optional
+from typing import IO, Annotated, Callable, Iterator, Optional
 
 import typer
 
-from .batch import RunOptions, RunSummary, run_label
-from .bundle import DEFAULT_CHUNK, load_model, passes
+from .batch import RunOptions, RunSummary, TopicSelector, run_label
+from .bundle import DEFAULT_CHUNK, load_model
 from .errors import InputError, ModelError, StoryfilterError, TrainingDataError
-from .io import InputFormat, check_inputs
+from .io import InputFormat, check_inputs, count_documents
+from .parallel import available_cores
+from .resume import Finished, prepare_resume
 
 EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
 
@@ -52,46 +57,73 @@ def _exit_codes() -> Iterator[None]:
 
 
 @contextmanager
-def _output(path: Optional[Path]) -> Iterator:
-    """Standard output, or ``path`` opened for writing once its directory is known to exist."""
+def _output(path: Optional[Path], resume: bool = False) -> Iterator[tuple[IO[str], Optional[Finished]]]:
+    """Where records go, and with ``resume`` what that file already holds.
+
+    Standard output, or ``path`` opened once its directory is known to
+    exist: for writing, or with ``resume`` repaired and opened for appending.
+    """
     if path is None or str(path) == "-":
-        yield sys.stdout
+        if resume:
+            raise InputError("--resume needs the output file of the interrupted run: -o FILE")
+        yield sys.stdout, None
         return
     if not path.parent.is_dir():
         raise InputError(f"output directory does not exist: {path.parent}")
+    finished = None
     try:
-        handle = open(path, "w", encoding="utf-8")
+        if resume:
+            finished = prepare_resume(path)
+        handle = open(path, "a" if resume else "w", encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     with handle:
-        yield handle
+        yield handle, finished
 
 
-def _progress_reporter():
-    """A rich progress display on a terminal; nothing in a pipe."""
+def _progress_reporter(inputs: list[str], fmt: InputFormat):
+    """A rich progress display on a terminal (nothing in a pipe), and its update function.
+
+    The inputs' documents are counted on a thread while the run starts, so
+    that the display can show the total and a time left once it is known.
+    """
     if not sys.stderr.isatty():
         return None, lambda summary: None
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     display = Progress(
         SpinnerColumn(),
-        TextColumn("{task.completed} documents"),
+        MofNCompleteColumn(),
+        TextColumn("documents"),
+        BarColumn(),
         TextColumn("{task.fields[rate]:.0f} pages/s"),
         TextColumn("{task.fields[failed]} failed"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         transient=True,
-        console=__import__("rich.console").console.Console(stderr=True),
+        console=Console(stderr=True),
     )
     task = display.add_task("label", total=None, rate=0.0, failed=0)
+    counter = ThreadPoolExecutor(1)
+    total = counter.submit(count_documents, inputs, fmt)
+    counter.shutdown(wait=False)
 
     def update(summary: RunSummary) -> None:
-        display.update(task, completed=summary.documents, rate=summary.pages_per_second, failed=summary.failed)
+        known = total.result() if total.done() and total.exception() is None else None
+        if known is not None:
+            known = max(known - summary.skipped, summary.documents)
+        display.update(task, completed=summary.documents, total=known, rate=summary.pages_per_second, failed=summary.failed)
 
     return display, update
 
 
 def _summary_line(summary: RunSummary) -> str:
     line = f"{summary.documents} documents in {summary.seconds:.1f}s ({summary.pages_per_second:.0f} pages/s)"
+    if summary.skipped:
+        line += f"; {summary.skipped} already done"
     if summary.failed:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.errors_by_type.items()))
         line += f"; {summary.failed} failed ({kinds}): see their error records"
@@ -103,40 +135,67 @@ OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Write re
 ModelOption = Annotated[Optional[Path], typer.Option("--model", help="Model bundle (.joblib); the shipped default if omitted.")]
 FormatOption = Annotated[InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")]
 NoSegmentsOption = Annotated[bool, typer.Option("--no-segments", help="Leave the per-segment list out of the records.")]
-ChunkSizeOption = Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together.")]
+ChunkSizeOption = Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together (and handed to a worker at a time).")]
+WorkersOption = Annotated[
+    Optional[int], typer.Option("--workers", min=1, help="Worker processes, each with one core and its own copy of the model [default: all cores].")
+]
+SchedulerOption = Annotated[
+    Optional[str], typer.Option("--scheduler", help="Run on this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of local workers.")
+]
+ResumeOption = Annotated[
+    bool, typer.Option("--resume", help="Finish an interrupted run: keep the records in -o FILE, label only what is missing.")
+]
 
 
-def _run(
-    inputs: list[str],
-    out: Optional[Path],
-    model: Optional[Path],
-    fmt: InputFormat,
-    segments: bool,
-    chunk_size: int,
-    selector: Optional[Callable] = None,
-) -> None:
+@dataclass
+class _Job:
+    """The options label and filter share, gathered."""
+
+    inputs: list[str]
+    out: Optional[Path]
+    model: Optional[Path]
+    fmt: InputFormat
+    segments: bool
+    chunk_size: int
+    workers: Optional[int]
+    scheduler: Optional[str]
+    resume: bool
+
+
+def _run(job: _Job, selector: Optional[Callable] = None) -> None:
     """Shared body of ``label`` and ``filter``: check, load, stream, summarise, exit.
 
     ``selector`` gets the loaded model and returns the predicate that picks
     the documents to write (raising a usage or model error if it cannot).
     """
     with _exit_codes():
-        check_inputs(inputs)
-        loaded = load_model(model)
+        check_inputs(job.inputs)
+        loaded = load_model(job.model)
         select = selector(loaded) if selector is not None else None
-        options = RunOptions(inputs=inputs, fmt=fmt, segments=segments, chunk_size=chunk_size)
-        with _output(out) as handle:
-            display, update = _progress_reporter()
-            if display is not None:
-                with display:
-                    summary = run_label(loaded, options, handle, update, select)
-            else:
+        with _output(job.out, job.resume) as (handle, finished):
+            options = RunOptions(
+                inputs=job.inputs,
+                fmt=job.fmt,
+                segments=job.segments,
+                chunk_size=job.chunk_size,
+                workers=job.workers or available_cores(),
+                scheduler=job.scheduler,
+                finished=finished,
+            )
+            if finished is not None and finished.repaired:
+                typer.echo(f"storyfilter: cut a half-written last line ({finished.repaired} bytes) off {job.out}", err=True)
+            display, update = _progress_reporter(job.inputs, job.fmt)
+            with display if display is not None else nullcontext():
                 summary = run_label(loaded, options, handle, update, select)
-    if sys.stderr.isatty() or summary.failed:
-        line = _summary_line(summary)
-        if select is not None:
-            line += f"; {summary.written - summary.failed} kept"
-        typer.echo(line, err=True)
+    line = _summary_line(summary)
+    if select is not None:
+        line += f"; {summary.written - summary.failed} kept"
+    if summary.interrupted is not None:
+        name = signal.Signals(summary.interrupted).name
+        typer.echo(f"storyfilter: stopped by {name}: {line}. The output ends with a complete record; "
+                   "run the same command with --resume to finish.", err=True)
+        raise typer.Exit(128 + summary.interrupted)
+    typer.echo(line, err=True)
     raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
 
 
@@ -148,9 +207,12 @@ def label(
     format: FormatOption = InputFormat.AUTO,
     no_segments: NoSegmentsOption = False,
     chunk_size: ChunkSizeOption = DEFAULT_CHUNK,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
 ) -> None:
     """Label every segment of every page as story or chrome and write one JSON record per page."""
-    _run(inputs, out, model, format, not no_segments, chunk_size)
+    _run(_Job(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume))
 
 
 @app.command("filter")
@@ -163,6 +225,9 @@ def filter_(
     format: FormatOption = InputFormat.AUTO,
     no_segments: NoSegmentsOption = False,
     chunk_size: ChunkSizeOption = DEFAULT_CHUNK,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
 ) -> None:
     """Write the records whose story carries any of the topics (raw pages are labelled on the way).
 
@@ -170,10 +235,9 @@ def filter_(
     Error records are written too, so that no failure goes unseen.
     """
     def selector(loaded):
-        wanted = loaded.check_topics(topic)
-        return lambda doc: passes(doc.topics, doc.tags, wanted, min_score)
+        return TopicSelector(frozenset(loaded.check_topics(topic)), min_score)
 
-    _run(inputs, out, model, format, not no_segments, chunk_size, selector)
+    _run(_Job(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume), selector)
 
 
 @app.command()

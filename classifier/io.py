@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import io
 import json
+import os
 import re
 import sys
 import zlib
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator, Sequence
+from typing import IO, Any, Iterator, Sequence
 
 from .documents import Document, FailedDocument, LabeledDocument, is_label_record
 from .errors import InputError
@@ -113,10 +113,62 @@ def iter_documents(
             continue
         path = Path(name)
         if path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file() and is_input_file(p)):
+            for file in input_files(path):
                 yield from read_path(file, fmt, id_root=path)
         else:
             yield from read_path(path, fmt)
+
+
+def input_files(directory: Path) -> Iterator[Path]:
+    """The files to label under ``directory``, in sorted path order, found lazily.
+
+    One directory's listing is held at a time (not the whole tree), so a
+    tree of millions of pages starts at once and in little memory.
+    """
+    try:
+        with os.scandir(directory) as entries:
+            listing = sorted((entry.name, entry.is_dir()) for entry in entries)
+    except OSError:
+        return  # an unreadable subdirectory: check_inputs vets the top one
+    for name, is_dir in listing:
+        path = directory / name
+        if is_dir:
+            yield from input_files(path)
+        elif is_input_file(path) and path.is_file():
+            yield path
+
+
+def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> int | None:
+    """How many documents the inputs hold, or None when that cannot be known ahead (standard input).
+
+    A text or HTML file is one document; a JSONL file is counted by its
+    lines (gzipped ones are decompressed to count). For progress displays:
+    blank lines count, so the figure can run a little high.
+    """
+    total = 0
+    for name in inputs:
+        if name == "-":
+            return None
+        path = Path(name)
+        for file in input_files(path) if path.is_dir() else [path]:
+            if format_of(file, fmt) is not InputFormat.JSONL:
+                total += 1
+                continue
+            try:
+                total += _count_lines(file)
+            except (OSError, EOFError, zlib.error):
+                total += 1  # unreadable: one error record
+    return total
+
+
+def _count_lines(path: Path) -> int:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    lines, last = 0, b"\n"
+    with opener(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
 
 
 def _document_id(path: Path, id_root: Path | None) -> str:
@@ -134,13 +186,13 @@ def read_path(path: Path, fmt: InputFormat = InputFormat.AUTO, id_root: Path | N
     """The documents of one file: one for text or HTML, one per line for JSONL."""
     kind = format_of(path, fmt)
     doc_id = _document_id(path, id_root)
+    if kind is InputFormat.JSONL:
+        yield from _read_jsonl_file(path, doc_id)
+        return
     try:
         raw = _read_bytes(path)
     except InputError as error:
         yield FailedDocument(doc_id, "InputError", str(error))
-        return
-    if kind is InputFormat.JSONL:
-        yield from _read_jsonl(io.BytesIO(raw), str(path))
         return
     try:
         text = decode_html(raw) if kind is InputFormat.HTML else decode_bytes(raw)
@@ -244,15 +296,39 @@ def _read_stream(stream: IO[bytes], name: str, fmt: InputFormat) -> Iterator[Doc
     yield from _read_jsonl(stream, "standard input" if name == "-" else name)
 
 
+def _read_jsonl_file(path: Path, doc_id: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    """The documents of a JSONL file (gzipped or not), read a line at a time."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        handle = opener(path, "rb")
+    except OSError as error:
+        yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
+        return
+    with handle:
+        yield from _read_jsonl(handle, str(path))
+
+
 def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
-    for number, raw_line in enumerate(stream, 1):
+    """One document per non-blank line; a stream that breaks off (a cut or corrupt gzip) ends in an error record."""
+    lines = iter(stream)
+    number = 0
+    while True:
+        try:
+            raw_line = next(lines)
+        except StopIteration:
+            return
+        except (OSError, EOFError, zlib.error) as error:
+            where = f"{name}:{number + 1}"
+            yield FailedDocument(where, "InputError", f"{name}: cannot read past line {number} ({error})", {"line": number + 1})
+            return
+        number += 1
         if not raw_line.strip():
             continue
         where = f"{name}:{number}"
         try:
             record = json.loads(raw_line)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            yield FailedDocument(None, "InputError", f"{where}: not valid JSON ({error})", {"line": number})
+            yield FailedDocument(where, "InputError", f"{where}: not valid JSON ({error})", {"line": number})
             continue
         yield document_from_record(record, where)
 
@@ -264,7 +340,7 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
     describes, so that it is not labelled again.
     """
     if not isinstance(record, dict):
-        return FailedDocument(None, "InputError", f"{where}: each line must be a JSON object")
+        return FailedDocument(where, "InputError", f"{where}: each line must be a JSON object")
     if is_label_record(record):
         return LabeledDocument.from_record(record)
     doc_id = record.get("id")
@@ -277,10 +353,3 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
         if value is not None and not isinstance(value, str):
             return FailedDocument(doc_id, "InputError", f"{where}: '{field_name}' must be a string", extra)
     return Document(id=doc_id, text=text, html=html, extra=extra)
-
-
-def write_records(records: Iterable[dict], handle: IO[str]) -> None:
-    """Write records as JSON lines, flushing each so readers see them at once."""
-    for record in records:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()

@@ -1,0 +1,248 @@
+"""Where the labelling runs: in this process, in worker processes, or on a Dask cluster.
+
+Work is cut into chunks of documents in input order. An engine runs a
+*task* (a plain function of the model, a chunk and fixed arguments) on each
+chunk and gives the results back in the order the chunks went in, with at
+most a few chunks per worker in flight, so that memory stays flat however
+long the input and records come out in input order. A page is labelled
+the same whatever else is in its chunk, and the chunks are cut the same
+way for every engine, so every engine writes identical records.
+
+Worker processes receive the model once, when they start; a Dask cluster
+receives it once, broadcast to every worker before the first task.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import multiprocessing
+import os
+import pickle
+import signal
+import tempfile
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+from .errors import InputError
+
+# Chunks handed out ahead of the one being written, per worker: enough to
+# keep every worker busy while the main process writes.
+AHEAD_PER_WORKER = 2
+# Seconds to wait for a Dask scheduler, and for its first worker.
+DASK_TIMEOUT = 30
+
+Task = Callable[..., Any]
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class Engine(Protocol):
+    """Runs a task over chunks and yields the results in chunk order."""
+
+    def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """The task run here, one chunk after another."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
+        for chunk in chunks:
+            yield task(self.model, chunk, *args)
+
+    def close(self) -> None:
+        pass
+
+
+def _in_order(submit: Callable[[list], Any], chunks: Iterable[list], ahead: int) -> Iterator[Any]:
+    """Submit chunks, keeping at most ``ahead`` in flight, and yield their results in order.
+
+    Futures still pending when the consumer stops (or fails) are cancelled.
+    """
+    pending: collections.deque = collections.deque()
+    try:
+        for chunk in chunks:
+            pending.append(submit(chunk))
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+# The model of a worker process, set once when the process starts.
+_worker_model = None
+
+
+def _start_worker(model_file: str) -> None:
+    """Worker process start: load the model, one native thread, leave Ctrl-C to the main process."""
+    global _worker_model
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with open(model_file, "rb") as handle:
+        _worker_model = pickle.load(handle)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # the processes are the parallelism; more threads would fight over the cores
+
+
+def _run_in_worker(task: Task, chunk: list, *args: Any) -> Any:
+    return task(_worker_model, chunk, *args)
+
+
+class WorkerPool:
+    """The task run in ``workers`` processes, each with its own copy of the model.
+
+    The model goes to the workers as a pickle in a temporary file, which
+    each reads as it starts: handing it over through the start-up pipe
+    would make each start wait for the one before.
+    """
+
+    def __init__(self, model, workers: int) -> None:
+        self.ahead = workers * AHEAD_PER_WORKER
+        with tempfile.NamedTemporaryFile(prefix="storyfilter-model-", suffix=".pickle", delete=False) as handle:
+            pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._model_file = handle.name
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            # Spawned, not forked: the main process may run threads (progress
+            # display, input counting) that a fork would copy mid-flight.
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self._model_file,),
+        )
+
+    def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
+        return _in_order(lambda chunk: self._executor.submit(_run_in_worker, task, chunk, *args), chunks, self.ahead)
+
+    def close(self) -> None:
+        try:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        finally:
+            os.unlink(self._model_file)
+
+
+# Models unpickled on this Dask worker process, by run (one at a time).
+_dask_models: dict[str, Any] = {}
+# glibc's mallopt parameter for the size above which blocks are mmap-ed, and ours.
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 32 << 20
+
+
+def _keep_large_blocks_on_the_heap() -> None:
+    """Undo a side effect of Dask's memory setting that slows labelling by a third.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_`` set, which
+    also freezes glibc's mmap threshold at 128 kB: every feature array of a
+    batch is then mapped, zeroed and unmapped again. Raising the mmap
+    threshold (only when the trim threshold was set and the mmap one was
+    not) keeps those arrays on the heap; the trim threshold still returns
+    freed memory to the system.
+    """
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    except (OSError, AttributeError):  # not glibc: nothing to undo
+        pass
+
+
+def _run_on_dask(task: Task, shipped: tuple[str, dict, bytes], chunk: list, *args: Any) -> Any:
+    """A task on a Dask worker: the model unpickled once per worker process and run."""
+    key, libraries, payload = shipped
+    model = _dask_models.get(key)
+    if model is None:
+        from .bundle import check_library_versions
+
+        check_library_versions(libraries, "the model (on a Dask worker)")
+        _keep_large_blocks_on_the_heap()
+        _dask_models.clear()
+        model = _dask_models[key] = pickle.loads(payload)
+    return task(model, chunk, *args)
+
+
+class DaskCluster:
+    """The task run on the workers of a Dask distributed scheduler.
+
+    The pickled model is broadcast to every worker once, and unpickled once
+    per worker process, after checking that the worker runs the same
+    scikit-learn as the model was made with. Workers need storyfilter
+    installed (the tasks are its functions).
+    """
+
+    def __init__(self, model, address: str) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError("--scheduler needs Dask: pip install 'storyfilter[dask]'") from None
+        try:
+            self._client = Client(address, timeout=DASK_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        try:
+            self._client.wait_for_workers(1, timeout=DASK_TIMEOUT)
+        except (OSError, TimeoutError) as error:
+            self._client.close()
+            raise InputError(f"the Dask scheduler at {address} has no workers ({error})") from None
+        threads = sum(self._client.nthreads().values())
+        self.ahead = max(2, threads * AHEAD_PER_WORKER)
+        from .bundle import library_versions
+
+        shipped = (uuid.uuid4().hex, library_versions(), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+        [self._model] = self._client.scatter([shipped], broadcast=True, hash=False)
+
+    def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
+        submit = self._client.submit
+        return _in_order(lambda chunk: submit(_run_on_dask, task, self._model, chunk, *args, pure=False), chunks, self.ahead)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def run_chunks(
+    model, task: Task, chunks: Iterable[list], *args: Any, workers: int = 1, scheduler: str | None = None
+) -> Iterator[Any]:
+    """Run ``task(model, chunk, *args)`` on every chunk; yield the results in chunk order.
+
+    With ``scheduler``, on that Dask cluster; else with ``workers`` > 1, in
+    that many worker processes; else here. Workers are started only when
+    there is more than one chunk: a single page is labelled at once.
+    Closing the generator early cancels what is still queued.
+    """
+    chunks = iter(chunks)
+    first = list(itertools.islice(chunks, 2))
+    if scheduler is None and (workers <= 1 or len(first) < 2):
+        engine: Engine = InProcess(model)
+    elif scheduler is not None:
+        engine = DaskCluster(model, scheduler)
+    else:
+        engine = WorkerPool(model, workers)
+    results = engine.map(task, itertools.chain(first, chunks), *args)
+    try:
+        yield from results
+    finally:
+        results.close()
+        engine.close()
+

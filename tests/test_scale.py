@@ -1,0 +1,235 @@
+"""Runs at scale: worker processes, a Dask cluster, streaming, progress counts, signals, --resume."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from classifier.cli import app
+from classifier.documents import Document
+from classifier.io import count_documents, input_files, iter_documents
+from classifier.resume import prepare_resume
+
+from .conftest import CORPUS_PAGES, EXAMPLES, write_jsonl
+
+runner = CliRunner()
+
+
+def mixed_records(n: int = 40) -> list[dict]:
+    """Pages of our corpus, an HTML page, a repeated id and a page without text."""
+    pages = [json.loads(line) for line in itertools.islice(CORPUS_PAGES.open(encoding="utf-8"), n)]
+    records = [{"id": f"p{i}", "text": page["text"], "feed": i} for i, page in enumerate(pages)]
+    records.insert(7, {"id": "web", "html": (EXAMPLES / "harbour.html").read_text(encoding="utf-8")})
+    records.insert(12, {"id": "p3", "text": "The same id again, a different page."})
+    records.insert(20, {"id": "empty"})
+    return records
+
+
+@pytest.fixture(scope="module")
+def mixed_input(tmp_path_factory) -> Path:
+    path = write_jsonl(tmp_path_factory.mktemp("scale") / "in.jsonl", mixed_records())
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("{not json\n")
+    return path
+
+
+def records_of(results) -> list:
+    """What a result says (its segments' page numbers within a chunk are bookkeeping)."""
+    return [r.to_record() for r in results]
+
+
+def label(*args: str) -> "CliRunner.invoke":
+    return runner.invoke(app, ["label", *args])
+
+
+def run_to_file(source: Path, out: Path, model: Path, *extra: str) -> bytes:
+    result = label(str(source), "-o", str(out), "--model", str(model), "--chunk-size", "4", *extra)
+    assert result.exit_code == 1, result.output  # the page without text and the bad line fail
+    return out.read_bytes()
+
+
+def test_one_worker_and_two_workers_write_identical_files(mixed_input, tiny_model_path, tmp_path):
+    one = run_to_file(mixed_input, tmp_path / "one.jsonl", tiny_model_path, "--workers", "1")
+    two = run_to_file(mixed_input, tmp_path / "two.jsonl", tiny_model_path, "--workers", "2")
+    assert one == two
+    rows = [json.loads(line) for line in one.splitlines()]
+    assert len(rows) == len(mixed_records()) + 1
+    assert rows[-1]["id"].endswith("in.jsonl:44") and rows[-1]["error"]["type"] == "InputError"
+    assert [r["id"] for r in rows[:3]] == ["p0", "p1", "p2"] and rows[7]["id"] == "web"
+
+
+def test_filter_with_workers_matches_one_process(mixed_input, tiny_model, tiny_model_path, tmp_path):
+    topic = tiny_model.tag_names[0]
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"kept{workers}.jsonl"
+        result = runner.invoke(
+            app,
+            ["filter", str(mixed_input), "--topic", topic, "--min-score", "0.2", "-o", str(out),
+             "--model", str(tiny_model_path), "--chunk-size", "4", "--workers", workers],
+        )
+        assert result.exit_code == 1, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert "kept" in result.stderr
+
+
+def test_python_label_many_with_workers_streams_the_same_results(tiny_model):
+    documents = [Document(r["id"], text=r.get("text"), html=r.get("html")) for r in mixed_records(12)]
+    here = list(tiny_model.label_many(documents, chunk_size=3))
+    there = list(tiny_model.label_many(iter(documents), chunk_size=3, workers=2))
+    assert [r.id for r in there] == [d.id for d in documents]
+    assert records_of(here) == records_of(there)
+
+
+def test_label_many_reads_only_a_few_chunks_ahead(tiny_model):
+    pulled = []
+
+    def endless():
+        for i in itertools.count():
+            pulled.append(i)
+            yield Document(str(i), text=f"Line {i} of an endless feed.\n\nA second paragraph, with words.")
+
+    first = list(itertools.islice(tiny_model.label_many(endless(), chunk_size=5), 12))
+    assert [d.id for d in first] == [str(i) for i in range(12)]
+    assert len(pulled) <= 15
+
+
+def test_dask_cluster_writes_the_same_file(mixed_input, tiny_model, tiny_model_path, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    local = run_to_file(mixed_input, tmp_path / "local.jsonl", tiny_model_path, "--workers", "1")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        on_dask = run_to_file(mixed_input, tmp_path / "dask.jsonl", tiny_model_path, "--scheduler", cluster.scheduler_address)
+        documents = [Document(f"d{i}", text=f"Paragraph {i}.\n\nAnother one, a little longer.") for i in range(9)]
+        api = list(tiny_model.label_many(documents, chunk_size=2, scheduler=cluster.scheduler_address))
+    assert on_dask == local
+    assert [d.id for d in api] == [d.id for d in documents]
+    assert records_of(api) == records_of(tiny_model.label_many(documents))
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(tiny_model_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("classifier.parallel.DASK_TIMEOUT", 2)
+    result = label(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 2 and "cannot reach the Dask scheduler" in result.stderr
+
+
+def test_resume_repairs_the_last_line_and_finishes_the_job(mixed_input, tiny_model_path, tmp_path):
+    whole = run_to_file(mixed_input, tmp_path / "whole.jsonl", tiny_model_path)
+    lines = whole.splitlines(keepends=True)
+    out = tmp_path / "cut.jsonl"
+    out.write_bytes(b"".join(lines[:15]) + lines[15][: len(lines[15]) // 2])  # killed mid-write
+    result = label(str(mixed_input), "-o", str(out), "--model", str(tiny_model_path), "--chunk-size", "4", "--resume", "--workers", "2")
+    assert result.exit_code == 1, result.output
+    assert "half-written last line" in result.stderr and "15 already done" in result.stderr
+    assert out.read_bytes() == whole  # every id once, in input order, and the same records
+
+
+def test_resume_counts_repeated_ids(tmp_path, tiny_model_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "x", "text": f"Page {i}."} for i in range(5)])
+    out = tmp_path / "out.jsonl"
+    assert label(str(source), "-o", str(out), "--model", str(tiny_model_path)).exit_code == 0
+    whole = out.read_bytes()
+    out.write_bytes(b"".join(whole.splitlines(keepends=True)[:2]))
+    assert label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume").exit_code == 0
+    assert out.read_bytes() == whole
+
+
+def test_resume_of_a_finished_or_missing_output(tmp_path, tiny_model_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "One page."}])
+    out = tmp_path / "out.jsonl"
+    assert label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume").exit_code == 0  # nothing yet: a plain run
+    before = out.read_bytes()
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")
+    assert result.exit_code == 0 and "0 documents" in result.stderr and "1 already done" in result.stderr
+    assert out.read_bytes() == before
+
+
+def test_resume_usage_errors(tmp_path, tiny_model_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "One page."}])
+    result = label(str(source), "--model", str(tiny_model_path), "--resume")
+    assert result.exit_code == 2 and "--resume needs" in result.stderr
+    out = tmp_path / "notes.jsonl"
+    out.write_text("these are my notes\n", encoding="utf-8")
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")
+    assert result.exit_code == 2 and "not a record written by storyfilter" in result.stderr
+    assert out.read_text(encoding="utf-8") == "these are my notes\n"
+
+
+def test_prepare_resume_reads_ids_of_every_kind(tmp_path):
+    out = tmp_path / "out.jsonl"
+    lines = [{"id": "a", "x": 1}, {"id": None, "error": {}}, {"id": "a" * 5000}, {"id": "a"}, {"id": 7}]
+    out.write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"id": "half', encoding="utf-8")
+    finished = prepare_resume(out)
+    assert finished.records == 5 and finished.repaired == len('{"id": "half')
+    assert [finished.take(i) for i in ("a", "a", "a", None, "a" * 5000, 7, "7", "b")] == [True, True, False, True, True, True, False, False]
+
+
+@pytest.mark.parametrize("stop, workers", [(signal.SIGTERM, "2"), (signal.SIGINT, "1")])
+def test_a_signal_stops_cleanly_and_resume_gives_every_id_once(stop, workers, tmp_path, tiny_model_path):
+    text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": text} for i in range(1500)])
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-c", "from classifier.cli import main; main()", "label", str(source), "-o", str(out),
+               "--model", str(tiny_model_path), "--chunk-size", "8", "--workers", workers]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (not out.exists() or out.read_bytes().count(b"\n") < 40) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + stop, stderr
+    assert "--resume" in stderr
+    written = out.read_bytes()
+    assert written.endswith(b"\n")
+    ids = [json.loads(line)["id"] for line in written.splitlines()]
+    assert 40 <= len(ids) < 1500 and ids == [f"n{i}" for i in range(len(ids))]
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    ids = [json.loads(line)["id"] for line in out.read_bytes().splitlines()]
+    assert ids == [f"n{i}" for i in range(1500)]
+
+
+def test_input_files_walk_in_sorted_path_order(tmp_path):
+    for name in ("b/z.txt", "b/a.txt", "a.txt", "a/b.txt", "c.jsonl", "b/skip.png", "a/x/y.html"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    expected = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p.suffix != ".png")
+    assert list(input_files(tmp_path)) == expected
+
+
+def test_count_documents_for_progress(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "one.txt").write_text("a page", encoding="utf-8")
+    (tmp_path / "d" / "two.html").write_text("<p>a page</p>", encoding="utf-8")
+    write_jsonl(tmp_path / "d" / "three.jsonl", [{"text": "x"}] * 3)
+    with gzip.open(tmp_path / "four.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write('{"text": "x"}\n' * 3 + '{"text": "no newline at the end"}')
+    assert count_documents([str(tmp_path / "d"), str(tmp_path / "four.jsonl.gz")]) == 9
+    assert count_documents(["-"]) is None
+    assert len(list(iter_documents([str(tmp_path / "d"), str(tmp_path / "four.jsonl.gz")]))) == 9
+
+
+def test_the_run_ends_with_a_summary_line(mixed_input, tiny_model_path, tmp_path):
+    result = label(str(mixed_input), "-o", str(tmp_path / "o.jsonl"), "--model", str(tiny_model_path))
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"{len(mixed_records()) + 1} documents in ") and "pages/s" in line and "2 failed" in line
+
+
+def test_workers_default_to_the_cores_of_the_machine(monkeypatch):
+    from classifier.parallel import available_cores
+
+    assert available_cores() == len(os.sched_getaffinity(0))
