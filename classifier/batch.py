@@ -25,6 +25,7 @@ from typing import IO, Callable, Iterable, Iterator
 
 from .bundle import DEFAULT_CHUNK, Model, passes
 from .documents import Document, FailedDocument, LabeledDocument
+from .errors import WorkerError
 from .io import InputFormat, iter_documents
 from .parallel import chunked, run_chunks
 from .resume import Finished
@@ -194,6 +195,11 @@ def run_label(
     (error records always are). Each chunk's records are written and
     flushed together. A signal stops the run cleanly: the summary's
     ``interrupted`` says which.
+
+    Raises
+    ------
+    WorkerError
+        When a worker process (or Dask worker) dies; what was written stands.
     """
     summary = RunSummary()
     started = time.perf_counter()
@@ -218,9 +224,15 @@ def run_label(
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
                 if stop.signal is not None:
-                    summary.interrupted = stop.signal
                     break
+        except WorkerError as error:
+            if stop.signal is None:  # not a Ctrl-C that reached a starting worker
+                raise WorkerError(
+                    f"{error} after {summary.documents} documents; "
+                    "the output ends with a complete record: run the same command with --resume to go on"
+                ) from None
         finally:
             chunks.close()
+        summary.interrupted = stop.signal
     summary.seconds = time.perf_counter() - started
     return summary

@@ -23,7 +23,7 @@ import typer
 
 from .batch import RunOptions, RunSummary, TopicSelector, run_label
 from .bundle import DEFAULT_CHUNK, load_model
-from .errors import InputError, ModelError, StoryfilterError, TrainingDataError
+from .errors import InputError, ModelError, StoryfilterError, TrainingDataError, WorkerError
 from .io import InputFormat, check_inputs, count_documents
 from .parallel import available_cores
 from .resume import Finished, prepare_resume
@@ -50,6 +50,8 @@ def _exit_codes() -> Iterator[None]:
         yield
     except ModelError as error:
         raise _fail(str(error), EXIT_MODEL) from None
+    except WorkerError as error:
+        raise _fail(str(error), EXIT_FAILED_DOCUMENTS) from None
     except (InputError, TrainingDataError) as error:
         raise _fail(str(error), EXIT_USAGE) from None
     except StoryfilterError as error:

@@ -21,3 +21,7 @@ class ModelError(StoryfilterError):
 
 class TrainingDataError(StoryfilterError):
     """Training or evaluation data that does not follow the documented format."""
+
+
+class WorkerError(StoryfilterError):
+    """A worker process or Dask worker died mid-run; the records written so far stand."""

@@ -23,9 +23,10 @@ import signal
 import tempfile
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from .errors import InputError
+from .errors import InputError, WorkerError
 
 # Chunks handed out ahead of the one being written, per worker: enough to
 # keep every worker busy while the main process writes.
@@ -73,10 +74,13 @@ class InProcess:
         pass
 
 
-def _in_order(submit: Callable[[list], Any], chunks: Iterable[list], ahead: int) -> Iterator[Any]:
+def _in_order(
+    submit: Callable[[list], Any], chunks: Iterable[list], ahead: int, lost: tuple[type[BaseException], ...]
+) -> Iterator[Any]:
     """Submit chunks, keeping at most ``ahead`` in flight, and yield their results in order.
 
     Futures still pending when the consumer stops (or fails) are cancelled.
+    The ``lost`` exceptions (a worker died) become :class:`WorkerError`.
     """
     pending: collections.deque = collections.deque()
     try:
@@ -86,6 +90,8 @@ def _in_order(submit: Callable[[list], Any], chunks: Iterable[list], ahead: int)
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    except lost as error:
+        raise WorkerError(f"a worker died ({type(error).__name__}: {error})") from error
     finally:
         for future in pending:
             future.cancel()
@@ -133,7 +139,8 @@ class WorkerPool:
         )
 
     def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
-        return _in_order(lambda chunk: self._executor.submit(_run_in_worker, task, chunk, *args), chunks, self.ahead)
+        submit = self._executor.submit
+        return _in_order(lambda chunk: submit(_run_in_worker, task, chunk, *args), chunks, self.ahead, (BrokenProcessPool,))
 
     def close(self) -> None:
         try:
@@ -214,8 +221,16 @@ class DaskCluster:
         [self._model] = self._client.scatter([shipped], broadcast=True, hash=False)
 
     def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
+        from distributed import KilledWorker
+        from distributed.comm.core import CommClosedError
+
         submit = self._client.submit
-        return _in_order(lambda chunk: submit(_run_on_dask, task, self._model, chunk, *args, pure=False), chunks, self.ahead)
+        return _in_order(
+            lambda chunk: submit(_run_on_dask, task, self._model, chunk, *args, pure=False),
+            chunks,
+            self.ahead,
+            (KilledWorker, CommClosedError),
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -232,13 +247,15 @@ def run_chunks(
     Closing the generator early cancels what is still queued.
     """
     chunks = iter(chunks)
-    first = list(itertools.islice(chunks, 2))
-    if scheduler is None and (workers <= 1 or len(first) < 2):
-        engine: Engine = InProcess(model)
-    elif scheduler is not None:
-        engine = DaskCluster(model, scheduler)
-    else:
+    first: list[list] = []
+    if scheduler is None and workers > 1:
+        first = list(itertools.islice(chunks, 2))  # is there more than one chunk?
+    if scheduler is not None:
+        engine: Engine = DaskCluster(model, scheduler)
+    elif workers > 1 and len(first) > 1:
         engine = WorkerPool(model, workers)
+    else:
+        engine = InProcess(model)
     results = engine.map(task, itertools.chain(first, chunks), *args)
     try:
         yield from results

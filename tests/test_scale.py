@@ -233,3 +233,54 @@ def test_workers_default_to_the_cores_of_the_machine(monkeypatch):
     from classifier.parallel import available_cores
 
     assert available_cores() == len(os.sched_getaffinity(0))
+
+
+class DyingModel:
+    """Stands in for a model; its worker process dies on the document with id "die"."""
+
+    def _label_chunk(self, chunk):
+        from classifier.documents import FailedDocument
+
+        if any(document.id == "die" for document in chunk):
+            os._exit(9)
+        return [FailedDocument(document.id, "Test", "not labelled") for document in chunk]
+
+
+def test_a_dead_worker_is_a_clear_error_and_the_output_stays_whole(tmp_path):
+    import io
+
+    from classifier.batch import RunOptions, run_label
+    from classifier.errors import WorkerError
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "die" if i == 30 else str(i), "text": "x"} for i in range(40)])
+    out = io.StringIO()
+    with pytest.raises(WorkerError, match="a worker died .* --resume"):
+        run_label(DyingModel(), RunOptions(inputs=[str(source)], chunk_size=2, workers=2), out)
+    ids = [json.loads(line)["id"] for line in out.getvalue().splitlines()]
+    assert ids == [str(i) for i in range(len(ids))] and len(ids) <= 30
+
+
+def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, tiny_model_path):
+    import pty
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": f"Page {i}.\n\nSome words here."} for i in range(40)])
+    command = [sys.executable, "-c", "from classifier.cli import main; main()", "label", str(source), "-o",
+               str(tmp_path / "out.jsonl"), "--model", str(tiny_model_path), "--chunk-size", "2", "--workers", "1"]
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(command, stderr=terminal, env={**os.environ, "COLUMNS": "120"})
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            data = os.read(controller, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        shown += data
+    assert process.wait(timeout=60) == 0
+    os.close(controller)
+    assert b"40/40" in shown and b"pages/s" in shown and b"failed" in shown  # the bar, with the counted total
+    assert b"40 documents in" in shown  # the summary line
+    piped = subprocess.run(command, capture_output=True, timeout=60)
+    assert piped.returncode == 0 and piped.stderr.decode().count("\n") == 1  # just the summary line
