@@ -97,7 +97,8 @@ def records_of_chunk(
         elif select is not None and not select(result):
             continue
         lines.append(json.dumps(result.to_record(segments=segments), ensure_ascii=False) + "\n")
-    return ChunkRecords("".join(lines).encode("utf-8"), len(chunk), failed, len(lines), errors)
+    # A lone surrogate (JSON accepts "\\ud800") is written as that same escape, so the line stays valid.
+    return ChunkRecords("".join(lines).encode("utf-8", errors="backslashreplace"), len(chunk), failed, len(lines), errors)
 
 
 @dataclass
@@ -224,8 +225,10 @@ def run_label(
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
                 if stop.signal is not None:
+                    summary.interrupted = stop.signal
                     break
         except WorkerError as error:
+            summary.interrupted = stop.signal
             if stop.signal is None:  # not a Ctrl-C that reached a starting worker
                 raise WorkerError(
                     f"{error} after {summary.documents} documents; "
@@ -233,6 +236,5 @@ def run_label(
                 ) from None
         finally:
             chunks.close()
-        summary.interrupted = stop.signal
     summary.seconds = time.perf_counter() - started
     return summary

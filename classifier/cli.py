@@ -4,8 +4,9 @@ Each command parses its options into one options object, calls the library
 and renders the result. JSONL goes to standard output or ``-o``;
 diagnostics and progress go to standard error. Exit codes are decided here
 and only here: 0 every document done, 1 some documents failed (each has an
-error record), 2 usage error, 3 model missing, corrupt or incompatible;
-a run stopped by a signal exits 128 + its number (130 SIGINT, 143 SIGTERM).
+error record), 2 usage error, 3 model missing, corrupt or incompatible,
+4 the run stopped early because a worker died (resume it); a run stopped
+by a signal exits 128 + its number (130 SIGINT, 143 SIGTERM).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from enum import Enum
@@ -28,7 +30,7 @@ from .io import InputFormat, check_inputs, count_documents
 from .parallel import available_cores
 from .resume import Finished, prepare_resume
 
-EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_USAGE, EXIT_MODEL = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_USAGE, EXIT_MODEL, EXIT_UNFINISHED = 0, 1, 2, 3, 4
 
 app = typer.Typer(
     help="Label scraped news pages as story or site chrome, return the clean story, tag it by topic.",
@@ -51,7 +53,7 @@ def _exit_codes() -> Iterator[None]:
     except ModelError as error:
         raise _fail(str(error), EXIT_MODEL) from None
     except WorkerError as error:
-        raise _fail(str(error), EXIT_FAILED_DOCUMENTS) from None
+        raise _fail(str(error), EXIT_UNFINISHED) from None
     except (InputError, TrainingDataError) as error:
         raise _fail(str(error), EXIT_USAGE) from None
     except StoryfilterError as error:
@@ -91,8 +93,6 @@ def _progress_reporter(inputs: list[str], fmt: InputFormat):
     """
     if not sys.stderr.isatty():
         return None, lambda summary: None
-    from concurrent.futures import ThreadPoolExecutor
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -109,12 +109,19 @@ def _progress_reporter(inputs: list[str], fmt: InputFormat):
         console=Console(stderr=True),
     )
     task = display.add_task("label", total=None, rate=0.0, failed=0)
-    counter = ThreadPoolExecutor(1)
-    total = counter.submit(count_documents, inputs, fmt)
-    counter.shutdown(wait=False)
+    total: list[Optional[int]] = [None]
+
+    def count() -> None:
+        try:
+            total[0] = count_documents(inputs, fmt)
+        except Exception:  # noqa: BLE001 - the total is a nicety; the run reports what it reads
+            pass
+
+    # A daemon thread: a run that ends (or is stopped) does not wait for the count.
+    threading.Thread(target=count, name="storyfilter-count", daemon=True).start()
 
     def update(summary: RunSummary) -> None:
-        known = total.result() if total.done() and total.exception() is None else None
+        known = total[0]
         if known is not None:
             known = max(known - summary.skipped, summary.documents)
         display.update(task, completed=summary.documents, total=known, rate=summary.pages_per_second, failed=summary.failed)
@@ -123,7 +130,8 @@ def _progress_reporter(inputs: list[str], fmt: InputFormat):
 
 
 def _summary_line(summary: RunSummary) -> str:
-    line = f"{summary.documents} documents in {summary.seconds:.1f}s ({summary.pages_per_second:.0f} pages/s)"
+    noun = "document" if summary.documents == 1 else "documents"
+    line = f"{summary.documents} {noun} in {summary.seconds:.1f}s ({summary.pages_per_second:.0f} pages/s)"
     if summary.skipped:
         line += f"; {summary.skipped} already done"
     if summary.failed:

@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import re
+import stat
 import sys
 import zlib
 from enum import Enum
@@ -127,7 +128,9 @@ def input_files(directory: Path) -> Iterator[Path]:
     """
     try:
         with os.scandir(directory) as entries:
-            listing = sorted((entry.name, entry.is_dir()) for entry in entries)
+            # Symlinked directories are not followed (as rglob does not): a link
+            # to an ancestor would otherwise list the same files again and again.
+            listing = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries)
     except OSError:
         return  # an unreadable subdirectory: check_inputs vets the top one
     for name, is_dir in listing:
@@ -139,17 +142,21 @@ def input_files(directory: Path) -> Iterator[Path]:
 
 
 def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> int | None:
-    """How many documents the inputs hold, or None when that cannot be known ahead (standard input).
+    """How many documents the inputs hold, or None when that cannot be known ahead.
 
     A text or HTML file is one document; a JSONL file is counted by its
     lines (gzipped ones are decompressed to count). For progress displays:
-    blank lines count, so the figure can run a little high.
+    blank lines count, so the figure can run a little high. Standard input
+    and anything that is not a regular file (a pipe, a FIFO) cannot be read
+    twice, so they make the total unknown.
     """
     total = 0
     for name in inputs:
         if name == "-":
             return None
         path = Path(name)
+        if not path.is_dir() and not _is_regular(path):
+            return None
         for file in input_files(path) if path.is_dir() else [path]:
             if format_of(file, fmt) is not InputFormat.JSONL:
                 total += 1
@@ -159,6 +166,13 @@ def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) 
             except (OSError, EOFError, zlib.error):
                 total += 1  # unreadable: one error record
     return total
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def _count_lines(path: Path) -> int:

@@ -14,6 +14,7 @@ receives it once, broadcast to every worker before the first task.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 import multiprocessing
@@ -22,7 +23,7 @@ import pickle
 import signal
 import tempfile
 import uuid
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -126,17 +127,22 @@ class WorkerPool:
 
     def __init__(self, model, workers: int) -> None:
         self.ahead = workers * AHEAD_PER_WORKER
-        with tempfile.NamedTemporaryFile(prefix="storyfilter-model-", suffix=".pickle", delete=False) as handle:
-            pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        handle = tempfile.NamedTemporaryFile(prefix="storyfilter-model-", suffix=".pickle", delete=False)
         self._model_file = handle.name
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers,
-            # Spawned, not forked: the main process may run threads (progress
-            # display, input counting) that a fork would copy mid-flight.
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self._model_file,),
-        )
+        try:
+            with handle:
+                pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            self._executor = ProcessPoolExecutor(
+                max_workers=workers,
+                # Spawned, not forked: the main process may run threads (progress
+                # display, input counting) that a fork would copy mid-flight.
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self._model_file,),
+            )
+        except OSError as error:
+            os.unlink(self._model_file)
+            raise WorkerError(f"cannot start worker processes: {error.strerror or error}") from None
 
     def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
         submit = self._executor.submit
@@ -213,12 +219,16 @@ class DaskCluster:
         except (OSError, TimeoutError) as error:
             self._client.close()
             raise InputError(f"the Dask scheduler at {address} has no workers ({error})") from None
-        threads = sum(self._client.nthreads().values())
-        self.ahead = max(2, threads * AHEAD_PER_WORKER)
         from .bundle import library_versions
 
-        shipped = (uuid.uuid4().hex, library_versions(), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
-        [self._model] = self._client.scatter([shipped], broadcast=True, hash=False)
+        try:
+            threads = sum(self._client.nthreads().values())
+            self.ahead = max(2, threads * AHEAD_PER_WORKER)
+            shipped = (uuid.uuid4().hex, library_versions(), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+            [self._model] = self._client.scatter([shipped], broadcast=True, hash=False)
+        except Exception as error:  # noqa: BLE001 - whatever went wrong, close the client and say so
+            self._client.close()
+            raise WorkerError(f"cannot send the model to the Dask workers at {address}: {type(error).__name__}: {error}") from None
 
     def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
         from distributed import KilledWorker
@@ -229,7 +239,8 @@ class DaskCluster:
             lambda chunk: submit(_run_on_dask, task, self._model, chunk, *args, pure=False),
             chunks,
             self.ahead,
-            (KilledWorker, CommClosedError),
+            # A lost scheduler cancels every future; a closed client refuses new ones.
+            (KilledWorker, CommClosedError, CancelledError, asyncio.CancelledError, OSError),
         )
 
     def close(self) -> None:

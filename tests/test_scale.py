@@ -284,3 +284,25 @@ def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, tiny_model_pat
     assert b"40 documents in" in shown  # the summary line
     piped = subprocess.run(command, capture_output=True, timeout=60)
     assert piped.returncode == 0 and piped.stderr.decode().count("\n") == 1  # just the summary line
+
+
+def test_a_lone_surrogate_is_written_as_its_json_escape(tmp_path, tiny_model_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "s\\ud800", "text": "A line with a lone \\ud800 surrogate."}\n{"id": "t", "text": "Fine."}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path))
+    assert result.exit_code in (0, 1) and result.exception is None or isinstance(result.exception, SystemExit)
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == ["s\ud800", "t"] and "story" in records[1]
+    finished = prepare_resume(out)
+    assert finished.take("s\ud800") and finished.take("t")
+
+
+def test_symlinked_directories_are_not_followed_and_pipes_are_not_counted(tmp_path):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "a.txt").write_text("a page", encoding="utf-8")
+    (tmp_path / "pages" / "loop").symlink_to(tmp_path / "pages", target_is_directory=True)
+    assert list(input_files(tmp_path / "pages")) == [tmp_path / "pages" / "a.txt"]
+    fifo = tmp_path / "feed.jsonl"
+    os.mkfifo(fifo)
+    assert count_documents([str(fifo)]) is None  # reading it to count would steal its lines
