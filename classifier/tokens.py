@@ -122,7 +122,7 @@ class LineBatch:
     @classmethod
     def from_texts(cls, texts: Sequence[str]) -> "LineBatch":
         joined = "\n".join(texts)
-        points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+        points = np.frombuffer(joined.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         starts = np.zeros(len(texts), dtype=np.int64)
         if len(texts) > 1:

@@ -199,7 +199,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         """Counts of character 2- to 5-grams within the lead's words (padded by a space each side)."""
         leads = [" " + _NON_WORD.sub(" ", text[: self.lead_chars].lower()).strip() + " " for text in texts]
         joined = "\0".join(leads)
-        points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        points = np.frombuffer(joined.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32).astype(np.uint64)
         doc = np.cumsum(points == 0)  # lead of each character (separators belong to the next)
         space = np.concatenate([[0], np.cumsum(points == 32)])
         rows, keys = [], []
