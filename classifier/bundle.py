@@ -43,6 +43,9 @@ BUNDLE_FORMAT = 1
 DEFAULT_CHUNK = 64
 # Segments scored together at most (see Model._label_batches), unless one page holds more.
 BATCH_SEGMENTS = 4096
+# Segments of one page scored as one page at most; longer pages are scored in pieces of
+# this many (Model._score). Real pages of web-pages-2026 hold at most ~3,200, as text or HTML.
+PAGE_SEGMENTS = 8192
 # Label by "is story" (False, True).
 _LABELS = (Label.CHROME, Label.STORY)
 
@@ -268,8 +271,7 @@ class Model:
         ``texts`` holds the pages' renderings when they came as HTML (kept in
         the records, as the segments' offsets point into them).
         """
-        batch: list[Segment] = [segment for page in pages for segment in page]
-        scores = classifier.predict_proba(batch)[:, 1] if batch else np.zeros(0)
+        scores = self._score(classifier, pages)
         story = (scores >= self.story_threshold).tolist()
         values = scores.tolist()
         scored_pages = []
@@ -287,6 +289,27 @@ class Model:
             )
             for document, scored, (topics, tags), text in zip(documents, scored_pages, tagged, texts)
         ]
+
+    @staticmethod
+    def _score(classifier, pages: Sequence[Sequence[Segment]]) -> np.ndarray:
+        """Story probabilities of the pages' segments, in order.
+
+        A page of more than :data:`PAGE_SEGMENTS` segments (a whole site
+        dumped as one document, a log file) is scored in consecutive pieces
+        of that many segments, each read as a page of its own (context
+        features do not cross pieces), so that what the features hold at
+        once stays bounded however long a page is.
+        """
+        pieces: list[Sequence[Segment]] = []
+        for page in pages:
+            if len(page) <= PAGE_SEGMENTS:
+                pieces.append(page)
+            else:
+                pieces.extend(page[start : start + PAGE_SEGMENTS] for start in range(0, len(page), PAGE_SEGMENTS))
+        if len(pieces) == len(pages):  # no long page: one batch
+            batch = [segment for page in pages for segment in page]
+            return classifier.predict_proba(batch)[:, 1] if batch else np.zeros(0)
+        return np.concatenate([classifier.predict_proba(piece)[:, 1] for piece in pieces if piece] or [np.zeros(0)])
 
     def _tag(self, texts: Sequence[Sequence[str]], labels: Sequence[Sequence[Label]]) -> list[tuple[dict, tuple]]:
         """Topic probabilities and tags of each page, from its story (and headline)."""

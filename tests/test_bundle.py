@@ -81,3 +81,19 @@ def test_a_page_labels_the_same_alone_and_batched_with_others(tiny_model, harbou
     alone = tiny_model.label(harbour_text, id="harbour")
     assert [s.score for s in batched.segments] == [s.score for s in alone.segments]
     assert batched.topics == alone.topics
+
+
+def test_a_very_long_page_is_scored_in_pieces_of_bounded_size(tiny_model, harbour_text, monkeypatch):
+    from classifier.segments import split_text
+
+    long_text = "\n\n".join([harbour_text] * 3)
+    whole = split_text(long_text)
+    monkeypatch.setattr("classifier.bundle.PAGE_SEGMENTS", 10)
+    seen = []
+    real = tiny_model.segments.predict_proba
+    monkeypatch.setattr(tiny_model.segments, "predict_proba", lambda X: seen.append(len(X)) or real(X))
+    result = tiny_model.label(long_text)
+    assert max(seen) <= 10 and sum(seen) == len(whole) == len(result.segments)
+    pieces = [whole[i : i + 10] for i in range(0, len(whole), 10)]
+    assert [s.score for s in result.segments] == [float(p) for piece in pieces for p in real(piece)[:, 1]]
+    assert all(long_text[s.segment.start : s.segment.end] == s.text for s in result.segments)
