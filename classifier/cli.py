@@ -58,6 +58,12 @@ def _exit_codes() -> Iterator[None]:
         raise _fail(str(error), EXIT_USAGE) from None
     except StoryfilterError as error:
         raise _fail(str(error), EXIT_USAGE) from None
+    except KeyboardInterrupt:  # a Ctrl-C before the run began, or a second one during it
+        raise _fail(
+            "interrupted by Ctrl-C (for label and filter: the output's last line may be half-written; "
+            "the same command with --resume repairs it and finishes the run)",
+            128 + signal.SIGINT,
+        ) from None
 
 
 @contextmanager

@@ -306,3 +306,24 @@ def test_symlinked_directories_are_not_followed_and_pipes_are_not_counted(tmp_pa
     fifo = tmp_path / "feed.jsonl"
     os.mkfifo(fifo)
     assert count_documents([str(fifo)]) is None  # reading it to count would steal its lines
+
+
+def test_a_second_ctrl_c_stops_without_a_traceback(tmp_path, tiny_model_path):
+    text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": text} for i in range(3000)])
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-c", "from classifier.cli import main; main()", "label", str(source), "-o", str(out),
+               "--model", str(tiny_model_path), "--chunk-size", "200", "--workers", "1"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "--resume" in stderr
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [json.loads(line)["id"] for line in out.read_bytes().splitlines()] == [f"n{i}" for i in range(3000)]
