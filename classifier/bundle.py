@@ -41,7 +41,7 @@ from .topics import topic_text
 BUNDLE_FORMAT = 1
 # Documents labelled together: the features and trees run once per chunk.
 DEFAULT_CHUNK = 64
-# Segments scored together at most (see Model._label_batches), unless one page holds more.
+# Segments scored together at most (see Model._score), unless one page holds more.
 BATCH_SEGMENTS = 4096
 # Segments of one page scored as one page at most; longer pages are scored in pieces of
 # this many (Model._score). Real pages of web-pages-2026 hold at most ~3,200, as text or HTML.
@@ -227,37 +227,11 @@ class Model:
 
     def _label_text_documents(self, documents: Sequence[Document]) -> list[LabeledDocument]:
         pages = [split_text(document.text, page=number) for number, document in enumerate(documents)]
-        return self._label_batches(self.segments, pages, documents)
+        return self._label_pages(self.segments, pages, documents)
 
     def _label_htmls(self, documents: Sequence[Document]) -> list[LabeledDocument]:
         rendered = [render(document.html, page=number) for number, document in enumerate(documents)]
-        return self._label_batches(self.html_segments, [r.segments for r in rendered], documents, [r.text for r in rendered])
-
-    def _label_batches(
-        self,
-        classifier,
-        pages: Sequence[Sequence[Segment]],
-        documents: Sequence[Document],
-        texts: Sequence[str] | None = None,
-    ) -> list[LabeledDocument]:
-        """Label pages scored in batches of about :data:`BATCH_SEGMENTS` segments.
-
-        A chunk of long pages holds tens of thousands of segments, and their
-        features cost kilobytes each; batches bound that memory and keep
-        the arrays in cache. Pages are scored alone, so the batching does
-        not change any result.
-        """
-        results: list[LabeledDocument] = []
-        start = 0
-        while start < len(documents):
-            stop, size = start, 0
-            while stop < len(documents) and (stop == start or size + len(pages[stop]) <= BATCH_SEGMENTS):
-                size += len(pages[stop])
-                stop += 1
-            batch_texts = texts[start:stop] if texts is not None else None
-            results.extend(self._label_pages(classifier, pages[start:stop], documents[start:stop], batch_texts))
-            start = stop
-        return results
+        return self._label_pages(self.html_segments, [r.segments for r in rendered], documents, [r.text for r in rendered])
 
     def _label_pages(
         self,
@@ -266,7 +240,7 @@ class Model:
         documents: Sequence[Document],
         texts: Sequence[str] | None = None,
     ) -> list[LabeledDocument]:
-        """Score the segments of several pages in one batch; tag each page's story.
+        """Score the segments of several pages (see :meth:`_score`); tag each page's story.
 
         ``texts`` holds the pages' renderings when they came as HTML (kept in
         the records, as the segments' offsets point into them).
@@ -292,24 +266,37 @@ class Model:
 
     @staticmethod
     def _score(classifier, pages: Sequence[Sequence[Segment]]) -> np.ndarray:
-        """Story probabilities of the pages' segments, in order.
+        """Story probabilities of the pages' segments, in order, scored in bounded batches.
 
-        A page of more than :data:`PAGE_SEGMENTS` segments (a whole site
-        dumped as one document, a log file) is scored in consecutive pieces
-        of that many segments, each read as a page of its own (context
-        features do not cross pieces), so that what the features hold at
-        once stays bounded however long a page is.
+        A chunk of long pages holds tens of thousands of segments, and their
+        features cost kilobytes each: pages are scored in batches of about
+        :data:`BATCH_SEGMENTS` segments, which bounds that memory and keeps
+        the arrays in cache. A page of more than :data:`PAGE_SEGMENTS`
+        segments (a whole site dumped as one document, a log file) is
+        scored in consecutive pieces of that many, each read as a page of
+        its own (context features do not cross pieces). Pages are scored
+        alone, so the batching does not change any result.
         """
         pieces: list[Sequence[Segment]] = []
+        cut = set()  # pieces that continue a page: a batch ends before them, or they would join it again
         for page in pages:
-            if len(page) <= PAGE_SEGMENTS:
-                pieces.append(page)
-            else:
-                pieces.extend(page[start : start + PAGE_SEGMENTS] for start in range(0, len(page), PAGE_SEGMENTS))
-        if len(pieces) == len(pages):  # no long page: one batch
-            batch = [segment for page in pages for segment in page]
-            return classifier.predict_proba(batch)[:, 1] if batch else np.zeros(0)
-        return np.concatenate([classifier.predict_proba(piece)[:, 1] for piece in pieces if piece] or [np.zeros(0)])
+            for start in range(0, len(page), PAGE_SEGMENTS):
+                if start:
+                    cut.add(len(pieces))
+                pieces.append(page[start : start + PAGE_SEGMENTS])
+        scores: list[np.ndarray] = []
+        start = 0
+        while start < len(pieces):
+            stop, size = start, 0
+            while stop < len(pieces) and (
+                stop == start or (stop not in cut and size + len(pieces[stop]) <= BATCH_SEGMENTS)
+            ):
+                size += len(pieces[stop])
+                stop += 1
+            batch = [segment for piece in pieces[start:stop] for segment in piece]
+            scores.append(classifier.predict_proba(batch)[:, 1])
+            start = stop
+        return np.concatenate(scores) if scores else np.zeros(0)
 
     def _tag(self, texts: Sequence[Sequence[str]], labels: Sequence[Sequence[Label]]) -> list[tuple[dict, tuple]]:
         """Topic probabilities and tags of each page, from its story (and headline)."""

@@ -175,10 +175,14 @@ def _is_regular(path: Path) -> bool:
         return False
 
 
+def _open_binary(path: Path) -> IO[bytes]:
+    """A file for reading its bytes, decompressed as it is read when it ends in ``.gz``."""
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+
+
 def _count_lines(path: Path) -> int:
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     lines, last = 0, b"\n"
-    with opener(path, "rb") as handle:
+    with _open_binary(path) as handle:
         while block := handle.read(1 << 20):
             lines += block.count(b"\n")
             last = block[-1:]
@@ -312,9 +316,8 @@ def _read_stream(stream: IO[bytes], name: str, fmt: InputFormat) -> Iterator[Doc
 
 def _read_jsonl_file(path: Path, doc_id: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
     """The documents of a JSONL file (gzipped or not), read a line at a time."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
     try:
-        handle = opener(path, "rb")
+        handle = _open_binary(path)
     except OSError as error:
         yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
         return
