@@ -8,7 +8,7 @@
 
 from .bundle import Model, load_model
 from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment
-from .errors import InputError, ModelError, StoryfilterError, TrainingDataError, WorkerError
+from .errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError
 from .labels import Label
 from .segments import Segment, split_text
 
@@ -24,6 +24,7 @@ __all__ = [
     "Segment",
     "StoryfilterError",
     "TrainingDataError",
+    "OutputError",
     "WorkerError",
     "load_model",
     "split_text",

@@ -25,7 +25,7 @@ from typing import IO, Callable, Iterable, Iterator
 
 from .bundle import DEFAULT_CHUNK, Model, passes
 from .documents import Document, FailedDocument, LabeledDocument
-from .errors import WorkerError
+from .errors import OutputError, WorkerError
 from .io import InputFormat, iter_documents
 from .parallel import chunked, run_chunks
 from .resume import Finished
@@ -183,6 +183,20 @@ def _byte_writer(out: IO[str]) -> Callable[[bytes], None]:
     return write
 
 
+def _write_or_stop(write: Callable[[bytes], None], data: bytes, summary: RunSummary) -> None:
+    """Write one chunk's records; a write that fails stops the run with an :class:`OutputError`."""
+    try:
+        write(data)
+    except BrokenPipeError:
+        raise OutputError(f"the output was closed by its reader after {summary.written} records", closed=True) from None
+    except OSError as error:
+        raise OutputError(
+            f"cannot write the output ({error.strerror or error}) after {summary.written} records; "
+            "its last record may be cut short: make room and run the same command with --resume "
+            "(with -o) to repair it and go on"
+        ) from None
+
+
 def run_label(
     model: Model,
     options: RunOptions,
@@ -201,6 +215,8 @@ def run_label(
     ------
     WorkerError
         When a worker process (or Dask worker) dies; what was written stands.
+    OutputError
+        When the output cannot be written (a full disk, a closed pipe).
     """
     summary = RunSummary()
     started = time.perf_counter()
@@ -220,7 +236,7 @@ def run_label(
         write = _byte_writer(out)
         try:
             for chunk in chunks:
-                write(chunk.lines)
+                _write_or_stop(write, chunk.lines, summary)
                 summary.add(chunk)
                 summary.seconds = time.perf_counter() - started
                 progress(summary)

@@ -455,6 +455,10 @@ def card_path(path: Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
+# What every bundle holds; the HTML and topic stages are optional.
+_BUNDLE_KEYS = frozenset({"segments", "name", "version", "story_threshold"})
+
+
 def load_model(path: str | Path | None = None) -> Model:
     """Load a model bundle, checking its hash and library versions first.
 
@@ -480,6 +484,8 @@ def load_model(path: str | Path | None = None) -> Model:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelError(f"model card {card_file} is not readable JSON ({error})") from None
+    if not isinstance(card, dict):
+        raise ModelError(f"model card {card_file} is not a JSON object: restore it with its model or retrain")
     expected = card.get("sha256")
     actual = sha256_of(path)
     if expected != actual:
@@ -492,7 +498,7 @@ def load_model(path: str | Path | None = None) -> Model:
         payload = joblib.load(path)
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable bundle
         raise ModelError(f"cannot load {path}: {type(error).__name__}: {error}") from None
-    if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT:
+    if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT or not _BUNDLE_KEYS <= payload.keys():
         raise ModelError(f"{path} is not a storyfilter bundle of format {BUNDLE_FORMAT}: retrain it")
     return Model(
         segments=payload["segments"],

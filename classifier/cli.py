@@ -12,6 +12,7 @@ by a signal exits 128 + its number (130 SIGINT, 143 SIGTERM).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -25,7 +26,7 @@ import typer
 
 from .batch import RunOptions, RunSummary, TopicSelector, run_label
 from .bundle import DEFAULT_CHUNK, load_model
-from .errors import InputError, ModelError, StoryfilterError, TrainingDataError, WorkerError
+from .errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError
 from .io import InputFormat, check_inputs, count_documents
 from .parallel import available_cores
 from .resume import Finished, prepare_resume
@@ -45,6 +46,15 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's own flush at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (under a test runner): nothing to silence
+        pass
+
+
 @contextmanager
 def _exit_codes() -> Iterator[None]:
     """Turn the library's expected errors into one line on stderr and an exit code."""
@@ -53,6 +63,11 @@ def _exit_codes() -> Iterator[None]:
     except ModelError as error:
         raise _fail(str(error), EXIT_MODEL) from None
     except WorkerError as error:
+        raise _fail(str(error), EXIT_UNFINISHED) from None
+    except OutputError as error:
+        if error.closed:  # `storyfilter label ... | head`: stop as a program killed by SIGPIPE would
+            _silence_stdout()
+            raise _fail(str(error), 128 + signal.SIGPIPE) from None
         raise _fail(str(error), EXIT_UNFINISHED) from None
     except (InputError, TrainingDataError) as error:
         raise _fail(str(error), EXIT_USAGE) from None

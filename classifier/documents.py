@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
+from .errors import TrainingDataError
 from .labels import Label
 from .segments import Segment
 
@@ -80,23 +81,32 @@ class LabeledDocument:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> "LabeledDocument":
-        """A labelled document back from a record written by ``label``."""
-        segments = tuple(
-            ScoredSegment(
-                Segment(s["text"], int(s["start"]), int(s["end"])), Label.parse(s["label"]), float(s["score"])
-            )
-            for s in record.get("segments") or ()
-        )
-        extra = {k: v for k, v in record.items() if k not in RESERVED_FIELDS}
+        """A labelled document back from a record written by ``label``.
+
+        Raises
+        ------
+        ValueError
+            Saying which field is not as ``label`` writes it (segments a
+            list of objects with text, start, end, label and score; story a
+            string; topics an object of numbers; tags a list of strings).
+        """
+        story, topics, tags = record.get("story"), record.get("topics") or {}, record.get("tags") or []
+        if not isinstance(story, str):
+            raise ValueError("'story' must be a string")
+        if not isinstance(topics, Mapping) or not all(_is_number(p) for p in topics.values()):
+            raise ValueError("'topics' must be an object of numbers")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError("'tags' must be a list of strings")
+        text = record.get("text")
         return cls(
             id=str(record.get("id")),
             model=str(record.get("model", "")),
-            segments=segments,
-            topics=dict(record.get("topics") or {}),
-            tags=tuple(record.get("tags") or ()),
-            extra=extra,
-            text=record.get("text") if isinstance(record.get("text"), str) else None,
-            story_text=record.get("story") if isinstance(record.get("story"), str) else None,
+            segments=_segments_from_records(record.get("segments") or []),
+            topics={str(name): float(p) for name, p in topics.items()},
+            tags=tuple(tags),
+            extra={k: v for k, v in record.items() if k not in RESERVED_FIELDS},
+            text=text if isinstance(text, str) else None,
+            story_text=story,
         )
 
     def to_record(self, segments: bool = True) -> dict:
@@ -113,6 +123,22 @@ class LabeledDocument:
             if key not in RESERVED_FIELDS and key not in ("text", "html"):
                 record[key] = value
         return record
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _segments_from_records(items: Any) -> tuple[ScoredSegment, ...]:
+    if not isinstance(items, list):
+        raise ValueError("'segments' must be a list")
+    try:
+        return tuple(
+            ScoredSegment(Segment(str(s["text"]), int(s["start"]), int(s["end"])), Label.parse(s["label"]), float(s["score"]))
+            for s in items
+        )
+    except (KeyError, TypeError, ValueError, OverflowError, TrainingDataError) as error:
+        raise ValueError(f"each segment needs text, start, end, label and score ({type(error).__name__}: {error})") from None
 
 
 def is_label_record(record: Mapping[str, Any]) -> bool:

@@ -25,3 +25,15 @@ class TrainingDataError(StoryfilterError):
 
 class WorkerError(StoryfilterError):
     """A worker process or Dask worker died mid-run; the records written so far stand."""
+
+
+class OutputError(StoryfilterError):
+    """The output could not be written mid-run (a full disk, a closed pipe); the records written before stand.
+
+    ``closed`` is true when the reader went away (a broken pipe, as when the
+    output is piped into ``head``).
+    """
+
+    def __init__(self, message: str, closed: bool = False):
+        super().__init__(message)
+        self.closed = closed

@@ -343,11 +343,20 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | LabeledDocu
             continue
         where = f"{name}:{number}"
         try:
-            record = json.loads(raw_line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            record = _json_line(raw_line)
+        except (json.JSONDecodeError, InputError) as error:
             yield FailedDocument(where, "InputError", f"{where}: not valid JSON ({error})", {"line": number})
             continue
         yield document_from_record(record, where)
+
+
+def _json_line(raw_line: bytes) -> Any:
+    """One JSONL line's value. JSON is UTF-8, but scrapers write Latin-1 too: a
+    line that is not UTF-8 is decoded as a text file would be."""
+    try:
+        return json.loads(raw_line)
+    except UnicodeDecodeError:
+        return json.loads(decode_bytes(raw_line))
 
 
 def document_from_record(record: Any, where: str) -> Document | LabeledDocument | FailedDocument:
@@ -358,10 +367,13 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
     """
     if not isinstance(record, dict):
         return FailedDocument(where, "InputError", f"{where}: each line must be a JSON object")
-    if is_label_record(record):
-        return LabeledDocument.from_record(record)
     doc_id = record.get("id")
     doc_id = where if doc_id is None else str(doc_id)
+    if is_label_record(record):
+        try:
+            return LabeledDocument.from_record(record)
+        except ValueError as error:
+            return FailedDocument(doc_id, "InputError", f"{where}: not a record as `label` writes it: {error}")
     extra = {k: v for k, v in record.items() if k not in ("id", "text", "html")}
     text, html = record.get("text"), record.get("html")
     if text is None and html is None:

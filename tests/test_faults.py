@@ -1,0 +1,289 @@
+"""Bad input and faults: each ends in a clear message or an error record in its place, never a traceback.
+
+Cases already tested elsewhere: binary files and broken gzip files
+(test_io), arbitrary bytes through the HTML decoder and offsets on arbitrary
+markup (test_html), offsets on arbitrary text (test_segments), a changed
+model file and another scikit-learn (test_bundle), signals then --resume
+(test_scale).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from classifier.bundle import card_path
+from classifier.cli import app
+from classifier.documents import Document, FailedDocument, LabeledDocument
+from classifier.io import InputFormat, document_from_record, read_path
+
+from .conftest import EXAMPLES, write_jsonl
+
+runner = CliRunner()
+
+
+def label(*args: str):
+    return runner.invoke(app, ["label", *args])
+
+
+def records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def one_clear_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+# Files -----------------------------------------------------------------------
+
+
+def test_empty_files_give_a_record_without_segments(tiny_model_path, tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_bytes(b"  \n\n\t\n")
+    (tmp_path / "empty.html").write_bytes(b"")
+    (tmp_path / "bare.html").write_bytes(b"<html><body><script>x()</script></body></html>")
+    (tmp_path / "empty.txt.gz").write_bytes(gzip.compress(b""))
+    (tmp_path / "nothing.jsonl").write_bytes(b"\n\n")  # a JSONL file of blank lines holds no documents
+    result = label(str(tmp_path), "--model", str(tiny_model_path))
+    assert result.exit_code == 0, result.output
+    rows = records(result.stdout)
+    assert [r["id"] for r in rows] == ["bare", "blank", "empty", "empty", "empty"]
+    for row in rows:
+        assert row["segments"] == [] and row["story"] == "" and row["tags"] == []
+
+
+TEXT = "Le caf\u00e9 \u00e9tait ferm\u00e9 \u00e0 cause de la gr\u00e8ve des employ\u00e9s du port, \u00ab disait \u00bb le ma\u00eetre."
+CURLY = "\u201cWe will stay,\u201d the mayor said \u2013 and the caf\u00e9 \u00e9tait ferm\u00e9 all week \u2026"
+
+
+@pytest.mark.parametrize(
+    "name, raw, expected",
+    [
+        ("bom.txt", TEXT.encode("utf-8-sig"), TEXT),
+        ("le.txt", TEXT.encode("utf-16"), TEXT),
+        ("be.txt", b"\xfe\xff" + TEXT.encode("utf-16-be"), TEXT),
+        ("latin.txt", TEXT.encode("latin-1"), TEXT),
+        ("windows.txt", CURLY.encode("cp1252"), CURLY),
+        ("latin.txt.gz", gzip.compress(TEXT.encode("latin-1")), TEXT),
+        ("page.html", f"<p>{TEXT}</p>".encode("utf-16"), TEXT),
+    ],
+)
+def test_text_in_common_encodings_is_decoded_and_labelled(tiny_model_path, tmp_path, name, raw, expected):
+    path = tmp_path / name
+    path.write_bytes(raw)
+    result = label(str(path), "--model", str(tiny_model_path))
+    assert result.exit_code == 0, result.output
+    [row] = records(result.stdout)
+    assert [s["text"] for s in row["segments"]] == [expected]
+
+
+def test_a_gzipped_jsonl_cut_short_keeps_the_lines_before_the_cut(tiny_model_path, tmp_path):
+    lines = b"".join(json.dumps({"id": f"d{i}", "text": f"Page {i} says hello."}).encode() + b"\n" for i in range(400))
+    packed = gzip.compress(lines)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) * 2 // 3])
+    result = label(str(path), "--model", str(tiny_model_path), "--no-segments")
+    assert result.exit_code == 1
+    rows = records(result.stdout)
+    *good, last = rows
+    assert good and [r["id"] for r in good] == [f"d{i}" for i in range(len(good))]
+    assert last["error"]["type"] == "InputError" and f"cannot read past line {len(good)}" in last["error"]["message"]
+
+
+# JSONL -------------------------------------------------------------------------
+
+
+def test_every_bad_jsonl_line_has_its_error_record_in_place_and_the_run_goes_on(tiny_model_path, tmp_path):
+    source = tmp_path / "dirty.jsonl"
+    source.write_bytes(
+        b'{"id": "ok", "text": "A first page."}\n'
+        b'{"id": "cut", "text": "half a li\n'
+        b'{"id": "none"}\n'
+        b'{"id": "null", "text": null}\n'
+        b'{"id": "number", "text": 42}\n'
+        b'["not", "an", "object"]\n'
+        b'{"text": "No id here."}\n'
+        b'{"id": "twice", "text": "First copy."}\n'
+        b'{"id": "twice", "text": "Second copy."}\n'
+        b'{"id": "latin", "text": "Caf\xe9 cr\xe8me on the quay."}\n'
+        b'{"id": "label-record", "model": "x@1", "story": "s", "topics": {"militia": "high"}}\n'
+        b'{"id": "last", "text": "The last page."}\n'
+    )
+    result = label(str(source), "--model", str(tiny_model_path), "--no-segments")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    rows = records(result.stdout)
+    where = str(source)
+    assert [r["id"] for r in rows] == [
+        "ok", f"{where}:2", "none", "null", "number", f"{where}:6", f"{where}:7", "twice", "twice", "latin", "label-record", "last",
+    ]
+    failed = {i: r["error"]["message"] for i, r in enumerate(rows) if "error" in r}
+    assert sorted(failed) == [1, 2, 3, 4, 5, 10]
+    for i, message in failed.items():
+        assert f"{where}:{i + 1}" in message  # the line number is in every message
+    assert "not valid JSON" in failed[1] and "'text' or 'html'" in failed[3] and "must be a string" in failed[4]
+    assert "'topics' must be an object of numbers" in failed[10]
+    assert rows[9]["story"] in ("", "Caf\u00e9 cr\u00e8me on the quay.")  # decoded as Latin-1, labelled
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["id", "text", "html", "model", "story", "segments", "topics", "tags", "start", "label", "score"]),
+        inner, max_size=6),
+    max_leaves=20,
+))
+def test_any_json_value_becomes_a_document_or_a_failure(value):
+    document = document_from_record(value, "f:1")
+    assert isinstance(document, (Document, LabeledDocument, FailedDocument))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=400), name=st.sampled_from(["a.txt", "a.html", "a.jsonl", "a.txt.gz", "a.jsonl.gz"]))
+def test_reading_arbitrary_bytes_never_raises_out_of_the_reader(tmp_path, raw, name):
+    path = tmp_path / name
+    path.write_bytes(raw)
+    for document in read_path(path):
+        assert isinstance(document, (Document, LabeledDocument, FailedDocument))
+
+
+# Size --------------------------------------------------------------------------
+
+
+def test_a_two_megabyte_single_line_is_labelled(tiny_model_path, tmp_path):
+    path = tmp_path / "line.txt"
+    path.write_text("The harbour was quiet that night. " * 60_000, encoding="utf-8")  # 2 MB, no newline
+    result = label(str(path), "--model", str(tiny_model_path), "--no-segments")
+    assert result.exit_code == 0, result.output
+    [row] = records(result.stdout)
+    assert row["id"] == "line" and "error" not in row
+
+
+# Usage -------------------------------------------------------------------------
+
+
+def test_an_unreadable_input_directory_is_a_usage_error(tiny_model_path, tmp_path, monkeypatch):
+    unreadable = tmp_path / "locked"
+    unreadable.mkdir()
+    if os.geteuid() == 0:  # root reads any directory: make this one refuse as it would for a user
+        real = Path.iterdir
+
+        def iterdir(self):
+            if self == unreadable:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(Path, "iterdir", iterdir)
+    else:
+        unreadable.chmod(0)
+    try:
+        result = label(str(unreadable), "--model", str(tiny_model_path))
+    finally:
+        unreadable.chmod(0o755)
+    assert result.exit_code == 2
+    assert one_clear_line(result.stderr) == f"storyfilter: input directory cannot be read: {unreadable}"
+
+
+def test_an_output_that_cannot_be_opened_is_a_usage_error_and_nothing_is_written(tiny_model_path, tmp_path):
+    page = str(EXAMPLES / "harbour.txt")
+    result = label(page, "-o", str(tmp_path), "--model", str(tiny_model_path))  # a directory
+    assert result.exit_code == 2 and "cannot write" in one_clear_line(result.stderr)
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("earlier work\n")
+    for args in ([str(tmp_path / "missing.txt")], [page, "--model", str(tmp_path / "none.joblib")]):
+        result = label(*args, "-o", str(kept))
+        assert result.exit_code in (2, 3) and one_clear_line(result.stderr)
+        assert kept.read_text() == "earlier work\n"  # checked before the output is opened
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_mid_run_stops_with_one_line_and_exit_4(tiny_model_path):
+    result = label(str(EXAMPLES / "harbour.txt"), "-o", "/dev/full", "--model", str(tiny_model_path))
+    assert result.exit_code == 4
+    assert "cannot write the output (No space left on device)" in one_clear_line(result.stderr)
+
+
+def test_a_closed_pipe_stops_quietly_with_sigpipes_exit_code(tiny_model_path, tmp_path):
+    import subprocess
+    import sys
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": "Hello there.\nBye."} for i in range(3000)])
+    command = [sys.executable, "-m", "classifier", "label", str(source), "--model", str(tiny_model_path), "--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.read(10)
+    process.stdout.close()  # as `| head -c 10` does
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert "closed by its reader" in one_clear_line(stderr)
+
+
+# Model -------------------------------------------------------------------------
+
+
+def copy_bundle(source: Path, target: Path) -> Path:
+    shutil.copy(source, target)
+    shutil.copy(card_path(source), card_path(target))
+    return target
+
+
+def make_card_match(path: Path) -> None:
+    card = json.loads(card_path(path).read_text())
+    card["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    card_path(path).write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "not-a-bundle"])
+def test_a_corrupt_model_whose_card_matches_is_a_model_error(tiny_model_path, tmp_path, damage):
+    import joblib
+
+    path = copy_bundle(tiny_model_path, tmp_path / "broken.joblib")
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage":
+        path.write_bytes(os.urandom(4096))
+    else:
+        joblib.dump({"format": 1, "name": "x"}, path)
+    make_card_match(path)  # the hash check passes: unpickling itself must fail cleanly
+    result = label(str(EXAMPLES / "harbour.txt"), "--model", str(path))
+    assert result.exit_code == 3
+    assert one_clear_line(result.stderr).startswith("storyfilter: ")
+
+
+def test_a_card_that_is_not_an_object_is_a_model_error(tiny_model_path, tmp_path):
+    path = copy_bundle(tiny_model_path, tmp_path / "odd.joblib")
+    card_path(path).write_text("[1, 2]")
+    result = label(str(EXAMPLES / "harbour.txt"), "--model", str(path))
+    assert result.exit_code == 3 and "not a JSON object" in one_clear_line(result.stderr)
+
+
+# Labelling anything --------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=120), max_size=12).map("\n".join) | st.text(max_size=600))
+def test_labelling_any_unicode_string_returns_a_record(tiny_model, text):
+    record = tiny_model.label(text, id="any").to_record()
+    assert json.loads(json.dumps(record))["id"] == "any"
+    for segment in record["segments"]:
+        assert text[segment["start"] : segment["end"]] == segment["text"]
+        assert segment["label"] in ("story", "chrome") and 0.0 <= segment["score"] <= 1.0
+    assert set(record["topics"]) == set(tiny_model.tag_names)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("<>/=\"'&; pdivbr"), max_size=600))
+def test_labelling_any_string_as_html_returns_a_record(tiny_model, markup):
+    record = tiny_model.label(html=markup, id="any").to_record()
+    for segment in record["segments"]:
+        assert record["text"][segment["start"] : segment["end"]] == segment["text"]
