@@ -218,16 +218,19 @@ def _run(job: _Job, selector: Optional[Callable] = None) -> None:
             display, update = _progress_reporter(job.inputs, job.fmt)
             with display if display is not None else nullcontext():
                 summary = run_label(loaded, options, handle, update, select)
-    line = _summary_line(summary)
-    if select is not None:
-        line += f"; {summary.written - summary.failed} kept"
-    if summary.interrupted is not None:
-        name = signal.Signals(summary.interrupted).name
-        typer.echo(f"storyfilter: stopped by {name}: {line}. The output ends with a complete record; "
-                   "run the same command with --resume to finish.", err=True)
-        raise typer.Exit(128 + summary.interrupted)
-    typer.echo(line, err=True)
-    raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
+        # Still inside: a second Ctrl-C while the summary is written ends the same way.
+        line = _summary_line(summary)
+        if select is not None:
+            line += f"; {summary.written - summary.failed} kept"
+        if summary.interrupted is not None:
+            for number in (signal.SIGINT, signal.SIGTERM):  # stopping already: a further Ctrl-C changes nothing
+                signal.signal(number, signal.SIG_IGN)
+            name = signal.Signals(summary.interrupted).name
+            typer.echo(f"storyfilter: stopped by {name}: {line}. The output ends with a complete record; "
+                       "run the same command with --resume to finish.", err=True)
+            raise typer.Exit(128 + summary.interrupted)
+        typer.echo(line, err=True)
+        raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
 
 
 @app.command()

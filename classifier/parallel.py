@@ -23,7 +23,7 @@ import pickle
 import signal
 import tempfile
 import uuid
-from concurrent.futures import CancelledError, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -76,25 +76,38 @@ class InProcess:
 
 
 def _in_order(
-    submit: Callable[[list], Any], chunks: Iterable[list], ahead: int, lost: tuple[type[BaseException], ...]
+    submit: Callable[[list], Any],
+    chunks: Iterable[list],
+    ahead: int,
+    lost: tuple[type[BaseException], ...],
+    recover: Callable[[list, Any], Any] | None = None,
 ) -> Iterator[Any]:
     """Submit chunks, keeping at most ``ahead`` in flight, and yield their results in order.
 
     Futures still pending when the consumer stops (or fails) are cancelled.
-    The ``lost`` exceptions (a worker died) become :class:`WorkerError`.
+    A chunk whose future raises one of the ``lost`` exceptions (a worker
+    died) is handed to ``recover`` with its future, which returns its result;
+    without ``recover`` the loss is a :class:`WorkerError`.
     """
     pending: collections.deque = collections.deque()
+
+    def result(chunk: list, future: Any) -> Any:
+        try:
+            return future.result()
+        except lost as error:
+            if recover is None:
+                raise WorkerError(f"a worker died ({type(error).__name__}: {error})") from error
+            return recover(chunk, future)
+
     try:
         for chunk in chunks:
-            pending.append(submit(chunk))
+            pending.append((chunk, submit(chunk)))
             if len(pending) >= ahead:
-                yield pending.popleft().result()
+                yield result(*pending.popleft())
         while pending:
-            yield pending.popleft().result()
-    except lost as error:
-        raise WorkerError(f"a worker died ({type(error).__name__}: {error})") from error
+            yield result(*pending.popleft())
     finally:
-        for future in pending:
+        for _, future in pending:
             future.cancel()
 
 
@@ -117,42 +130,136 @@ def _run_in_worker(task: Task, chunk: list, *args: Any) -> Any:
     return task(_worker_model, chunk, *args)
 
 
+# Documents found to kill their worker process after which a run gives up:
+# past that, the workers themselves are failing, not the documents.
+MAX_DEADLY = 20
+# A chunk whose first documents all kill their worker alone points at the workers too.
+DEADLY_IN_A_ROW = 3
+
+
 class WorkerPool:
     """The task run in ``workers`` processes, each with its own copy of the model.
 
     The model goes to the workers as a pickle in a temporary file, which
     each reads as it starts: handing it over through the start-up pipe
     would make each start wait for the one before.
+
+    A worker process that dies (a crash in a parser, the kernel's
+    out-of-memory killer) breaks the pool: every chunk in flight is lost. The
+    pool is then started again and those chunks run again, one at a time. A
+    chunk that kills a worker alone is run a document at a time to find the
+    documents that do; each of them gets an error record (type
+    ``WorkerError``) in its place and the rest of its chunk is labelled, so a
+    page that crashes the labeller cannot stop a run, and a resumed run does
+    not meet it again. When workers die whatever they run, the run stops with
+    :class:`WorkerError`.
     """
 
     def __init__(self, model, workers: int) -> None:
         self.ahead = workers * AHEAD_PER_WORKER
+        self._workers = workers
+        self._generation = 0
+        self._deadly = 0
         handle = tempfile.NamedTemporaryFile(prefix="storyfilter-model-", suffix=".pickle", delete=False)
         self._model_file = handle.name
         try:
             with handle:
                 pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            self._executor = ProcessPoolExecutor(
-                max_workers=workers,
-                # Spawned, not forked: the main process may run threads (progress
-                # display, input counting) that a fork would copy mid-flight.
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(self._model_file,),
-            )
+            self._executor = self._start()
         except OSError as error:
             os.unlink(self._model_file)
             raise WorkerError(f"cannot start worker processes: {error.strerror or error}") from None
 
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            # Spawned, not forked: the main process may run threads (progress
+            # display, input counting) that a fork would copy mid-flight.
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self._model_file,),
+        )
+
+    def _submit(self, task: Task, chunk: list, args: tuple) -> Future:
+        """The chunk's future, marked with the pool it went to (a pool already broken gives a failed one)."""
+        try:
+            future = self._executor.submit(_run_in_worker, task, chunk, *args)
+        except BrokenProcessPool as error:
+            future = Future()
+            future.set_exception(error)
+        future.generation = self._generation  # type: ignore[attr-defined]
+        return future
+
+    def _alone(self, task: Task, chunk: list, args: tuple) -> Any:
+        """Run one chunk and wait for it; if it breaks the pool, start a new pool and raise BrokenProcessPool."""
+        future = self._submit(task, chunk, args)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._restart_after(future)
+            raise
+
+    def _restart_after(self, future: Future) -> None:
+        """Start a new pool if the one ``future`` ran in is the current one (else that was done already)."""
+        if future.generation != self._generation:  # type: ignore[attr-defined]
+            return
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._generation += 1
+        try:
+            self._executor = self._start()
+        except OSError as error:
+            raise WorkerError(f"cannot start worker processes again: {error.strerror or error}") from None
+
+    def _recover(self, task: Task, args: tuple, chunk: list, future: Future) -> Any:
+        """The result of a chunk that was in flight when a worker died."""
+        self._restart_after(future)
+        try:
+            return self._alone(task, chunk, args)
+        except BrokenProcessPool:
+            pass
+        deadly = []
+        for number, item in enumerate(chunk):
+            try:
+                self._alone(task, [item], args)
+            except BrokenProcessPool:
+                deadly.append(number)
+                if len(deadly) == DEADLY_IN_A_ROW == number + 1 or len(deadly) == len(chunk) > 1:
+                    raise WorkerError("worker processes die whatever document they label") from None
+        self._deadly += len(deadly)
+        if self._deadly > MAX_DEADLY:
+            raise WorkerError(f"worker processes died on more than {MAX_DEADLY} documents") from None
+        chunk = [_killed_its_worker(item) if number in deadly else item for number, item in enumerate(chunk)]
+        try:
+            return self._alone(task, chunk, args)
+        except BrokenProcessPool:
+            raise WorkerError("a worker died again on a chunk whose documents each labelled alone") from None
+
     def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
-        submit = self._executor.submit
-        return _in_order(lambda chunk: submit(_run_in_worker, task, chunk, *args), chunks, self.ahead, (BrokenProcessPool,))
+        return _in_order(
+            lambda chunk: self._submit(task, chunk, args),
+            chunks,
+            self.ahead,
+            (BrokenProcessPool,),
+            lambda chunk, future: self._recover(task, args, chunk, future),
+        )
 
     def close(self) -> None:
         try:
             self._executor.shutdown(wait=True, cancel_futures=True)
         finally:
             os.unlink(self._model_file)
+
+
+def _killed_its_worker(item: Any) -> Any:
+    """The error record that stands for a document whose labelling kills the worker process."""
+    from .documents import FailedDocument
+
+    return FailedDocument(
+        getattr(item, "id", None),
+        "WorkerError",
+        "the worker process labelling this document died (a crash or the out-of-memory killer); it was not labelled",
+        getattr(item, "extra", {}),
+    )
 
 
 # Models unpickled on this Dask worker process, by run (one at a time).

@@ -236,28 +236,61 @@ def test_workers_default_to_the_cores_of_the_machine(monkeypatch):
 
 
 class DyingModel:
-    """Stands in for a model; its worker process dies on the document with id "die"."""
+    """Stands in for a model; its worker process dies on the documents with id "die".
+
+    With ``once``, it dies only the first time (the file it names does not exist yet):
+    a worker lost to something else than the document.
+    """
+
+    def __init__(self, once: str | None = None, everything: bool = False):
+        self.once, self.everything = once, everything
 
     def _label_chunk(self, chunk):
         from classifier.documents import FailedDocument
 
-        if any(document.id == "die" for document in chunk):
-            os._exit(9)
-        return [FailedDocument(document.id, "Test", "not labelled") for document in chunk]
+        if self.everything or any(d.id == "die" and not isinstance(d, FailedDocument) for d in chunk):
+            if self.once is None or not os.path.exists(self.once):
+                if self.once is not None:
+                    Path(self.once).touch()
+                os._exit(9)
+        return [d if isinstance(d, FailedDocument) else FailedDocument(d.id, "Test", "not labelled") for d in chunk]
 
 
-def test_a_dead_worker_is_a_clear_error_and_the_output_stays_whole(tmp_path):
+def run_dying(tmp_path, model, die_at=(30,), n=40):
     import io
 
     from classifier.batch import RunOptions, run_label
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "die" if i in die_at else str(i), "text": "x"} for i in range(n)])
+    out = io.StringIO()
+    try:
+        return run_label(model, RunOptions(inputs=[str(source)], chunk_size=2, workers=2), out), out
+    except Exception as error:
+        error.out = out
+        raise
+
+
+def test_a_document_that_kills_its_worker_gets_an_error_record_and_the_run_goes_on(tmp_path):
+    summary, out = run_dying(tmp_path, DyingModel(), die_at=(5, 30))
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in rows] == ["die" if i in (5, 30) else str(i) for i in range(40)]
+    assert [r["error"]["type"] for r in rows if r["id"] == "die"] == ["WorkerError", "WorkerError"]
+    assert all(r["error"]["type"] == "Test" for r in rows if r["id"] != "die")  # its chunk mates were labelled
+    assert summary.documents == 40 and summary.errors_by_type["WorkerError"] == 2
+
+
+def test_a_worker_lost_once_costs_nothing(tmp_path):
+    summary, out = run_dying(tmp_path, DyingModel(once=str(tmp_path / "died")))
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(rows) == 40 and all(r["error"]["type"] == "Test" for r in rows)  # "die" too: labelled the second time
+
+
+def test_workers_that_die_on_everything_stop_the_run_with_a_clear_error(tmp_path):
     from classifier.errors import WorkerError
 
-    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "die" if i == 30 else str(i), "text": "x"} for i in range(40)])
-    out = io.StringIO()
-    with pytest.raises(WorkerError, match="a worker died .* --resume"):
-        run_label(DyingModel(), RunOptions(inputs=[str(source)], chunk_size=2, workers=2), out)
-    ids = [json.loads(line)["id"] for line in out.getvalue().splitlines()]
-    assert ids == [str(i) for i in range(len(ids))] and len(ids) <= 30
+    with pytest.raises(WorkerError, match="whatever document they label.* --resume") as caught:
+        run_dying(tmp_path, DyingModel(everything=True))
+    assert caught.value.out.getvalue() == ""
 
 
 def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, tiny_model_path):
