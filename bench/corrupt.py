@@ -41,6 +41,7 @@ import collections
 import gzip
 import json
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -213,7 +214,7 @@ def write_jsonl_file(directory: Path, items: list[tuple[str, str]], number: int,
         kind, line, id_kept = jsonl_line(name, text, rng)
         lines.append(line)
         where = f"{path}:{len(lines)}"
-        docs.append(Expected((name, where) if not id_kept or kind == "latin-1 text" else (name,), f"jsonl: {kind}", file))
+        docs.append(Expected((name,) if id_kept else (name, where), f"jsonl: {kind}", file))
         if rng.random() < 0.03:  # the same id again, on the next line
             lines.append(json.dumps({"id": name, "text": text}).encode("utf-8"))
             docs.append(Expected((name,), "jsonl: same id twice", file))
@@ -260,6 +261,8 @@ def check(expected: list[Expected], output: bytes, stderr: str, directory: Path)
     for doc in expected:
         if at < len(records) and records[at]["id"] in doc.ids:
             outcome[(doc.damage, "error" if "error" in records[at] else "labelled")] += 1
+            if "error" in records[at]:
+                outcome[(doc.damage, "why", _reason(records[at]["error"]["message"]))] += 1
             at += 1
         elif doc.cut_off and at < len(records) and "cannot read past line" in records[at].get("error", {}).get("message", "") \
                 and records[at]["id"].startswith(str(directory / doc.file)):
@@ -278,6 +281,11 @@ def check(expected: list[Expected], output: bytes, stderr: str, directory: Path)
     expected_counts = collections.Counter(d.ids[0] for d in expected)
     result.out_of_order = sum(1 for key, n in seen.items() if key in expected_counts and n > expected_counts[key])
     return result, outcome
+
+
+def _reason(message: str) -> str:
+    """An error message without the file name and line in front and the details in brackets at the end."""
+    return re.sub(r"^\S+: ", "", message).split(" (")[0][:60]
 
 
 def run(command: list[str], interrupt: float | None = None) -> tuple[int, str, float]:
@@ -316,9 +324,10 @@ def main() -> int:
         print(f"{len(expected)} input documents in {len(list(directory.iterdir()))} files; exit code {code}; {seconds:.1f} s")
         print(f"stderr: {stderr.strip().splitlines()[-1] if stderr.strip() else ''}")
         print(f"\n{'damage':<36} {'documents':>9} {'labelled':>9} {'errors':>7}")
-        for damage in sorted({d for d, _ in outcome}):
+        for damage in sorted({key[0] for key in outcome}):
             labelled, errors = outcome[(damage, "labelled")], outcome[(damage, "error")]
-            print(f"{damage:<36} {labelled + errors:>9} {labelled:>9} {errors:>7}")
+            reasons = "; ".join(f"{n} {key[2]}" for key, n in sorted(outcome.items()) if key[0] == damage and len(key) == 3)
+            print(f"{damage:<36} {labelled + errors:>9} {labelled:>9} {errors:>7}  {reasons}")
         print(f"\nmust be zero: tracebacks {result.tracebacks}, lines that are not JSON records {result.bad_lines}, "
               f"lost ids {result.lost}, extra records {result.duplicated}, ids repeated beyond the input {result.out_of_order}")
         print(f"lines after the cut of a cut gzipped JSONL file (unreadable; one error record stands for them): {result.cut_off}")

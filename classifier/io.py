@@ -20,7 +20,7 @@ import sys
 import zlib
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Iterator, Sequence
+from typing import IO, Any, Callable, Iterator, Sequence
 
 from .documents import Document, FailedDocument, LabeledDocument, is_label_record
 from .errors import InputError
@@ -32,6 +32,11 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _BINARY_SHARE = 0.05
 # Chaos (mess) difference within which charset-normalizer's candidates tie.
 _NEAR_TIE = 0.05
+# Bytes of a file that looks binary shown to the detector, to tell UTF-16 or UTF-32 without a BOM from binary.
+_WIDE_SAMPLE = 1 << 16
+# Fewest bytes and least share of NUL bytes for such a file to be read as wide text at all (binary
+# junk has few NULs), and least share of printable characters for a strict UTF-16 reading to count.
+_WIDE_MINIMUM, _WIDE_NULS, _WIDE_PRINTABLE = 64, 0.2, 0.95
 # Where an HTML file's declared encoding is looked for, and how it is declared.
 _HEAD_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -240,6 +245,9 @@ def _read_bytes(path: Path) -> bytes:
 def decode_bytes(raw: bytes) -> str:
     """Text from bytes: UTF-8 (with or without BOM), UTF-16 by its BOM, else detected.
 
+    Bytes no encoding fits well (damaged text) are read as UTF-8 with the
+    bytes it cannot read replaced.
+
     Raises
     ------
     InputError
@@ -253,22 +261,51 @@ def decode_bytes(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if _looks_binary(raw):
-        raise InputError("looks like a binary file, not text")
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - a dependency, but stay usable without it
+        if _looks_binary(raw):
+            raise InputError("looks like a binary file, not text") from None
         return raw.decode("cp1252", errors="replace")
+    if _looks_binary(raw):
+        wide = _wide_text(raw, from_bytes)
+        if wide is None:
+            raise InputError("looks like a binary file, not text")
+        return wide
     matches = from_bytes(raw)
     best = matches.best()
-    if best is None:
-        raise InputError("cannot tell the text encoding")
+    if best is None:  # too damaged for any encoding to fit well: keep what UTF-8 can read
+        return raw.decode("utf-8", errors="replace")
     # Short Latin texts fit several code pages about equally; the web's
     # default legacy encoding (windows-1252) wins such a near tie.
     for match in matches:
         if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + _NEAR_TIE:
             return raw.decode("cp1252", errors="replace")
     return str(best)
+
+
+def _wide_text(raw: bytes, from_bytes: Callable) -> str | None:
+    """Text in UTF-16 or UTF-32 without a BOM (full of NUL bytes, as binary files are), or None.
+
+    What the detector says, else (pages full of icon-font characters put it
+    off) a strict UTF-16 reading whose characters are nearly all printable.
+    """
+    sample = raw[:_WIDE_SAMPLE]
+    if len(sample) < _WIDE_MINIMUM or sample.count(0) < _WIDE_NULS * len(sample):
+        return None
+    best = from_bytes(sample).best()
+    if best is not None and best.encoding.startswith(("utf_16", "utf_32")):
+        return raw.decode(best.encoding, errors="replace")
+    # Latin text in UTF-16 has its NUL bytes first in each pair when big-endian, second when little-endian.
+    big_endian = sample[0::2].count(0) > sample[1::2].count(0)
+    for encoding in ("utf-16-be", "utf-16-le") if big_endian else ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample[: len(sample) // 2 * 2].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if sum(c.isprintable() or c.isspace() for c in text) >= _WIDE_PRINTABLE * len(text):
+            return raw.decode(encoding, errors="replace")
+    return None
 
 
 def decode_html(raw: bytes) -> str:

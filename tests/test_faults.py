@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from classifier.bundle import card_path
 from classifier.cli import app
 from classifier.documents import Document, FailedDocument, LabeledDocument
-from classifier.io import InputFormat, document_from_record, read_path
+from classifier.io import document_from_record, read_path
 
 from .conftest import EXAMPLES, write_jsonl
 
@@ -73,6 +73,8 @@ CURLY = "\u201cWe will stay,\u201d the mayor said \u2013 and the caf\u00e9 \u00e
         ("bom.txt", TEXT.encode("utf-8-sig"), TEXT),
         ("le.txt", TEXT.encode("utf-16"), TEXT),
         ("be.txt", b"\xfe\xff" + TEXT.encode("utf-16-be"), TEXT),
+        ("le-no-bom.txt", TEXT.encode("utf-16-le"), TEXT),
+        ("be-no-bom.txt", TEXT.encode("utf-16-be"), TEXT),
         ("latin.txt", TEXT.encode("latin-1"), TEXT),
         ("windows.txt", CURLY.encode("cp1252"), CURLY),
         ("latin.txt.gz", gzip.compress(TEXT.encode("latin-1")), TEXT),
