@@ -12,7 +12,8 @@ them are damaged on the way, each by one kind of damage drawn at random:
   replaced), half the page in UTF-8 and half in windows-1252;
 * compressed (``.gz``), then cut or with bytes flipped;
 * made empty, made pure binary junk, made a 2 MB single line;
-* in JSONL: a line cut in half, bytes flipped inside the text, text in
+* in JSONL (a page as `text`, or as `html` for about a third): a line cut
+  in half, bytes flipped inside the text, text in
   Latin-1 bytes, ``text`` missing, null or a number, a line that is not
   an object, no id, the same id twice; one gzipped JSONL file is cut short.
 
@@ -142,13 +143,16 @@ def damage_file(raw: bytes, text: str, rng: random.Random) -> tuple[str, bytes, 
 # Damage to JSONL lines ----------------------------------------------------------
 
 
-def jsonl_line(doc_id: str, text: str, rng: random.Random) -> tuple[str, bytes, bool]:
-    """A damage kind, the line's bytes (without its newline), and whether the id stays readable."""
+def jsonl_line(doc_id: str, field: str, text: str, rng: random.Random) -> tuple[str, bytes, bool]:
+    """A damage kind, the line's bytes (without its newline), and whether the id stays readable.
+
+    ``field`` is ``text`` or ``html``.
+    """
     kind = rng.choice([
         "none", "none", "line cut", "flip in text", "latin-1 text", "no text", "null text", "number text",
         "not an object", "no id", "control chars in text",
     ])
-    head = '{"id": ' + json.dumps(doc_id) + ', "text": '
+    head = '{"id": ' + json.dumps(doc_id) + f', "{field}": '
     body = json.dumps(text, ensure_ascii=False) + "}"
     if kind == "line cut":
         whole = (head + body).encode("utf-8")
@@ -163,13 +167,13 @@ def jsonl_line(doc_id: str, text: str, rng: random.Random) -> tuple[str, bytes, 
     if kind == "no text":
         return kind, json.dumps({"id": doc_id, "body": text}).encode("utf-8"), True
     if kind == "null text":
-        return kind, json.dumps({"id": doc_id, "text": None}).encode("utf-8"), True
+        return kind, json.dumps({"id": doc_id, field: None}).encode("utf-8"), True
     if kind == "number text":
-        return kind, json.dumps({"id": doc_id, "text": 3.5}).encode("utf-8"), True
+        return kind, json.dumps({"id": doc_id, field: 3.5}).encode("utf-8"), True
     if kind == "not an object":
         return kind, json.dumps([doc_id, text]).encode("utf-8"), False
     if kind == "no id":
-        return kind, json.dumps({"text": text}).encode("utf-8"), False
+        return kind, json.dumps({field: text}).encode("utf-8"), False
     return kind, (head + body).encode("utf-8"), True
 
 
@@ -181,14 +185,15 @@ def build_input(data: Path, directory: Path, rng: random.Random, lines_per_file:
     pages = list(read_web_pages(data, renderers=["html-text"], cache=default_cache()))
     index = [json.loads(line) for line in (data / "pages.jsonl").open(encoding="utf-8")]
     expected: dict[str, list[Expected]] = {}
-    jsonl: list[tuple[str, str]] = []
+    jsonl: list[tuple[str, str, str]] = []
     for number, (page, record) in enumerate(zip(pages, index)):
         name = f"p{number:04d}"
         container = rng.choice(["html", "text", "jsonl"])
-        if container == "jsonl":
-            jsonl.append((name, page.text))
-            continue
         raw = gzip.decompress((data / "html" / f"{record['id']}.html.gz").read_bytes())
+        if container == "jsonl":
+            as_html = rng.random() < 0.3
+            jsonl.append((name, "html", raw.decode("utf-8", errors="replace")) if as_html else (name, "text", page.text))
+            continue
         if container == "html":
             kind, damaged, gz = damage_file(raw, raw.decode("utf-8", errors="replace"), rng)
         else:
@@ -204,20 +209,20 @@ def build_input(data: Path, directory: Path, rng: random.Random, lines_per_file:
     return [doc for file in sorted(expected) for doc in expected[file]]
 
 
-def write_jsonl_file(directory: Path, items: list[tuple[str, str]], number: int, rng: random.Random,
+def write_jsonl_file(directory: Path, items: list[tuple[str, str, str]], number: int, rng: random.Random,
                      expected: dict[str, list[Expected]]) -> None:
     gzipped = number % 4 == 3
     file = f"j{number:03d}.jsonl" + (".gz" if gzipped else "")
     path = directory / file
     lines, docs = [], []
-    for name, text in items:
-        kind, line, id_kept = jsonl_line(name, text, rng)
+    for name, field, text in items:
+        kind, line, id_kept = jsonl_line(name, field, text, rng)
         lines.append(line)
         where = f"{path}:{len(lines)}"
-        docs.append(Expected((name,) if id_kept else (name, where), f"jsonl: {kind}", file))
+        docs.append(Expected((name,) if id_kept else (name, where), f"jsonl {field}: {kind}", file))
         if rng.random() < 0.03:  # the same id again, on the next line
-            lines.append(json.dumps({"id": name, "text": text}).encode("utf-8"))
-            docs.append(Expected((name,), "jsonl: same id twice", file))
+            lines.append(json.dumps({"id": name, field: text}).encode("utf-8"))
+            docs.append(Expected((name,), f"jsonl {field}: same id twice", file))
     raw = b"\n".join(lines) + b"\n"
     if gzipped:
         packed = gzip.compress(raw)
