@@ -9,7 +9,7 @@ the same whatever else is in its chunk, and the chunks are cut the same
 way for every engine, so every engine writes identical records.
 
 Worker processes receive the model once, when they start; a Dask cluster
-receives it once, broadcast to every worker before the first task.
+receives it once, in a worker plugin every worker (also one that restarts) runs.
 """
 
 from __future__ import annotations
@@ -80,14 +80,15 @@ def _in_order(
     chunks: Iterable[list],
     ahead: int,
     lost: tuple[type[BaseException], ...],
-    recover: Callable[[list, Any], Any] | None = None,
+    recover: Callable[[list, Any, BaseException], Any] | None = None,
 ) -> Iterator[Any]:
     """Submit chunks, keeping at most ``ahead`` in flight, and yield their results in order.
 
     Futures still pending when the consumer stops (or fails) are cancelled.
     A chunk whose future raises one of the ``lost`` exceptions (a worker
-    died) is handed to ``recover`` with its future, which returns its result;
-    without ``recover`` the loss is a :class:`WorkerError`.
+    died) is handed to ``recover`` with its future and the exception, which
+    returns its result; without ``recover``, or when recovering loses a
+    worker again, the loss is a :class:`WorkerError`.
     """
     pending: collections.deque = collections.deque()
 
@@ -97,7 +98,10 @@ def _in_order(
         except lost as error:
             if recover is None:
                 raise WorkerError(f"a worker died ({type(error).__name__}: {error})") from error
-            return recover(chunk, future)
+            try:
+                return recover(chunk, future, error)
+            except lost as again:
+                raise WorkerError(f"a worker died ({type(again).__name__}: {again})") from again
 
     try:
         for chunk in chunks:
@@ -137,6 +141,44 @@ MAX_DEADLY = 20
 DEADLY_IN_A_ROW = 3
 
 
+class Isolation:
+    """Finds the documents that kill the worker labelling them, so that the run can go on without them.
+
+    A chunk that was in flight when a worker died runs again alone; if it
+    kills a worker by itself, each of its documents runs alone, and each one
+    that kills its worker gets an error record (type ``WorkerError``) in the
+    chunk, which then runs once more. When the first documents of a chunk
+    (or all of them) kill their worker, or more than :data:`MAX_DEADLY` do in
+    one run, the workers themselves are failing: :class:`WorkerError`.
+    """
+
+    def __init__(self, lost: tuple[type[BaseException], ...]) -> None:
+        self.lost = lost
+        self.deadly = 0
+
+    def result(self, chunk: list, run_alone: Callable[[list], Any]) -> Any:
+        try:
+            return run_alone(chunk)
+        except self.lost:
+            pass
+        deadly = []
+        for number, item in enumerate(chunk):
+            try:
+                run_alone([item])
+            except self.lost:
+                deadly.append(number)
+                if len(deadly) == DEADLY_IN_A_ROW == number + 1 or len(deadly) == len(chunk) > 1:
+                    raise WorkerError("workers die whatever document they label") from None
+        self.deadly += len(deadly)
+        if self.deadly > MAX_DEADLY:
+            raise WorkerError(f"workers died on more than {MAX_DEADLY} documents") from None
+        marked = [_killed_its_worker(item) if number in deadly else item for number, item in enumerate(chunk)]
+        try:
+            return run_alone(marked)
+        except self.lost:
+            raise WorkerError("a worker died again on a chunk whose documents each labelled alone") from None
+
+
 class WorkerPool:
     """The task run in ``workers`` processes, each with its own copy of the model.
 
@@ -146,20 +188,16 @@ class WorkerPool:
 
     A worker process that dies (a crash in a parser, the kernel's
     out-of-memory killer) breaks the pool: every chunk in flight is lost. The
-    pool is then started again and those chunks run again, one at a time. A
-    chunk that kills a worker alone is run a document at a time to find the
-    documents that do; each of them gets an error record (type
-    ``WorkerError``) in its place and the rest of its chunk is labelled, so a
-    page that crashes the labeller cannot stop a run, and a resumed run does
-    not meet it again. When workers die whatever they run, the run stops with
-    :class:`WorkerError`.
+    pool is then started again and those chunks run again, one at a time,
+    through an :class:`Isolation`: a page that crashes the labeller gets an
+    error record and cannot stop a run (nor meet a resumed run again).
     """
 
     def __init__(self, model, workers: int) -> None:
         self.ahead = workers * AHEAD_PER_WORKER
         self._workers = workers
         self._generation = 0
-        self._deadly = 0
+        self._isolation = Isolation((BrokenProcessPool,))
         handle = tempfile.NamedTemporaryFile(prefix="storyfilter-model-", suffix=".pickle", delete=False)
         self._model_file = handle.name
         try:
@@ -210,29 +248,10 @@ class WorkerPool:
         except OSError as error:
             raise WorkerError(f"cannot start worker processes again: {error.strerror or error}") from None
 
-    def _recover(self, task: Task, args: tuple, chunk: list, future: Future) -> Any:
+    def _recover(self, task: Task, args: tuple, chunk: list, future: Future, error: BaseException) -> Any:
         """The result of a chunk that was in flight when a worker died."""
         self._restart_after(future)
-        try:
-            return self._alone(task, chunk, args)
-        except BrokenProcessPool:
-            pass
-        deadly = []
-        for number, item in enumerate(chunk):
-            try:
-                self._alone(task, [item], args)
-            except BrokenProcessPool:
-                deadly.append(number)
-                if len(deadly) == DEADLY_IN_A_ROW == number + 1 or len(deadly) == len(chunk) > 1:
-                    raise WorkerError("worker processes die whatever document they label") from None
-        self._deadly += len(deadly)
-        if self._deadly > MAX_DEADLY:
-            raise WorkerError(f"worker processes died on more than {MAX_DEADLY} documents") from None
-        chunk = [_killed_its_worker(item) if number in deadly else item for number, item in enumerate(chunk)]
-        try:
-            return self._alone(task, chunk, args)
-        except BrokenProcessPool:
-            raise WorkerError("a worker died again on a chunk whose documents each labelled alone") from None
+        return self._isolation.result(chunk, lambda part: self._alone(task, part, args))
 
     def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
         return _in_order(
@@ -240,7 +259,7 @@ class WorkerPool:
             chunks,
             self.ahead,
             (BrokenProcessPool,),
-            lambda chunk, future: self._recover(task, args, chunk, future),
+            lambda chunk, future, error: self._recover(task, args, chunk, future, error),
         )
 
     def close(self) -> None:
@@ -262,7 +281,9 @@ def _killed_its_worker(item: Any) -> Any:
     )
 
 
-# Models unpickled on this Dask worker process, by run (one at a time).
+# Pickled models (with the library versions they were made with) left on this
+# Dask worker process by each run's plugin, and the models unpickled from them.
+_dask_payloads: dict[str, tuple[dict, bytes]] = {}
 _dask_models: dict[str, Any] = {}
 # glibc's mallopt parameter for the size above which blocks are mmap-ed, and ours.
 _M_MMAP_THRESHOLD = -3
@@ -289,30 +310,44 @@ def _keep_large_blocks_on_the_heap() -> None:
         pass
 
 
-def _run_on_dask(task: Task, shipped: tuple[str, dict, bytes], chunk: list, *args: Any) -> Any:
-    """A task on a Dask worker: the model unpickled once per worker process and run."""
-    key, libraries, payload = shipped
+def _run_on_dask(task: Task, key: str, chunk: list, *args: Any) -> Any:
+    """A task on a Dask worker: the run's model unpickled once per worker process, and run."""
     model = _dask_models.get(key)
     if model is None:
         from .bundle import check_library_versions
 
+        if key not in _dask_payloads:
+            raise WorkerError("this Dask worker did not receive the model (its plugin did not run)")
+        libraries, payload = _dask_payloads[key]
         check_library_versions(libraries, "the model (on a Dask worker)")
         _keep_large_blocks_on_the_heap()
-        _dask_models.clear()
+        _dask_models.clear()  # one run at a time: the previous run's model can go
         model = _dask_models[key] = pickle.loads(payload)
     return task(model, chunk, *args)
+
+
+def _killed_worker_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from distributed import KilledWorker
+    except ImportError:
+        return ()
+    return (KilledWorker,)
 
 
 class DaskCluster:
     """The task run on the workers of a Dask distributed scheduler.
 
-    The pickled model is broadcast to every worker once, and unpickled once
-    per worker process, after checking that the worker runs the same
+    The pickled model goes to every worker once, in a worker plugin (so a
+    worker that joins or restarts mid-run gets it too), and is unpickled
+    once per worker process, after checking that the worker runs the same
     scikit-learn as the model was made with. Workers need storyfilter
-    installed (the tasks are its functions).
+    installed (the tasks are its functions). Dask runs a task again on
+    another worker when its worker dies; a chunk that kills workers until
+    Dask gives up (``KilledWorker``) goes through an :class:`Isolation`.
     """
 
     def __init__(self, model, address: str) -> None:
+        self._isolation = Isolation(_killed_worker_errors())
         try:
             from distributed import Client
         except ImportError:
@@ -331,8 +366,11 @@ class DaskCluster:
         try:
             threads = sum(self._client.nthreads().values())
             self.ahead = max(2, threads * AHEAD_PER_WORKER)
-            shipped = (uuid.uuid4().hex, library_versions(), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
-            [self._model] = self._client.scatter([shipped], broadcast=True, hash=False)
+            from .daskplugin import ModelPlugin
+
+            self._key = uuid.uuid4().hex
+            self._plugin = ModelPlugin(self._key, library_versions(), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+            self._client.register_plugin(self._plugin, name=self._plugin.name)
         except Exception as error:  # noqa: BLE001 - whatever went wrong, close the client and say so
             self._client.close()
             raise WorkerError(f"cannot send the model to the Dask workers at {address}: {type(error).__name__}: {error}") from None
@@ -341,17 +379,30 @@ class DaskCluster:
         from distributed import KilledWorker
         from distributed.comm.core import CommClosedError
 
-        submit = self._client.submit
+        def submit(chunk: list) -> Any:
+            return self._client.submit(_run_on_dask, task, self._key, chunk, *args, pure=False)
+
+        def recover(chunk: list, future: Any, error: BaseException) -> Any:
+            if not isinstance(error, KilledWorker):  # the scheduler is gone: nothing to retry on
+                raise WorkerError(f"lost the Dask cluster ({type(error).__name__}: {error})") from error
+            return self._isolation.result(chunk, lambda part: submit(part).result())
+
         return _in_order(
-            lambda chunk: submit(_run_on_dask, task, self._model, chunk, *args, pure=False),
+            submit,
             chunks,
             self.ahead,
             # A lost scheduler cancels every future; a closed client refuses new ones.
             (KilledWorker, CommClosedError, CancelledError, asyncio.CancelledError, OSError),
+            recover,
         )
 
     def close(self) -> None:
-        self._client.close()
+        try:
+            self._client.unregister_worker_plugin(self._plugin.name)  # the workers drop the model
+        except Exception:  # noqa: BLE001 - a cluster already gone has nothing to drop
+            pass
+        finally:
+            self._client.close()
 
 
 def run_chunks(

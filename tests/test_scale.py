@@ -256,15 +256,16 @@ class DyingModel:
         return [d if isinstance(d, FailedDocument) else FailedDocument(d.id, "Test", "not labelled") for d in chunk]
 
 
-def run_dying(tmp_path, model, die_at=(30,), n=40):
+def run_dying(tmp_path, model, die_at=(30,), n=40, scheduler=None):
     import io
 
     from classifier.batch import RunOptions, run_label
 
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": "die" if i in die_at else str(i), "text": "x"} for i in range(n)])
     out = io.StringIO()
+    options = RunOptions(inputs=[str(source)], chunk_size=2, workers=2, scheduler=scheduler)
     try:
-        return run_label(model, RunOptions(inputs=[str(source)], chunk_size=2, workers=2), out), out
+        return run_label(model, options, out), out
     except Exception as error:
         error.out = out
         raise
@@ -277,6 +278,20 @@ def test_a_document_that_kills_its_worker_gets_an_error_record_and_the_run_goes_
     assert [r["error"]["type"] for r in rows if r["id"] == "die"] == ["WorkerError", "WorkerError"]
     assert all(r["error"]["type"] == "Test" for r in rows if r["id"] != "die")  # its chunk mates were labelled
     assert summary.documents == 40 and summary.errors_by_type["WorkerError"] == 2
+
+
+def test_on_dask_a_document_that_kills_its_workers_gets_an_error_record(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # give up on the first death: faster
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster:
+            summary, out = run_dying(tmp_path, DyingModel(), die_at=(7,), n=16, scheduler=cluster.scheduler_address)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in rows] == ["die" if i == 7 else str(i) for i in range(16)]
+    assert rows[7]["error"]["type"] == "WorkerError" and rows[6]["error"]["type"] == "Test"
 
 
 def test_a_worker_lost_once_costs_nothing(tmp_path):
