@@ -369,8 +369,10 @@ class DaskCluster:
             from .daskplugin import ModelPlugin
 
             self._key = uuid.uuid4().hex
-            self._plugin = ModelPlugin(self._key, library_versions(), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
-            self._client.register_plugin(self._plugin, name=self._plugin.name)
+            plugin = ModelPlugin(self._key, library_versions(), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+            self._plugin_name = plugin.name  # the scheduler keeps the plugin; this process need not
+            self._client.register_plugin(plugin, name=plugin.name)
+            del plugin
         except Exception as error:  # noqa: BLE001 - whatever went wrong, close the client and say so
             self._client.close()
             raise WorkerError(f"cannot send the model to the Dask workers at {address}: {type(error).__name__}: {error}") from None
@@ -398,7 +400,7 @@ class DaskCluster:
 
     def close(self) -> None:
         try:
-            self._client.unregister_worker_plugin(self._plugin.name)  # the workers drop the model
+            self._client.unregister_worker_plugin(self._plugin_name)  # the workers drop the model
         except Exception:  # noqa: BLE001 - a cluster already gone has nothing to drop
             pass
         finally:
