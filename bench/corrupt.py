@@ -30,9 +30,12 @@ byte-identical to the first run's.
 
     python bench/corrupt.py --data ../shared/datasets/web-pages-2026 --seed 1
 
-Prints a table by kind of damage (documents, labelled, error records) and
-the counts that must be zero: tracebacks, lost ids, duplicated ids, records
-out of order. Exits 1 if any is not zero.
+Prints a table by kind of damage (documents, labelled, error records, and
+for text pages whose damage leaves them readable, i.e. none, gzip or
+another encoding, how many were misread: their segments do not hold the
+page's words, as the encoding left them) and the counts that must be zero:
+tracebacks, lost ids, duplicated ids, records out of order. Exits 1 if
+any is not zero.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class Expected:
     damage: str
     file: str
     cut_off: bool = False  # its line lies after the cut of a cut gzipped JSONL file
+    text: str | None = None  # for a text page whose damage keeps it readable: what its segments must hold
 
 
 # Damage to whole files --------------------------------------------------------
@@ -200,7 +204,13 @@ def build_input(data: Path, directory: Path, rng: random.Random, lines_per_file:
             kind, damaged, gz = damage_file(page.text.encode("utf-8"), page.text, rng)
         file = f"{name}.{'html' if container == 'html' else 'txt'}{gz}"
         (directory / file).write_bytes(damaged)
-        expected[file] = [Expected((name,), f"{container}: {kind}", file)]
+        readable = None
+        if container == "text" and kind in ("none", "gzip"):
+            readable = page.text
+        elif container == "text" and kind.startswith("encoding "):
+            encoding = kind.split()[1]
+            readable = encode(page.text, encoding).decode(encoding)  # what survives the encoding
+        expected[file] = [Expected((name,), f"{container}: {kind}", file, text=readable)]
     # One page as a 2 MB line, and documents that are nothing but damage.
     (directory / "z-line.txt").write_text(" ".join(pages[0].text.split()) * (2_000_000 // max(1, len(pages[0].text))), encoding="utf-8")
     expected["z-line.txt"] = [Expected(("z-line",), "text: 2 MB single line", "z-line.txt")]
@@ -219,7 +229,8 @@ def write_jsonl_file(directory: Path, items: list[tuple[str, str, str]], number:
         kind, line, id_kept = jsonl_line(name, field, text, rng)
         lines.append(line)
         where = f"{path}:{len(lines)}"
-        docs.append(Expected((name,) if id_kept else (name, where), f"jsonl {field}: {kind}", file))
+        readable = text if field == "text" and kind == "none" else None
+        docs.append(Expected((name,) if id_kept else (name, where), f"jsonl {field}: {kind}", file, text=readable))
         if rng.random() < 0.03:  # the same id again, on the next line
             lines.append(json.dumps({"id": name, field: text}).encode("utf-8"))
             docs.append(Expected((name,), f"jsonl {field}: same id twice", file))
@@ -266,6 +277,10 @@ def check(expected: list[Expected], output: bytes, stderr: str, directory: Path)
     for doc in expected:
         if at < len(records) and records[at]["id"] in doc.ids:
             outcome[(doc.damage, "error" if "error" in records[at] else "labelled")] += 1
+            if doc.text is not None and "segments" in records[at]:
+                decoded = " ".join(s["text"] for s in records[at]["segments"])
+                if decoded.split() != doc.text.split():
+                    outcome[(doc.damage, "misread")] += 1
             if "error" in records[at]:
                 outcome[(doc.damage, "why", _reason(records[at]["error"]["message"]))] += 1
             at += 1
@@ -327,11 +342,15 @@ def main() -> int:
         result, outcome = check(expected, out.read_bytes(), stderr, directory)
         print(f"{len(expected)} input documents in {len(list(directory.iterdir()))} files; exit code {code}; {seconds:.1f} s")
         print(f"stderr: {stderr.strip().splitlines()[-1] if stderr.strip() else ''}")
-        print(f"\n{'damage':<36} {'documents':>9} {'labelled':>9} {'errors':>7}")
+        print(f"\n{'damage':<36} {'documents':>9} {'labelled':>9} {'misread':>7} {'errors':>7}")
         for damage in sorted({key[0] for key in outcome}):
             labelled, errors = outcome[(damage, "labelled")], outcome[(damage, "error")]
+            misread = outcome[(damage, "misread")] if any(d.damage == damage and d.text is not None for d in expected) else "-"
             reasons = "; ".join(f"{n} {key[2]}" for key, n in sorted(outcome.items()) if key[0] == damage and len(key) == 3)
-            print(f"{damage:<36} {labelled + errors:>9} {labelled:>9} {errors:>7}  {reasons}")
+            print(f"{damage:<36} {labelled + errors:>9} {labelled:>9} {misread:>7} {errors:>7}  {reasons}")
+        misread = sum(n for key, n in outcome.items() if key[1] == "misread")
+        print(f"\ntext pages kept readable by their damage (none, gzip, encodings) whose segments do not hold their "
+              f"text: {misread} of {sum(1 for d in expected if d.text is not None)}")
         print(f"\nmust be zero: tracebacks {result.tracebacks}, lines that are not JSON records {result.bad_lines}, "
               f"lost ids {result.lost}, extra records {result.duplicated}, ids repeated beyond the input {result.out_of_order}")
         print(f"lines from the cut of a cut gzipped JSONL file on (unreadable; one error record stands for them): {result.cut_off}")

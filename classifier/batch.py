@@ -69,7 +69,8 @@ class ChunkRecords:
     """A labelled chunk as the JSON lines to write (UTF-8), with its counts.
 
     Bytes rather than text: they cross from a worker and go to the file
-    without being decoded and encoded again on the way.
+    without being decoded and encoded again on the way. Parts of a chunk
+    add up (``+``) to the whole, as every task's results must.
     """
 
     lines: bytes
@@ -77,6 +78,14 @@ class ChunkRecords:
     failed: int
     written: int
     errors_by_type: dict[str, int]
+
+    def __add__(self, other: "ChunkRecords") -> "ChunkRecords":
+        """The records of this part of a chunk followed by the next part's, as for the chunk whole."""
+        errors = dict(self.errors_by_type)
+        for kind, count in other.errors_by_type.items():
+            errors[kind] = errors.get(kind, 0) + count
+        return ChunkRecords(self.lines + other.lines, self.documents + other.documents, self.failed + other.failed,
+                            self.written + other.written, errors)
 
 
 def records_of_chunk(
@@ -167,9 +176,13 @@ def _unfinished(documents: Iterable, finished: Finished, summary: RunSummary) ->
 
 
 def _byte_writer(out: IO[str]) -> Callable[[bytes], None]:
-    """Write UTF-8 bytes to a text stream and flush: to its binary buffer when it has one."""
+    """Write UTF-8 bytes to a text stream and flush: to its binary buffer when it has one.
+
+    JSONL is UTF-8 whatever the stream's own encoding (a console's, or
+    PYTHONIOENCODING's): its text layer could not write every record.
+    """
     buffer = getattr(out, "buffer", None)
-    if buffer is None or (getattr(out, "encoding", "") or "").lower().replace("-", "") != "utf8":
+    if buffer is None:
         def write(data: bytes) -> None:
             out.write(data.decode("utf-8"))
             out.flush()

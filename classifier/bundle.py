@@ -157,7 +157,9 @@ class Model:
     ) -> Iterator[LabeledDocument | FailedDocument]:
         """Label documents lazily, in order, a chunk at a time.
 
-        A document that cannot be labelled yields a :class:`FailedDocument`
+        ``documents`` may also hold text strings and ``{"id", "text"|"html"}``
+        dicts, as :meth:`filter` takes them. A document that cannot be
+        labelled (anything else included) yields a :class:`FailedDocument`
         in its place, and failures already in the input (documents that
         could not be read) pass through in theirs. Only a few chunks are
         held at a time, so any iterable works, endless ones included.
@@ -170,7 +172,8 @@ class Model:
         """
         from .parallel import chunked, run_chunks
 
-        for results in run_chunks(self, _label_chunk, chunked(documents, chunk_size), workers=workers, scheduler=scheduler):
+        chunks = chunked(_as_documents(documents), chunk_size)
+        for results in run_chunks(self, _label_chunk, chunks, workers=workers, scheduler=scheduler):
             yield from results
 
     def _label_chunk(self, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
@@ -365,7 +368,7 @@ class Model:
             As :meth:`check_topics`.
         """
         wanted = self.check_topics(topics)
-        labelled = self.label_many(_as_documents(records), chunk_size=chunk_size, workers=workers, scheduler=scheduler)
+        labelled = self.label_many(records, chunk_size=chunk_size, workers=workers, scheduler=scheduler)
         for result in labelled:
             if isinstance(result, LabeledDocument) and passes(result.topics, result.tags, wanted, min_score):
                 yield result
@@ -448,7 +451,7 @@ def _as_documents(records) -> Iterator[Document | LabeledDocument | FailedDocume
         elif isinstance(record, dict):
             yield document_from_record(record, f"record {number}")
         else:
-            yield FailedDocument(str(number), "InputError", f"cannot filter a {type(record).__name__}")
+            yield FailedDocument(str(number), "InputError", f"cannot label a {type(record).__name__}: give a Document, a str or a dict")
 
 
 def card_path(path: Path) -> Path:

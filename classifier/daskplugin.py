@@ -14,16 +14,22 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from . import parallel
 
 
+# Model plugins are named this and their run's Dask client id.
+PLUGIN_PREFIX = "storyfilter-model-"
+
+
 class ModelPlugin(WorkerPlugin):
     """Leaves a run's pickled model (with the library versions it was made with) on each worker.
 
     The model is unpickled on the worker by the first task that needs it
     (:func:`classifier.parallel._run_on_dask`), after the versions are checked.
+    ``key`` is the run's Dask client id: a later run drops the plugins of
+    clients that are gone (a run killed before it could unregister its own).
     """
 
     def __init__(self, key: str, libraries: dict, payload: bytes) -> None:
         self.key, self.libraries, self.payload = key, libraries, payload
-        self.name = f"storyfilter-model-{key}"
+        self.name = PLUGIN_PREFIX + key
 
     def setup(self, worker) -> None:
         parallel._dask_payloads[self.key] = (self.libraries, self.payload)

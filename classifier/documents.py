@@ -9,6 +9,7 @@ be processed, so that no document is ever silently dropped.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, NamedTuple
 
@@ -126,7 +127,13 @@ class LabeledDocument:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _score(value: Any) -> float:
+    if not _is_number(value):
+        raise ValueError(f"a score must be a finite number, not {value!r}")
+    return float(value)
 
 
 def _segments_from_records(items: Any) -> tuple[ScoredSegment, ...]:
@@ -134,7 +141,7 @@ def _segments_from_records(items: Any) -> tuple[ScoredSegment, ...]:
         raise ValueError("'segments' must be a list")
     try:
         return tuple(
-            ScoredSegment(Segment(str(s["text"]), int(s["start"]), int(s["end"])), Label.parse(s["label"]), float(s["score"]))
+            ScoredSegment(Segment(str(s["text"]), int(s["start"]), int(s["end"])), Label.parse(s["label"]), _score(s["score"]))
             for s in items
         )
     except (KeyError, TypeError, ValueError, OverflowError, TrainingDataError) as error:

@@ -20,7 +20,9 @@ import sys
 import zlib
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, Sequence
+from typing import IO, Any, Iterator, Sequence
+
+from charset_normalizer import from_bytes
 
 from .documents import Document, FailedDocument, LabeledDocument, is_label_record
 from .errors import InputError
@@ -34,9 +36,14 @@ _BINARY_SHARE = 0.05
 _NEAR_TIE = 0.05
 # Bytes of a file that looks binary shown to the detector, to tell UTF-16 or UTF-32 without a BOM from binary.
 _WIDE_SAMPLE = 1 << 16
-# Fewest bytes and least share of NUL bytes for such a file to be read as wide text at all (binary
-# junk has few NULs), and least share of printable characters for a strict UTF-16 reading to count.
-_WIDE_MINIMUM, _WIDE_NULS, _WIDE_PRINTABLE = 64, 0.2, 0.95
+# Share of NUL bytes from which bytes are wide text (UTF-16, UTF-32) or binary, never UTF-8 or a
+# code page; fewest bytes to be read as wide text at all, and least share of printable characters
+# for a strict UTF-16 reading to count.
+_WIDE_NULS, _WIDE_MINIMUM, _WIDE_PRINTABLE = 0.2, 64, 0.95
+# Bytes UTF-8 cannot read, per valid multi-byte character, up to which text is damaged UTF-8
+# (text in a legacy code page has next to no valid multi-byte characters).
+_UTF8_DAMAGE = 1.0
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Where an HTML file's declared encoding is looked for, and how it is declared.
 _HEAD_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -257,21 +264,22 @@ def decode_bytes(raw: bytes) -> str:
         return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16", errors="replace")
+    sample = raw[:_WIDE_SAMPLE]
+    if sample.count(0) >= _WIDE_NULS * len(sample) > 0:
+        # Text has no NUL bytes, except in UTF-16 or UTF-32 (ASCII in UTF-16 is valid UTF-8 too: ask first).
+        wide = _wide_text(raw)
+        if wide is None:
+            raise InputError("looks like a binary file, not text")
+        return wide
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:  # pragma: no cover - a dependency, but stay usable without it
-        if _looks_binary(raw):
-            raise InputError("looks like a binary file, not text") from None
-        return raw.decode("cp1252", errors="replace")
+    damaged = _damaged_utf8(raw)
+    if damaged is not None:
+        return damaged
     if _looks_binary(raw):
-        wide = _wide_text(raw, from_bytes)
-        if wide is None:
-            raise InputError("looks like a binary file, not text")
-        return wide
+        raise InputError("looks like a binary file, not text")
     matches = from_bytes(raw)
     best = matches.best()
     if best is None:  # too damaged for any encoding to fit well: keep what UTF-8 can read
@@ -284,14 +292,29 @@ def decode_bytes(raw: bytes) -> str:
     return str(best)
 
 
-def _wide_text(raw: bytes, from_bytes: Callable) -> str | None:
+def _damaged_utf8(raw: bytes) -> str | None:
+    """UTF-8 text with a few damaged bytes (replaced by U+FFFD), or None when the bytes are not that.
+
+    UTF-8 it is when its valid multi-byte characters are at least as many as
+    the bytes it cannot read (a legacy code page would turn each of them into
+    two wrong characters; text in one has next to none). Text that is ASCII
+    but for the bad bytes goes to the detector, which reads a legacy page's
+    accents right.
+    """
+    text = raw.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(_NON_ASCII.findall(text)) - bad
+    return text if bad <= _UTF8_DAMAGE * good else None
+
+
+def _wide_text(raw: bytes) -> str | None:
     """Text in UTF-16 or UTF-32 without a BOM (full of NUL bytes, as binary files are), or None.
 
     What the detector says, else (pages full of icon-font characters put it
     off) a strict UTF-16 reading whose characters are nearly all printable.
     """
     sample = raw[:_WIDE_SAMPLE]
-    if len(sample) < _WIDE_MINIMUM or sample.count(0) < _WIDE_NULS * len(sample):
+    if len(sample) < _WIDE_MINIMUM:
         return None
     best = from_bytes(sample).best()
     if best is not None and best.encoding.startswith(("utf_16", "utf_32")):
@@ -381,8 +404,8 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | LabeledDocu
         where = f"{name}:{number}"
         try:
             record = _json_line(raw_line)
-        except (json.JSONDecodeError, InputError) as error:
-            yield FailedDocument(where, "InputError", f"{where}: not valid JSON ({error})", {"line": number})
+        except (ValueError, RecursionError, InputError) as error:  # ValueError: also numbers of over 4,300 digits
+            yield FailedDocument(where, "InputError", f"{where}: not valid JSON ({type(error).__name__}: {error})"[:1000], {"line": number})
             continue
         yield document_from_record(record, where)
 
@@ -400,7 +423,8 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
     """A document from one JSON object, or a failure that says what is wrong.
 
     A record written by ``label`` comes back as the labelled document it
-    describes, so that it is not labelled again.
+    describes, so that it is not labelled again; an error record written by
+    ``label`` comes back as the failure it describes.
     """
     if not isinstance(record, dict):
         return FailedDocument(where, "InputError", f"{where}: each line must be a JSON object")
@@ -408,11 +432,16 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
     doc_id = where if doc_id is None else str(doc_id)
     if is_label_record(record):
         try:
-            return LabeledDocument.from_record(record)
+            return LabeledDocument.from_record({**record, "id": doc_id})
         except ValueError as error:
             return FailedDocument(doc_id, "InputError", f"{where}: not a record as `label` writes it: {error}")
     extra = {k: v for k, v in record.items() if k not in ("id", "text", "html")}
     text, html = record.get("text"), record.get("html")
+    error = record.get("error")
+    if text is None and html is None and isinstance(error, dict) and {"type", "message"} <= error.keys():
+        # An error record written by `label`: it stays the failure it was.
+        extra.pop("error")
+        return FailedDocument(doc_id, str(error["type"]), str(error["message"]), extra)
     if text is None and html is None:
         return FailedDocument(doc_id, "InputError", f"{where}: needs a 'text' or 'html' field", extra)
     for field_name, value in (("text", text), ("html", html)):

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import itertools
 import multiprocessing
+import operator
 import os
 import pickle
 import signal
 import tempfile
-import uuid
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Protocol
@@ -134,49 +135,46 @@ def _run_in_worker(task: Task, chunk: list, *args: Any) -> Any:
     return task(_worker_model, chunk, *args)
 
 
-# Documents found to kill their worker process after which a run gives up:
-# past that, the workers themselves are failing, not the documents.
-MAX_DEADLY = 20
-# A chunk whose first documents all kill their worker alone points at the workers too.
-DEADLY_IN_A_ROW = 3
+# Times a document must kill its worker, labelled alone, to be taken for the cause.
+DEATHS_TO_BLAME = 2
 
 
 class Isolation:
     """Finds the documents that kill the worker labelling them, so that the run can go on without them.
 
-    A chunk that was in flight when a worker died runs again alone; if it
-    kills a worker by itself, each of its documents runs alone, and each one
-    that kills its worker gets an error record (type ``WorkerError``) in the
-    chunk, which then runs once more. When the first documents of a chunk
-    (or all of them) kill their worker, or more than :data:`MAX_DEADLY` do in
-    one run, the workers themselves are failing: :class:`WorkerError`.
+    A chunk that was in flight when a worker died runs again alone. If it
+    kills a worker by itself, each of its documents runs alone, and the
+    chunk's result is put together from theirs (a task's results for parts
+    of a chunk add up to its result for the chunk): a chunk too big for
+    memory as a whole still gets through. A document that kills its worker
+    alone twice gets an error record (type ``WorkerError``) in its place,
+    once a small probe document has shown that the workers can still label
+    at all; if the probe dies too, the workers are failing, not the
+    documents: :class:`WorkerError`.
     """
 
     def __init__(self, lost: tuple[type[BaseException], ...]) -> None:
         self.lost = lost
-        self.deadly = 0
 
     def result(self, chunk: list, run_alone: Callable[[list], Any]) -> Any:
         try:
             return run_alone(chunk)
         except self.lost:
             pass
-        deadly = []
-        for number, item in enumerate(chunk):
+        parts = [self._one(item, run_alone) for item in chunk]
+        return functools.reduce(operator.add, parts) if parts else run_alone(chunk)
+
+    def _one(self, item: Any, run_alone: Callable[[list], Any]) -> Any:
+        for _ in range(DEATHS_TO_BLAME):
             try:
-                run_alone([item])
+                return run_alone([item])
             except self.lost:
-                deadly.append(number)
-                if len(deadly) == DEADLY_IN_A_ROW == number + 1 or len(deadly) == len(chunk) > 1:
-                    raise WorkerError("workers die whatever document they label") from None
-        self.deadly += len(deadly)
-        if self.deadly > MAX_DEADLY:
-            raise WorkerError(f"workers died on more than {MAX_DEADLY} documents") from None
-        marked = [_killed_its_worker(item) if number in deadly else item for number, item in enumerate(chunk)]
+                pass
         try:
-            return run_alone(marked)
+            run_alone([_probe()])
         except self.lost:
-            raise WorkerError("a worker died again on a chunk whose documents each labelled alone") from None
+            raise WorkerError("workers die whatever they label, a probe of one line included") from None
+        return run_alone([_killed_its_worker(item)])
 
 
 class WorkerPool:
@@ -269,6 +267,13 @@ class WorkerPool:
             os.unlink(self._model_file)
 
 
+def _probe() -> Any:
+    """A document any working labeller labels: to tell a deadly document from failing workers."""
+    from .documents import Document
+
+    return Document(id="probe", text="A probe of one line.")
+
+
 def _killed_its_worker(item: Any) -> Any:
     """The error record that stands for a document whose labelling kills the worker process."""
     from .documents import FailedDocument
@@ -321,7 +326,6 @@ def _run_on_dask(task: Task, key: str, chunk: list, *args: Any) -> Any:
         libraries, payload = _dask_payloads[key]
         check_library_versions(libraries, "the model (on a Dask worker)")
         _keep_large_blocks_on_the_heap()
-        _dask_models.clear()  # one run at a time: the previous run's model can go
         model = _dask_models[key] = pickle.loads(payload)
     return task(model, chunk, *args)
 
@@ -366,16 +370,34 @@ class DaskCluster:
         try:
             threads = sum(self._client.nthreads().values())
             self.ahead = max(2, threads * AHEAD_PER_WORKER)
-            from .daskplugin import ModelPlugin
+            from .daskplugin import PLUGIN_PREFIX, ModelPlugin
 
-            self._key = uuid.uuid4().hex
+            self._drop_stale_models(PLUGIN_PREFIX)
+            self._key = self._client.id
             plugin = ModelPlugin(self._key, library_versions(), pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
             self._plugin_name = plugin.name  # the scheduler keeps the plugin; this process need not
             self._client.register_plugin(plugin, name=plugin.name)
             del plugin
         except Exception as error:  # noqa: BLE001 - whatever went wrong, close the client and say so
-            self._client.close()
+            self.close()
             raise WorkerError(f"cannot send the model to the Dask workers at {address}: {type(error).__name__}: {error}") from None
+
+    def _drop_stale_models(self, prefix: str) -> None:
+        """Unregister the model plugins of earlier runs whose client is gone (killed before it could).
+
+        Each run's plugin is named after its client; the scheduler knows
+        which clients are connected. Best effort: a scheduler that refuses
+        to run the check keeps them.
+        """
+        def stale(dask_scheduler) -> list:  # runs on the scheduler, sent by value
+            return [name for name in dask_scheduler.worker_plugins
+                    if name.startswith(prefix) and name[len(prefix):] not in dask_scheduler.clients]
+
+        try:
+            for name in self._client.run_on_scheduler(stale):
+                self._client.unregister_worker_plugin(name)
+        except Exception:  # noqa: BLE001 - a cleanup of others' leftovers must not stop this run
+            pass
 
     def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
         from distributed import KilledWorker
@@ -400,7 +422,8 @@ class DaskCluster:
 
     def close(self) -> None:
         try:
-            self._client.unregister_worker_plugin(self._plugin_name)  # the workers drop the model
+            if getattr(self, "_plugin_name", None) and self._client.status == "running":
+                self._client.unregister_worker_plugin(self._plugin_name)  # the workers drop the model
         except Exception:  # noqa: BLE001 - a cluster already gone has nothing to drop
             pass
         finally:

@@ -64,6 +64,7 @@ def test_empty_files_give_a_record_without_segments(tiny_model_path, tmp_path):
 
 
 TEXT = "Le caf\u00e9 \u00e9tait ferm\u00e9 \u00e0 cause de la gr\u00e8ve des employ\u00e9s du port, \u00ab disait \u00bb le ma\u00eetre."
+ASCII = "The harbour board met on Tuesday and voted to keep the night shift at the container quay."
 CURLY = "\u201cWe will stay,\u201d the mayor said \u2013 and the caf\u00e9 \u00e9tait ferm\u00e9 all week \u2026"
 
 
@@ -75,6 +76,9 @@ CURLY = "\u201cWe will stay,\u201d the mayor said \u2013 and the caf\u00e9 \u00e
         ("be.txt", b"\xfe\xff" + TEXT.encode("utf-16-be"), TEXT),
         ("le-no-bom.txt", TEXT.encode("utf-16-le"), TEXT),
         ("be-no-bom.txt", TEXT.encode("utf-16-be"), TEXT),
+        ("ascii-le-no-bom.txt", ASCII.encode("utf-16-le"), ASCII),  # valid UTF-8 too, full of NULs
+        ("ascii-be-no-bom.txt", ASCII.encode("utf-16-be"), ASCII),
+        ("flipped.txt", TEXT.encode("utf-8").replace(b"\xc3\xa0", b"\xe0", 1), TEXT.replace("\u00e0", "\ufffd", 1)),
         ("latin.txt", TEXT.encode("latin-1"), TEXT),
         ("windows.txt", CURLY.encode("cp1252"), CURLY),
         ("latin.txt.gz", gzip.compress(TEXT.encode("latin-1")), TEXT),
@@ -120,22 +124,50 @@ def test_every_bad_jsonl_line_has_its_error_record_in_place_and_the_run_goes_on(
         b'{"id": "twice", "text": "Second copy."}\n'
         b'{"id": "latin", "text": "Caf\xe9 cr\xe8me on the quay."}\n'
         b'{"id": "label-record", "model": "x@1", "story": "s", "topics": {"militia": "high"}}\n'
+        b'{"id": "deep", "text": ' + b"[" * 100_000 + b"]" * 100_000 + b'}\n'
+        b'{"id": "huge", "text": "x", "n": ' + b"9" * 5000 + b'}\n'
         b'{"id": "last", "text": "The last page."}\n'
     )
-    result = label(str(source), "--model", str(tiny_model_path), "--no-segments")
+    result = label(str(source), "--model", str(tiny_model_path))
     assert result.exit_code == 1 and "Traceback" not in result.output
     rows = records(result.stdout)
     where = str(source)
     assert [r["id"] for r in rows] == [
-        "ok", f"{where}:2", "none", "null", "number", f"{where}:6", f"{where}:7", "twice", "twice", "latin", "label-record", "last",
+        "ok", f"{where}:2", "none", "null", "number", f"{where}:6", f"{where}:7", "twice", "twice", "latin", "label-record",
+        f"{where}:12", f"{where}:13", "last",
     ]
     failed = {i: r["error"]["message"] for i, r in enumerate(rows) if "error" in r}
-    assert sorted(failed) == [1, 2, 3, 4, 5, 10]
+    assert sorted(failed) == [1, 2, 3, 4, 5, 10, 11, 12]
     for i, message in failed.items():
         assert f"{where}:{i + 1}" in message  # the line number is in every message
     assert "not valid JSON" in failed[1] and "'text' or 'html'" in failed[3] and "must be a string" in failed[4]
     assert "'topics' must be an object of numbers" in failed[10]
-    assert rows[9]["story"] in ("", "Caf\u00e9 cr\u00e8me on the quay.")  # decoded as Latin-1, labelled
+    assert [seg["text"] for seg in rows[9]["segments"]] == ["Caf\u00e9 cr\u00e8me on the quay."]  # decoded as Latin-1, labelled
+    assert "RecursionError" in failed[11] and "ValueError" in failed[12]
+
+
+def test_records_read_back_keep_what_they_were(tiny_model_path, tmp_path):
+    source = tmp_path / "labelled.jsonl"
+    source.write_text(
+        '{"id": "e", "error": {"type": "WorkerError", "message": "the worker died"}, "feed": 3}\n'
+        '{"model": "x@1", "story": "No id here.", "topics": {"militia": 0.9}, "tags": ["militia"]}\n'
+        '{"id": "nan", "model": "x@1", "story": "s", "topics": {"militia": NaN}}\n'
+    )
+    result = runner.invoke(app, ["filter", str(source), "--topic", "militia", "--model", str(tiny_model_path)])
+    rows = records(result.stdout)
+    assert rows[0] == {"id": "e", "error": {"type": "WorkerError", "message": "the worker died"}, "feed": 3}
+    assert rows[1]["id"] == f"{source}:2" and rows[1]["story"] == "No id here."
+    assert rows[2]["error"]["type"] == "InputError" and "numbers" in rows[2]["error"]["message"]
+    assert result.exit_code == 1
+
+
+def test_binary_files_are_not_taken_for_text():
+    from classifier.errors import InputError
+    from classifier.io import decode_bytes
+
+    for raw in (b"\0" * 1000, bytes(range(256)) * 20, b"\x7fELF\x02\x01\x01" + bytes(2000)):
+        with pytest.raises(InputError, match="binary"):
+            decode_bytes(raw)
 
 
 @settings(max_examples=200, deadline=None)
@@ -207,6 +239,17 @@ def test_an_output_that_cannot_be_opened_is_a_usage_error_and_nothing_is_written
         result = label(*args, "-o", str(kept))
         assert result.exit_code in (2, 3) and one_clear_line(result.stderr)
         assert kept.read_text() == "earlier work\n"  # checked before the output is opened
+
+
+def test_records_are_utf8_whatever_the_terminal_encoding(tiny_model_path, tmp_path):
+    import subprocess
+    import sys
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "\u00e9t\u00e9", "text": "Caf\u00e9 \u4e2d on the quay."}])
+    command = [sys.executable, "-m", "classifier", "label", str(source), "--model", str(tiny_model_path)]
+    done = subprocess.run(command, capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"}, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout.decode("utf-8"))["id"] == "\u00e9t\u00e9"
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
@@ -289,3 +332,13 @@ def test_labelling_any_string_as_html_returns_a_record(tiny_model, markup):
     record = tiny_model.label(html=markup, id="any").to_record()
     for segment in record["segments"]:
         assert record["text"][segment["start"] : segment["end"]] == segment["text"]
+
+
+def test_label_many_answers_anything_it_is_given_in_place(tiny_model, harbour_text):
+    given = [Document("a", text=harbour_text), "A page as a plain string.", {"id": "d", "text": "A dict."}, 42, None,
+             Document("n", text=None), {"id": "e"}, Document("h", html="<p>Some <b>markup</b>.</p>")]
+    results = list(tiny_model.label_many(given, chunk_size=3))
+    assert [r.id for r in results] == ["a", "1", "d", "3", "4", "n", "e", "h"]
+    failed = [i for i, r in enumerate(results) if isinstance(r, FailedDocument)]
+    assert failed == [3, 4, 5, 6]
+    assert "cannot label a int" in results[3].message

@@ -239,16 +239,19 @@ class DyingModel:
     """Stands in for a model; its worker process dies on the documents with id "die".
 
     With ``once``, it dies only the first time (the file it names does not exist yet):
-    a worker lost to something else than the document.
+    a worker lost to something else than the document. With ``everything``, it
+    dies on any chunk; with ``more_than_one``, on chunks of two pages or more
+    (as a chunk too big for memory would).
     """
 
-    def __init__(self, once: str | None = None, everything: bool = False):
-        self.once, self.everything = once, everything
+    def __init__(self, once: str | None = None, everything: bool = False, more_than_one: bool = False):
+        self.once, self.everything, self.more_than_one = once, everything, more_than_one
 
     def _label_chunk(self, chunk):
         from classifier.documents import FailedDocument
 
-        if self.everything or any(d.id == "die" and not isinstance(d, FailedDocument) for d in chunk):
+        pages = [d for d in chunk if not isinstance(d, FailedDocument)]
+        if self.everything or any(d.id == "die" for d in pages) or (self.more_than_one and len(pages) > 1):
             if self.once is None or not os.path.exists(self.once):
                 if self.once is not None:
                     Path(self.once).touch()
@@ -294,6 +297,21 @@ def test_on_dask_a_document_that_kills_its_workers_gets_an_error_record(tmp_path
     assert rows[7]["error"]["type"] == "WorkerError" and rows[6]["error"]["type"] == "Test"
 
 
+def test_a_dask_run_drops_the_model_plugins_of_dead_clients_and_its_own(tmp_path, tiny_model):
+    distributed = pytest.importorskip("distributed")
+    from classifier.daskplugin import PLUGIN_PREFIX, ModelPlugin
+
+    def plugins(dask_scheduler):
+        return sorted(dask_scheduler.worker_plugins)
+
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        client.register_plugin(ModelPlugin("gone-client", {}, b"x"), name=PLUGIN_PREFIX + "gone-client")  # a killed run's
+        documents = [Document(f"d{i}", text="A page.") for i in range(3)]
+        assert len(list(tiny_model.label_many(documents, chunk_size=1, scheduler=cluster.scheduler_address))) == 3
+        assert not [name for name in client.run_on_scheduler(plugins) if name.startswith(PLUGIN_PREFIX)]
+
+
 def test_a_worker_lost_once_costs_nothing(tmp_path):
     summary, out = run_dying(tmp_path, DyingModel(once=str(tmp_path / "died")))
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -303,9 +321,22 @@ def test_a_worker_lost_once_costs_nothing(tmp_path):
 def test_workers_that_die_on_everything_stop_the_run_with_a_clear_error(tmp_path):
     from classifier.errors import WorkerError
 
-    with pytest.raises(WorkerError, match="whatever document they label.* --resume") as caught:
+    with pytest.raises(WorkerError, match="whatever they label.* --resume") as caught:
         run_dying(tmp_path, DyingModel(everything=True))
     assert caught.value.out.getvalue() == ""
+
+
+def test_repeated_deadly_pages_each_get_their_record(tmp_path):
+    summary, out = run_dying(tmp_path, DyingModel(), die_at=(0, 1, 2, 3), n=8)  # scrapes repeat pages
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["error"]["type"] for r in rows] == ["WorkerError"] * 4 + ["Test"] * 4
+
+
+def test_a_chunk_that_dies_only_whole_is_labelled_a_page_at_a_time(tmp_path):
+    summary, out = run_dying(tmp_path, DyingModel(more_than_one=True), die_at=(), n=6)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["id"] for r in rows] == [str(i) for i in range(6)] and all(r["error"]["type"] == "Test" for r in rows)
+    assert summary.documents == 6 and summary.errors_by_type == {"Test": 6}
 
 
 def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, tiny_model_path):
