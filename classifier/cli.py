@@ -27,7 +27,8 @@ import typer
 from .batch import RunOptions, RunSummary, TopicSelector, run_label
 from .bundle import DEFAULT_CHUNK, load_model
 from .errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError
-from .io import InputFormat, check_inputs, count_documents
+from .documents import Document, FailedDocument
+from .io import InputFormat, check_inputs, count_documents, iter_documents
 from .parallel import available_cores
 from .resume import Finished, prepare_resume
 
@@ -272,6 +273,44 @@ def filter_(
         return TopicSelector(frozenset(loaded.check_topics(topic)), min_score)
 
     _run(_Job(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume), selector)
+
+
+class Only(str, Enum):
+    STORY = "story"
+    CHROME = "chrome"
+
+
+@app.command()
+def show(
+    file: Annotated[str, typer.Argument(help="A text or HTML page, a JSONL file of pages or of records written by label, or -.")],
+    model: ModelOption = None,
+    only: Annotated[Optional[Only], typer.Option("--only", help="Show only the story lines, or only the chrome.")] = None,
+    format: FormatOption = InputFormat.AUTO,
+) -> None:
+    """Show a page in the terminal: story lines as they are, chrome dimmed, each line's score in the margin, tags on top.
+
+    Records written by `label` (with their segments) are shown as they are,
+    without labelling them again; anything else is labelled with the model.
+    """
+    from rich.console import Console
+
+    from .labels import Label
+    from .show import render
+
+    console = Console(highlight=False)
+    failed = 0
+    with _exit_codes():
+        check_inputs([file])
+        loaded = None
+        for document in iter_documents([file], format):
+            if isinstance(document, Document):
+                loaded = loaded or load_model(model)
+                [document] = loaded.label_many([document])
+            failed += isinstance(document, FailedDocument)
+            thresholds = loaded.topic_thresholds if loaded is not None else None
+            console.print(render(document, Label.parse(only.value) if only else None, thresholds))
+            console.print()
+    raise typer.Exit(EXIT_FAILED_DOCUMENTS if failed else EXIT_OK)
 
 
 @app.command()

@@ -1,0 +1,85 @@
+"""`storyfilter show`: a labelled page as it reads in an 80-column terminal."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from typer.testing import CliRunner
+
+from classifier.cli import app
+
+from .conftest import EXAMPLES, shared_path
+
+runner = CliRunner()
+WIDTH = {"COLUMNS": "80", "LINES": "50"}
+MARGIN = re.compile(r"^(\d\.\d\d) (\S.*)$")
+
+
+def show(*args: str, color: bool = False):
+    env = {**WIDTH, **({"FORCE_COLOR": "1"} if color else {"NO_COLOR": "1", "TERM": "dumb"})}
+    return runner.invoke(app, ["show", *args], env=env)
+
+
+def scored_rows(output: str) -> list[tuple[float, str]]:
+    """The (score, first line of text) of each segment shown."""
+    return [(float(m.group(1)), m.group(2).rstrip()) for line in output.splitlines() if (m := MARGIN.match(line))]
+
+
+def story_or_chrome(coloured: str) -> list[bool]:
+    """For each segment shown in colour, whether it is shown as story (not dimmed)."""
+    shown = []
+    for line in coloured.splitlines():
+        match = MARGIN.match(re.sub(r"\x1b\[[0-9;]*m", "", line))
+        if match:
+            shown.append("\x1b[2m" not in line.split(match.group(1), 1)[1])
+    return shown
+
+
+def test_the_example_page_reads_in_80_columns_with_scores_and_tags():
+    page = shared_path("examples", "amara.txt")
+    expected = json.loads(shared_path("examples", "amara.expected.json").read_text(encoding="utf-8"))
+    result = show(str(page))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert lines[0].startswith("amara  default@") and "16 story / 26 chrome lines" in lines[0]
+    assert re.search(r"tags: security_operation 1\.00 \(tag at 0\.\d\d\)\s+militia 0\.\d\d", " ".join(lines[1:3]))
+    rows = scored_rows(result.stdout)
+    assert len(rows) == 42  # every non-empty line of the page, each with its score in the margin
+    assert story_or_chrome(show(str(page), color=True).stdout) == [s["label"] == "story" for s in expected["segments"]]
+    for (_, shown), segment in zip(rows, expected["segments"]):
+        assert segment["text"].startswith(shown)  # each line's beginning, wrapped after it
+
+
+def test_chrome_is_dimmed_and_story_is_not(tiny_model_path):
+    result = show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), color=True)
+    assert result.exit_code == 0, result.output
+    record = json.loads(runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path)]).stdout)
+    labels = [segment["label"] == "story" for segment in record["segments"]]
+    assert story_or_chrome(result.stdout) == labels and any(labels) and not all(labels)
+
+
+def test_only_story_leaves_the_chrome_out(tiny_model_path):
+    every = scored_rows(show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path)).stdout)
+    story = scored_rows(show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--only", "story").stdout)
+    coloured = story_or_chrome(show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), color=True).stdout)
+    assert story == [row for row, is_story in zip(every, coloured) if is_story] and len(story) < len(every)
+
+
+def test_a_labelled_record_is_shown_as_it_is_without_a_model(tiny_model_path, tmp_path):
+    out = tmp_path / "labelled.jsonl"
+    for page in ("harbour.txt", "harbour.html"):
+        result = runner.invoke(app, ["label", str(EXAMPLES / page), "-o", str(out), "--model", str(tiny_model_path)])
+        assert result.exit_code == 0
+        direct = show(str(EXAMPLES / page), "--model", str(tiny_model_path))
+        again = show(str(out), "--model", str(tmp_path / "no-such-model.joblib"))  # never loaded
+        assert again.exit_code == 0, again.output
+        assert scored_rows(again.stdout) == scored_rows(direct.stdout) != []
+
+
+def test_a_page_that_fails_is_shown_as_its_error(tiny_model_path, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n')
+    result = show(str(bad), "--model", str(tiny_model_path))
+    assert result.exit_code == 1 and "InputError" in result.stdout and "Traceback" not in result.output
