@@ -11,7 +11,6 @@ by a signal exits 128 + its number (130 SIGINT, 143 SIGTERM).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -362,9 +361,10 @@ def evaluate(
     data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
     model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle; the shipped default if omitted.")] = None,
     sites: Annotated[Sites, typer.Option("--sites", help="Web-page corpora: only the held-out sites, or all.")] = Sites.HELD_OUT,
-    page_type: Annotated[Optional[list[str]], typer.Option("--page-type", help="Keep only pages of this type (repeatable).")] = None,
+    page_type: Annotated[Optional[list[str]], typer.Option("--page-type", help="Keep only web pages of this type (repeatable); documents without a type stay.")] = None,
     renderer: Annotated[Optional[list[str]], typer.Option("--renderer", help="Web-page corpora: html-text, inscriptis, or html (the HTML classifier on the markup); repeatable.")] = None,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Write per-page results to DIR/report.json.")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write DIR/report.html with its plots, and DIR/report.json.")] = None,
+    redact: Annotated[bool, typer.Option("--redact", help="Keep the pages' text and site names out of the report.")] = False,
 ) -> None:
     """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""
     from .corpus import RENDERERS, default_cache, is_held_out, is_web_page_corpus, read_training_jsonl, read_web_pages
@@ -382,11 +382,12 @@ def evaluate(
                 documents.extend(read_training_jsonl(path))
             else:
                 raise InputError(f"evaluation data not found: {path}")
-        if page_type:
-            documents = [d for d in documents if d.page_type in set(page_type)]
+        if page_type:  # pages of web-page corpora; documents without a page type (news items) stay
+            documents = [d for d in documents if d.page_type is None or d.page_type in set(page_type)]
         if not documents:
             raise InputError("no documents to evaluate")
         summary: dict = {"model": loaded.model_id}
+        result, outcome = None, None
         story_documents = [d for d in documents if has_story_gold(d)]
         if story_documents:
             result = evaluate_documents(loaded, story_documents)
@@ -407,6 +408,7 @@ def evaluate(
             if not loaded.tag_names:
                 raise ModelError(f"{loaded.model_id} has no topic stage to evaluate")
             topics = evaluate_topics(loaded, documents)
+            outcome = topics.pop("outcome")
             typer.echo(f"topics: {topics['documents']} documents  micro-F1 {topics['micro_f1']:.4f}")
             for name, row in topics["per_tag"].items():
                 ap = "-" if row["average_precision"] is None else f"{row['average_precision']:.4f}"
@@ -416,8 +418,10 @@ def evaluate(
                 )
             summary["topics"] = topics
         if report is not None:
-            report.mkdir(parents=True, exist_ok=True)
-            (report / "report.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+            from .report import write_report
+
+            page = write_report(report, summary, result, loaded.story_threshold, outcome, loaded.topic_thresholds, redact)
+            typer.echo(f"report: {page}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

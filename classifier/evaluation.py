@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support
@@ -99,25 +99,41 @@ def average_scores(scores: Sequence[PageScore]) -> StoryScore:
     )
 
 
+class Mistake(NamedTuple):
+    """A line the model labelled otherwise than the gold: where it is, what it says, its score."""
+
+    line: int  # the segment's number on the page, from 0
+    text: str
+    score: float
+    gold: Label
+
+
 @dataclass(frozen=True)
 class PageResult:
-    """One evaluated page: its score and its line errors."""
+    """One evaluated page: its score, its line errors and the lines it got wrong."""
 
     id: str
     site: str
     score: PageScore
     lines: int
     errors: int
+    mistakes: tuple[Mistake, ...] = ()
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What ``storyfilter evaluate`` reports."""
+    """What ``storyfilter evaluate`` reports.
+
+    ``scores`` and ``gold`` hold every line with a gold label: its story
+    probability and whether it is story, for curves over the segment scores.
+    """
 
     story: StoryScore
     line_accuracy: float
     lines: int
     pages: tuple[PageResult, ...] = field(default=())
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gold: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def as_input(document: TrainingDocument) -> Document:
@@ -139,23 +155,33 @@ def evaluate_documents(model: "Model", documents: Iterable[TrainingDocument]) ->
     documents = list(documents)
     inputs = map(as_input, documents)
     pages: list[PageResult] = []
+    scores: list[float] = []
+    gold: list[bool] = []
     right = total = 0
     for document, result in zip(documents, model.label_many(inputs)):
         if not isinstance(result, LabeledDocument):
             raise RuntimeError(f"{document.id}: {result.message}")
-        errors = known = 0
-        for scored, label in zip(result.segments, document.labels):
-            if label != UNKNOWN:
-                known += 1
-                errors += int(scored.label) != label
-        right += known - errors
+        mistakes = []
+        known = 0
+        for number, (scored, label) in enumerate(zip(result.segments, document.labels)):
+            if label == UNKNOWN:
+                continue
+            known += 1
+            scores.append(float(scored.score))
+            gold.append(label == Label.STORY)
+            if int(scored.label) != label:
+                mistakes.append(Mistake(number, scored.text, float(scored.score), Label(label)))
+        right += known - len(mistakes)
         total += known
-        pages.append(PageResult(document.id, document.site, score_page(result.story, gold_story(document)), known, errors))
+        score = score_page(result.story, gold_story(document))
+        pages.append(PageResult(document.id, document.site, score, known, len(mistakes), tuple(mistakes)))
     return Evaluation(
         story=average_scores([p.score for p in pages]),
         line_accuracy=right / total if total else 0.0,
         lines=total,
         pages=tuple(pages),
+        scores=np.array(scores, dtype=float),
+        gold=np.array(gold, dtype=bool),
     )
 
 
@@ -198,12 +224,21 @@ def has_story_gold(document: TrainingDocument) -> bool:
     return document.story is not None or any(label != UNKNOWN for label in document.labels)
 
 
+class TopicOutcome(NamedTuple):
+    """Each document's gold tags and topic probabilities, a column per tag name, for curves."""
+
+    names: tuple[str, ...]
+    truth: np.ndarray
+    probability: np.ndarray
+
+
 def evaluate_topics(model: "Model", documents: Iterable[TrainingDocument]) -> dict:
     """Per-tag precision, recall, F1, average precision and micro-F1 of the full pipeline.
 
     Each document's text is labelled as a page (segments, then topics on the
     story), and its tags and topic probabilities are compared with the gold
-    tags. Tags the model does not know count as missed.
+    tags. Tags the model does not know count as missed. The returned dict
+    also holds the :class:`TopicOutcome` under ``"outcome"``.
     """
     documents = [d for d in documents if d.topics is not None]
     names = sorted(set(model.tag_names) | {t for d in documents for t in d.topics})
@@ -217,4 +252,5 @@ def evaluate_topics(model: "Model", documents: Iterable[TrainingDocument]) -> di
             predicted[row] = [name in result.tags for name in names]
     metrics = topic_metrics(truth, probability, [0.5] * len(names), names, predicted=predicted)
     metrics["documents"] = len(documents)
+    metrics["outcome"] = TopicOutcome(tuple(names), truth, probability)
     return metrics

@@ -61,7 +61,10 @@ def test_evaluate_prints_story_f1(tiny_model_path, tmp_path):
     assert result.exit_code == 0, result.output
     assert "story F1" in result.stdout and "line accuracy" in result.stdout
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
-    assert len(report["pages"]) == 4
+    assert len(report["pages"]) == 4 and {"story_curve", "reliability", "page_f1"} <= set(report["plots"])
+    page = (tmp_path / "rep" / "report.html").read_text()
+    for picture in ("story_pr.png", "reliability.png", "page_f1.png"):
+        assert (tmp_path / "rep" / picture).stat().st_size > 1000 and picture in page
 
 
 def test_train_writes_a_bundle_that_labels(tmp_path):
