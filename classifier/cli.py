@@ -285,6 +285,7 @@ def show(
     model: ModelOption = None,
     only: Annotated[Optional[Only], typer.Option("--only", help="Show only the story lines, or only the chrome.")] = None,
     format: FormatOption = InputFormat.AUTO,
+    svg: Annotated[Optional[Path], typer.Option("--svg", help="Also save what is shown as an SVG picture.")] = None,
 ) -> None:
     """Show a page in the terminal: story lines as they are, chrome dimmed, each line's score in the margin, tags on top.
 
@@ -296,7 +297,7 @@ def show(
     from .labels import Label
     from .show import render
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, record=svg is not None)
     failed = 0
     with _exit_codes():
         check_inputs([file])
@@ -309,6 +310,11 @@ def show(
             thresholds = loaded.topic_thresholds if loaded is not None else None
             console.print(render(document, Label.parse(only.value) if only else None, thresholds))
             console.print()
+        if svg is not None:
+            try:
+                console.save_svg(str(svg), title=f"storyfilter show {Path(file).name}")
+            except OSError as error:
+                raise InputError(f"cannot write {svg}: {error.strerror or error}") from None
     raise typer.Exit(EXIT_FAILED_DOCUMENTS if failed else EXIT_OK)
 
 

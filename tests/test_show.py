@@ -83,3 +83,11 @@ def test_a_page_that_fails_is_shown_as_its_error(tiny_model_path, tmp_path):
     bad.write_text('{"id": "x"}\n')
     result = show(str(bad), "--model", str(tiny_model_path))
     assert result.exit_code == 1 and "InputError" in result.stdout and "Traceback" not in result.output
+
+
+def test_what_is_shown_can_be_saved_as_a_picture(tiny_model_path, tmp_path):
+    picture = tmp_path / "page.svg"
+    result = show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--svg", str(picture))
+    assert result.exit_code == 0, result.output
+    svg = picture.read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and "storyfilter show harbour.txt" in svg and "Elnor" in svg
