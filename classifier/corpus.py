@@ -186,7 +186,11 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
     if not isinstance(text, str):
         raise TrainingDataError(f"{where}: needs a string 'text' field (or 'title' and 'description')")
     segments = split_text(text)
-    labels = _span_labels(record, text, segments, where)
+    story = record.get("story")
+    if record.get("segments") is None and isinstance(story, str):
+        labels = align_gold(segments, story)  # lines labelled by the gold story, as for a web-page corpus
+    else:
+        labels = _span_labels(record, text, segments, where)
     return TrainingDocument(
         id=str(record.get("id", where)),
         site=str(record.get("site") or record.get("id") or where),

@@ -38,6 +38,16 @@ def test_training_jsonl_maps_spans_to_segments(tmp_path):
     assert doc.labels == (UNKNOWN, Label.STORY)
 
 
+def test_a_text_page_with_its_story_and_no_spans_is_labelled_by_the_story(tmp_path):
+    text = "Home | News\nTroops entered the town at dawn on Monday.\nResidents stayed indoors all day.\nSubscribe now\n"
+    record = {"id": "p", "site": "my-site", "text": text,
+              "story": "Troops entered the town at dawn on Monday.\n\nResidents stayed indoors all day."}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    [doc] = list(read_training_jsonl(path))
+    assert doc.labels == (Label.CHROME, Label.STORY, Label.STORY, Label.CHROME)
+
+
 def test_training_jsonl_errors_name_the_line(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text('{"id": "a", "text": "x", "segments": [{"start": 1, "end": 2, "label": "story"}]}\n')
