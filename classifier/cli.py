@@ -307,7 +307,9 @@ def show(
                 loaded = loaded or load_model(model)
                 [document] = loaded.label_many([document])
             failed += isinstance(document, FailedDocument)
-            thresholds = loaded.topic_thresholds if loaded is not None else None
+            # Thresholds are the model's: shown for what this model labelled, not for records of another.
+            same = loaded is not None and getattr(document, "model", None) == loaded.model_id
+            thresholds = loaded.topic_thresholds if same else None
             console.print(render(document, Label.parse(only.value) if only else None, thresholds))
             console.print()
         if svg is not None:
@@ -377,6 +379,10 @@ def evaluate(
     from .evaluation import evaluate_documents, evaluate_topics, has_story_gold
 
     with _exit_codes():
+        if report is not None:
+            from .report import check_plotting
+
+            check_plotting()
         loaded = load_model(model)
         documents = []
         for path in data:

@@ -102,7 +102,7 @@ def average_scores(scores: Sequence[PageScore]) -> StoryScore:
 class Mistake(NamedTuple):
     """A line the model labelled otherwise than the gold: where it is, what it says, its score."""
 
-    line: int  # the segment's number on the page, from 0
+    line: int  # the line of the page's text (the rendering, for HTML) the segment starts on, from 1
     text: str
     score: float
     gold: Label
@@ -163,14 +163,16 @@ def evaluate_documents(model: "Model", documents: Iterable[TrainingDocument]) ->
             raise RuntimeError(f"{document.id}: {result.message}")
         mistakes = []
         known = 0
-        for number, (scored, label) in enumerate(zip(result.segments, document.labels)):
+        page_text = result.text if result.text is not None else document.text
+        for scored, label in zip(result.segments, document.labels):
             if label == UNKNOWN:
                 continue
             known += 1
             scores.append(float(scored.score))
             gold.append(label == Label.STORY)
             if int(scored.label) != label:
-                mistakes.append(Mistake(number, scored.text, float(scored.score), Label(label)))
+                line = page_text.count("\n", 0, scored.segment.start) + 1
+                mistakes.append(Mistake(line, scored.text, float(scored.score), Label(label)))
         right += known - len(mistakes)
         total += known
         score = score_page(result.story, gold_story(document))

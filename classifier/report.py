@@ -65,7 +65,8 @@ def reliability(gold: np.ndarray, scores: np.ndarray, bins: int = BINS) -> dict:
     share of story in every bin.
     """
     edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(scores, edges[1:-1], right=False), 0, bins - 1)
+    # Rounded before the floor, so that a score of exactly 0.3 lands in [0.3, 0.4), not below.
+    which = np.clip(np.floor(np.round(scores * bins, 9)).astype(int), 0, bins - 1)
     rows = []
     for b in range(bins):
         inside = which == b
@@ -108,13 +109,19 @@ def tag_curves(outcome: TopicOutcome, thresholds: Mapping[str, float]) -> dict:
         curves[name] = {
             **_curve(truth, scores),
             "average_precision": float(average_precision_score(truth, scores)),
-            "point": _at_threshold(truth, scores, thresholds.get(name, 0.5)),
+            # A tag the model does not know has no threshold, and no point to mark.
+            "point": _at_threshold(truth, scores, thresholds[name]) if name in thresholds else None,
             "positives": int(truth.sum()),
         }
     return curves
 
 
 # Drawing ------------------------------------------------------------------------------
+
+
+def check_plotting() -> None:
+    """Fail before a long evaluation, not after it, when matplotlib is missing."""
+    _pyplot()
 
 
 def _pyplot():
@@ -179,7 +186,8 @@ def draw_tag_curves(plt, curves: dict, path: Path) -> None:
         axes.plot(curve["recall"], curve["precision"], lw=2, color=colour,
                   label=f"{name} (AP {curve['average_precision']:.3f}, {curve['positives']} positive)")
         point = curve["point"]
-        axes.plot(point["recall"], point["precision"], "o", ms=9, color=colour, markeredgecolor="black")
+        if point is not None:
+            axes.plot(point["recall"], point["precision"], "o", ms=9, color=colour, markeredgecolor="black")
     axes.plot([], [], "o", color="white", markeredgecolor="black", label="each tag's threshold")
     axes.legend(loc="lower left", fontsize=9)
     figure.savefig(path)
@@ -201,8 +209,8 @@ def write_report(
     """Write ``report.html``, its PNGs and ``report.json`` (``summary`` with the plotted figures) into ``directory``.
 
     With ``redact``, no text of the evaluated pages goes into the report:
-    sites are numbered and mislabelled lines are shown by number and score
-    only (for a report of data that may not be shared).
+    pages and sites are numbered and mislabelled lines are shown by number
+    and score only (for a report of data that may not be shared).
     """
     plt = _pyplot()
     directory.mkdir(parents=True, exist_ok=True)
@@ -211,21 +219,26 @@ def write_report(
     sections = [f"<h1>Evaluation of {html.escape(str(summary.get('model', '')))}</h1>"]
     if evaluation is not None and evaluation.pages:
         sites = {site: f"site {n + 1}" for n, site in enumerate(sorted({p.site for p in evaluation.pages}))}
+        ids = {p.id: f"page {n + 1}" for n, p in enumerate(evaluation.pages)}
         site_name = (lambda s: sites[s]) if redact else (lambda s: s)
-        plots["story_curve"] = story_curve(evaluation.gold, evaluation.scores, story_threshold)
-        plots["reliability"] = reliability(evaluation.gold, evaluation.scores)
+        page_name = (lambda i: ids[i]) if redact else (lambda i: i)
+        pictures = ["page_f1.png"]
+        if evaluation.gold.any() and not evaluation.gold.all():  # curves need lines of both kinds
+            plots["story_curve"] = story_curve(evaluation.gold, evaluation.scores, story_threshold)
+            plots["reliability"] = reliability(evaluation.gold, evaluation.scores)
+            draw_story_curve(plt, plots["story_curve"], directory / "story_pr.png")
+            draw_reliability(plt, plots["reliability"], directory / "reliability.png")
+            pictures = ["story_pr.png", "reliability.png"] + pictures
         plots["page_f1"] = page_f1_histogram(evaluation.pages)
-        draw_story_curve(plt, plots["story_curve"], directory / "story_pr.png")
-        draw_reliability(plt, plots["reliability"], directory / "reliability.png")
         draw_page_f1(plt, plots["page_f1"], evaluation.story.f1, directory / "page_f1.png")
-        sections.append(_story_section(evaluation, per_site(evaluation.pages), site_name))
-        sections.append(_worst_section(worst_pages(evaluation.pages), site_name, redact))
+        sections.append(_story_section(evaluation, per_site(evaluation.pages), site_name, pictures))
+        sections.append(_worst_section(worst_pages(evaluation.pages), site_name, page_name, redact))
     if topics is not None and "topics" in summary:
         plots["tag_curves"] = tag_curves(topics, topic_thresholds or {})
         draw_tag_curves(plt, plots["tag_curves"], directory / "topics_pr.png")
         sections.append(_topic_section(summary["topics"], topic_thresholds or {}))
     if redact and "pages" in summary:
-        summary["pages"] = [{**page, "site": sites[page["site"]]} for page in summary["pages"]]
+        summary["pages"] = [{**page, "id": ids[page["id"]], "site": sites[page["site"]]} for page in summary["pages"]]
     summary["plots"] = plots
     (directory / "report.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     page = directory / "report.html"
@@ -238,7 +251,7 @@ def _figures(*names: str) -> str:
     return "<div class='figures'>" + "".join(f"<img src='{n}' alt='{n}'>" for n in names) + "</div>"
 
 
-def _story_section(evaluation: Evaluation, sites: list[dict], site_name) -> str:
+def _story_section(evaluation: Evaluation, sites: list[dict], site_name, pictures: list[str]) -> str:
     story = evaluation.story
     rows = "".join(
         f"<tr><td>{html.escape(site_name(r['site']))}</td><td>{r['pages']}</td><td>{r['f1']:.3f}</td>"
@@ -251,17 +264,19 @@ def _story_section(evaluation: Evaluation, sites: list[dict], site_name) -> str:
         f"{evaluation.line_accuracy:.4f} over {evaluation.lines} lines with a gold label</p>"
         "<p>Story F1 per page compares the story the model kept with the gold text (word 4-gram shingles); "
         "precision and recall are averaged over pages, and F1 is taken of the two averages.</p>"
-        + _figures("story_pr.png", "reliability.png", "page_f1.png")
+        + ("" if "story_pr.png" in pictures else
+           "<p>No curve over the segment scores: the gold labels no line, or only lines of one kind.</p>")
+        + _figures(*pictures)
         + "<h3>Per site (worst first)</h3><table><tr><th>site</th><th>pages</th><th>F1</th><th>precision</th>"
         f"<th>recall</th></tr>{rows}</table>"
     )
 
 
-def _worst_section(pages: list[PageResult], site_name, redact: bool) -> str:
+def _worst_section(pages: list[PageResult], site_name, page_name, redact: bool) -> str:
     parts = [f"<h2>The {len(pages)} worst pages and their mislabelled lines</h2>"]
     for page in pages:
         parts.append(
-            f"<h3>{html.escape(page.id)} <small>{html.escape(site_name(page.site))}: F1 {page.score.f1:.3f}, "
+            f"<h3>{html.escape(page_name(page.id))} <small>{html.escape(site_name(page.site))}: F1 {page.score.f1:.3f}, "
             f"precision {page.score.precision:.3f}, recall {page.score.recall:.3f}; "
             f"{page.errors} of {page.lines} lines wrong</small></h3>"
         )
@@ -269,7 +284,7 @@ def _worst_section(pages: list[PageResult], site_name, redact: bool) -> str:
             parts.append("<p>No line is mislabelled: the story differs from the gold text in its words.</p>")
             continue
         rows = "".join(
-            f"<tr class='{'missed' if m.gold is Label.STORY else 'kept'}'><td>{m.line + 1}</td>"
+            f"<tr class='{'missed' if m.gold is Label.STORY else 'kept'}'><td>{m.line}</td>"
             f"<td>{'story, left out' if m.gold is Label.STORY else 'chrome, kept'}</td><td>{m.score:.2f}</td>"
             f"<td>{'' if redact else html.escape(m.text[:300])}</td></tr>"
             for m in page.mistakes[:MISTAKES_SHOWN]
@@ -282,7 +297,8 @@ def _worst_section(pages: list[PageResult], site_name, redact: bool) -> str:
 
 def _topic_section(metrics: dict, thresholds: Mapping[str, float]) -> str:
     rows = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{thresholds.get(name, 0.5):.2f}</td><td>{r['precision']:.3f}</td>"
+        f"<tr><td>{html.escape(name)}</td><td>{format(thresholds[name], '.2f') if name in thresholds else '-'}</td>"
+        f"<td>{r['precision']:.3f}</td>"
         f"<td>{r['recall']:.3f}</td><td>{r['f1']:.3f}</td>"
         f"<td>{'-' if r['average_precision'] is None else format(r['average_precision'], '.3f')}</td>"
         f"<td>{r['support']}</td></tr>"

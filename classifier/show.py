@@ -28,8 +28,11 @@ def header(document: LabeledDocument, thresholds: Mapping[str, float] | None = N
     line = Text()
     line.append(document.id or "(no id)", style="bold")
     line.append(f"  {document.model}", style=CHROME_STYLE)
-    stories = sum(1 for s in document.segments if s.label is Label.STORY)
-    line.append(f"  {stories} story / {len(document.segments) - stories} chrome lines", style=CHROME_STYLE)
+    if document.segments:
+        stories = sum(1 for s in document.segments if s.label is Label.STORY)
+        line.append(f"  {stories} story / {len(document.segments) - stories} chrome lines", style=CHROME_STYLE)
+    else:
+        line.append("  story only (written without segments)" if document.story else "  no text", style=CHROME_STYLE)
     line.append("\n")
     if not document.topics:
         line.append("no topics", style=CHROME_STYLE)
@@ -77,9 +80,6 @@ def render(document: LabeledDocument | FailedDocument, only: Label | None = None
     parts: list[RenderableType] = [header(document, thresholds), Rule(style=CHROME_STYLE)]
     if document.segments:
         parts.append(page_lines(document, only))
-    elif document.story:  # a record written with --no-segments: only its story is known
+    elif document.story and only is not Label.CHROME:  # a record written with --no-segments: only its story is known
         parts.append(Text(document.story))
-        parts.append(Text("(written without segments: the story only)", style=CHROME_STYLE))
-    else:
-        parts.append(Text("(no text)", style=CHROME_STYLE))
     return Group(*parts)

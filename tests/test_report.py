@@ -92,10 +92,29 @@ def test_the_report_shows_its_figures_and_the_worst_pages_lines(tmp_path):
     assert saved["plots"]["tag_curves"]["militia"]["point"]["recall"] == 1.0
 
 
-def test_a_redacted_report_holds_no_page_text_nor_site(tmp_path):
-    pages = [page("bad", "secret-site.org", 0.3, 0.2, [Mistake(3, "Words of the page", 0.81, Label.CHROME)])]
-    summary = {"model": "tiny@1", "pages": [{"id": "bad", "site": "secret-site.org"}]}
+def test_a_redacted_report_holds_no_page_text_nor_site_nor_id(tmp_path):
+    pages = [page("secret-site-0001", "secret-site.org", 0.3, 0.2, [Mistake(3, "Words of the page", 0.81, Label.CHROME)])]
+    summary = {"model": "tiny@1", "pages": [{"id": "secret-site-0001", "site": "secret-site.org"}]}
     report = write_report(tmp_path / "rep", summary, evaluation_of(pages), 0.5, redact=True)
     everything = report.read_text() + (tmp_path / "rep" / "report.json").read_text()
     assert "secret-site" not in everything and "Words of the page" not in everything
-    assert "site 1" in everything and "chrome, kept" in everything
+    assert "site 1" in everything and "page 1" in everything and "chrome, kept" in everything
+
+
+def test_without_lines_of_both_kinds_the_report_leaves_the_curves_out(tmp_path):
+    pages = [page("p", "s", 0.5, 0.5)]
+    empty = Evaluation(StoryScore(0.5, 0.5, 1), 0.0, 0, tuple(pages))
+    report = write_report(tmp_path / "rep", {"model": "m"}, empty, 0.5)
+    assert "No curve over the segment scores" in report.read_text() and (tmp_path / "rep" / "page_f1.png").exists()
+    assert not (tmp_path / "rep" / "story_pr.png").exists()
+
+
+def test_a_tag_the_model_does_not_know_has_no_threshold_point():
+    outcome = TopicOutcome(("known", "new"), np.array([[1, 1], [0, 0]], dtype=bool), np.array([[0.9, 0.0], [0.1, 0.0]]))
+    curves = tag_curves(outcome, {"known": 0.5})
+    assert curves["known"]["point"]["recall"] == 1.0 and curves["new"]["point"] is None
+
+
+def test_scores_on_a_bin_edge_go_to_the_bin_above():
+    bins = reliability(np.array([True, False, True]), np.array([0.3, 0.6, 0.7]))["bins"]
+    assert [b["low"] for b in bins] == pytest.approx([0.3, 0.6, 0.7])

@@ -90,4 +90,4 @@ def test_what_is_shown_can_be_saved_as_a_picture(tiny_model_path, tmp_path):
     result = show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--svg", str(picture))
     assert result.exit_code == 0, result.output
     svg = picture.read_text(encoding="utf-8")
-    assert svg.startswith("<svg") and "harbour" in svg and "Elnor" in svg
+    assert svg.startswith("<svg") and "storyfilter&#160;show&#160;harbour.txt" in svg and "Elnor" in svg
