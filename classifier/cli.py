@@ -298,6 +298,7 @@ def show(
     from .show import render
 
     console = Console(highlight=False, record=svg is not None)
+    wanted = Label.parse(only.value) if only else None
     failed = 0
     with _exit_codes():
         check_inputs([file])
@@ -310,7 +311,7 @@ def show(
             # Thresholds are the model's: shown for what this model labelled, not for records of another.
             same = loaded is not None and getattr(document, "model", None) == loaded.model_id
             thresholds = loaded.topic_thresholds if same else None
-            console.print(render(document, Label.parse(only.value) if only else None, thresholds))
+            console.print(render(document, wanted, thresholds))
             console.print()
         if svg is not None:
             try:

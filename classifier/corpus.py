@@ -186,11 +186,7 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
     if not isinstance(text, str):
         raise TrainingDataError(f"{where}: needs a string 'text' field (or 'title' and 'description')")
     segments = split_text(text)
-    story = record.get("story")
-    if record.get("segments") is None and isinstance(story, str):
-        labels = align_gold(segments, story)  # lines labelled by the gold story, as for a web-page corpus
-    else:
-        labels = _span_labels(record, text, segments, where)
+    labels = _labels_of(record, text, segments, where)
     return TrainingDocument(
         id=str(record.get("id", where)),
         site=str(record.get("site") or record.get("id") or where),
@@ -212,11 +208,7 @@ def _html_document_from_record(record: dict, html: str, where: str, source: str)
     labels the blocks as for a web-page corpus.
     """
     page = render(html)
-    story = record.get("story")
-    if record.get("segments") is None and isinstance(story, str):
-        labels = align_gold(page.segments, story)
-    else:
-        labels = _span_labels(record, page.text, page.segments, where)
+    labels = _labels_of(record, page.text, page.segments, where)
     return TrainingDocument(
         id=str(record.get("id", where)),
         site=str(record.get("site") or record.get("id") or where),
@@ -224,7 +216,7 @@ def _html_document_from_record(record: dict, html: str, where: str, source: str)
         segments=tuple(page.segments),
         labels=tuple(labels),
         topics=_topics_of(record, where),
-        story=story,
+        story=record.get("story"),
         page_type=record.get("page_type"),
         source=source,
         html=html,
@@ -236,6 +228,14 @@ def _topics_of(record: dict, where: str) -> tuple[str, ...] | None:
     if topics is not None and not (isinstance(topics, list) and all(isinstance(t, str) and t for t in topics)):
         raise TrainingDataError(f"{where}: 'topics' must be a list of tag names")
     return tuple(topics) if topics is not None else None
+
+
+def _labels_of(record: dict, text: str, segments: Sequence[Segment], where: str) -> list[int]:
+    """A training page's labels: from its ``segments`` spans, else aligned to its gold ``story`` if it has one."""
+    story = record.get("story")
+    if record.get("segments") is None and isinstance(story, str):
+        return align_gold(segments, story)  # as for a web-page corpus
+    return _span_labels(record, text, segments, where)
 
 
 def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: str) -> list[int]:

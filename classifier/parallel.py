@@ -139,42 +139,38 @@ def _run_in_worker(task: Task, chunk: list, *args: Any) -> Any:
 DEATHS_TO_BLAME = 2
 
 
-class Isolation:
-    """Finds the documents that kill the worker labelling them, so that the run can go on without them.
+def isolate(chunk: list, run_alone: Callable[[list], Any], lost: tuple[type[BaseException], ...]) -> Any:
+    """The result of a chunk that was in flight when a worker died, without the documents that kill workers.
 
-    A chunk that was in flight when a worker died runs again alone. If it
-    kills a worker by itself, each of its documents runs alone, and the
-    chunk's result is put together from theirs (a task's results for parts
-    of a chunk add up to its result for the chunk): a chunk too big for
-    memory as a whole still gets through. A document that kills its worker
-    alone twice gets an error record (type ``WorkerError``) in its place,
-    once a small probe document has shown that the workers can still label
-    at all; if the probe dies too, the workers are failing, not the
-    documents: :class:`WorkerError`.
+    The chunk runs again alone. If it kills a worker by itself (one of the
+    ``lost`` exceptions), each of its documents runs alone, and the chunk's
+    result is put together from theirs (a task's results for parts of a
+    chunk add up to its result for the chunk): a chunk too big for memory as
+    a whole still gets through. A document that kills its worker alone
+    :data:`DEATHS_TO_BLAME` times gets an error record (type ``WorkerError``)
+    in its place, once a small probe document has shown that the workers can
+    still label at all; if the probe dies too, the workers are failing, not
+    the documents: :class:`WorkerError`.
     """
+    try:
+        return run_alone(chunk)
+    except lost:
+        pass
+    parts = [_one_alone(item, run_alone, lost) for item in chunk]
+    return functools.reduce(operator.add, parts) if parts else run_alone(chunk)
 
-    def __init__(self, lost: tuple[type[BaseException], ...]) -> None:
-        self.lost = lost
 
-    def result(self, chunk: list, run_alone: Callable[[list], Any]) -> Any:
+def _one_alone(item: Any, run_alone: Callable[[list], Any], lost: tuple[type[BaseException], ...]) -> Any:
+    for _ in range(DEATHS_TO_BLAME):
         try:
-            return run_alone(chunk)
-        except self.lost:
+            return run_alone([item])
+        except lost:
             pass
-        parts = [self._one(item, run_alone) for item in chunk]
-        return functools.reduce(operator.add, parts) if parts else run_alone(chunk)
-
-    def _one(self, item: Any, run_alone: Callable[[list], Any]) -> Any:
-        for _ in range(DEATHS_TO_BLAME):
-            try:
-                return run_alone([item])
-            except self.lost:
-                pass
-        try:
-            run_alone([_probe()])
-        except self.lost:
-            raise WorkerError("workers die whatever they label, a probe of one line included") from None
-        return run_alone([_killed_its_worker(item)])
+    try:
+        run_alone([_probe()])
+    except lost:
+        raise WorkerError("workers die whatever they label, a probe of one line included") from None
+    return run_alone([_killed_its_worker(item)])
 
 
 class WorkerPool:
@@ -187,7 +183,7 @@ class WorkerPool:
     A worker process that dies (a crash in a parser, the kernel's
     out-of-memory killer) breaks the pool: every chunk in flight is lost. The
     pool is then started again and those chunks run again, one at a time,
-    through an :class:`Isolation`: a page that crashes the labeller gets an
+    through :func:`isolate`: a page that crashes the labeller gets an
     error record and cannot stop a run (nor meet a resumed run again).
     """
 
@@ -195,7 +191,6 @@ class WorkerPool:
         self.ahead = workers * AHEAD_PER_WORKER
         self._workers = workers
         self._generation = 0
-        self._isolation = Isolation((BrokenProcessPool,))
         handle = tempfile.NamedTemporaryFile(prefix="storyfilter-model-", suffix=".pickle", delete=False)
         self._model_file = handle.name
         try:
@@ -246,10 +241,10 @@ class WorkerPool:
         except OSError as error:
             raise WorkerError(f"cannot start worker processes again: {error.strerror or error}") from None
 
-    def _recover(self, task: Task, args: tuple, chunk: list, future: Future, error: BaseException) -> Any:
+    def _recover(self, task: Task, args: tuple, chunk: list, future: Future) -> Any:
         """The result of a chunk that was in flight when a worker died."""
         self._restart_after(future)
-        return self._isolation.result(chunk, lambda part: self._alone(task, part, args))
+        return isolate(chunk, lambda part: self._alone(task, part, args), (BrokenProcessPool,))
 
     def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
         return _in_order(
@@ -257,7 +252,7 @@ class WorkerPool:
             chunks,
             self.ahead,
             (BrokenProcessPool,),
-            lambda chunk, future, error: self._recover(task, args, chunk, future, error),
+            lambda chunk, future, _: self._recover(task, args, chunk, future),
         )
 
     def close(self) -> None:
@@ -330,14 +325,6 @@ def _run_on_dask(task: Task, key: str, chunk: list, *args: Any) -> Any:
     return task(model, chunk, *args)
 
 
-def _killed_worker_errors() -> tuple[type[BaseException], ...]:
-    try:
-        from distributed import KilledWorker
-    except ImportError:
-        return ()
-    return (KilledWorker,)
-
-
 class DaskCluster:
     """The task run on the workers of a Dask distributed scheduler.
 
@@ -347,11 +334,10 @@ class DaskCluster:
     scikit-learn as the model was made with. Workers need storyfilter
     installed (the tasks are its functions). Dask runs a task again on
     another worker when its worker dies; a chunk that kills workers until
-    Dask gives up (``KilledWorker``) goes through an :class:`Isolation`.
+    Dask gives up (``KilledWorker``) goes through :func:`isolate`.
     """
 
     def __init__(self, model, address: str) -> None:
-        self._isolation = Isolation(_killed_worker_errors())
         try:
             from distributed import Client
         except ImportError:
@@ -409,7 +395,7 @@ class DaskCluster:
         def recover(chunk: list, future: Any, error: BaseException) -> Any:
             if not isinstance(error, KilledWorker):  # the scheduler is gone: nothing to retry on
                 raise WorkerError(f"lost the Dask cluster ({type(error).__name__}: {error})") from error
-            return self._isolation.result(chunk, lambda part: submit(part).result())
+            return isolate(chunk, lambda part: submit(part).result(), (KilledWorker,))
 
         return _in_order(
             submit,
