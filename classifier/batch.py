@@ -96,10 +96,17 @@ def records_of_chunk(
     With ``select``, only the labelled documents it accepts are kept (error
     records always are, so that no failure goes unseen).
     """
+    return records_of_results(model._label_chunk(chunk), segments, select)
+
+
+def records_of_results(
+    results: list[LabeledDocument | FailedDocument], segments: bool, select: Callable[[LabeledDocument], bool] | None
+) -> ChunkRecords:
+    """Labelled documents as the JSON lines ``label`` (or, with ``select``, ``filter``) writes for them."""
     lines: list[str] = []
     failed = 0
     errors: dict[str, int] = {}
-    for result in model._label_chunk(chunk):
+    for result in results:
         if isinstance(result, FailedDocument):
             failed += 1
             errors[result.error_type] = errors.get(result.error_type, 0) + 1
@@ -107,7 +114,7 @@ def records_of_chunk(
             continue
         lines.append(json.dumps(result.to_record(segments=segments), ensure_ascii=False) + "\n")
     # A lone surrogate (JSON accepts "\\ud800") is written as that same escape, so the line stays valid.
-    return ChunkRecords("".join(lines).encode("utf-8", errors="backslashreplace"), len(chunk), failed, len(lines), errors)
+    return ChunkRecords("".join(lines).encode("utf-8", errors="backslashreplace"), len(results), failed, len(lines), errors)
 
 
 @dataclass
