@@ -29,7 +29,6 @@ import json
 import os
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,7 +206,7 @@ def main() -> None:
     print(f"  /health       {len(health.latencies)} answered, {len(health.errors)} failed; "
           f"p50 {1000 * percentile(health.latencies, 0.5):.0f} ms, max {1000 * max(health.latencies, default=float('nan')):.0f} ms")
     print(f"  clients' CPU  {client_cpu / elapsed:.2f} cores (of {os.cpu_count()})")
-    print(f"  peak memory   " + ", ".join(f"{mb:.0f} MB" for mb in worker_mb) + " (server processes)")
+    print("  peak memory   " + ", ".join(f"{mb:.0f} MB" for mb in worker_mb) + " (server processes)")
     for error in errors[:5]:
         print(f"  error: {error}")
     if not args.skip_cli:

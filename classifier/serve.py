@@ -344,6 +344,8 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
         raise RequestError(400, "the body must be a JSON object (one document) or an array of them")
     documents = []
     for number, item in enumerate([payload] if single else payload):
+        if not isinstance(item, dict):
+            raise RequestError(400, f"record {number}: each document must be a JSON object")
         document = document_from_record(item, f"record {number}")
         if isinstance(document, FailedDocument):
             message = document.message

@@ -1,0 +1,496 @@
+"""The HTTP service: a real server on a free loopback port, a real HTTP client; the labeller alone.
+
+The records over HTTP are compared with what ``storyfilter label`` and
+``storyfilter filter`` write for the same documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from classifier import load_model  # noqa: E402
+from classifier.cli import app  # noqa: E402
+from classifier.documents import Document, FailedDocument  # noqa: E402
+from classifier.serve import Labeller, ServeOptions, create_app  # noqa: E402
+
+from .conftest import CORPUS_PAGES, EXAMPLES, shared_path, write_jsonl  # noqa: E402
+
+TOKEN = "s3cret-token-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+MAX_BODY = 256 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_server(tmp_path: Path, *options: str):
+    """``storyfilter serve`` in a subprocess on a free port; its base URL once /health answers."""
+    port = free_port()
+    log = tmp_path / f"server-{port}.log"
+    command = [sys.executable, "-m", "classifier", "serve", "--port", str(port), *options]
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, f"the server stopped: {log.read_text()}"
+            assert time.monotonic() < deadline, f"the server did not answer: {log.read_text()}"
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url, process, log
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Two workers, the shipped model, a token and a small body limit."""
+    tmp = tmp_path_factory.mktemp("serve")
+    token_file = tmp / "token"
+    token_file.write_text(TOKEN + "\n")
+    with running_server(tmp, "--workers", "2", "--token-file", str(token_file), "--max-body", "256K") as (url, process, log):
+        yield url
+        assert process.poll() is None, "the server died during the tests"
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def cli_records(*args: str) -> list[dict]:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code in (0, 1), result.output
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def post(url: str, path: str, body, **kwargs) -> httpx.Response:
+    headers = {**AUTH, **kwargs.pop("headers", {})}
+    return httpx.post(f"{url}{path}", json=body, headers=headers, timeout=60, **kwargs)
+
+
+def corpus_pages(count: int) -> list[dict]:
+    """Pages of our own corpus as documents to label."""
+    with open(CORPUS_PAGES, encoding="utf-8") as handle:
+        records = [json.loads(line) for line in itertools.islice(handle, count)]
+    return [{"id": r["id"], "text": r["text"]} for r in records]
+
+
+# --- the same records as the CLI -----------------------------------------------------
+
+
+def test_the_example_page_gets_the_record_the_cli_writes(server):
+    path = shared_path("examples", "amara.txt")
+    response = post(server, "/label", {"id": "amara", "text": path.read_text(encoding="utf-8")})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    [expected] = cli_records("label", str(path))
+    assert response.json() == expected
+    labels = json.loads(shared_path("examples", "amara.expected.json").read_text(encoding="utf-8"))
+    assert [(s["text"], s["label"]) for s in response.json()["segments"]] == [(s["text"], s["label"]) for s in labels["segments"]]
+
+
+def test_our_example_page_as_text_and_as_html_gets_the_cli_records(server, tmp_path):
+    for name in ("harbour.txt", "harbour.html"):
+        path = EXAMPLES / name
+        field = "html" if name.endswith(".html") else "text"
+        response = post(server, "/label", {"id": "harbour", field: path.read_text(encoding="utf-8")})
+        [expected] = cli_records("label", str(path))
+        assert response.status_code == 200
+        assert response.json() == expected
+
+
+def test_a_batch_gets_the_cli_records_in_order_with_extra_fields_and_without_segments(server, tmp_path):
+    documents = corpus_pages(5) + [
+        {"id": "as-html", "html": (EXAMPLES / "harbour.html").read_text(encoding="utf-8"), "source": "crawler-7"},
+        {"text": (EXAMPLES / "harbour.txt").read_text(encoding="utf-8"), "meta": {"lang": "en", "rank": [1, 2]}},
+    ]
+    source = write_jsonl(tmp_path / "batch.jsonl", documents)
+    response = post(server, "/label", documents)
+    assert response.status_code == 200
+    records = response.json()
+    expected = cli_records("label", str(source))
+    assert [r["id"] for r in records] == [r["id"] for r in expected][:5] + ["as-html", "record 6"]
+    for record, cli in zip(records, expected):
+        cli.pop("id")
+        record.pop("id")
+        assert record == cli
+    short = post(server, "/label?segments=false", documents).json()
+    assert all("segments" not in r for r in short)
+    assert [r["story"] for r in short] == [r["story"] for r in records]
+    assert post(server, "/label", []).json() == []
+
+
+def test_filter_answers_the_records_the_cli_filter_writes(server, tmp_path):
+    documents = corpus_pages(40)
+    source = write_jsonl(tmp_path / "pages.jsonl", documents)
+    for query, options in (("topic=politics", ["--topic", "politics"]),
+                           ("topic=politics&topic=politics&min_score=0.05", ["--topic", "politics", "--min-score", "0.05"])):
+        response = post(server, f"/filter?{query}", documents)
+        assert response.status_code == 200
+        expected = cli_records("filter", str(source), *options)
+        assert response.json() == expected
+        assert 0 < len(expected) < len(documents)  # the test means something: some kept, some not
+
+
+def test_records_written_by_label_are_filtered_without_labelling_again(server):
+    records = post(server, "/label", corpus_pages(10)).json()
+    kept = post(server, "/filter?topic=militia&min_score=0", records).json()
+    assert kept == records
+
+
+# --- errors: each a status and a JSON body; the server stays up ----------------------
+
+
+def assert_error(response: httpx.Response, status: int, words: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert set(error) == {"type", "message"}
+    assert words in error["message"], error["message"]
+    assert "Traceback" not in response.text
+    return error
+
+
+ERROR_CASES = {
+    "malformed JSON": (lambda url: httpx.post(f"{url}/label", content=b'{"id": "a", "text": ', headers={**AUTH, "Content-Type": "application/json"}), 400, "not valid JSON"),
+    "not UTF-8": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "\xff\xfe"}', headers={**AUTH, "Content-Type": "application/json"}), 400, "not valid JSON"),
+    "a document without text": (lambda url: post(url, "/label", {"id": "x", "title": "no text"}), 400, "needs a 'text' or 'html'"),
+    "a batch with one bad document": (lambda url: post(url, "/label", [{"text": "fine"}, {"text": 12}]), 400, "record 1: 'text' must be a string"),
+    "an item that is not an object": (lambda url: post(url, "/label", [{"text": "fine"}, "just a string"]), 400, "record 1"),
+    "a body neither object nor array": (lambda url: post(url, "/label", 42), 400, "a JSON object (one document) or an array"),
+    "an error record": (lambda url: post(url, "/label", [{"id": "e", "error": {"type": "InputError", "message": "m"}}]), 400, "error record"),
+    "text/plain": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "text/plain"}), 415, "application/json"),
+    "no content type": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers=AUTH), 415, "application/json"),
+    "a body over the limit": (lambda url: post(url, "/label", {"text": "word " * (MAX_BODY // 5 + 10)}), 413, "over the limit"),
+    "a chunked body over the limit": (lambda url: httpx.post(f"{url}/label", content=iter([b'{"text": "', b"x" * MAX_BODY, b'"}']), headers={**AUTH, "Content-Type": "application/json"}), 413, "over the limit"),
+    "an unknown topic": (lambda url: post(url, "/filter?topic=sport", [{"text": "a"}]), 400, "unknown topic"),
+    "no topic": (lambda url: post(url, "/filter", [{"text": "a"}]), 400, "topic"),
+    "a min_score over 1": (lambda url: post(url, "/filter?topic=militia&min_score=1.5", [{"text": "a"}]), 400, "min_score"),
+    "segments not a boolean": (lambda url: post(url, "/label?segments=perhaps", {"text": "a"}), 400, "segments"),
+    "no token": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}), 401, "Bearer"),
+    "a wrong token": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}, headers={"Authorization": "Bearer nope"}), 401, "Bearer"),
+    "another scheme": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}, headers={"Authorization": f"Basic {TOKEN}"}), 401, "Bearer"),
+    "the model card without a token": (lambda url: httpx.get(f"{url}/model"), 401, "Bearer"),
+    "an unknown path": (lambda url: httpx.get(f"{url}/nowhere"), 404, "Not Found"),
+    "the wrong method": (lambda url: httpx.get(f"{url}/label", headers=AUTH), 405, "Method Not Allowed"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERROR_CASES))
+def test_each_error_answers_its_status_with_a_json_body_and_the_server_stays_up(server, case):
+    send, status, words = ERROR_CASES[case]
+    error = assert_error(send(server), status, words)
+    if status == 401:
+        assert send(server).headers["www-authenticate"] == "Bearer"
+    assert error["type"] == {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
+                             413: "TooLarge", 415: "UnsupportedMediaType"}[status]
+    health = httpx.get(f"{server}/health", timeout=10)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+
+
+def test_health_model_and_docs_answer(server):
+    health = httpx.get(f"{server}/health").json()
+    assert health == {"status": "ok", "model": load_model().model_id, "waiting": 0}
+    card = httpx.get(f"{server}/model", headers=AUTH).json()
+    assert card == load_model().card
+    schema = httpx.get(f"{server}/openapi.json").json()
+    assert {"/label", "/filter", "/health", "/model"} <= set(schema["paths"])
+    assert "requestBody" in schema["paths"]["/label"]["post"]
+    assert httpx.get(f"{server}/docs").status_code == 200
+
+
+# --- concurrency ---------------------------------------------------------------------
+
+
+def test_concurrent_clients_each_get_their_own_records(server, tmp_path):
+    documents = corpus_pages(48)
+    expected = {r["id"]: r for r in cli_records("label", str(write_jsonl(tmp_path / "pages.jsonl", documents)))}
+    answers, failures = {}, []
+
+    def client(number: int) -> None:
+        with httpx.Client(headers=AUTH, timeout=60) as session:
+            for document in documents[number::8]:
+                response = session.post(f"{server}/label", json=document)
+                if response.status_code != 200:
+                    failures.append(response.text)
+                answers[document["id"]] = response.json()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    assert answers == expected
+
+
+def test_health_answers_while_a_large_batch_is_labelled(tmp_path):
+    documents = [{**page, "id": f"{page['id']}-{n}"} for n in range(4) for page in corpus_pages(100)]
+    with running_server(tmp_path, "--workers", "1") as (url, _, _):
+        finished = {}
+
+        def label_all() -> None:
+            response = httpx.post(f"{url}/label", json=documents, timeout=120)
+            finished["at"] = time.monotonic()
+            finished["status"] = response.status_code
+            finished["count"] = len(response.json())
+
+        worker = threading.Thread(target=label_all)
+        worker.start()
+        answered_during = 0
+        while worker.is_alive():
+            response = httpx.get(f"{url}/health", timeout=30)
+            if worker.is_alive():
+                answered_during += response.status_code == 200
+            time.sleep(0.05)
+        worker.join()
+    assert finished == {"at": finished["at"], "status": 200, "count": len(documents)}
+    assert answered_during >= 2  # the loop kept answering while the pages were labelled
+
+
+def test_the_server_stops_cleanly_on_sigterm(tmp_path):
+    with running_server(tmp_path, "--workers", "2") as (url, process, log):
+        assert httpx.post(f"{url}/label", json={"text": "one line"}).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    assert "Traceback" not in log.read_text()
+
+
+# --- the serve command's checks before it starts --------------------------------------
+
+
+def test_serve_refuses_what_it_cannot_serve_before_starting(tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(app, ["serve", "--model", str(tmp_path / "none.joblib")])
+    assert missing.exit_code == 3 and "model file not found" in missing.output
+    empty = tmp_path / "token"
+    empty.write_text("  \n")
+    result = runner.invoke(app, ["serve", "--token-file", str(empty)])
+    assert result.exit_code == 2 and "is empty" in result.output
+    result = runner.invoke(app, ["serve", "--max-body", "lots"])
+    assert result.exit_code == 2 and "not a size" in result.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = runner.invoke(app, ["serve", "--port", str(taken.getsockname()[1])])
+    assert result.exit_code == 2 and "cannot serve on 127.0.0.1" in result.output
+
+
+# --- in process: what a real model does not do on demand --------------------------------
+
+
+def in_process(app, scenario):
+    """Run ``scenario(client)`` against the app in this process, its start-up and shut-down included."""
+
+    async def main():
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://storyfilter") as client:
+                return await scenario(client)
+
+    return asyncio.run(main())
+
+
+def test_a_single_document_that_cannot_be_labelled_answers_422_with_its_error_record():
+    text_only = dataclasses.replace(load_model(), html_segments=None)
+
+    async def scenario(client):
+        single = await client.post("/label", json={"id": "p", "html": "<p>a page</p>", "site": "x"})
+        batch = await client.post("/label", json=[{"id": "p", "html": "<p>a</p>"}, {"id": "q", "text": "a line"}])
+        return single, batch
+
+    single, batch = in_process(create_app(ServeOptions(), model=text_only), scenario)
+    assert single.status_code == 422
+    assert single.json()["id"] == "p" and single.json()["error"]["type"] == "ModelError"
+    assert single.json()["site"] == "x"
+    assert batch.status_code == 200
+    assert ["error" in r for r in batch.json()] == [True, False]
+
+
+class BrokenModel:
+    """Fails on every chunk, as a bug of ours would."""
+
+    model_id = "broken@1"
+    card: dict = {}
+
+    def _label_chunk(self, chunk):
+        raise RuntimeError("a bug with a long story\n  File secret.py, line 1")
+
+
+def test_a_fault_of_ours_is_a_500_with_no_traceback_and_the_service_goes_on():
+    async def scenario(client):
+        return await client.post("/label", json={"text": "a page"}), await client.get("/health")
+
+    response, health = in_process(create_app(ServeOptions(), model=BrokenModel()), scenario)
+    assert response.status_code == 500
+    assert response.json() == {"error": {"type": "InternalError", "message": "the service failed on this request; its log says why"}}
+    assert health.status_code == 200
+
+
+# --- the labeller ----------------------------------------------------------------------
+
+
+class CountingModel:
+    """Labels instantly, remembering the chunks it was given."""
+
+    def __init__(self, real, delay: float = 0.0) -> None:
+        self.real, self.delay, self.chunks = real, delay, []
+
+    def _label_chunk(self, chunk):
+        self.chunks.append([d.id for d in chunk])
+        time.sleep(self.delay)
+        return self.real._label_chunk(chunk)
+
+
+def documents(prefix: str, count: int) -> list[Document]:
+    return [Document(id=f"{prefix}{i}", text=f"Line {i} of a page.\nAnother line.") for i in range(count)]
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_requests_that_arrive_together_are_labelled_together():
+    model = CountingModel(load_model(), delay=0.05)
+
+    async def scenario():
+        labeller = Labeller(model, batch_size=64, gather=0.001)
+        labeller.start()
+        first = asyncio.create_task(labeller.records(documents("a", 1)))
+        await asyncio.sleep(0.01)  # the first batch is being labelled; these wait for the next
+        rest = [asyncio.create_task(labeller.records(documents(f"r{n}-", 1))) for n in range(6)]
+        results = await asyncio.gather(first, *rest)
+        await labeller.stop()
+        return results
+
+    results = run(scenario())
+    assert model.chunks == [["a0"], [f"r{n}-0" for n in range(6)]]
+    assert [json.loads(r.lines)["id"] for r in results] == ["a0"] + [f"r{n}-0" for n in range(6)]
+
+
+def test_a_large_request_takes_turns_with_small_ones_and_comes_back_whole_in_order():
+    model = CountingModel(load_model(), delay=0.02)
+
+    async def scenario():
+        labeller = Labeller(model, batch_size=4, gather=0.0)
+        labeller.start()
+        big = asyncio.create_task(labeller.records(documents("b", 10), segments=False))
+        await asyncio.sleep(0.005)
+        small = asyncio.create_task(labeller.records(documents("s", 1)))
+        results = await asyncio.gather(big, small)
+        await labeller.stop()
+        return results
+
+    big, small = run(scenario())
+    # The large request had its next piece queued before the small one came; then they share a batch.
+    assert model.chunks == [["b0", "b1", "b2", "b3"], ["b4", "b5", "b6", "b7"], ["s0", "b8", "b9"]]
+    lines = [json.loads(line) for line in big.lines.splitlines()]
+    assert [r["id"] for r in lines] == [f"b{i}" for i in range(10)]
+    assert all("segments" not in r for r in lines) and big.documents == 10
+    assert json.loads(small.lines)["segments"]
+
+
+def test_records_do_not_depend_on_the_batch_a_document_was_labelled_in():
+    model = load_model()
+    pages = [Document(id=d["id"], text=d["text"]) for d in corpus_pages(12)]
+
+    async def scenario(batch_size: int):
+        labeller = Labeller(model, batch_size=batch_size, gather=0.0)
+        labeller.start()
+        results = await asyncio.gather(*(labeller.records([page]) for page in pages))
+        await labeller.stop()
+        return [r.lines for r in results]
+
+    from classifier.batch import records_of_chunk
+
+    alone = [records_of_chunk(model, [page], True, None).lines for page in pages]
+    assert run(scenario(64)) == alone
+    assert run(scenario(3)) == alone
+
+
+def test_a_failing_batch_fails_its_requests_only():
+    real = load_model()
+
+    class FailsOnce:
+        model_id = "x@1"
+        failed = False
+
+        def _label_chunk(self, chunk):
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("once")
+            return real._label_chunk(chunk)
+
+    async def scenario():
+        labeller = Labeller(FailsOnce(), gather=0.0)
+        labeller.start()
+        with pytest.raises(RuntimeError):
+            await labeller.records(documents("f", 2))
+        after = await labeller.records(documents("g", 1))
+        await labeller.stop()
+        return after
+
+    assert json.loads(run(scenario()).lines)["id"] == "g0"
+
+
+def test_empty_requests_need_no_batch():
+    model = CountingModel(load_model())
+
+    async def scenario():
+        labeller = Labeller(model)
+        labeller.start()
+        result = await labeller.records([])
+        await labeller.stop()
+        return result
+
+    assert run(scenario()).lines == b"" and model.chunks == []
+
+
+def test_failures_in_the_input_pass_through_as_error_records():
+    async def scenario():
+        labeller = Labeller(load_model())
+        labeller.start()
+        result = await labeller.records([FailedDocument("bad", "InputError", "unreadable"), *documents("ok", 1)])
+        await labeller.stop()
+        return result
+
+    result = run(scenario())
+    assert result.failed == 1 and result.documents == 2
+    assert [json.loads(line).get("error", {}).get("type") for line in result.lines.splitlines()] == ["InputError", None]
+
+
+def test_options_travel_to_the_workers_in_the_environment(monkeypatch):
+    options = ServeOptions(model="m.joblib", token_file="t", max_body=1024, batch_size=8, gather=0.0)
+    monkeypatch.setenv("STORYFILTER_SERVE_OPTIONS", options.to_environment())
+    assert ServeOptions.from_environment() == options
+    assert TOKEN not in os.environ["STORYFILTER_SERVE_OPTIONS"]
