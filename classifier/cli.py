@@ -467,6 +467,15 @@ def _check_port_free(host: str, port: int) -> None:
         raise InputError(f"cannot serve on {host}:{port}: {error.strerror or error} (choose another --port or --host)") from None
 
 
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve to anything
+        return False
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for every interface (set --token-file then).")] = "127.0.0.1",
@@ -506,7 +515,7 @@ def serve(
         f"storyfilter: serving {loaded.model_id} on http://{host}:{port} with {count} worker(s); API at /docs",
         err=True,
     )
-    if token_file is None and host not in ("127.0.0.1", "localhost", "::1"):
+    if token_file is None and not _is_loopback(host):
         typer.echo(f"storyfilter: warning: {host} is reachable from other machines and no --token-file is set: anyone who reaches it can use it", err=True)
     os.environ[OPTIONS_VARIABLE] = options.to_environment()
     uvicorn.run(
