@@ -131,6 +131,27 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
+def model_alone(source: Path, sizes=(1, 4, 16, 64), count: int = 384) -> None:
+    """ms a page the shipped model takes, on one thread, for pages labelled in batches of each size."""
+    from threadpoolctl import threadpool_limits
+
+    from classifier import load_model
+    from classifier.documents import Document
+
+    model = load_model()
+    with open(source, encoding="utf-8") as handle:
+        pages = [Document(id=r["id"], text=r["text"]) for r in map(json.loads, handle)][:count]
+    with threadpool_limits(1):
+        model._label_chunk(pages[:64])  # first calls warm up
+        line = []
+        for size in sizes:
+            started = time.perf_counter()
+            for i in range(0, len(pages), size):
+                model._label_chunk(pages[i : i + size])
+            line.append(f"batches of {size}: {1000 * (time.perf_counter() - started) / len(pages):.1f}")
+    print(f"model alone, one thread, ms a page: {'; '.join(line)}")
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -147,6 +168,7 @@ def main() -> None:
     parser.add_argument("--cli-size", type=int, default=10_000, help="Documents the CLI labels (the pages repeated).")
     parser.add_argument("--no-access-log", action="store_true", help="Start the server with --no-access-log.")
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--model-alone", action="store_true", help="First time the model alone on batches of 1, 4, 16 and 64 pages.")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="storyfilter-serve-"))
@@ -161,6 +183,8 @@ def main() -> None:
     sizes = sorted(len(b) for b, _, _ in bodies)
     print(f"{os.cpu_count()} cores; {pages_count} pages; {len(bodies)} bodies of {args.batch} page(s), median {sizes[len(sizes) // 2] / 1024:.0f} KB")
 
+    if args.model_alone:
+        model_alone(source)
     port = free_port()
     log = workdir / "server.log"
     server = start_server(port, args.workers, log, access_log=not args.no_access_log)

@@ -506,17 +506,24 @@ def serve(
             max_body=_byte_size(max_body),
             batch_size=batch_size,
         )
-        loaded = load_model(options.model)  # a model that does not load stops here, not in each worker
         if options.token_file:
             read_token(options.token_file)
         _check_port_free(host, port)
-    count = workers or available_cores()
-    typer.echo(
-        f"storyfilter: serving {loaded.model_id} on http://{host}:{port} with {count} worker(s); API at /docs",
-        err=True,
-    )
+        count = workers or available_cores()
+        # A model that does not load stops here, in one line, not in each worker's log. One worker
+        # is this process, with this model; else the workers load their own and this copy goes.
+        loaded = load_model(options.model)
+        model_id = loaded.model_id
+        if count > 1:
+            loaded = None
+    typer.echo(f"storyfilter: serving {model_id} on http://{host}:{port} with {count} worker(s); API at /docs", err=True)
     if token_file is None and not _is_loopback(host):
         typer.echo(f"storyfilter: warning: {host} is reachable from other machines and no --token-file is set: anyone who reaches it can use it", err=True)
+    if loaded is not None:  # one worker: this process, with the model it has loaded
+        from .serve import create_app
+
+        uvicorn.run(create_app(options, model=loaded), host=host, port=port, access_log=access_log, timeout_graceful_shutdown=30)
+        return
     os.environ[OPTIONS_VARIABLE] = options.to_environment()
     uvicorn.run(
         "classifier.serve:app_from_environment", factory=True, host=host, port=port, workers=count,

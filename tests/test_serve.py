@@ -291,8 +291,9 @@ def test_the_server_stops_cleanly_on_sigterm(tmp_path):
 
 def test_serve_refuses_what_it_cannot_serve_before_starting(tmp_path):
     runner = CliRunner()
-    missing = runner.invoke(app, ["serve", "--model", str(tmp_path / "none.joblib")])
-    assert missing.exit_code == 3 and "model file not found" in missing.output
+    for workers in ("1", "2"):  # checked here, or in a process of its own
+        missing = runner.invoke(app, ["serve", "--model", str(tmp_path / "none.joblib"), "--workers", workers])
+        assert missing.exit_code == 3 and "model file not found" in missing.output
     empty = tmp_path / "token"
     empty.write_text("  \n")
     result = runner.invoke(app, ["serve", "--token-file", str(empty)])
