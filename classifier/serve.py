@@ -346,12 +346,11 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
     for number, item in enumerate([payload] if single else payload):
         if not isinstance(item, dict):
             raise RequestError(400, f"record {number}: each document must be a JSON object")
+        if "error" in item and "text" not in item and "html" not in item:
+            raise RequestError(400, f"record {number}: is an error record; send the page's text or html")
         document = document_from_record(item, f"record {number}")
         if isinstance(document, FailedDocument):
-            message = document.message
-            if isinstance(item, dict) and "error" in item and not message.startswith(f"record {number}"):
-                message = f"record {number}: is an error record; send the page's text or html"
-            raise RequestError(400, message)
+            raise RequestError(400, document.message)
         documents.append(document)
     return documents, single
 
