@@ -21,7 +21,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator, Sequence
 
 from .bundle import DEFAULT_CHUNK, Model, passes
 from .documents import Document, FailedDocument, LabeledDocument
@@ -81,11 +81,17 @@ class ChunkRecords:
 
     def __add__(self, other: "ChunkRecords") -> "ChunkRecords":
         """The records of this part of a chunk followed by the next part's, as for the chunk whole."""
-        errors = dict(self.errors_by_type)
-        for kind, count in other.errors_by_type.items():
-            errors[kind] = errors.get(kind, 0) + count
-        return ChunkRecords(self.lines + other.lines, self.documents + other.documents, self.failed + other.failed,
-                            self.written + other.written, errors)
+        return ChunkRecords.joined([self, other])
+
+    @classmethod
+    def joined(cls, parts: Sequence["ChunkRecords"]) -> "ChunkRecords":
+        """Parts of a chunk, in order, as one (joined at once: adding many parts in turn copies their lines each time)."""
+        errors: dict[str, int] = {}
+        for part in parts:
+            for kind, count in part.errors_by_type.items():
+                errors[kind] = errors.get(kind, 0) + count
+        return cls(b"".join(p.lines for p in parts), sum(p.documents for p in parts), sum(p.failed for p in parts),
+                   sum(p.written for p in parts), errors)
 
 
 def records_of_chunk(
@@ -107,14 +113,27 @@ def records_of_results(
     failed = 0
     errors: dict[str, int] = {}
     for result in results:
+        if not isinstance(result, FailedDocument) and select is not None and not select(result):
+            continue
+        line = _json_line(result, segments)
+        if line is None:
+            result = FailedDocument(result.id, "OutputError", "its record cannot be written as JSON: a field carried "
+                                    "through holds NaN or Infinity, or is nested too deeply")
+            line = _json_line(result, segments)
         if isinstance(result, FailedDocument):
             failed += 1
             errors[result.error_type] = errors.get(result.error_type, 0) + 1
-        elif select is not None and not select(result):
-            continue
-        lines.append(json.dumps(result.to_record(segments=segments), ensure_ascii=False) + "\n")
+        lines.append(line)
     # A lone surrogate (JSON accepts "\\ud800") is written as that same escape, so the line stays valid.
     return ChunkRecords("".join(lines).encode("utf-8", errors="backslashreplace"), len(results), failed, len(lines), errors)
+
+
+def _json_line(result: LabeledDocument | FailedDocument, segments: bool) -> str | None:
+    """The result's record as a JSON line; None when JSON cannot hold it (fields of the input carried through)."""
+    try:
+        return json.dumps(result.to_record(segments=segments), ensure_ascii=False, allow_nan=False) + "\n"
+    except (ValueError, RecursionError):
+        return None
 
 
 @dataclass

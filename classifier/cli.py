@@ -447,7 +447,7 @@ def _byte_size(value: str) -> int:
     number = text[: len(text) - len(unit)]
     try:
         size = int(float(number) * _SIZE_UNITS[unit])
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InputError(f"--max-body: not a size: {value!r} (say e.g. 16M, 512K or a number of bytes)") from None
     if size < 1:
         raise InputError(f"--max-body must be at least one byte, not {value!r}")
@@ -485,7 +485,7 @@ def serve(
     token_file: Annotated[Optional[Path], typer.Option("--token-file", help="Require 'Authorization: Bearer TOKEN' with the token in this file.")] = None,
     max_body: Annotated[str, typer.Option("--max-body", help="Largest request body; larger ones get 413.")] = "16M",
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Most documents labelled together in a worker.")] = DEFAULT_CHUNK,
-    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request to standard error.")] = True,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request to standard output.")] = True,
 ) -> None:
     """Serve the model over HTTP: POST /label and /filter take JSON documents and answer the records label and filter write.
 

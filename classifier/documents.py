@@ -127,7 +127,12 @@ class LabeledDocument:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (JSON allows 10**400)
+        return False
 
 
 def _score(value: Any) -> float:
@@ -151,6 +156,13 @@ def _segments_from_records(items: Any) -> tuple[ScoredSegment, ...]:
 def is_label_record(record: Mapping[str, Any]) -> bool:
     """Whether a JSON object is a record written by ``label`` (not a page to label)."""
     return "story" in record and "model" in record
+
+
+def is_error_record(record: Mapping[str, Any]) -> bool:
+    """Whether a JSON object is an error record written by ``label`` (no page, an error with type and message)."""
+    error = record.get("error")
+    return (record.get("text") is None and record.get("html") is None
+            and isinstance(error, Mapping) and {"type", "message"} <= error.keys())
 
 
 @dataclass(frozen=True)

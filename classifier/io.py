@@ -24,7 +24,7 @@ from typing import IO, Any, Iterator, Sequence
 
 from charset_normalizer import from_bytes
 
-from .documents import Document, FailedDocument, LabeledDocument, is_label_record
+from .documents import Document, FailedDocument, LabeledDocument, is_error_record, is_label_record
 from .errors import InputError
 
 TEXT_SUFFIXES = (".txt", ".text")
@@ -437,10 +437,8 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
             return FailedDocument(doc_id, "InputError", f"{where}: not a record as `label` writes it: {error}")
     extra = {k: v for k, v in record.items() if k not in ("id", "text", "html")}
     text, html = record.get("text"), record.get("html")
-    error = record.get("error")
-    if text is None and html is None and isinstance(error, dict) and {"type", "message"} <= error.keys():
-        # An error record written by `label`: it stays the failure it was.
-        extra.pop("error")
+    if is_error_record(record):  # written by `label`: it stays the failure it was
+        error = extra.pop("error")
         return FailedDocument(doc_id, str(error["type"]), str(error["message"]), extra)
     if text is None and html is None:
         return FailedDocument(doc_id, "InputError", f"{where}: needs a 'text' or 'html' field", extra)

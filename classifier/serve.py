@@ -25,30 +25,30 @@ environment, as workers are separate processes).
 from __future__ import annotations
 
 import asyncio
-import functools
 import hmac
 import json
 import logging
-import operator
 import os
+import re
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
-from typing import Any, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from . import __version__
 from .batch import ChunkRecords, TopicSelector, records_of_results
 from .bundle import DEFAULT_CHUNK, Model, load_model
-from .documents import Document, FailedDocument, LabeledDocument
-from .errors import InputError, StoryfilterError
+from .documents import Document, FailedDocument, LabeledDocument, is_error_record
+from .errors import InputError, ModelError, StoryfilterError
 from .io import document_from_record
 
 DEFAULT_MAX_BODY = 16 * 2**20  # bytes: a batch of some hundred pages, or a few huge HTML ones
@@ -56,6 +56,12 @@ DEFAULT_MAX_BODY = 16 * 2**20  # bytes: a batch of some hundred pages, or a few 
 PARSE_ON_LOOP = 2**20
 # Most time a batch waits for the clients just answered to send their next request (s).
 DEFAULT_GATHER = 0.005
+# A body not received within this many seconds is refused (408): a client must not hold a worker's memory.
+DEFAULT_BODY_TIMEOUT = 60.0
+# A request of more documents than a batch holds is given up when its client has gone (checked this often, s).
+CLIENT_CHECK = 0.5
+# What RFC 6750 allows in a bearer token.
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # How the `serve` command hands its options to uvicorn's worker processes.
 OPTIONS_VARIABLE = "STORYFILTER_SERVE_OPTIONS"
 
@@ -75,6 +81,7 @@ class ServeOptions:
     max_body: int = DEFAULT_MAX_BODY
     batch_size: int = DEFAULT_CHUNK
     gather: float = DEFAULT_GATHER
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self))
@@ -85,20 +92,25 @@ class ServeOptions:
 
 
 def read_token(path: str) -> str:
-    """The bearer token in a file (surrounding whitespace dropped).
+    """The bearer token in a file (a BOM and surrounding white space dropped).
 
     Raises
     ------
     InputError
-        When the file cannot be read or holds no token.
+        When the file cannot be read, holds no token, or holds what no
+        client could send as one: more than one line, or characters other
+        than RFC 6750's (letters, digits, ``-._~+/``, ``=`` at the end).
     """
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:
             token = handle.read().strip()
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read the token file {path}: {getattr(error, 'strerror', None) or error}") from None
     if not token:
         raise InputError(f"the token file {path} is empty: write the token clients must send in it")
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise InputError(f"the token in {path} must be one line of letters, digits and -._~+/ (ending in = at most), "
+                         "as a bearer token is sent: e.g. `head -c 32 /dev/urandom | base64`")
     return token
 
 
@@ -114,15 +126,19 @@ class RequestError(Exception):
 
 # The error type that goes with each status (the phrases of http.HTTPStatus change between Python versions).
 ERROR_TYPES = {
-    400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
-    413: "TooLarge", 415: "UnsupportedMediaType", 500: "InternalError",
+    400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed", 408: "Timeout",
+    413: "TooLarge", 415: "UnsupportedMediaType", 500: "InternalError", 501: "NotImplemented", 503: "Unavailable",
 }
 
 
-def error_response(status: int, message: str, headers: Optional[dict[str, str]] = None) -> JSONResponse:
-    """``{"error": {"type", "message"}}``, typed by the status ("BadRequest", "Unauthorized"...)."""
+def error_response(status: int, message: str, headers: Optional[dict[str, str]] = None) -> Response:
+    """``{"error": {"type", "message"}}``, typed by the status ("BadRequest", "Unauthorized"...).
+
+    ASCII JSON: a message that quotes the request (a lone surrogate included) always encodes.
+    """
     kind = ERROR_TYPES.get(status) or HTTPStatus(status).phrase.title().replace(" ", "").replace("-", "")
-    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status, headers=headers)
+    body = json.dumps({"error": {"type": kind, "message": message}})
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
 # --- labelling beside the event loop ------------------------------------------------
@@ -137,6 +153,7 @@ class _Job:
     select: Optional[Callable[[LabeledDocument], bool]]
     done: asyncio.Future
     taken: int = 0
+    labelled: int = 0
     parts: list[ChunkRecords] = field(default_factory=list)
 
 
@@ -149,21 +166,26 @@ class _Piece:
 def _label_pieces(model: Model, pieces: list[_Piece]) -> list[ChunkRecords | Exception]:
     """Label the pieces' documents as one chunk and turn each piece's share into its records.
 
-    The model already turns a document that fails into its error record; an
-    exception here is a fault of ours, and goes to every request of the batch.
+    The model turns a document that fails into its error record, and so
+    does the writing of records; an exception here is a fault of ours. Then
+    each request's piece is tried alone, so that it fails its own request only.
     """
     try:
         results = model._label_chunk([document for piece in pieces for document in piece.documents])
-        outcomes: list[ChunkRecords | Exception] = []
-        start = 0
-        for piece in pieces:
-            end = start + len(piece.documents)
+    except Exception as error:  # noqa: BLE001 - answered as a 500 to the request(s) it comes from
+        if len(pieces) == 1:
+            return [error]
+        return [_label_pieces(model, [piece])[0] for piece in pieces]
+    outcomes: list[ChunkRecords | Exception] = []
+    start = 0
+    for piece in pieces:
+        end = start + len(piece.documents)
+        try:
             outcomes.append(records_of_results(results[start:end], piece.job.segments, piece.job.select))
-            start = end
-        return outcomes
-    except Exception as error:  # noqa: BLE001 - answered as a 500 to the requests of this batch
-        log.exception("labelling a batch failed")
-        return [error] * len(pieces)
+        except Exception as error:  # noqa: BLE001 - as above
+            outcomes.append(error)
+        start = end
+    return outcomes
 
 
 def _one_native_thread() -> None:
@@ -205,8 +227,23 @@ class Labeller:
         """Documents waiting for a batch."""
         return sum(len(job.documents) - job.taken for job in self._jobs)
 
+    @property
+    def healthy(self) -> bool:
+        """Whether batches are being labelled (False once the labelling task has stopped)."""
+        return self._runner is not None and not self._runner.done()
+
     def start(self) -> None:
         self._runner = asyncio.get_running_loop().create_task(self._run(), name="storyfilter-labeller")
+        self._runner.add_done_callback(self._stopped)
+
+    def _stopped(self, runner: asyncio.Task) -> None:
+        """The labelling task ended (a fault of ours, or shut-down): the requests waiting get an error."""
+        if not runner.cancelled() and runner.exception() is not None:
+            log.error("the labelling task stopped", exc_info=runner.exception())
+        while self._jobs:
+            job = self._jobs.popleft()
+            if not job.done.done():
+                job.done.set_exception(RuntimeError("the labelling task has stopped"))
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -223,6 +260,8 @@ class Labeller:
         """The records of ``documents``, in order, as ``label`` (or with ``select``, ``filter``) writes them."""
         if not documents:
             return records_of_results([], segments, select)
+        if not self.healthy:
+            raise RuntimeError("the labelling task has stopped")
         job = _Job(list(documents), segments, select, asyncio.get_running_loop().create_future())
         self._jobs.append(job)
         self._arrived.set()
@@ -236,7 +275,10 @@ class Labeller:
             pieces = self._next_batch()
             if not pieces:
                 continue
-            outcomes = await loop.run_in_executor(self._thread, _label_pieces, self.model, pieces)
+            try:
+                outcomes = await loop.run_in_executor(self._thread, _label_pieces, self.model, pieces)
+            except Exception as error:  # noqa: BLE001 - the executor itself failed: these requests fail, the next are tried
+                outcomes = [error] * len(pieces)
             answered = set()
             for piece, outcome in zip(pieces, outcomes):
                 self._finish(piece, outcome)
@@ -285,15 +327,16 @@ class Labeller:
             job.done.set_exception(outcome)
             return
         job.parts.append(outcome)
-        if sum(part.documents for part in job.parts) == len(job.documents):
-            job.done.set_result(functools.reduce(operator.add, job.parts))
+        job.labelled += outcome.documents
+        if job.labelled == len(job.documents):
+            job.done.set_result(ChunkRecords.joined(job.parts))
 
 
 # --- requests ------------------------------------------------------------------------
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request's body, refused with 413 as soon as it is known to pass ``limit`` bytes."""
+async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The request's body, refused with 413 as soon as it is known to pass ``limit`` bytes, 408 after ``timeout`` s."""
     declared = request.headers.get("content-length")
     too_large = RequestError(413, f"the body is over the limit of {limit:,} bytes: send fewer documents per request")
     if declared is not None:
@@ -301,12 +344,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise RequestError(400, "Content-Length is not a number")
         if int(declared) > limit:
             raise too_large
-    chunks, size = [], 0
-    async for chunk in request.stream():  # a chunked body has no length to check first
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
+    chunks: list[bytes] = []
+
+    async def receive() -> None:
+        size = 0
+        async for chunk in request.stream():  # a chunked body has no length to check first
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(receive(), timeout)
+    except asyncio.TimeoutError:
+        raise RequestError(408, f"the body did not arrive within {timeout:g} s") from None
     return b"".join(chunks)
 
 
@@ -317,9 +368,20 @@ def _check_json(request: Request) -> None:
         raise RequestError(415, f"send the documents as JSON with Content-Type: application/json (got {shown})")
 
 
+def _not_json(literal: str) -> float:
+    raise ValueError(f"{literal} is not a JSON number")
+
+
+def _finite(literal: str) -> float:
+    number = float(literal)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{literal[:20]} is too large a number for a record")
+    return number
+
+
 def _parse(body: bytes) -> Any:
-    try:
-        return json.loads(body)
+    try:  # Python's json reads NaN and Infinity, which JSON has not: records could not be written
+        return json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise RequestError(400, f"the body is not valid JSON: {error}") from None
 
@@ -336,8 +398,8 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
     ------
     RequestError
         400, naming the first document that is not one (not an object, no
-        text or html, not strings, a label record with bad fields, an error
-        record).
+        text or html, not strings, a label record with bad fields).
+        Error records written by ``label`` are taken, and stay error records.
     """
     single = isinstance(payload, dict)
     if not single and not isinstance(payload, list):
@@ -346,23 +408,44 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
     for number, item in enumerate([payload] if single else payload):
         if not isinstance(item, dict):
             raise RequestError(400, f"record {number}: each document must be a JSON object")
-        if "error" in item and "text" not in item and "html" not in item:
-            raise RequestError(400, f"record {number}: is an error record; send the page's text or html")
         document = document_from_record(item, f"record {number}")
-        if isinstance(document, FailedDocument):
+        if isinstance(document, FailedDocument) and not is_error_record(item):
             raise RequestError(400, document.message)
         documents.append(document)
     return documents, single
 
 
-async def _documents(request: Request) -> tuple[list[Document | LabeledDocument], bool]:
+def _documents_in(body: bytes) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
+    return documents_of(_parse(body))
+
+
+async def _documents(request: Request) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
     _check_json(request)
-    body = await _read_body(request, request.app.state.options.max_body)
+    options: ServeOptions = request.app.state.options
+    body = await _read_body(request, options.max_body, options.body_timeout)
     if len(body) > PARSE_ON_LOOP:
-        payload = await asyncio.get_running_loop().run_in_executor(None, _parse, body)
-    else:
-        payload = _parse(body)
-    return documents_of(payload)
+        return await asyncio.get_running_loop().run_in_executor(None, _documents_in, body)
+    return _documents_in(body)
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[ChunkRecords], watch: bool) -> ChunkRecords:
+    """The result of ``work``; with ``watch``, given up (its documents not labelled) once the client has gone."""
+    if not watch:
+        return await work
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=CLIENT_CHECK)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            task.cancel()
+            raise ClientDisconnect()
+
+
+async def _records(request: Request, documents: list, segments: bool, select=None) -> ChunkRecords:
+    labeller: Labeller = request.app.state.labeller
+    work = labeller.records(documents, segments, select)
+    return await _unless_client_leaves(request, work, watch=len(documents) > labeller.batch_size)
 
 
 def _json_array(records: ChunkRecords) -> bytes:
@@ -399,7 +482,7 @@ _LABEL_BODY = {
 }
 _ERRORS = {
     status: {"description": HTTPStatus(status).phrase, "content": {"application/json": {"example": {"error": {"type": "...", "message": "..."}}}}}
-    for status in (400, 401, 413, 415, 500)
+    for status in (400, 401, 408, 413, 415, 500)
 }
 
 
@@ -432,24 +515,29 @@ def create_app(options: ServeOptions = ServeOptions(), model: Optional[Model] = 
     app.state.options = options
 
     @app.exception_handler(RequestError)
-    async def refused(request: Request, error: RequestError) -> JSONResponse:
+    async def refused(request: Request, error: RequestError) -> Response:
         return error_response(error.status, error.message, error.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
         problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors())
         return error_response(400, problems)
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> Response:
         return error_response(error.status_code, str(error.detail), getattr(error, "headers", None))
 
     @app.exception_handler(StoryfilterError)
-    async def input_error(request: Request, error: StoryfilterError) -> JSONResponse:
-        return error_response(400, str(error))
+    async def input_error(request: Request, error: StoryfilterError) -> Response:
+        # A ModelError: the model served cannot do what was asked (a topic stage it has not).
+        return error_response(501 if isinstance(error, ModelError) else 400, str(error))
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(request: Request, error: ClientDisconnect) -> Response:
+        return error_response(400, "the client went away before the answer")  # nobody reads it: no traceback to log
 
     @app.exception_handler(Exception)
-    async def fault(request: Request, error: Exception) -> JSONResponse:
+    async def fault(request: Request, error: Exception) -> Response:
         # The traceback goes to the server's log (the server logs what reaches it), never to the client.
         return error_response(500, "the service failed on this request; its log says why")
 
@@ -462,7 +550,7 @@ def create_app(options: ServeOptions = ServeOptions(), model: Optional[Model] = 
         single document that cannot be labelled answers 422 with its error record.
         """
         documents, single = await _documents(request)
-        records = await request.app.state.labeller.records(documents, segments)
+        records = await _records(request, documents, segments)
         if single:
             return Response(records.lines.rstrip(b"\n"), status_code=422 if records.failed else 200, media_type="application/json")
         return Response(_json_array(records), media_type="application/json")
@@ -481,13 +569,18 @@ def create_app(options: ServeOptions = ServeOptions(), model: Optional[Model] = 
         served: Model = request.app.state.model
         select = TopicSelector(frozenset(served.check_topics(topic)), min_score)
         documents, _ = await _documents(request)
-        records = await request.app.state.labeller.records(documents, segments, select)
+        records = await _records(request, documents, segments, select)
         return Response(_json_array(records), media_type="application/json")
 
-    @app.get("/health")
-    async def health(request: Request) -> dict:
-        """Whether the service is up, the model it serves, and how many documents wait to be labelled (in this worker)."""
-        return {"status": "ok", "model": request.app.state.model.model_id, "waiting": request.app.state.labeller.waiting}
+    @app.api_route("/health", methods=["GET", "HEAD"], responses={503: {"description": "This worker can no longer label."}})
+    async def health(request: Request) -> Response:
+        """Whether the service is up, the model it serves, and how many documents wait to be labelled (in this worker).
+
+        503 with status "failing" when this worker's labelling has stopped (a fault of ours).
+        """
+        labeller: Labeller = request.app.state.labeller
+        state = {"status": "ok" if labeller.healthy else "failing", "model": request.app.state.model.model_id, "waiting": labeller.waiting}
+        return Response(json.dumps(state), status_code=200 if labeller.healthy else 503, media_type="application/json")
 
     @app.get("/model", dependencies=[Depends(_authorize)], responses=_ERRORS)
     async def model_card(request: Request) -> dict:

@@ -161,6 +161,37 @@ def test_records_read_back_keep_what_they_were(tiny_model_path, tmp_path):
     assert result.exit_code == 1
 
 
+def test_fields_json_cannot_hold_give_an_error_record_not_a_broken_line(tiny_model_path, tmp_path):
+    source = tmp_path / "odd.jsonl"
+    source.write_text(
+        '{"id": "nan", "text": "A page.", "score": NaN}\n'
+        '{"id": "inf", "text": "A page.", "big": 1e999}\n'
+        '{"id": "bigint", "model": "x@1", "story": "s", "topics": {"militia": 1' + "0" * 400 + '}}\n'
+        '{"id": "fine", "text": "A page."}\n'
+    )
+    result = label(str(source), "--model", str(tiny_model_path))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    rows = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} written")) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["nan", "inf", "bigint", "fine"]
+    assert [r.get("error", {}).get("type") for r in rows] == ["OutputError", "OutputError", "InputError", None]
+    assert "cannot be written as JSON" in rows[0]["error"]["message"]
+    assert "numbers" in rows[2]["error"]["message"]
+
+
+def test_a_record_nested_too_deeply_to_write_is_an_error_record_of_its_own(tiny_model):
+    from classifier.batch import records_of_results
+
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    deep, fine = tiny_model.label_many([{"id": "deep", "text": "A page.", "nested": nested}, {"id": "fine", "text": "A page."}])
+    records = records_of_results([deep, fine], True, None)
+    rows = [json.loads(line) for line in records.lines.splitlines()]
+    assert rows[0] == {"id": "deep", "error": {"type": "OutputError", "message": rows[0]["error"]["message"]}}
+    assert rows[1]["id"] == "fine" and "story" in rows[1]
+    assert (records.documents, records.failed, records.written, records.errors_by_type) == (2, 1, 2, {"OutputError": 1})
+
+
 def test_binary_files_are_not_taken_for_text():
     from classifier.errors import InputError
     from classifier.io import decode_bytes

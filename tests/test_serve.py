@@ -188,7 +188,9 @@ ERROR_CASES = {
     "a batch with one bad document": (lambda url: post(url, "/label", [{"text": "fine"}, {"text": 12}]), 400, "record 1: 'text' must be a string"),
     "an item that is not an object": (lambda url: post(url, "/label", [{"text": "fine"}, "just a string"]), 400, "record 1"),
     "a body neither object nor array": (lambda url: post(url, "/label", 42), 400, "a JSON object (one document) or an array"),
-    "an error record": (lambda url: post(url, "/label", [{"id": "e", "error": {"type": "InputError", "message": "m"}}]), 400, "error record"),
+    "NaN, which JSON has not": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a", "score": NaN}', headers={**AUTH, "Content-Type": "application/json"}), 400, "NaN is not a JSON number"),
+    "a number too large for a record": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a", "n": 1e999}', headers={**AUTH, "Content-Type": "application/json"}), 400, "too large"),
+    "a label record with a number too large": (lambda url: post(url, "/filter?topic=militia", [{"model": "m", "story": "s", "topics": {"militia": 10**400}}]), 400, "numbers"),
     "text/plain": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "text/plain"}), 415, "application/json"),
     "no content type": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers=AUTH), 415, "application/json"),
     "a body over the limit": (lambda url: post(url, "/label", {"text": "word " * (MAX_BODY // 5 + 10)}), 413, "over the limit"),
@@ -218,9 +220,22 @@ def test_each_error_answers_its_status_with_a_json_body_and_the_server_stays_up(
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
+def test_error_records_pass_through_as_the_cli_passes_them(server, tmp_path):
+    documents = [{"id": "e", "error": {"type": "WorkerError", "message": "the worker died"}, "feed": 3}, *corpus_pages(6)]
+    source = write_jsonl(tmp_path / "with-errors.jsonl", documents)
+    for path, options in (("/filter?topic=politics", ["filter", str(source), "--topic", "politics"]), ("/label", ["label", str(source)])):
+        response = post(server, path, documents)
+        assert response.status_code == 200
+        assert response.json() == cli_records(*options)
+        assert response.json()[0] == documents[0]
+    single = post(server, "/label", documents[0])
+    assert single.status_code == 422 and single.json() == documents[0]
+
+
 def test_health_model_and_docs_answer(server):
     health = httpx.get(f"{server}/health").json()
     assert health == {"status": "ok", "model": load_model().model_id, "waiting": 0}
+    assert httpx.head(f"{server}/health").status_code == 200  # as load balancers ask
     card = httpx.get(f"{server}/model", headers=AUTH).json()
     assert card == load_model().card
     schema = httpx.get(f"{server}/openapi.json").json()
@@ -298,8 +313,13 @@ def test_serve_refuses_what_it_cannot_serve_before_starting(tmp_path):
     empty.write_text("  \n")
     result = runner.invoke(app, ["serve", "--token-file", str(empty)])
     assert result.exit_code == 2 and "is empty" in result.output
-    result = runner.invoke(app, ["serve", "--max-body", "lots"])
-    assert result.exit_code == 2 and "not a size" in result.output
+    for token in ("two\nlines", "tökén", "with space"):
+        empty.write_text(token)
+        result = runner.invoke(app, ["serve", "--token-file", str(empty)])
+        assert result.exit_code == 2 and "one line of letters" in result.output
+    for size in ("lots", "inf", "0"):
+        result = runner.invoke(app, ["serve", "--max-body", size])
+        assert result.exit_code == 2 and "--max-body" in result.output
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -464,6 +484,87 @@ def test_a_failing_batch_fails_its_requests_only():
     assert json.loads(run(scenario()).lines)["id"] == "g0"
 
 
+def test_a_request_whose_records_fail_fails_alone_in_a_shared_batch():
+    model = CountingModel(load_model(), delay=0.05)
+
+    def refuse(document):
+        raise RuntimeError("a selector that fails")
+
+    async def scenario():
+        labeller = Labeller(model, gather=0.0)
+        labeller.start()
+        first = asyncio.create_task(labeller.records(documents("a", 1)))
+        await asyncio.sleep(0.01)
+        poisoned = asyncio.create_task(labeller.records(documents("p", 1), select=refuse))
+        victim = asyncio.create_task(labeller.records(documents("v", 1)))
+        results = await asyncio.gather(first, poisoned, victim, return_exceptions=True)
+        await labeller.stop()
+        return results
+
+    first, poisoned, victim = run(scenario())
+    assert model.chunks == [["a0"], ["p0", "v0"]]  # labelled together
+    assert isinstance(poisoned, RuntimeError)
+    assert json.loads(victim.lines)["id"] == "v0"
+
+
+def test_a_stopped_labeller_fails_its_requests_and_health_says_so():
+    served = create_app(ServeOptions(), model=load_model())
+
+    async def scenario(client):
+        served.state.labeller._runner.cancel()  # as a fault of ours would end it
+        await asyncio.sleep(0)
+        return await client.get("/health"), await client.post("/label", json={"text": "a page"})
+
+    health, label = in_process(served, scenario)
+    assert health.status_code == 503 and health.json()["status"] == "failing"
+    assert label.status_code == 500 and "Traceback" not in label.text
+
+
+def test_a_body_that_does_not_arrive_in_time_is_refused_with_408():
+    app = create_app(ServeOptions(body_timeout=0.2), model=load_model())
+    sent: list[dict] = []
+
+    async def main():
+        async with app.router.lifespan_context(app):
+            first = True
+
+            async def receive():
+                nonlocal first
+                if first:
+                    first = False
+                    return {"type": "http.request", "body": b'{"text": "a', "more_body": True}
+                await asyncio.sleep(3600)  # the rest never comes
+
+            async def send(message):
+                sent.append(message)
+
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+                     "path": "/label", "raw_path": b"/label", "root_path": "", "query_string": b"",
+                     "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+                     "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+            await asyncio.wait_for(app(scope, receive, send), 10)
+
+    asyncio.run(main())
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"])["error"]["type"] == "Timeout"
+
+
+def test_a_large_request_whose_client_goes_away_is_not_labelled_to_the_end(tmp_path):
+    documents = [{"id": f"d{n}", "text": page["text"]} for n, page in enumerate(corpus_pages(200) * 15)]
+    with running_server(tmp_path, "--workers", "1") as (url, _, log):
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(f"{url}/label", json=documents, timeout=1.5)
+        gone = time.monotonic()
+        while httpx.get(f"{url}/health").json()["waiting"] > 0:
+            assert time.monotonic() - gone < 10, "the documents of a client that left are still being labelled"
+            time.sleep(0.1)
+        dropped_after = time.monotonic() - gone
+        assert httpx.post(f"{url}/label", json={"text": "one line"}).status_code == 200
+    # Labelling the 3,000 pages takes several seconds; the rest was dropped soon after the client left.
+    assert dropped_after < 3
+    assert "Traceback" not in log.read_text()
+
+
 def test_empty_requests_need_no_batch():
     model = CountingModel(load_model())
 
@@ -490,8 +591,16 @@ def test_failures_in_the_input_pass_through_as_error_records():
     assert [json.loads(line).get("error", {}).get("type") for line in result.lines.splitlines()] == ["InputError", None]
 
 
+def test_a_token_file_may_have_a_bom_and_a_line_end(tmp_path):
+    from classifier.serve import read_token
+
+    path = tmp_path / "token"
+    path.write_bytes(b"\xef\xbb\xbf" + TOKEN.encode() + b"\r\n")
+    assert read_token(str(path)) == TOKEN
+
+
 def test_options_travel_to_the_workers_in_the_environment(monkeypatch):
-    options = ServeOptions(model="m.joblib", token_file="t", max_body=1024, batch_size=8, gather=0.0)
+    options = ServeOptions(model="m.joblib", token_file="t", max_body=1024, batch_size=8, gather=0.0, body_timeout=5.0)
     monkeypatch.setenv("STORYFILTER_SERVE_OPTIONS", options.to_environment())
     assert ServeOptions.from_environment() == options
     assert TOKEN not in os.environ["STORYFILTER_SERVE_OPTIONS"]
