@@ -116,7 +116,10 @@ def records_of_results(
         if not isinstance(result, FailedDocument) and select is not None and not select(result):
             continue
         line = _json_line(result, segments)
-        if line is None:
+        if line is None and isinstance(result, FailedDocument):  # its own error stays, without the fields
+            result = FailedDocument(result.id, result.error_type, result.message)
+            line = _json_line(result, segments)
+        elif line is None:
             result = FailedDocument(result.id, "OutputError", "its record cannot be written as JSON: a field carried "
                                     "through holds NaN or Infinity, or is nested too deeply")
             line = _json_line(result, segments)

@@ -47,7 +47,7 @@ from starlette.requests import ClientDisconnect
 from . import __version__
 from .batch import ChunkRecords, TopicSelector, records_of_results
 from .bundle import DEFAULT_CHUNK, Model, load_model
-from .documents import Document, FailedDocument, LabeledDocument, is_error_record
+from .documents import Document, FailedDocument, LabeledDocument, is_error_record, is_label_record
 from .errors import InputError, ModelError, StoryfilterError
 from .io import document_from_record
 
@@ -203,14 +203,14 @@ class Labeller:
     """Labels the documents of concurrent requests together, on one thread beside the event loop.
 
     A batch is labelled while the requests that arrive meanwhile wait; they
-    make up the next batch. Before it starts, the clients whose answers have
-    just gone out are given up to ``gather`` seconds to send their next
-    request, so that a batch holds every client's page, not only those that
-    happened to be waiting: the model's fixed cost per call (a few ms) is then
-    shared. A lone client is never kept waiting: its request is all there
-    was to wait for. Batches hold up to ``batch_size`` documents; a request
-    of more is labelled a batch at a time, taking turns with the others, so
-    that one large request does not hold up the small ones behind it.
+    make up the next batch. Until ``gather`` seconds after a batch's answers
+    went out, the clients answered are waited for, so that a batch holds
+    every client's page, not only those that happened to be waiting: the
+    model's fixed cost per call (a few ms) is then shared. A request that
+    comes later than that is labelled at once. Batches hold up to
+    ``batch_size`` documents; a request of more is labelled a batch at a
+    time, taking turns with the others, so that one large request does not
+    hold up the small ones behind it.
     """
 
     def __init__(self, model: Model, batch_size: int = DEFAULT_CHUNK, gather: float = DEFAULT_GATHER) -> None:
@@ -218,6 +218,8 @@ class Labeller:
         self.batch_size = batch_size
         self.gather = gather
         self._jobs: deque[_Job] = deque()
+        self._in_flight: list[_Piece] = []
+        self._answered_at = float("-inf")
         self._arrived = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storyfilter-label", initializer=_one_native_thread)
         self._runner: Optional[asyncio.Task] = None
@@ -225,7 +227,7 @@ class Labeller:
     @property
     def waiting(self) -> int:
         """Documents waiting for a batch."""
-        return sum(len(job.documents) - job.taken for job in self._jobs)
+        return sum(len(job.documents) - job.taken for job in self._jobs if not job.done.done())
 
     @property
     def healthy(self) -> bool:
@@ -237,20 +239,20 @@ class Labeller:
         self._runner.add_done_callback(self._stopped)
 
     def _stopped(self, runner: asyncio.Task) -> None:
-        """The labelling task ended (a fault of ours, or shut-down): the requests waiting get an error."""
+        """The labelling task ended (shut-down, or a fault of ours): every request not answered gets an error."""
         if not runner.cancelled() and runner.exception() is not None:
             log.error("the labelling task stopped", exc_info=runner.exception())
-        while self._jobs:
-            job = self._jobs.popleft()
+        for job in [*self._jobs, *(piece.job for piece in self._in_flight)]:
             if not job.done.done():
                 job.done.set_exception(RuntimeError("the labelling task has stopped"))
+        self._jobs.clear()
 
     async def stop(self) -> None:
         if self._runner is not None:
             self._runner.cancel()
             try:
                 await self._runner
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - a fault was logged when the task ended
                 pass
         self._thread.shutdown(wait=False, cancel_futures=True)
 
@@ -265,33 +267,38 @@ class Labeller:
         job = _Job(list(documents), segments, select, asyncio.get_running_loop().create_future())
         self._jobs.append(job)
         self._arrived.set()
-        return await job.done
+        parts: list[ChunkRecords] = await job.done
+        return await _off_the_loop_if_large(sum(len(part.lines) for part in parts), ChunkRecords.joined, parts)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         expected = 1  # requests a batch may count on: those answered last time come back, those waiting stay
         while True:
             await self._gathered(expected)
-            pieces = self._next_batch()
-            if not pieces:
-                continue
             try:
-                outcomes = await loop.run_in_executor(self._thread, _label_pieces, self.model, pieces)
-            except Exception as error:  # noqa: BLE001 - the executor itself failed: these requests fail, the next are tried
-                outcomes = [error] * len(pieces)
-            answered = set()
-            for piece, outcome in zip(pieces, outcomes):
-                self._finish(piece, outcome)
-                if piece.job.done.done():
-                    answered.add(piece.job)
-            expected = max(1, len(answered) + len(self._jobs))
+                self._in_flight = self._next_batch()
+                if not self._in_flight:
+                    continue
+                outcomes = await loop.run_in_executor(self._thread, _label_pieces, self.model, self._in_flight)
+                answered = set()
+                for piece, outcome in zip(self._in_flight, outcomes):
+                    self._finish(piece, outcome)
+                    if piece.job.done.done():
+                        answered.add(piece.job)
+                expected = max(1, len(answered) + len(self._jobs))
+                self._answered_at = loop.time()
+            except Exception as error:  # noqa: BLE001 - a fault of ours: this batch's requests fail, the next are tried
+                log.error("labelling a batch failed", exc_info=error)
+                for piece in self._in_flight:
+                    self._finish(piece, error)
+            self._in_flight = []
 
     async def _gathered(self, expected: int) -> None:
-        """Wait for a request, then up to ``gather`` s more until ``expected`` wait or a batch is full."""
+        """Wait for a request; then, until ``gather`` s after the last answers, for ``expected`` or a full batch."""
         while not self._jobs:
             self._arrived.clear()
             await self._arrived.wait()
-        deadline = asyncio.get_running_loop().time() + self.gather
+        deadline = self._answered_at + self.gather
         while len(self._jobs) < expected and self.waiting < self.batch_size:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
@@ -324,12 +331,21 @@ class Labeller:
         if job.done.done():
             return
         if isinstance(outcome, Exception):
-            job.done.set_exception(outcome)
+            failure = RuntimeError(f"labelling failed: {type(outcome).__name__}: {outcome}")  # (a future refuses StopIteration)
+            failure.__cause__ = outcome
+            job.done.set_exception(failure)
             return
         job.parts.append(outcome)
         job.labelled += outcome.documents
         if job.labelled == len(job.documents):
-            job.done.set_result(ChunkRecords.joined(job.parts))
+            job.done.set_result(job.parts)
+
+
+async def _off_the_loop_if_large(size: int, work: Callable, *args: Any) -> Any:
+    """``work(*args)``, in a thread when ``size`` (bytes it handles) is large enough to hold up the loop."""
+    if size > PARSE_ON_LOOP:
+        return await asyncio.get_running_loop().run_in_executor(None, work, *args)
+    return work(*args)
 
 
 # --- requests ------------------------------------------------------------------------
@@ -338,11 +354,12 @@ class Labeller:
 async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
     """The request's body, refused with 413 as soon as it is known to pass ``limit`` bytes, 408 after ``timeout`` s."""
     declared = request.headers.get("content-length")
-    too_large = RequestError(413, f"the body is over the limit of {limit:,} bytes: send fewer documents per request")
+    # Connection: close: the rest of a body refused is not to be read as the next request.
+    too_large = RequestError(413, f"the body is over the limit of {limit:,} bytes: send fewer documents per request", {"Connection": "close"})
     if declared is not None:
-        if not declared.isdigit():
+        if not re.fullmatch(r"[0-9]+", declared):
             raise RequestError(400, "Content-Length is not a number")
-        if int(declared) > limit:
+        if len(declared) > 18 or int(declared) > limit:
             raise too_large
     chunks: list[bytes] = []
 
@@ -357,7 +374,7 @@ async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
     try:
         await asyncio.wait_for(receive(), timeout)
     except asyncio.TimeoutError:
-        raise RequestError(408, f"the body did not arrive within {timeout:g} s") from None
+        raise RequestError(408, f"the body did not arrive within {timeout:g} s", {"Connection": "close"}) from None
     return b"".join(chunks)
 
 
@@ -409,7 +426,7 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
         if not isinstance(item, dict):
             raise RequestError(400, f"record {number}: each document must be a JSON object")
         document = document_from_record(item, f"record {number}")
-        if isinstance(document, FailedDocument) and not is_error_record(item):
+        if isinstance(document, FailedDocument) and (is_label_record(item) or not is_error_record(item)):
             raise RequestError(400, document.message)
         documents.append(document)
     return documents, single
@@ -423,9 +440,7 @@ async def _documents(request: Request) -> tuple[list[Document | FailedDocument |
     _check_json(request)
     options: ServeOptions = request.app.state.options
     body = await _read_body(request, options.max_body, options.body_timeout)
-    if len(body) > PARSE_ON_LOOP:
-        return await asyncio.get_running_loop().run_in_executor(None, _documents_in, body)
-    return _documents_in(body)
+    return await _off_the_loop_if_large(len(body), _documents_in, body)
 
 
 async def _unless_client_leaves(request: Request, work: Awaitable[ChunkRecords], watch: bool) -> ChunkRecords:
@@ -433,13 +448,18 @@ async def _unless_client_leaves(request: Request, work: Awaitable[ChunkRecords],
     if not watch:
         return await work
     task = asyncio.ensure_future(work)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=CLIENT_CHECK)
-        if done:
-            return task.result()
-        if await request.is_disconnected():
-            task.cancel()
-            raise ClientDisconnect()
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=CLIENT_CHECK)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                raise ClientDisconnect()
+    finally:
+        if not task.done():
+            task.cancel()  # the client went away, or this handler was cancelled: its documents are not labelled
+        elif not task.cancelled():
+            task.exception()  # retrieved: a failure no one will read is not logged as lost
 
 
 async def _records(request: Request, documents: list, segments: bool, select=None) -> ChunkRecords:
@@ -553,7 +573,7 @@ def create_app(options: ServeOptions = ServeOptions(), model: Optional[Model] = 
         records = await _records(request, documents, segments)
         if single:
             return Response(records.lines.rstrip(b"\n"), status_code=422 if records.failed else 200, media_type="application/json")
-        return Response(_json_array(records), media_type="application/json")
+        return Response(await _off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json")
 
     @app.post("/filter", dependencies=[Depends(_authorize)], openapi_extra=_LABEL_BODY, responses=_ERRORS)
     async def filter_(
@@ -570,7 +590,7 @@ def create_app(options: ServeOptions = ServeOptions(), model: Optional[Model] = 
         select = TopicSelector(frozenset(served.check_topics(topic)), min_score)
         documents, _ = await _documents(request)
         records = await _records(request, documents, segments, select)
-        return Response(_json_array(records), media_type="application/json")
+        return Response(await _off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json")
 
     @app.api_route("/health", methods=["GET", "HEAD"], responses={503: {"description": "This worker can no longer label."}})
     async def health(request: Request) -> Response:

@@ -168,12 +168,14 @@ def test_fields_json_cannot_hold_give_an_error_record_not_a_broken_line(tiny_mod
         '{"id": "inf", "text": "A page.", "big": 1e999}\n'
         '{"id": "bigint", "model": "x@1", "story": "s", "topics": {"militia": 1' + "0" * 400 + '}}\n'
         '{"id": "fine", "text": "A page."}\n'
+        '{"id": "err", "error": {"type": "WorkerError", "message": "died"}, "x": NaN}\n'
     )
     result = label(str(source), "--model", str(tiny_model_path))
     assert result.exit_code == 1 and "Traceback" not in result.output
     rows = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} written")) for line in result.stdout.splitlines()]
-    assert [r["id"] for r in rows] == ["nan", "inf", "bigint", "fine"]
-    assert [r.get("error", {}).get("type") for r in rows] == ["OutputError", "OutputError", "InputError", None]
+    assert [r["id"] for r in rows] == ["nan", "inf", "bigint", "fine", "err"]
+    assert [r.get("error", {}).get("type") for r in rows] == ["OutputError", "OutputError", "InputError", None, "WorkerError"]
+    assert rows[4] == {"id": "err", "error": {"type": "WorkerError", "message": "died"}}
     assert "cannot be written as JSON" in rows[0]["error"]["message"]
     assert "numbers" in rows[2]["error"]["message"]
 

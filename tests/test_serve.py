@@ -190,6 +190,7 @@ ERROR_CASES = {
     "a body neither object nor array": (lambda url: post(url, "/label", 42), 400, "a JSON object (one document) or an array"),
     "NaN, which JSON has not": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a", "score": NaN}', headers={**AUTH, "Content-Type": "application/json"}), 400, "NaN is not a JSON number"),
     "a number too large for a record": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a", "n": 1e999}', headers={**AUTH, "Content-Type": "application/json"}), 400, "too large"),
+    "a bad label record that also has an error": (lambda url: post(url, "/filter?topic=militia", [{"model": "m", "story": 5, "error": {"type": "X", "message": "m"}}]), 400, "'story' must be a string"),
     "a label record with a number too large": (lambda url: post(url, "/filter?topic=militia", [{"model": "m", "story": "s", "topics": {"militia": 10**400}}]), 400, "numbers"),
     "text/plain": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "text/plain"}), 415, "application/json"),
     "no content type": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers=AUTH), 415, "application/json"),
@@ -520,19 +521,18 @@ def test_a_stopped_labeller_fails_its_requests_and_health_says_so():
     assert label.status_code == 500 and "Traceback" not in label.text
 
 
-def test_a_body_that_does_not_arrive_in_time_is_refused_with_408():
-    app = create_app(ServeOptions(body_timeout=0.2), model=load_model())
+def asgi_call(app, headers: list[tuple[bytes, bytes]], chunks: list[bytes], stall: bool = False) -> list[dict]:
+    """POST /label straight to the ASGI app: the body in ``chunks`` (then nothing more, with ``stall``); what it sent."""
     sent: list[dict] = []
 
     async def main():
         async with app.router.lifespan_context(app):
-            first = True
+            pending = list(chunks)
 
             async def receive():
-                nonlocal first
-                if first:
-                    first = False
-                    return {"type": "http.request", "body": b'{"text": "a', "more_body": True}
+                if pending:
+                    chunk = pending.pop(0)
+                    return {"type": "http.request", "body": chunk, "more_body": stall or bool(pending)}
                 await asyncio.sleep(3600)  # the rest never comes
 
             async def send(message):
@@ -540,13 +540,25 @@ def test_a_body_that_does_not_arrive_in_time_is_refused_with_408():
 
             scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
                      "path": "/label", "raw_path": b"/label", "root_path": "", "query_string": b"",
-                     "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+                     "headers": [(b"content-type", b"application/json"), *headers],
                      "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
             await asyncio.wait_for(app(scope, receive, send), 10)
 
     asyncio.run(main())
-    assert sent[0]["status"] == 408
+    return sent
+
+
+def test_a_body_that_does_not_arrive_in_time_is_refused_with_408_and_the_connection_closed():
+    sent = asgi_call(create_app(ServeOptions(body_timeout=0.2), model=load_model()), [(b"content-length", b"100")], [b'{"text": "a'], stall=True)
+    assert sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]
     assert json.loads(sent[1]["body"])["error"]["type"] == "Timeout"
+
+
+@pytest.mark.parametrize("length, status", [("\u00b2".encode(), 400), (b"9" * 5000, 413), (b"-1", 400)])
+def test_a_content_length_that_is_not_a_plain_number_is_refused(length, status):
+    # uvicorn refuses these itself; another ASGI server may pass them on.
+    sent = asgi_call(create_app(ServeOptions(), model=load_model()), [(b"content-length", length)], [b'{"text": "a"}'])
+    assert sent[0]["status"] == status
 
 
 def test_a_large_request_whose_client_goes_away_is_not_labelled_to_the_end(tmp_path):
@@ -563,6 +575,89 @@ def test_a_large_request_whose_client_goes_away_is_not_labelled_to_the_end(tmp_p
     # Labelling the 3,000 pages takes several seconds; the rest was dropped soon after the client left.
     assert dropped_after < 3
     assert "Traceback" not in log.read_text()
+
+
+def test_a_model_that_raises_stopiteration_fails_its_request_only_and_labelling_goes_on():
+    real = load_model()
+
+    class Stops:
+        def _label_chunk(self, chunk):
+            time.sleep(0.03)
+            if any(d.id.startswith("p") for d in chunk):
+                raise StopIteration  # a future refuses it as an exception: it must not stop the labeller
+            return real._label_chunk(chunk)
+
+    async def scenario():
+        labeller = Labeller(Stops(), gather=0.0)
+        labeller.start()
+        first = asyncio.create_task(labeller.records(documents("a", 1)))
+        await asyncio.sleep(0.01)
+        bad = asyncio.create_task(labeller.records(documents("p", 1)))
+        good = asyncio.create_task(labeller.records(documents("v", 1)))
+        results = await asyncio.wait_for(asyncio.gather(first, bad, good, return_exceptions=True), 10)
+        healthy = labeller.healthy
+        await labeller.stop()
+        return results, healthy
+
+    (first, bad, good), healthy = run(scenario())
+    assert isinstance(bad, RuntimeError) and "StopIteration" in str(bad)
+    assert json.loads(good.lines)["id"] == "v0" and healthy
+
+
+def test_requests_in_a_batch_when_labelling_stops_get_an_error_not_a_hang():
+    model = CountingModel(load_model(), delay=0.2)
+
+    async def scenario():
+        labeller = Labeller(model, gather=0.0)
+        labeller.start()
+        in_flight = asyncio.create_task(labeller.records(documents("f", 1)))
+        waiting = asyncio.create_task(labeller.records(documents("w", 1)))
+        await asyncio.sleep(0.05)
+        labeller._runner.cancel()  # as a fault of ours would end it, mid-batch
+        results = await asyncio.wait_for(asyncio.gather(in_flight, waiting, return_exceptions=True), 5)
+        await labeller.stop()
+        return results
+
+    assert [type(r) for r in run(scenario())] == [RuntimeError, RuntimeError]
+
+
+def test_a_request_after_a_quiet_spell_is_labelled_at_once():
+    model = CountingModel(load_model())
+
+    async def scenario():
+        labeller = Labeller(model, gather=0.5)
+        labeller.start()
+        await asyncio.gather(*(labeller.records(documents(f"t{n}-", 1)) for n in range(3)))  # answered together
+        await asyncio.sleep(0.6)  # they do not come back
+        started = time.monotonic()
+        await labeller.records(documents("lone", 1))
+        took = time.monotonic() - started
+        await labeller.stop()
+        return took
+
+    assert run(scenario()) < 0.4  # not held for the 0.5 s a returning client would be waited for
+
+
+def test_a_large_request_whose_handler_is_cancelled_is_not_labelled_to_the_end():
+    from classifier.serve import _unless_client_leaves
+
+    model = CountingModel(load_model(), delay=0.05)
+
+    class StillThere:
+        async def is_disconnected(self):
+            return False
+
+    async def scenario():
+        labeller = Labeller(model, batch_size=2, gather=0.0)
+        labeller.start()
+        handler = asyncio.create_task(_unless_client_leaves(StillThere(), labeller.records(documents("b", 40)), watch=True))
+        await asyncio.sleep(0.2)
+        handler.cancel()
+        await asyncio.sleep(0.5)
+        await labeller.stop()
+
+    run(scenario())
+    assert len(model.chunks) < 10  # of the 20 batches the whole request would take
 
 
 def test_empty_requests_need_no_batch():
