@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -378,11 +379,32 @@ async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
-def _check_json(request: Request) -> None:
+def _check_json(request: Request) -> bool:
+    """Whether the JSON body comes gzipped (415 unless it is JSON, plain or gzipped)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         shown = media_type or "none"
         raise RequestError(415, f"send the documents as JSON with Content-Type: application/json (got {shown})")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise RequestError(415, f"Content-Encoding {encoding} is not read: send the body as it is or gzipped")
+    return encoding == "gzip"
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """A gzipped body, refused (413) once it inflates past ``limit`` bytes: the limit is on what is read."""
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        data = inflate.decompress(body, limit + 1)
+        if len(data) > limit or inflate.unconsumed_tail:
+            raise RequestError(413, f"the body inflates to over the limit of {limit:,} bytes: send fewer documents per request")
+        if not inflate.eof:
+            raise RequestError(400, "the gzipped body is cut short")
+        if inflate.unused_data:
+            raise RequestError(400, "the gzipped body holds more than one gzip stream: send one")
+    except zlib.error as error:
+        raise RequestError(400, f"the body is not gzip: {error}") from None
+    return data
 
 
 def _not_json(literal: str) -> float:
@@ -432,15 +454,17 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
     return documents, single
 
 
-def _documents_in(body: bytes) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
-    return documents_of(_parse(body))
+def _documents_in(body: bytes, gzipped: bool, limit: int) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
+    return documents_of(_parse(_gunzip(body, limit) if gzipped else body))
 
 
 async def _documents(request: Request) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
-    _check_json(request)
+    gzipped = _check_json(request)
     options: ServeOptions = request.app.state.options
     body = await _read_body(request, options.max_body, options.body_timeout)
-    return await _off_the_loop_if_large(len(body), _documents_in, body)
+    # A gzipped body is judged by what it inflates to (up to 20 times its size is usual for pages).
+    size = len(body) * (20 if gzipped else 1)
+    return await _off_the_loop_if_large(size, _documents_in, body, gzipped, options.max_body)
 
 
 async def _unless_client_leaves(request: Request, work: Awaitable[ChunkRecords], watch: bool) -> ChunkRecords:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gzip
 import itertools
 import json
 import os
@@ -129,6 +130,20 @@ def test_our_example_page_as_text_and_as_html_gets_the_cli_records(server, tmp_p
         assert response.json() == expected
 
 
+def test_a_gzipped_body_gets_the_same_records(server):
+    documents = corpus_pages(100)  # over the body limit of this server, gzipped well under it
+    body = json.dumps(documents).encode()
+    assert len(body) > MAX_BODY
+    response = httpx.post(f"{server}/label?segments=false", content=gzip.compress(body), timeout=60,
+                          headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert response.status_code == 413  # the limit is on what is read, not on what was sent
+    half = json.dumps(documents[:8]).encode()
+    assert len(half) < MAX_BODY
+    zipped = httpx.post(f"{server}/label", content=gzip.compress(half), timeout=60,
+                        headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert zipped.status_code == 200 and zipped.json() == post(server, "/label", documents[:8]).json()
+
+
 def test_a_batch_gets_the_cli_records_in_order_with_extra_fields_and_without_segments(server, tmp_path):
     documents = corpus_pages(5) + [
         {"id": "as-html", "html": (EXAMPLES / "harbour.html").read_text(encoding="utf-8"), "source": "crawler-7"},
@@ -192,6 +207,10 @@ ERROR_CASES = {
     "a number too large for a record": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a", "n": 1e999}', headers={**AUTH, "Content-Type": "application/json"}), 400, "too large"),
     "a bad label record that also has an error": (lambda url: post(url, "/filter?topic=militia", [{"model": "m", "story": 5, "error": {"type": "X", "message": "m"}}]), 400, "'story' must be a string"),
     "a label record with a number too large": (lambda url: post(url, "/filter?topic=militia", [{"model": "m", "story": "s", "topics": {"militia": 10**400}}]), 400, "numbers"),
+    "a body that is not gzip": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"}), 400, "not gzip"),
+    "a gzipped body cut short": (lambda url: httpx.post(f"{url}/label", content=gzip.compress(b'{"text": "a page"}')[:-12], headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"}), 400, "cut short"),
+    "a gzipped body inflating over the limit": (lambda url: httpx.post(f"{url}/label", content=gzip.compress(b'{"text": "' + b"a" * (4 * MAX_BODY) + b'"}'), headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"}), 413, "inflates"),
+    "an encoding not read": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "br"}), 415, "Content-Encoding br"),
     "text/plain": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "text/plain"}), 415, "application/json"),
     "no content type": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers=AUTH), 415, "application/json"),
     "a body over the limit": (lambda url: post(url, "/label", {"text": "word " * (MAX_BODY // 5 + 10)}), 413, "over the limit"),
