@@ -173,8 +173,9 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="storyfilter-serve-"))
     source = workdir / "pages.jsonl"
-    pages_count = sum(1 for _ in read_pages(args.data, source))
+    write_pages(args.data, source)
     documents = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    pages_count = len(documents)
     bodies = []
     for start in range(0, len(documents), args.batch):
         group = documents[start : start + args.batch]
@@ -242,14 +243,12 @@ def main() -> None:
     print(f"(server log: {log})")
 
 
-def read_pages(data: Path, path: Path):
-    """The corpus's pages, once each, as a JSONL file of ``{"id", "text"}`` (yields each line)."""
+def write_pages(data: Path, path: Path) -> None:
+    """The corpus's pages, once each, as a JSONL file of ``{"id", "text"}``."""
     from classifier.corpus import default_cache, read_web_pages
 
     count = sum(1 for _ in read_web_pages(data, renderers=["html-text"], cache=default_cache()))
     write_input(data, count, path)
-    with open(path, encoding="utf-8") as handle:
-        yield from handle
 
 
 if __name__ == "__main__":

@@ -116,12 +116,12 @@ def records_of_results(
         if not isinstance(result, FailedDocument) and select is not None and not select(result):
             continue
         line = _json_line(result, segments)
-        if line is None and isinstance(result, FailedDocument):  # its own error stays, without the fields
-            result = FailedDocument(result.id, result.error_type, result.message)
-            line = _json_line(result, segments)
-        elif line is None:
-            result = FailedDocument(result.id, "OutputError", "its record cannot be written as JSON: a field carried "
-                                    "through holds NaN or Infinity, or is nested too deeply")
+        if line is None:  # a field carried through that JSON cannot hold: an error record, without the fields
+            if isinstance(result, FailedDocument):  # its own error stays
+                result = FailedDocument(result.id, result.error_type, result.message)
+            else:
+                result = FailedDocument(result.id, "OutputError", "its record cannot be written as JSON: a field carried "
+                                        "through holds NaN or Infinity, or is nested too deeply")
             line = _json_line(result, segments)
         if isinstance(result, FailedDocument):
             failed += 1

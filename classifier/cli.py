@@ -497,7 +497,7 @@ def serve(
         try:
             import uvicorn
 
-            from .serve import OPTIONS_VARIABLE, ServeOptions, read_token
+            from .serve import OPTIONS_VARIABLE, ServeOptions, create_app, read_token
         except ImportError as error:
             raise InputError(f"serve needs the serve extra ({error.name} is missing): pip install 'storyfilter[serve]'") from None
         options = ServeOptions(
@@ -519,16 +519,12 @@ def serve(
     typer.echo(f"storyfilter: serving {model_id} on http://{host}:{port} with {count} worker(s); API at /docs", err=True)
     if token_file is None and not _is_loopback(host):
         typer.echo(f"storyfilter: warning: {host} is reachable from other machines and no --token-file is set: anyone who reaches it can use it", err=True)
+    server = dict(host=host, port=port, access_log=access_log, timeout_graceful_shutdown=30)
     if loaded is not None:  # one worker: this process, with the model it has loaded
-        from .serve import create_app
-
-        uvicorn.run(create_app(options, model=loaded), host=host, port=port, access_log=access_log, timeout_graceful_shutdown=30)
+        uvicorn.run(create_app(options, model=loaded), **server)
         return
     os.environ[OPTIONS_VARIABLE] = options.to_environment()
-    uvicorn.run(
-        "classifier.serve:app_from_environment", factory=True, host=host, port=port, workers=count,
-        access_log=access_log, timeout_graceful_shutdown=30,
-    )
+    uvicorn.run("classifier.serve:app_from_environment", factory=True, workers=count, **server)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -53,8 +53,8 @@ from .errors import InputError, ModelError, StoryfilterError
 from .io import document_from_record
 
 DEFAULT_MAX_BODY = 16 * 2**20  # bytes: a batch of some hundred pages, or a few huge HTML ones
-# Bodies up to this size are parsed on the event loop (a few ms at most); larger ones in a thread.
-PARSE_ON_LOOP = 2**20
+# Bytes the event loop parses, joins or copies itself (a few ms at most); more go to a thread.
+LOOP_BYTES = 2**20
 # Most time a batch waits for the clients just answered to send their next request (s).
 DEFAULT_GATHER = 0.005
 # A body not received within this many seconds is refused (408): a client must not hold a worker's memory.
@@ -344,7 +344,7 @@ class Labeller:
 
 async def _off_the_loop_if_large(size: int, work: Callable, *args: Any) -> Any:
     """``work(*args)``, in a thread when ``size`` (bytes it handles) is large enough to hold up the loop."""
-    if size > PARSE_ON_LOOP:
+    if size > LOOP_BYTES:
         return await asyncio.get_running_loop().run_in_executor(None, work, *args)
     return work(*args)
 
