@@ -54,7 +54,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifier.corpus import default_cache, read_web_pages
+from classifier.corpus.webpages import default_cache, read_web_pages
 
 ENCODINGS = ("utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "cp1252", "latin-1", "shift_jis", "koi8-r")
 

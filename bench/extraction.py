@@ -1,7 +1,7 @@
 """Benchmark: story extraction from plain scraped text and from HTML, against the public tools.
 
 On the held-out sites of a web-page corpus with gold text (sites never
-trained or tuned on; see ``classifier.corpus.is_held_out``), every article
+trained or tuned on; see ``classifier.corpus.sites.is_held_out``), every article
 and blog page goes through two sections.
 
 Text: each page is rendered to text (html-text, as scrapers do), then
@@ -37,10 +37,11 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from classifier import load_model
-from classifier.corpus import MARKUP, default_cache, is_held_out, read_web_pages
-from classifier.documents import Document
-from classifier.evaluation import score_stories
-from classifier.training import is_validation_site
+from classifier.corpus.sites import is_held_out
+from classifier.corpus.webpages import MARKUP, default_cache, read_web_pages
+from classifier.records import Document
+from classifier.evaluation.metrics import score_stories
+from classifier.training.fit import is_validation_site
 
 USER_TYPES = ("article", "blog")
 
@@ -136,7 +137,7 @@ def text_section(model, args) -> None:
     golds = [p.story or "" for p in pages]
     print(f"== text: {len(pages)} {args.split} {'/'.join(USER_TYPES)} pages from {len({p.site for p in pages})} sites, "
           f"rendered by {args.renderer}; one thread, median of {args.repeats} runs\n")
-    stories_only = dataclasses.replace(model, topics=None)  # the same model without its topic stage
+    stories_only = dataclasses.replace(model, topic_classifier=None)  # the same model without its topic stage
     tools = {
         f"storyfilter ({model.model_id})": lambda t: run_storyfilter(model, t),
         "storyfilter, no topic stage": lambda t: run_storyfilter(stories_only, t),
@@ -148,7 +149,7 @@ def text_section(model, args) -> None:
     results = measure(tools, texts, golds, args.repeats)
     print_table(results)
     ours, untagged, justext_result = list(results.values())[:3]
-    if model.topics is not None:
+    if model.topic_classifier is not None:
         print(f"\ntopic stage: {untagged[1] / ours[1] - 1:.1%} of labelling time without it "
               f"({ours[1]:.1f} vs {untagged[1]:.1f} pages/s)")
     print(f"\nstoryfilter - jusText F1: {ours[0].f1 - justext_result[0].f1:+.4f}")
@@ -162,7 +163,7 @@ def html_section(model, args) -> None:
     megabytes = sum(len(h.encode("utf-8")) for h in htmls) / len(htmls) / 1e6
     print(f"== HTML: {len(pages)} {args.split} {'/'.join(USER_TYPES)} pages from {len({p.site for p in pages})} sites "
           f"({megabytes:.2f} MB of HTML a page on average); one thread, median of {args.repeats} runs\n")
-    if model.html_segments is None:
+    if model.html_classifier is None:
         print(f"{model.model_id} has no HTML classifier; skipped")
         return
     tools = {

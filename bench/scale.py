@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classifier.corpus import default_cache, read_web_pages
+from classifier.corpus.webpages import default_cache, read_web_pages
 
 MODES = ("1 worker", "2 workers", "dask")
 
@@ -112,7 +112,7 @@ class Run:
 
 
 def run_once(mode: str, source: Path, size: int, out: Path, scheduler: str | None, dask_pids: list[int]) -> Run:
-    command = [sys.executable, "-c", "from classifier.cli import main; main()", "label", str(source), "-o", str(out)]
+    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "label", str(source), "-o", str(out)]
     if mode == "dask":
         command += ["--scheduler", scheduler]
     else:

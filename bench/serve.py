@@ -136,18 +136,18 @@ def model_alone(source: Path, sizes=(1, 4, 16, 64), count: int = 384) -> None:
     from threadpoolctl import threadpool_limits
 
     from classifier import load_model
-    from classifier.documents import Document
+    from classifier.records import Document
 
     model = load_model()
     with open(source, encoding="utf-8") as handle:
         pages = [Document(id=r["id"], text=r["text"]) for r in map(json.loads, handle)][:count]
     with threadpool_limits(1):
-        model._label_chunk(pages[:64])  # first calls warm up
+        model.label_chunk(pages[:64])  # first calls warm up
         line = []
         for size in sizes:
             started = time.perf_counter()
             for i in range(0, len(pages), size):
-                model._label_chunk(pages[i : i + size])
+                model.label_chunk(pages[i : i + size])
             line.append(f"batches of {size}: {1000 * (time.perf_counter() - started) / len(pages):.1f}")
     print(f"model alone, one thread, ms a page: {'; '.join(line)}")
 
@@ -245,7 +245,7 @@ def main() -> None:
 
 def write_pages(data: Path, path: Path) -> None:
     """The corpus's pages, once each, as a JSONL file of ``{"id", "text"}``."""
-    from classifier.corpus import default_cache, read_web_pages
+    from classifier.corpus.webpages import default_cache, read_web_pages
 
     count = sum(1 for _ in read_web_pages(data, renderers=["html-text"], cache=default_cache()))
     write_input(data, count, path)

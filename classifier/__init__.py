@@ -4,29 +4,63 @@
 >>> model = load_model()                      # the shipped default
 >>> doc = model.label(text)                   # a LabeledDocument
 >>> doc.story, doc.segments, doc.topics, doc.tags
+
+The path a page takes, a package each: ``inputs`` (find and read
+documents) -> ``segment`` (lines or HTML blocks) -> ``features`` ->
+``model`` (segment classifier, context, topics; the bundle) -> ``records``
+(what is written) -> ``run`` (chunks, workers, Dask, resume). Around them:
+``corpus`` and ``training`` (labelled data, fitting), ``evaluation``,
+``service`` (HTTP) and ``cli``.
+
+The names below are loaded when first used, so that importing the package
+(or running ``storyfilter --help``) does not load scikit-learn.
 """
 
-from .bundle import Model, load_model
-from .documents import Document, FailedDocument, LabeledDocument, ScoredSegment
-from .errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError
-from .labels import Label
-from .segments import Segment, split_text
+from __future__ import annotations
 
-__all__ = [
-    "Document",
-    "FailedDocument",
-    "InputError",
-    "Label",
-    "LabeledDocument",
-    "Model",
-    "ModelError",
-    "ScoredSegment",
-    "Segment",
-    "StoryfilterError",
-    "TrainingDataError",
-    "OutputError",
-    "WorkerError",
-    "load_model",
-    "split_text",
-]
-__version__ = "0.1.0"
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .versions import package_version
+
+__version__ = package_version()
+
+# Public name -> the module that defines it.
+_PUBLIC = {
+    "Document": ".records",
+    "FailedDocument": ".records",
+    "LabeledDocument": ".records",
+    "Label": ".records",
+    "ScoredSegment": ".records",
+    "Segment": ".segment.text",
+    "split_text": ".segment.text",
+    "Model": ".model.model",
+    "load_model": ".model.model",
+    "InputError": ".errors",
+    "ModelError": ".errors",
+    "OutputError": ".errors",
+    "StoryfilterError": ".errors",
+    "TrainingDataError": ".errors",
+    "WorkerError": ".errors",
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+if TYPE_CHECKING:
+    from .errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError
+    from .model.model import Model, load_model
+    from .records import Document, FailedDocument, Label, LabeledDocument, ScoredSegment
+    from .segment.text import Segment, split_text
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'classifier' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from classifier.bundle import Model, load_model
-from classifier.corpus import read_training_jsonl
-from classifier.labels import Label
-from classifier.training import assemble, train_topics
-from classifier.pipelines import build_segment_pipeline
+from classifier.model.model import Model, load_model
+from classifier.corpus.documents import read_training_jsonl
+from classifier.records import Label
+from classifier.training.fit import assemble
+from classifier.training.topics import train_topics
+from classifier.model.segments import build_segment_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -31,7 +32,7 @@ def tiny_documents():
 @pytest.fixture(scope="session")
 def tiny_classifier():
     data = assemble(tiny_documents())
-    return build_segment_pipeline().fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
+    return build_segment_classifier().fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +77,7 @@ def tiny_html_records() -> list[dict]:
 def tiny_html_classifier(tmp_path_factory):
     path = write_jsonl(tmp_path_factory.mktemp("html") / "pages.jsonl", tiny_html_records())
     data = assemble(list(read_training_jsonl(path)))
-    classifier = build_segment_pipeline(html=True)
+    classifier = build_segment_classifier(html=True)
     return classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
 
 
@@ -85,8 +86,8 @@ def tiny_model_path(tmp_path_factory, tiny_classifier, tiny_html_classifier, tin
     path = tmp_path_factory.mktemp("model") / "tiny.joblib"
     topics, thresholds, card = tiny_topics
     model = Model(
-        segments=tiny_classifier, html_segments=tiny_html_classifier, name="tiny", version=1,
-        topics=topics, topic_thresholds=thresholds,
+        text_classifier=tiny_classifier, html_classifier=tiny_html_classifier, name="tiny", version=1,
+        topic_classifier=topics, topic_thresholds=thresholds,
     )
     model.card["topics"] = card
     model.save(path)

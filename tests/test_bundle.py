@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
-from classifier.bundle import load_model
+from classifier.model.model import load_model
 from classifier.errors import InputError, ModelError
-from classifier.labels import Label
+from classifier.records import Label
 
 
 def copy_bundle(src, dst_dir):
@@ -62,7 +62,7 @@ def test_label_needs_text(tiny_model):
 
 
 def test_label_many_keeps_order_and_isolates_failures(tiny_model):
-    from classifier.documents import Document, FailedDocument
+    from classifier.records import Document, FailedDocument
 
     docs = [Document("a", text="One line.\nTwo"), Document("b"), Document("c", text="")]
     results = list(tiny_model.label_many(iter(docs), chunk_size=2))
@@ -72,7 +72,7 @@ def test_label_many_keeps_order_and_isolates_failures(tiny_model):
 
 
 def test_a_page_labels_the_same_alone_and_batched_with_others(tiny_model, harbour_text):
-    from classifier.documents import Document
+    from classifier.records import Document
     from .conftest import tiny_documents
 
     others = [Document(str(i), text=d.text) for i, d in enumerate(tiny_documents())]
@@ -84,14 +84,14 @@ def test_a_page_labels_the_same_alone_and_batched_with_others(tiny_model, harbou
 
 
 def test_a_very_long_page_is_scored_in_pieces_of_bounded_size(tiny_model, harbour_text, monkeypatch):
-    from classifier.segments import split_text
+    from classifier.segment.text import split_text
 
     long_text = "\n\n".join([harbour_text] * 3)
     whole = split_text(long_text)
-    monkeypatch.setattr("classifier.bundle.PAGE_SEGMENTS", 10)
+    monkeypatch.setattr("classifier.model.labelling.PAGE_SEGMENTS", 10)
     seen = []
-    real = tiny_model.segments.predict_proba
-    monkeypatch.setattr(tiny_model.segments, "predict_proba", lambda X: seen.append(len(X)) or real(X))
+    real = tiny_model.text_classifier.predict_proba
+    monkeypatch.setattr(tiny_model.text_classifier, "predict_proba", lambda X: seen.append(len(X)) or real(X))
     result = tiny_model.label(long_text)
     assert max(seen) <= 10 and sum(seen) == len(whole) == len(result.segments)
     pieces = [whole[i : i + 10] for i in range(0, len(whole), 10)]

@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from classifier.cli import app
+from classifier.cli.app import app
 
 from .conftest import EXAMPLES, write_jsonl
 

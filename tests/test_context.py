@@ -1,8 +1,8 @@
 import numpy as np
 
-from classifier.context import main_span, score_context
-from classifier.pages import PageIndex
-from classifier.segments import Segment
+from classifier.model.context import main_span, score_context
+from classifier.features.pages import PageIndex
+from classifier.segment.text import Segment
 
 
 def index_of(sizes):

@@ -2,10 +2,13 @@ import json
 
 import pytest
 
-from classifier.corpus import UNKNOWN, align_gold, is_held_out, read_training_jsonl, site_of
+from classifier.corpus.alignment import align_gold
+from classifier.corpus.documents import read_training_jsonl
+from classifier.corpus.sites import is_held_out, site_of
+from classifier.records import UNLABELLED
 from classifier.errors import TrainingDataError
-from classifier.labels import Label
-from classifier.segments import split_text
+from classifier.records import Label
+from classifier.segment.text import split_text
 
 
 def test_alignment_labels_covered_lines_story_and_leaves_doubt_out():
@@ -17,7 +20,7 @@ def test_alignment_labels_covered_lines_story_and_leaves_doubt_out():
     )
     labels = align_gold(split_text(page), gold)
     assert labels[:4] == [Label.CHROME, Label.STORY, Label.STORY, Label.STORY]
-    assert labels[4] == UNKNOWN  # partly quoted: left out
+    assert labels[4] == UNLABELLED  # partly quoted: left out
     assert labels[5] == Label.CHROME  # a second copy of a story paragraph
 
 
@@ -35,7 +38,7 @@ def test_training_jsonl_maps_spans_to_segments(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text(json.dumps(record) + "\n")
     [doc] = list(read_training_jsonl(path))
-    assert doc.labels == (UNKNOWN, Label.STORY)
+    assert doc.labels == (UNLABELLED, Label.STORY)
 
 
 def test_a_text_page_with_its_story_and_no_spans_is_labelled_by_the_story(tmp_path):

@@ -1,6 +1,7 @@
 import pytest
 
-from classifier.evaluation import average_scores, evaluate_documents, score_page, shingles
+from classifier.evaluation.evaluate import evaluate_documents
+from classifier.evaluation.metrics import average_scores, score_page, shingles
 
 from .conftest import tiny_documents
 
@@ -26,7 +27,7 @@ def test_empty_cases():
 
 
 def test_scores_average_precision_and_recall_before_f1():
-    from classifier.evaluation import PageScore
+    from classifier.evaluation.metrics import PageScore
 
     summary = average_scores([PageScore(1.0, 0.5), PageScore(0.5, 1.0)])
     assert summary.precision == summary.recall == 0.75

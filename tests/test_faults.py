@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from classifier.bundle import card_path
-from classifier.cli import app
-from classifier.documents import Document, FailedDocument, LabeledDocument
-from classifier.io import document_from_record, read_path
+from classifier.model.bundle import card_path
+from classifier.cli.app import app
+from classifier.records import Document, FailedDocument, LabeledDocument
+from classifier.inputs.readers import read_path
+from classifier.records import document_from_record
 
 from .conftest import EXAMPLES, write_jsonl
 
@@ -181,7 +182,7 @@ def test_fields_json_cannot_hold_give_an_error_record_not_a_broken_line(tiny_mod
 
 
 def test_a_record_nested_too_deeply_to_write_is_an_error_record_of_its_own(tiny_model):
-    from classifier.batch import records_of_results
+    from classifier.run.tasks import records_of_results
 
     nested: list = []
     for _ in range(5000):
@@ -196,7 +197,7 @@ def test_a_record_nested_too_deeply_to_write_is_an_error_record_of_its_own(tiny_
 
 def test_binary_files_are_not_taken_for_text():
     from classifier.errors import InputError
-    from classifier.io import decode_bytes
+    from classifier.inputs.decoding import decode_bytes
 
     for raw in (b"\0" * 1000, bytes(range(256)) * 20, b"\x7fELF\x02\x01\x01" + bytes(2000)):
         with pytest.raises(InputError, match="binary"):

@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from classifier.cli import app
-from classifier.corpus import read_training_jsonl
-from classifier.dom import ANCESTORS, OWNER_TAGS, render
-from classifier.io import decode_html
-from classifier.domfeatures import DomFeatures, dense_names
-from classifier.labels import Label
+from classifier.cli.app import app
+from classifier.corpus.documents import read_training_jsonl
+from classifier.segment.html import ANCESTORS, OWNER_TAGS, split_html
+from classifier.inputs.decoding import decode_html
+from classifier.features.dom import DomFeatures, dense_names
+from classifier.records import Label
 
 from .conftest import html_page, tiny_documents, tiny_html_records, write_jsonl
 
@@ -36,7 +36,7 @@ PAGE = """<!DOCTYPE html>
 
 
 def test_blocks_are_segments_with_offsets_into_the_rendering():
-    page = render(PAGE)
+    page = split_html(PAGE)
     texts = [s.text for s in page.segments]
     assert texts == [
         "Home", "World", "Harbour reopens after storm",
@@ -51,13 +51,13 @@ def test_blocks_are_segments_with_offsets_into_the_rendering():
 
 
 def test_scripts_styles_and_templates_are_not_text():
-    text = render(PAGE).text
+    text = split_html(PAGE).text
     for hidden in ("script text", "color: red", "Enable JavaScript", "template text", "Harbour\n"):
         assert hidden not in text
 
 
 def test_dom_facts_describe_where_a_block_sits():
-    page = render(PAGE)
+    page = split_html(PAGE)
     by_text = {s.text: s.dom for s in page.segments}
     home = by_text["Home"]
     assert home.link_chars == len("Home")
@@ -73,7 +73,7 @@ def test_dom_facts_describe_where_a_block_sits():
 
 
 def test_dom_features_have_their_declared_width_and_read_the_facts():
-    segments = render(PAGE).segments
+    segments = split_html(PAGE).segments
     features = DomFeatures().fit(segments)
     parts = features.parts(segments)
     names = dense_names()
@@ -84,7 +84,7 @@ def test_dom_features_have_their_declared_width_and_read_the_facts():
     story = dict(zip(names, parts.dense[3]))
     assert story["in_article"] == 1 and story["link_density"] == 0 and story["class_content"] == 1
     # Plain-text segments (no DOM facts) get zeros.
-    from classifier.segments import split_text
+    from classifier.segment.text import split_text
 
     assert not features.parts(split_text("a line\nanother")).dense.any()
 
@@ -97,15 +97,15 @@ def test_broken_markup_is_repaired_not_fatal():
         "</div></div></body></html>",
         "\x00\x01<p>nul bytes</p>",
     ):
-        page = render(broken)
+        page = split_html(broken)
         for segment in page.segments:
             assert page.text[segment.start : segment.end] == segment.text
-    assert [s.text for s in render("<p>one<p>two<table><tr><td>cell</table>after").segments] == ["one", "two", "cell", "after"]
+    assert [s.text for s in split_html("<p>one<p>two<table><tr><td>cell</table>after").segments] == ["one", "two", "cell", "after"]
 
 
 def test_pages_with_no_text_give_no_segments():
     for empty in ("", "   ", "<html></html>", "<html><head><script>x()</script></head><body> </body></html>", "<!-- only a comment -->"):
-        page = render(empty)
+        page = split_html(empty)
         assert page.segments == [] and page.text == ""
 
 
@@ -129,7 +129,7 @@ def test_encodings_come_from_the_bytes():
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=string.printable + "<>/=\"'&;\u00e9\u4e2d\u00a0", max_size=400))
 def test_offsets_always_hold_on_arbitrary_markup(markup):
-    page = render(markup)
+    page = split_html(markup)
     for segment in page.segments:
         assert segment.text and page.text[segment.start : segment.end] == segment.text
 
@@ -159,7 +159,7 @@ def test_model_labels_html_and_keeps_the_rendering(tiny_model):
 
 def test_tiny_html_model_learns_the_markup(tiny_model):
     # Pages it was not trained on (the tiny model trains on every fourth page).
-    from classifier.corpus import read_training_jsonl as read
+    from classifier.corpus.documents import read_training_jsonl as read
     from .conftest import CORPUS_PAGES
 
     pages = [d for i, d in enumerate(read(CORPUS_PAGES)) if i % 4 == 1][:20]
@@ -174,7 +174,7 @@ def test_tiny_html_model_learns_the_markup(tiny_model):
 
 
 def test_text_and_html_in_one_batch_keep_their_order(tiny_model):
-    from classifier.documents import Document, FailedDocument, LabeledDocument
+    from classifier.records import Document, FailedDocument, LabeledDocument
 
     docs = [
         Document(id="t", text="A line of text.\n\nAnother line."),
@@ -195,10 +195,10 @@ def test_a_model_without_html_stage_says_so(tiny_model):
 
     import pytest
 
-    from classifier.documents import Document, FailedDocument
+    from classifier.records import Document, FailedDocument
     from classifier.errors import ModelError
 
-    text_only = dataclasses.replace(tiny_model, html_segments=None)
+    text_only = dataclasses.replace(tiny_model, html_classifier=None)
     with pytest.raises(ModelError, match="no HTML classifier"):
         text_only.label(html="<p>x</p>")
     [result] = text_only.label_many([Document(id="h", html="<p>x</p>")])
@@ -261,19 +261,19 @@ def test_deep_and_namespaced_markup_stays_bounded():
     import tracemalloc
 
     deep = "<div>" * 3000 + "deep text" + "</div>" * 3000
-    assert [s.text for s in render(deep).segments] == ["deep text"]
+    assert [s.text for s in split_html(deep).segments] == ["deep text"]
     unclosed = "<body>" + "".join(f"<div class=item>C {i}<br>" for i in range(5000))
     tracemalloc.start()
-    page = render(unclosed)
+    page = split_html(unclosed)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(page.segments) == 5000 and peak < 200 * 2**20  # paths keep their innermost steps only
     assert max(s.dom.path.count(">") for s in page.segments) < 64
-    assert render("<p>kept</p><svg:svg><svg:text>drawn</svg:text></svg:svg><math:math>x</math:math>").text == "kept"
+    assert split_html("<p>kept</p><svg:svg><svg:text>drawn</svg:text></svg:svg><math:math>x</math:math>").text == "kept"
 
 
 def test_label_many_takes_html_bytes_and_refuses_binary(tiny_model):
-    from classifier.documents import Document, FailedDocument, LabeledDocument
+    from classifier.records import Document, FailedDocument, LabeledDocument
 
     markup = "<p>Caf\u00e9 story text here.</p>"
     good, binary = list(tiny_model.label_many([

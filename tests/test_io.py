@@ -2,8 +2,12 @@ import gzip
 import io
 import json
 
-from classifier.documents import Document, FailedDocument
-from classifier.io import InputFormat, decode_bytes, document_from_record, iter_documents, read_path
+from classifier.records import Document, FailedDocument
+from classifier.inputs.decoding import decode_bytes
+from classifier.inputs.discovery import iter_documents
+from classifier.inputs.formats import InputFormat
+from classifier.inputs.readers import read_path
+from classifier.records import document_from_record
 
 
 def test_text_file_is_one_document_named_after_the_file(tmp_path):

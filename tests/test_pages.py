@@ -1,7 +1,7 @@
 import numpy as np
 
-from classifier.pages import PageIndex
-from classifier.segments import Segment
+from classifier.features.pages import PageIndex
+from classifier.segment.text import Segment
 
 
 def batch(pages):

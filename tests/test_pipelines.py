@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from classifier.pipelines import SegmentClassifier, build_segment_pipeline
-from classifier.segments import split_text
-from classifier.training import assemble
+from classifier.model.segments import SegmentClassifier, build_segment_classifier
+from classifier.segment.text import split_text
+from classifier.training.fit import assemble
 
 from .conftest import tiny_documents
 
@@ -27,7 +27,7 @@ def test_pickle_round_trip_predicts_identically(tiny_classifier, harbour_text):
 
 
 def test_the_pipeline_is_an_ordinary_estimator():
-    model = build_segment_pipeline(random_state=3)
+    model = build_segment_classifier(random_state=3)
     params = model.get_params()
     assert params["cv"] == 5 and params["context__random_state"] == 3
     assert clone(model).get_params()["layout__max_iter"] == params["layout__max_iter"]
@@ -37,7 +37,7 @@ def test_unlabelled_lines_stay_out_of_training_but_in_context():
     data = assemble(tiny_documents()[:30])
     labels = data.labels.copy()
     labels[::3] = -1
-    model = build_segment_pipeline().set_params(cv=3).fit(data.segments, labels, groups=data.groups)
+    model = build_segment_classifier().set_params(cv=3).fit(data.segments, labels, groups=data.groups)
     assert model.predict_proba(data.segments).shape == (len(labels), 2)
 
 

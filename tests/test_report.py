@@ -7,9 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from classifier.evaluation import Evaluation, Mistake, PageResult, PageScore, StoryScore, TopicOutcome
-from classifier.labels import Label
-from classifier.report import page_f1_histogram, per_site, reliability, story_curve, tag_curves, worst_pages, write_report
+from classifier.evaluation.evaluate import Evaluation, Mistake, PageResult, TopicOutcome
+from classifier.evaluation.metrics import PageScore, StoryScore
+from classifier.records import Label
+from classifier.evaluation.figures import page_f1_histogram, per_site, reliability, story_curve, tag_curves, worst_pages
+from classifier.evaluation.report import write_report
 
 pytest.importorskip("matplotlib")
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from classifier.cli import app
-from classifier.documents import Document
-from classifier.io import count_documents, input_files, iter_documents
-from classifier.resume import prepare_resume
+from classifier.cli.app import app
+from classifier.records import Document
+from classifier.inputs.discovery import count_documents, input_files, iter_documents
+from classifier.run.resume import prepare_resume
 
 from .conftest import CORPUS_PAGES, EXAMPLES, write_jsonl
 
@@ -121,7 +121,7 @@ def test_dask_cluster_writes_the_same_file(mixed_input, tiny_model, tiny_model_p
 
 def test_an_unreachable_scheduler_is_a_usage_error(tiny_model_path, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("classifier.parallel.DASK_TIMEOUT", 2)
+    monkeypatch.setattr("classifier.run.cluster.DASK_TIMEOUT", 2)
     result = label(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--scheduler", "tcp://127.0.0.1:9")
     assert result.exit_code == 2 and "cannot reach the Dask scheduler" in result.stderr
 
@@ -182,7 +182,7 @@ def test_a_signal_stops_cleanly_and_resume_gives_every_id_once(stop, workers, tm
     text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": text} for i in range(1500)])
     out = tmp_path / "out.jsonl"
-    command = [sys.executable, "-c", "from classifier.cli import main; main()", "label", str(source), "-o", str(out),
+    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "label", str(source), "-o", str(out),
                "--model", str(tiny_model_path), "--chunk-size", "8", "--workers", workers]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -230,7 +230,7 @@ def test_the_run_ends_with_a_summary_line(mixed_input, tiny_model_path, tmp_path
 
 
 def test_workers_default_to_the_cores_of_the_machine(monkeypatch):
-    from classifier.parallel import available_cores
+    from classifier.run.workers import available_cores
 
     assert available_cores() == len(os.sched_getaffinity(0))
 
@@ -247,8 +247,8 @@ class DyingModel:
     def __init__(self, once: str | None = None, everything: bool = False, more_than_one: bool = False):
         self.once, self.everything, self.more_than_one = once, everything, more_than_one
 
-    def _label_chunk(self, chunk):
-        from classifier.documents import FailedDocument
+    def label_chunk(self, chunk):
+        from classifier.records import FailedDocument
 
         pages = [d for d in chunk if not isinstance(d, FailedDocument)]
         if self.everything or any(d.id == "die" for d in pages) or (self.more_than_one and len(pages) > 1):
@@ -262,7 +262,7 @@ class DyingModel:
 def run_dying(tmp_path, model, die_at=(30,), n=40, scheduler=None):
     import io
 
-    from classifier.batch import RunOptions, run_label
+    from classifier.run.batch import RunOptions, run_label
 
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": "die" if i in die_at else str(i), "text": "x"} for i in range(n)])
     out = io.StringIO()
@@ -299,7 +299,7 @@ def test_on_dask_a_document_that_kills_its_workers_gets_an_error_record(tmp_path
 
 def test_a_dask_run_drops_the_model_plugins_of_dead_clients_and_its_own(tmp_path, tiny_model):
     distributed = pytest.importorskip("distributed")
-    from classifier.daskplugin import PLUGIN_PREFIX, ModelPlugin
+    from classifier.run.cluster import PLUGIN_PREFIX, ModelPlugin
 
     def plugins(dask_scheduler):
         return sorted(dask_scheduler.worker_plugins)
@@ -343,7 +343,7 @@ def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, tiny_model_pat
     import pty
 
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": f"Page {i}.\n\nSome words here."} for i in range(40)])
-    command = [sys.executable, "-c", "from classifier.cli import main; main()", "label", str(source), "-o",
+    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "label", str(source), "-o",
                str(tmp_path / "out.jsonl"), "--model", str(tiny_model_path), "--chunk-size", "2", "--workers", "1"]
     controller, terminal = pty.openpty()
     process = subprocess.Popen(command, stderr=terminal, env={**os.environ, "COLUMNS": "120"})
@@ -391,7 +391,7 @@ def test_a_second_ctrl_c_stops_without_a_traceback(tmp_path, tiny_model_path):
     text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": text} for i in range(3000)])
     out = tmp_path / "out.jsonl"
-    command = [sys.executable, "-c", "from classifier.cli import main; main()", "label", str(source), "-o", str(out),
+    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "label", str(source), "-o", str(out),
                "--model", str(tiny_model_path), "--chunk-size", "200", "--workers", "1"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

@@ -1,6 +1,6 @@
 from hypothesis import given, strategies as st
 
-from classifier.segments import split_pages, split_text
+from classifier.segment.text import split_pages, split_text
 
 
 def test_one_segment_per_non_empty_line_with_offsets():

@@ -29,9 +29,11 @@ httpx = pytest.importorskip("httpx")
 from typer.testing import CliRunner  # noqa: E402
 
 from classifier import load_model  # noqa: E402
-from classifier.cli import app  # noqa: E402
-from classifier.documents import Document, FailedDocument  # noqa: E402
-from classifier.serve import Labeller, ServeOptions, create_app  # noqa: E402
+from classifier.cli.app import app  # noqa: E402
+from classifier.records import Document, FailedDocument  # noqa: E402
+from classifier.service.app import create_app
+from classifier.service.batcher import Labeller
+from classifier.service.options import ServeOptions  # noqa: E402
 
 from .conftest import CORPUS_PAGES, EXAMPLES, shared_path, write_jsonl  # noqa: E402
 
@@ -363,7 +365,7 @@ def in_process(app, scenario):
 
 
 def test_a_single_document_that_cannot_be_labelled_answers_422_with_its_error_record():
-    text_only = dataclasses.replace(load_model(), html_segments=None)
+    text_only = dataclasses.replace(load_model(), html_classifier=None)
 
     async def scenario(client):
         single = await client.post("/label", json={"id": "p", "html": "<p>a page</p>", "site": "x"})
@@ -384,7 +386,7 @@ class BrokenModel:
     model_id = "broken@1"
     card: dict = {}
 
-    def _label_chunk(self, chunk):
+    def label_chunk(self, chunk):
         raise RuntimeError("a bug with a long story\n  File secret.py, line 1")
 
 
@@ -407,10 +409,10 @@ class CountingModel:
     def __init__(self, real, delay: float = 0.0) -> None:
         self.real, self.delay, self.chunks = real, delay, []
 
-    def _label_chunk(self, chunk):
+    def label_chunk(self, chunk):
         self.chunks.append([d.id for d in chunk])
         time.sleep(self.delay)
-        return self.real._label_chunk(chunk)
+        return self.real.label_chunk(chunk)
 
 
 def documents(prefix: str, count: int) -> list[Document]:
@@ -472,7 +474,7 @@ def test_records_do_not_depend_on_the_batch_a_document_was_labelled_in():
         await labeller.stop()
         return [r.lines for r in results]
 
-    from classifier.batch import records_of_chunk
+    from classifier.run.tasks import records_of_chunk
 
     alone = [records_of_chunk(model, [page], True, None).lines for page in pages]
     assert run(scenario(64)) == alone
@@ -486,11 +488,11 @@ def test_a_failing_batch_fails_its_requests_only():
         model_id = "x@1"
         failed = False
 
-        def _label_chunk(self, chunk):
+        def label_chunk(self, chunk):
             if not self.failed:
                 self.failed = True
                 raise RuntimeError("once")
-            return real._label_chunk(chunk)
+            return real.label_chunk(chunk)
 
     async def scenario():
         labeller = Labeller(FailsOnce(), gather=0.0)
@@ -600,11 +602,11 @@ def test_a_model_that_raises_stopiteration_fails_its_request_only_and_labelling_
     real = load_model()
 
     class Stops:
-        def _label_chunk(self, chunk):
+        def label_chunk(self, chunk):
             time.sleep(0.03)
             if any(d.id.startswith("p") for d in chunk):
                 raise StopIteration  # a future refuses it as an exception: it must not stop the labeller
-            return real._label_chunk(chunk)
+            return real.label_chunk(chunk)
 
     async def scenario():
         labeller = Labeller(Stops(), gather=0.0)
@@ -658,7 +660,7 @@ def test_a_request_after_a_quiet_spell_is_labelled_at_once():
 
 
 def test_a_large_request_whose_handler_is_cancelled_is_not_labelled_to_the_end():
-    from classifier.serve import _unless_client_leaves
+    from classifier.service.routes import _unless_client_leaves
 
     model = CountingModel(load_model(), delay=0.05)
 
@@ -706,7 +708,7 @@ def test_failures_in_the_input_pass_through_as_error_records():
 
 
 def test_a_token_file_may_have_a_bom_and_a_line_end(tmp_path):
-    from classifier.serve import read_token
+    from classifier.service.options import read_token
 
     path = tmp_path / "token"
     path.write_bytes(b"\xef\xbb\xbf" + TOKEN.encode() + b"\r\n")

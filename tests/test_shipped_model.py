@@ -4,7 +4,7 @@ import json
 import time
 
 from classifier import load_model
-from classifier.bundle import default_model_path, sha256_of
+from classifier.model.bundle import default_model_path, sha256_of
 
 from .conftest import EXAMPLES, shared_path
 

@@ -7,7 +7,7 @@ import re
 
 from typer.testing import CliRunner
 
-from classifier.cli import app
+from classifier.cli.app import app
 
 from .conftest import EXAMPLES, shared_path
 

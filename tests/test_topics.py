@@ -8,11 +8,12 @@ import pytest
 from typer.testing import CliRunner
 
 from classifier import LabeledDocument, load_model
-from classifier.cli import app
-from classifier.corpus import read_training_jsonl
+from classifier.cli.app import app
+from classifier.corpus.documents import read_training_jsonl
 from classifier.errors import InputError
-from classifier.topics import TopicFeatures, headline_of, topic_text
-from classifier.labels import Label
+from classifier.features.topics import TopicFeatures
+from classifier.model.topics import headline_of, topic_text
+from classifier.records import Label
 
 from .conftest import CORPUS_ITEMS, CORPUS_PAGES, write_jsonl
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from classifier.cli import app
+from classifier.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCES = [

@@ -1,0 +1,68 @@
+"""``storyfilter evaluate``: a model scored against gold, printed and optionally reported."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .exits import exit_codes
+
+
+class Sites(str, Enum):
+    """Which sites of a web-page corpus to evaluate on."""
+
+    HELD_OUT = "held-out"
+    ALL = "all"
+
+
+def evaluate(
+    data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
+    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle; the shipped default if omitted.")] = None,
+    sites: Annotated[Sites, typer.Option("--sites", help="Web-page corpora: only the held-out sites, or all.")] = Sites.HELD_OUT,
+    page_type: Annotated[Optional[list[str]], typer.Option("--page-type", help="Keep only web pages of this type (repeatable); documents without a type stay.")] = None,
+    renderer: Annotated[Optional[list[str]], typer.Option("--renderer", help="Web-page corpora: html-text, inscriptis, or html (the HTML classifier on the markup); repeatable.")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write DIR/report.html with its plots, and DIR/report.json.")] = None,
+    redact: Annotated[bool, typer.Option("--redact", help="Keep the pages' text and site names out of the report.")] = False,
+) -> None:
+    """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""
+    from ..corpus.webpages import default_cache
+    from ..evaluation.evaluate import evaluate as run_evaluation
+    from ..evaluation.evaluate import read_gold
+    from ..model.model import load_model
+
+    with exit_codes():
+        if report is not None:
+            from ..evaluation.plots import check_plotting
+
+            check_plotting()
+        loaded = load_model(model)
+        documents = read_gold(
+            data, all_sites=sites is Sites.ALL, page_types=page_type, renderers=renderer, cache=default_cache()
+        )
+        findings = run_evaluation(loaded, documents)
+        summary = findings.summary
+        if findings.story is not None:
+            story = findings.story.story
+            typer.echo(
+                f"pages {story.pages}  story F1 {story.f1:.4f}  precision {story.precision:.4f}  "
+                f"recall {story.recall:.4f}  line accuracy {findings.story.line_accuracy:.4f} ({findings.story.lines} lines)"
+            )
+        if "topics" in summary:
+            topics = summary["topics"]
+            typer.echo(f"topics: {topics['documents']} documents  micro-F1 {topics['micro_f1']:.4f}")
+            for name, row in topics["per_tag"].items():
+                ap = "-" if row["average_precision"] is None else f"{row['average_precision']:.4f}"
+                typer.echo(
+                    f"  {name:20} precision {row['precision']:.4f}  recall {row['recall']:.4f}  "
+                    f"F1 {row['f1']:.4f}  AP {ap}  ({row['support']} positive)"
+                )
+        if report is not None:
+            from ..evaluation.report import write_report
+
+            page = write_report(
+                report, summary, findings.story, loaded.story_threshold, findings.topics, loaded.topic_thresholds, redact
+            )
+            typer.echo(f"report: {page}")

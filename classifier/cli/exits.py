@@ -1,0 +1,65 @@
+"""Exit codes, decided here and only here.
+
+0 every document done; 1 some documents failed (each has an error
+record); 2 usage error; 3 model missing, corrupt or incompatible; 4 the run
+stopped early (a worker kept dying, the Dask scheduler was lost, the output
+could not be written: resume it); a run stopped by a signal exits 128 + its
+number (130 SIGINT, 143 SIGTERM); 141 when the reader of standard output
+went away, as for a program killed by SIGPIPE. Each failure ends with one
+line on standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+import typer
+
+from ..errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError
+
+EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_USAGE, EXIT_MODEL, EXIT_UNFINISHED = 0, 1, 2, 3, 4
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Say ``message`` on standard error; the exit to raise with ``code``."""
+    typer.echo(f"storyfilter: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's own flush at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (under a test runner): nothing to silence
+        pass
+
+
+@contextmanager
+def exit_codes() -> Iterator[None]:
+    """Turn the library's expected errors into one line on stderr and an exit code."""
+    try:
+        yield
+    except ModelError as error:
+        raise fail(str(error), EXIT_MODEL) from None
+    except WorkerError as error:
+        raise fail(str(error), EXIT_UNFINISHED) from None
+    except OutputError as error:
+        if error.closed:  # `storyfilter label ... | head`: stop as a program killed by SIGPIPE would
+            _silence_stdout()
+            raise fail(str(error), 128 + signal.SIGPIPE) from None
+        raise fail(str(error), EXIT_UNFINISHED) from None
+    except (InputError, TrainingDataError) as error:
+        raise fail(str(error), EXIT_USAGE) from None
+    except StoryfilterError as error:
+        raise fail(str(error), EXIT_USAGE) from None
+    except KeyboardInterrupt:  # a Ctrl-C before the run began, or a second one during it
+        raise fail(
+            "interrupted by Ctrl-C (for label and filter: the output's last line may be half-written; "
+            "the same command with --resume repairs it and finishes the run)",
+            128 + signal.SIGINT,
+        ) from None

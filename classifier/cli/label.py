@@ -1,0 +1,218 @@
+"""``storyfilter label`` and ``storyfilter filter``: pages in, one JSON record per page out."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Callable, Iterator, Optional
+
+import typer
+
+from ..errors import InputError
+from ..inputs.formats import InputFormat
+from ..run.ordered import DEFAULT_CHUNK
+from .exits import EXIT_FAILED_DOCUMENTS, EXIT_OK, exit_codes
+from .options import (
+    ChunkSizeOption,
+    FormatOption,
+    ModelOption,
+    NoSegmentsOption,
+    OutOption,
+    ResumeOption,
+    SchedulerOption,
+    WorkersOption,
+)
+
+if TYPE_CHECKING:
+    from ..run.batch import RunSummary
+    from ..run.resume import Finished
+
+
+@dataclass
+class LabelJob:
+    """The options label and filter share, gathered."""
+
+    inputs: list[str]
+    out: Optional[Path]
+    model: Optional[Path]
+    fmt: InputFormat
+    segments: bool
+    chunk_size: int
+    workers: Optional[int]
+    scheduler: Optional[str]
+    resume: bool
+
+
+def label(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for JSONL on standard input.")],
+    out: OutOption = None,
+    model: ModelOption = None,
+    format: FormatOption = InputFormat.AUTO,
+    no_segments: NoSegmentsOption = False,
+    chunk_size: ChunkSizeOption = DEFAULT_CHUNK,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
+) -> None:
+    """Label every segment of every page as story or chrome and write one JSON record per page."""
+    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume))
+
+
+def filter_(
+    inputs: Annotated[list[str], typer.Argument(help="Pages (files, directories, - for JSONL) or records written by label.")],
+    topic: Annotated[list[str], typer.Option("--topic", help="Keep documents whose story carries this topic (repeatable).")],
+    min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Keep when a topic's probability is at least this; else use the tag thresholds.")] = None,
+    out: OutOption = None,
+    model: ModelOption = None,
+    format: FormatOption = InputFormat.AUTO,
+    no_segments: NoSegmentsOption = False,
+    chunk_size: ChunkSizeOption = DEFAULT_CHUNK,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
+) -> None:
+    """Write the records whose story carries any of the topics (raw pages are labelled on the way).
+
+    Records already written by `label` are read back, not labelled again.
+    Error records are written too, so that no failure goes unseen.
+    """
+    from ..run.tasks import TopicSelector
+
+    def selector(loaded):
+        return TopicSelector(frozenset(loaded.check_topics(topic)), min_score)
+
+    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume), selector)
+
+
+def run(job: LabelJob, selector: Optional[Callable] = None) -> None:
+    """Shared body of ``label`` and ``filter``: check, load, stream, summarise, exit.
+
+    ``selector`` gets the loaded model and returns the predicate that picks
+    the documents to write (raising a usage or model error if it cannot).
+    """
+    from ..inputs.discovery import check_inputs
+    from ..model.model import load_model
+    from ..run.batch import RunOptions, run_label
+    from ..run.workers import available_cores
+
+    with exit_codes():
+        check_inputs(job.inputs)
+        loaded = load_model(job.model)
+        select = selector(loaded) if selector is not None else None
+        with _output(job.out, job.resume) as (handle, finished):
+            options = RunOptions(
+                inputs=job.inputs,
+                fmt=job.fmt,
+                segments=job.segments,
+                chunk_size=job.chunk_size,
+                workers=job.workers or available_cores(),
+                scheduler=job.scheduler,
+                finished=finished,
+            )
+            if finished is not None and finished.repaired:
+                typer.echo(f"storyfilter: cut a half-written last line ({finished.repaired} bytes) off {job.out}", err=True)
+            display, update = _progress_reporter(job.inputs, job.fmt)
+            with display if display is not None else nullcontext():
+                summary = run_label(loaded, options, handle, update, select)
+        # Still inside: a second Ctrl-C while the summary is written ends the same way.
+        line = summary_line(summary)
+        if select is not None:
+            line += f"; {summary.written - summary.failed} kept"
+        if summary.interrupted is not None:
+            for number in (signal.SIGINT, signal.SIGTERM):  # stopping already: a further Ctrl-C changes nothing
+                signal.signal(number, signal.SIG_IGN)
+            name = signal.Signals(summary.interrupted).name
+            typer.echo(f"storyfilter: stopped by {name}: {line}. The output ends with a complete record; "
+                       "run the same command with --resume to finish.", err=True)
+            raise typer.Exit(128 + summary.interrupted)
+        typer.echo(line, err=True)
+        raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
+
+
+@contextmanager
+def _output(path: Optional[Path], resume: bool = False) -> Iterator[tuple[IO[str], Optional["Finished"]]]:
+    """Where records go, and with ``resume`` what that file already holds.
+
+    Standard output, or ``path`` opened once its directory is known to
+    exist: for writing, or with ``resume`` repaired and opened for appending.
+    """
+    from ..run.resume import prepare_resume
+
+    if path is None or str(path) == "-":
+        if resume:
+            raise InputError("--resume needs the output file of the interrupted run: -o FILE")
+        yield sys.stdout, None
+        return
+    if not path.parent.is_dir():
+        raise InputError(f"output directory does not exist: {path.parent}")
+    finished = None
+    try:
+        if resume:
+            finished = prepare_resume(path)
+        handle = open(path, "a" if resume else "w", encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    with handle:
+        yield handle, finished
+def _progress_reporter(inputs: list[str], fmt: InputFormat):
+    """A rich progress display on a terminal (nothing in a pipe), and its update function.
+
+    The inputs' documents are counted on a thread while the run starts, so
+    that the display can show the total and a time left once it is known.
+    """
+    if not sys.stderr.isatty():
+        return None, lambda summary: None
+    from rich.console import Console
+
+    from ..inputs.discovery import count_documents
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    display = Progress(
+        SpinnerColumn(),
+        MofNCompleteColumn(),
+        TextColumn("documents"),
+        BarColumn(),
+        TextColumn("{task.fields[rate]:.0f} pages/s"),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
+    task = display.add_task("label", total=None, rate=0.0, failed=0)
+    total: list[Optional[int]] = [None]
+
+    def count() -> None:
+        try:
+            total[0] = count_documents(inputs, fmt)
+        except Exception:  # noqa: BLE001 - the total is a nicety; the run reports what it reads
+            pass
+
+    # A daemon thread: a run that ends (or is stopped) does not wait for the count.
+    threading.Thread(target=count, name="storyfilter-count", daemon=True).start()
+
+    def update(summary: RunSummary) -> None:
+        known = total[0]
+        if known is not None:
+            known = max(known - summary.skipped, summary.documents)
+        display.update(task, completed=summary.documents, total=known, rate=summary.pages_per_second, failed=summary.failed)
+
+    return display, update
+
+
+def summary_line(summary: RunSummary) -> str:
+    """The closing line of a run: documents, time, speed, skipped, failures by kind."""
+    noun = "document" if summary.documents == 1 else "documents"
+    line = f"{summary.documents} {noun} in {summary.seconds:.1f}s ({summary.pages_per_second:.0f} pages/s)"
+    if summary.skipped:
+        line += f"; {summary.skipped} already done"
+    if summary.failed:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.errors_by_type.items()))
+        line += f"; {summary.failed} failed ({kinds}): see their error records"
+    return line
+
+

@@ -1,0 +1,62 @@
+"""``storyfilter show``: a page in the terminal, as the model reads it."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import InputError
+from ..inputs.formats import InputFormat
+from .exits import EXIT_FAILED_DOCUMENTS, EXIT_OK, exit_codes
+from .options import FormatOption, ModelOption
+
+
+class Only(str, Enum):
+    STORY = "story"
+    CHROME = "chrome"
+
+
+def show(
+    file: Annotated[str, typer.Argument(help="A text or HTML page, a JSONL file of pages or of records written by label, or -.")],
+    model: ModelOption = None,
+    only: Annotated[Optional[Only], typer.Option("--only", help="Show only the story lines, or only the chrome.")] = None,
+    format: FormatOption = InputFormat.AUTO,
+    svg: Annotated[Optional[Path], typer.Option("--svg", help="Also save what is shown as an SVG picture.")] = None,
+) -> None:
+    """Show a page in the terminal: story lines as they are, chrome dimmed, each line's score in the margin, tags on top.
+
+    Records written by `label` (with their segments) are shown as they are,
+    without labelling them again; anything else is labelled with the model.
+    """
+    from rich.console import Console
+
+    from ..inputs.discovery import check_inputs, iter_documents
+    from ..model.model import load_model
+    from ..records import Document, FailedDocument, Label
+    from .view import document_view
+
+    console = Console(highlight=False, record=svg is not None)
+    wanted = Label.parse(only.value) if only else None
+    failed = 0
+    with exit_codes():
+        check_inputs([file])
+        loaded = None
+        for document in iter_documents([file], format):
+            if isinstance(document, Document):
+                loaded = loaded or load_model(model)
+                [document] = loaded.label_many([document])
+            failed += isinstance(document, FailedDocument)
+            # Thresholds are the model's: shown for what this model labelled, not for records of another.
+            same = loaded is not None and getattr(document, "model", None) == loaded.model_id
+            thresholds = loaded.topic_thresholds if same else None
+            console.print(document_view(document, wanted, thresholds))
+            console.print()
+        if svg is not None:
+            try:
+                console.save_svg(str(svg), title=f"storyfilter show {Path(file).name}")
+            except OSError as error:
+                raise InputError(f"cannot write {svg}: {error.strerror or error}") from None
+    raise typer.Exit(EXIT_FAILED_DOCUMENTS if failed else EXIT_OK)

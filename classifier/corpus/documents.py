@@ -1,0 +1,157 @@
+"""Training documents: labelled pages and news items, read from JSONL.
+
+JSONL in the format of SPEC.md (``{"id", "site", "text", "segments",
+"topics", "story"}``, or ``html`` instead of ``text``), such as the
+project's own ``training/corpus/``: a page's lines are labelled by its
+``segments`` spans, else aligned to its gold ``story``; a news item
+(``title`` and ``description``) is one page of two lines. Web-page corpora
+(:mod:`classifier.corpus.webpages`) give the same documents.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ..errors import TrainingDataError
+from ..records import UNLABELLED, Label
+from ..segment.html import split_html
+from ..segment.text import Segment, split_text
+from .alignment import align_gold
+
+
+@dataclass(frozen=True)
+class TrainingDocument:
+    """One labelled page.
+
+    ``labels`` holds one value per segment: a :class:`Label` value, or
+    ``UNLABELLED`` where the line is not labelled.
+    """
+
+    id: str
+    site: str
+    text: str
+    segments: tuple[Segment, ...]
+    labels: tuple[int, ...]
+    topics: tuple[str, ...] | None = None
+    story: str | None = None
+    page_type: str | None = None
+    source: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+    html: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_html(self) -> bool:
+        """Whether the page came as HTML (its segments are DOM blocks, ``text`` their rendering)."""
+        return self.html is not None
+
+
+def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
+    """Read training documents in the JSONL format of SPEC.md.
+
+    Raises
+    ------
+    TrainingDataError
+        On a line that is not a JSON object of that format; the message
+        names the file and line.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise TrainingDataError(f"{where}: not valid JSON ({error.msg})") from None
+            yield _document_from_record(record, where, source=path.name)
+
+
+def _document_from_record(record: dict, where: str, source: str) -> TrainingDocument:
+    if not isinstance(record, dict):
+        raise TrainingDataError(f"{where}: each line must be a JSON object")
+    text, html = record.get("text"), record.get("html")
+    if isinstance(html, str):  # the HTML wins over a rendering beside it, as in labelling
+        return _html_document_from_record(record, html, where, source)
+    if text is None and isinstance(record.get("title"), str) and isinstance(record.get("description"), str):
+        # A topic-labelled news item: headline and description, fed as one page.
+        text = record["title"] + "\n\n" + record["description"]
+    if not isinstance(text, str):
+        raise TrainingDataError(f"{where}: needs a string 'text' field (or 'title' and 'description')")
+    segments = split_text(text)
+    labels = _labels_of(record, text, segments, where)
+    return TrainingDocument(
+        id=str(record.get("id", where)),
+        site=str(record.get("site") or record.get("id") or where),
+        text=text,
+        segments=tuple(segments),
+        labels=tuple(labels),
+        topics=_topics_of(record, where),
+        story=record.get("story"),
+        page_type=record.get("page_type"),
+        source=source,
+    )
+
+
+def _html_document_from_record(record: dict, html: str, where: str, source: str) -> TrainingDocument:
+    """A training page given as HTML: its blocks, labelled by ``segments`` or aligned to ``story``.
+
+    ``segments`` offsets point into the page's rendering (the ``text`` of a
+    record that ``label`` writes for it); without them, a gold ``story``
+    labels the blocks as for a web-page corpus.
+    """
+    page = split_html(html)
+    labels = _labels_of(record, page.text, page.segments, where)
+    return TrainingDocument(
+        id=str(record.get("id", where)),
+        site=str(record.get("site") or record.get("id") or where),
+        text=page.text,
+        segments=tuple(page.segments),
+        labels=tuple(labels),
+        topics=_topics_of(record, where),
+        story=record.get("story"),
+        page_type=record.get("page_type"),
+        source=source,
+        html=html,
+    )
+
+
+def _topics_of(record: dict, where: str) -> tuple[str, ...] | None:
+    topics = record.get("topics")
+    if topics is not None and not (isinstance(topics, list) and all(isinstance(t, str) and t for t in topics)):
+        raise TrainingDataError(f"{where}: 'topics' must be a list of tag names")
+    return tuple(topics) if topics is not None else None
+
+
+def _labels_of(record: dict, text: str, segments: Sequence[Segment], where: str) -> list[int]:
+    """A training page's labels: from its ``segments`` spans, else aligned to its gold ``story`` if it has one."""
+    story = record.get("story")
+    if record.get("segments") is None and isinstance(story, str):
+        return align_gold(segments, story)  # as for a web-page corpus
+    return _span_labels(record, text, segments, where)
+
+
+def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: str) -> list[int]:
+    """Labels from a record's ``segments`` spans; lines no span starts are unknown."""
+    labels = [UNLABELLED] * len(segments)
+    spans = record.get("segments")
+    if spans is not None:
+        by_start = {segment.start: i for i, segment in enumerate(segments)}
+        for span in spans:
+            try:
+                start, end, label = int(span["start"]), int(span["end"]), Label.parse(span["label"])
+            except (KeyError, TypeError, ValueError) as error:
+                raise TrainingDataError(f"{where}: bad segment {span!r} ({error})") from None
+            # Labelled spans may include the line's surrounding whitespace.
+            stripped_start = start + len(text[start:end]) - len(text[start:end].lstrip())
+            index = by_start.get(stripped_start)
+            if index is None:
+                raise TrainingDataError(
+                    f"{where}: segment {start}-{end} does not start a non-empty line of 'text'"
+                )
+            labels[index] = int(label)
+    return labels

@@ -1,0 +1,137 @@
+"""Web-page corpora: HTML pages with gold main text, adapted into labelled training documents.
+
+A corpus in the layout of ``web-pages-2026`` (``pages.jsonl`` plus
+``html/ID.html.gz``). Each page is rendered to plain text the way scrapers
+do, by more than one renderer, and every line is labelled story when its
+words are covered by the gold text, chrome when they are not; lines in
+between are left unlabelled. With :data:`MARKUP` the page stays HTML: its
+DOM blocks are labelled the same way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import TrainingDataError
+from ..inputs.decoding import decode_html
+from ..segment.html import split_html
+from ..segment.text import split_text
+from .alignment import align_gold
+from .documents import TrainingDocument
+from .sites import site_of
+
+RENDERERS = ("html-text", "inscriptis")
+# The "renderer" of a web-page corpus that keeps the HTML: segments are DOM blocks.
+MARKUP = "html"
+
+
+def scrape_text(html: str, renderer: str) -> str:
+    """Render HTML to plain text the way a scraper would.
+
+    ``html-text`` and ``inscriptis`` lay text out differently (blank lines,
+    indentation, list bullets); training on both keeps the model from
+    learning one scraper's habits.
+    """
+    if renderer == "html-text":
+        import html_text
+
+        return html_text.extract_text(html, guess_layout=True)
+    if renderer == "inscriptis":
+        import inscriptis
+
+        return inscriptis.get_text(html)
+    raise TrainingDataError(f"unknown renderer {renderer!r}: use one of {', '.join(RENDERERS)}")
+
+
+def is_web_page_corpus(path: Path) -> bool:
+    """Whether ``path`` is a directory in the web-pages layout."""
+    return path.is_dir() and (path / "pages.jsonl").is_file() and (path / "html").is_dir()
+
+
+def read_web_pages(
+    root: Path,
+    renderers: Iterable[str] = RENDERERS,
+    cache: Path | None = None,
+) -> Iterator[TrainingDocument]:
+    """Adapt a web-page corpus with gold text into labelled text documents.
+
+    Parameters
+    ----------
+    root : Path
+        Directory holding ``pages.jsonl`` and ``html/ID.html.gz``.
+    renderers : iterable of str
+        Each page yields one document per renderer; :data:`MARKUP` yields the
+        page as HTML (DOM blocks with their facts, the HTML kept).
+    cache : Path, optional
+        Directory where rendered text is kept between runs (rendering is the
+        slow part); keyed by the HTML's hash and the renderer.
+    """
+    renderers = tuple(renderers)
+    for record in _read_index(root):
+        html_path = root / "html" / f"{record['id']}.html.gz"
+        try:
+            raw = gzip.decompress(html_path.read_bytes())
+        except (OSError, EOFError) as error:
+            raise TrainingDataError(f"{html_path}: cannot read ({error})") from None
+        html = raw.decode("utf-8", errors="replace")
+        site = site_of(record.get("url", record["id"]))
+        gold = record.get("main_content") or ""
+        for renderer in renderers:
+            markup = None
+            if renderer == MARKUP:
+                markup = decode_html(raw)
+                page = split_html(markup)
+                text, segments = page.text, page.segments
+            else:
+                text = _rendered(html, raw, renderer, cache)
+                segments = split_text(text)
+            yield TrainingDocument(
+                id=f"{record['id']}:{renderer}",
+                site=site,
+                text=text,
+                segments=tuple(segments),
+                labels=tuple(align_gold(segments, gold)),
+                story=gold,
+                page_type=record.get("page_type"),
+                source=renderer,
+                extra={"url": record.get("url", "")},
+                html=markup,
+            )
+
+
+def _read_index(root: Path) -> Iterator[dict]:
+    with open(root / "pages.jsonl", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise TrainingDataError(f"{root}/pages.jsonl:{number}: {error.msg}") from None
+
+
+def _rendered(html: str, raw: bytes, renderer: str, cache: Path | None) -> str:
+    if cache is None:
+        return scrape_text(html, renderer)
+    key = hashlib.sha256(raw).hexdigest()[:24]
+    path = cache / renderer / f"{key}.txt"
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    text = scrape_text(html, renderer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return text
+
+
+def default_cache() -> Path:
+    """Where rendered training text is cached (``$STORYFILTER_CACHE`` or ~/.cache)."""
+    base = os.environ.get("STORYFILTER_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "storyfilter"
+    )
+    return Path(base)

@@ -1,0 +1,232 @@
+"""Evaluation: a model labels documents with gold, and is scored against it.
+
+:func:`evaluate_documents` labels each page (its HTML when it came as HTML,
+else its text) and scores the story against the gold story, line by line
+against the gold labels too; :func:`evaluate_topics` runs the whole
+pipeline on documents with gold tags and scores each tag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
+
+import numpy as np
+
+from ..corpus.documents import TrainingDocument, read_training_jsonl
+from ..corpus.sites import is_held_out
+from ..corpus.webpages import RENDERERS, is_web_page_corpus, read_web_pages
+from ..errors import InputError, ModelError
+from ..records import UNLABELLED, Document, Label, LabeledDocument
+from .metrics import PageScore, StoryScore, average_scores, score_page, topic_metrics
+
+if TYPE_CHECKING:
+    from ..model.model import Model
+
+
+class Mistake(NamedTuple):
+    """A line the model labelled otherwise than the gold: where it is, what it says, its score."""
+
+    line: int  # the line of the page's text (the rendering, for HTML) the segment starts on, from 1
+    text: str
+    score: float
+    gold: Label
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One evaluated page: its score, its line errors and the lines it got wrong."""
+
+    id: str
+    site: str
+    score: PageScore
+    lines: int
+    errors: int
+    mistakes: tuple[Mistake, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What ``storyfilter evaluate`` reports.
+
+    ``scores`` and ``gold`` hold every line with a gold label: its story
+    probability and whether it is story, for curves over the segment scores.
+    """
+
+    story: StoryScore
+    line_accuracy: float
+    lines: int
+    pages: tuple[PageResult, ...] = field(default=())
+    scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gold: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def as_input(document: TrainingDocument) -> Document:
+    """The page to label for a training document: its HTML when it came as HTML, else its text."""
+    if document.is_html:
+        return Document(id=document.id, html=document.html)
+    return Document(id=document.id, text=document.text)
+
+
+def gold_story(document: TrainingDocument) -> str:
+    """The gold story of a training document: its ``story`` field, else its story lines."""
+    if document.story is not None:
+        return document.story
+    return "\n\n".join(s.text for s, label in zip(document.segments, document.labels) if label == Label.STORY)
+
+
+def evaluate_documents(model: "Model", documents: Iterable[TrainingDocument]) -> Evaluation:
+    """Label each document's text with ``model`` and score it against its gold."""
+    documents = list(documents)
+    inputs = map(as_input, documents)
+    pages: list[PageResult] = []
+    scores: list[float] = []
+    gold: list[bool] = []
+    right = total = 0
+    for document, result in zip(documents, model.label_many(inputs)):
+        if not isinstance(result, LabeledDocument):
+            raise RuntimeError(f"{document.id}: {result.message}")
+        mistakes = []
+        known = 0
+        page_text = result.text if result.text is not None else document.text
+        for scored, label in zip(result.segments, document.labels):
+            if label == UNLABELLED:
+                continue
+            known += 1
+            scores.append(float(scored.score))
+            gold.append(label == Label.STORY)
+            if int(scored.label) != label:
+                line = page_text.count("\n", 0, scored.segment.start) + 1
+                mistakes.append(Mistake(line, scored.text, float(scored.score), Label(label)))
+        right += known - len(mistakes)
+        total += known
+        score = score_page(result.story, gold_story(document))
+        pages.append(PageResult(document.id, document.site, score, known, len(mistakes), tuple(mistakes)))
+    return Evaluation(
+        story=average_scores([p.score for p in pages]),
+        line_accuracy=right / total if total else 0.0,
+        lines=total,
+        pages=tuple(pages),
+        scores=np.array(scores, dtype=float),
+        gold=np.array(gold, dtype=bool),
+    )
+
+
+def score_documents(model: "Model", documents: Iterable[TrainingDocument]) -> StoryScore:
+    """Story F1 of ``model`` over ``documents``."""
+    return evaluate_documents(model, documents).story
+
+
+def has_story_gold(document: TrainingDocument) -> bool:
+    """Whether a document can be scored for its story (gold text or labelled lines)."""
+    return document.story is not None or any(label != UNLABELLED for label in document.labels)
+
+
+class TopicOutcome(NamedTuple):
+    """Each document's gold tags and topic probabilities, a column per tag name, for curves."""
+
+    names: tuple[str, ...]
+    truth: np.ndarray
+    probability: np.ndarray
+
+
+def evaluate_topics(model: "Model", documents: Iterable[TrainingDocument]) -> dict:
+    """Per-tag precision, recall, F1, average precision and micro-F1 of the full pipeline.
+
+    Each document's text is labelled as a page (segments, then topics on the
+    story), and its tags and topic probabilities are compared with the gold
+    tags. Tags the model does not know count as missed. The returned dict
+    also holds the :class:`TopicOutcome` under ``"outcome"``.
+    """
+    documents = [d for d in documents if d.topics is not None]
+    names = sorted(set(model.tag_names) | {t for d in documents for t in d.topics})
+    truth = np.array([[name in d.topics for name in names] for d in documents], dtype=bool).reshape(-1, len(names))
+    probability = np.zeros(truth.shape)
+    predicted = np.zeros(truth.shape, dtype=bool)
+    inputs = map(as_input, documents)
+    for row, result in enumerate(model.label_many(inputs)):
+        if isinstance(result, LabeledDocument):
+            probability[row] = [result.topics.get(name, 0.0) for name in names]
+            predicted[row] = [name in result.tags for name in names]
+    metrics = topic_metrics(truth, probability, [0.5] * len(names), names, predicted=predicted)
+    metrics["documents"] = len(documents)
+    metrics["outcome"] = TopicOutcome(tuple(names), truth, probability)
+    return metrics
+
+
+def read_gold(
+    paths: Sequence[Path],
+    *,
+    all_sites: bool = False,
+    page_types: Sequence[str] | None = None,
+    renderers: Sequence[str] | None = None,
+    cache: Path | None = None,
+) -> list[TrainingDocument]:
+    """The documents with gold to evaluate on: labelled JSONL files and web-page corpora.
+
+    Of a web-page corpus, only the held-out sites unless ``all_sites``, each
+    page once per renderer (html-text by default; ``html`` for the HTML
+    classifier on the markup). With ``page_types``, only web pages of those
+    types (documents without a type, news items, stay).
+
+    Raises
+    ------
+    InputError
+        When a path is neither, or nothing is left to evaluate.
+    """
+    documents: list[TrainingDocument] = []
+    for path in paths:
+        if is_web_page_corpus(path):
+            for document in read_web_pages(path, renderers=renderers or RENDERERS[:1], cache=cache):
+                if all_sites or is_held_out(document.site):
+                    documents.append(document)
+        elif path.is_file():
+            documents.extend(read_training_jsonl(path))
+        else:
+            raise InputError(f"evaluation data not found: {path}")
+    if page_types:
+        documents = [d for d in documents if d.page_type is None or d.page_type in set(page_types)]
+    if not documents:
+        raise InputError("no documents to evaluate")
+    return documents
+
+
+@dataclass
+class Findings:
+    """What ``storyfilter evaluate`` found: the summary it prints and reports, and the details behind it."""
+
+    summary: dict
+    story: Evaluation | None = None
+    topics: TopicOutcome | None = None
+
+
+def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
+    """Score ``model`` on the story of every document with story gold, and on the tags of every document with gold tags.
+
+    Raises
+    ------
+    ModelError
+        When there are gold tags and the model has no topic stage.
+    """
+    tagged = any(d.topics is not None for d in documents)
+    if tagged and not model.tag_names:  # found before the story is scored, which takes a while
+        raise ModelError(f"{model.model_id} has no topic stage to evaluate")
+    findings = Findings({"model": model.model_id})
+    story_documents = [d for d in documents if has_story_gold(d)]
+    if story_documents:
+        result = findings.story = evaluate_documents(model, story_documents)
+        story = result.story
+        findings.summary.update(
+            story_f1=story.f1, precision=story.precision, recall=story.recall, line_accuracy=result.line_accuracy,
+            pages=[
+                {"id": p.id, "site": p.site, "f1": round(p.score.f1, 4), "precision": round(p.score.precision, 4),
+                 "recall": round(p.score.recall, 4), "lines": p.lines, "line_errors": p.errors}
+                for p in result.pages
+            ],
+        )
+    if tagged:
+        topics = evaluate_topics(model, documents)
+        findings.topics = topics.pop("outcome")
+        findings.summary["topics"] = topics
+    return findings

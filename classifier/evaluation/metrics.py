@@ -1,0 +1,154 @@
+"""Scores: how well a story was extracted (the article-body score), tag metrics, calibration bins.
+
+The extracted story and the gold story are each cut into overlapping 4-word
+shingles (lower-cased word tokens). Per page, precision is the share of the
+extracted shingles that are in the gold text, recall the share of gold
+shingles that were extracted (both counted as multisets, so repeated
+passages count as often as they occur). Precision and recall are averaged
+over pages, and the story F1 is the harmonic mean of the two averages.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, NamedTuple, Sequence
+
+import numpy as np
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support
+
+from ..corpus.alignment import words
+
+SHINGLE = 4
+
+
+@dataclass(frozen=True)
+class PageScore:
+    """Precision and recall of one page's extracted story."""
+
+    precision: float
+    recall: float
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class StoryScore:
+    """Averaged precision and recall over pages, and their F1."""
+
+    precision: float
+    recall: float
+    pages: int
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+
+def shingles(text: str, size: int = SHINGLE) -> Counter:
+    """The multiset of ``size``-word shingles of ``text``.
+
+    A text shorter than ``size`` words is one shingle of all its words, so
+    that short stories still count.
+    """
+    tokens = words(text)
+    if len(tokens) < size:
+        return Counter([tuple(tokens)]) if tokens else Counter()
+    return Counter(zip(*(tokens[i:] for i in range(size))))
+
+
+def score_page(extracted: str, gold: str) -> PageScore:
+    """Score one extracted story against its gold text.
+
+    An empty extraction of an empty gold text is perfect; an empty extraction
+    of a non-empty gold text has precision 1 (nothing wrong was kept) and
+    recall 0, and the reverse has precision 0 and recall 1.
+    """
+    got, want = shingles(extracted), shingles(gold)
+    n_got, n_want = sum(got.values()), sum(want.values())
+    common = sum((got & want).values())
+    precision = common / n_got if n_got else 1.0
+    recall = common / n_want if n_want else 1.0
+    return PageScore(precision, recall)
+
+
+def score_stories(pairs: Iterable[tuple[str, str]]) -> StoryScore:
+    """Average :func:`score_page` over ``(extracted, gold)`` pairs."""
+    scores = [score_page(extracted, gold) for extracted, gold in pairs]
+    return average_scores(scores)
+
+
+def average_scores(scores: Sequence[PageScore]) -> StoryScore:
+    """Average page scores into one :class:`StoryScore`."""
+    if not scores:
+        return StoryScore(0.0, 0.0, 0)
+    n = len(scores)
+    return StoryScore(
+        precision=sum(s.precision for s in scores) / n,
+        recall=sum(s.recall for s in scores) / n,
+        pages=n,
+    )
+
+
+def topic_metrics(
+    truth: np.ndarray,
+    probability: np.ndarray,
+    thresholds: Sequence[float],
+    names: Sequence[str],
+    predicted: np.ndarray | None = None,
+) -> dict:
+    """Per-tag precision, recall, F1 and average precision, and micro-F1.
+
+    Tags are ``probability >= threshold`` unless ``predicted`` gives them.
+    """
+    if predicted is None:
+        predicted = probability >= np.asarray(thresholds)[None, :]
+    per_tag = {}
+    for j, name in enumerate(names):
+        p, r, f, _ = precision_recall_fscore_support(truth[:, j], predicted[:, j], average="binary", zero_division=0.0)
+        per_tag[name] = {
+            "precision": round(float(p), 4),
+            "recall": round(float(r), 4),
+            "f1": round(float(f), 4),
+            "average_precision": round(float(average_precision_score(truth[:, j], probability[:, j])), 4)
+            if truth[:, j].any()
+            else None,
+            "support": int(truth[:, j].sum()),
+        }
+    micro = f1_score(truth, predicted, average="micro", zero_division=0.0)
+    return {"micro_f1": round(float(micro), 4), "per_tag": per_tag}
+
+
+class ReliabilityBin(NamedTuple):
+    """One bin of a reliability (calibration) table: scores in ``[low, high)``, how many, their mean, the share positive."""
+
+    low: float
+    high: float
+    count: int
+    mean_score: float
+    positive_share: float
+
+
+def reliability_bins(truth: np.ndarray, scores: np.ndarray, bins: int = 10) -> list[ReliabilityBin]:
+    """Calibration of scores: per bin of equal width, the scores in it, their mean and the share that is positive.
+
+    Empty bins are left out; a perfectly calibrated model has mean score =
+    positive share in every bin. A score on a bin edge (exactly 0.3) falls in
+    the bin it opens ([0.3, 0.4)); 1.0 falls in the last bin.
+    """
+    scores = np.asarray(scores, dtype=float)
+    truth = np.asarray(truth, dtype=bool)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # Rounded before the floor: 0.3 * 10 is 2.9999999999999996 in floating point.
+    which = np.clip(np.floor(np.round(scores * bins, 9)).astype(int), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            rows.append(ReliabilityBin(float(edges[b]), float(edges[b + 1]), int(inside.sum()),
+                                       float(scores[inside].mean()), float(truth[inside].mean())))
+    return rows

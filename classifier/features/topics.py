@@ -1,0 +1,222 @@
+"""Topic features of a story: hashed words, word pairs, headline words, who-does-what sequences, lead n-grams.
+
+The "who does what to whom" features are the order in which kinds of
+actors and actions appear within a sentence (state forces, armed groups,
+force actions, attacks, politics ...). "Troops raided a rebel camp" and
+"rebels attacked troops" share most of their words; their sequences of
+kinds (forces → force action → armed group, armed group → attack → forces)
+differ.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .tokens import SENTENCE_END, LineBatch, hash_words, mix
+
+# Kinds of words whose order within a sentence says who does what to whom.
+# Lower-case word forms; a word belongs to one kind.
+KINDS: dict[str, str] = {
+    "FORCES": """troops troop soldiers soldier army armies military police policemen policeman
+        gendarmes gendarmerie forces marines marine paratroopers commandos navy naval warplanes
+        warplane jets helicopters helicopter gunships gunship tanks tank peacekeepers peacekeeping
+        guardsmen guards battalion brigade brigades artillery infantry rangers""",
+    "ARMED_GROUP": """rebels rebel militants militant insurgents insurgent guerrillas guerrilla
+        guerilla guerillas militia militias militiamen militiaman fighters gunmen gunman separatists
+        separatist extremists extremist terrorists terrorist bombers bomber jihadists jihadist
+        mujahideen taliban hamas hezbollah hizbollah qaeda farc eln tigers ltte maoists maoist
+        janjaweed eta ira kidnappers kidnapper captors warlord warlords tribesmen insurgency""",
+    "FORCE_ACTION": """raid raided raids raiding storm stormed storming offensive assault assaults
+        operation operations crackdown sweep sweeps patrol patrols patrolling checkpoint
+        checkpoints curfew siege besieged besieging arrest arrested arrests arresting detained
+        detain detaining detention captured capture rescue rescued airstrike airstrikes strikes
+        bombarded shelled shelling pounded deployed deploy deployment deploying seized custody
+        detainees prisoners interrogation manhunt cordon retake retook recaptured""",
+    "ATTACK": """attack attacked attacks attacking ambush ambushed ambushes bomb bombs bombing
+        bombings blast blasts explosion explosions exploded suicide roadside kidnapped kidnapping
+        kidnappings abducted abduction hostage hostages beheaded beheading executed mortar mortars
+        rocket rockets grenade grenades uprising massacre""",
+    "HARM": """killed kill killing killings dead died wounded injured casualties shot""",
+    "POLITICS": """president presidential prime minister ministers ministry government governments
+        parliament parliamentary election elections electoral vote voted voting voters ballot
+        campaign campaigning candidate candidates party parties opposition cabinet senate senator
+        congress congressional lawmakers legislation referendum summit talks negotiations
+        negotiators diplomats diplomatic diplomacy ambassador sanctions treaty accord ceasefire
+        truce peace resign resigned regime coup constitution polls chancellor premier""",
+    "CONTEST": """match game games season coach league cup goal goals team teams players player
+        tournament championship olympic olympics medal scored striker quarterback""",
+    "BUSINESS": """shares profit profits company companies market markets stocks deal takeover
+        ceo quarter revenue revenues investors sales earnings firm""",
+    "CRIME": """burglary robbery robbers theft fraud murder murdered murderer drugs trafficking
+        smuggling gang gangs""",
+    "JUSTICE": """court trial tried sentenced convicted jailed prison charged charges verdict
+        judge prosecutors acquitted""",
+}
+# Sentences: how far a kind sequence may run.
+_BREAKS = SENTENCE_END + "\n"
+# What is not part of a word, for the character n-grams.
+_NON_WORD = re.compile(r"[\W_]+")
+# Salts that set each family of hashed features apart.
+_SALTS = {name: np.uint64(value) for name, value in (
+    ("title", 0x243F6A8885A308D3), ("bigram", 0x13198A2E03707344), ("kind", 0xA4093822299F31D0),
+    ("kind_title", 0x082EFA98EC4E6C89), ("kind2", 0x452821E638D01377), ("kind3", 0xBE5466CF34E90C6C),
+)}
+
+
+@lru_cache(maxsize=1)
+def _kind_table() -> tuple[np.ndarray, np.ndarray]:
+    """Sorted word hashes of the kinds' words, and each one's kind number (1-based)."""
+    words, kinds = [], []
+    for number, (_, listed) in enumerate(KINDS.items(), 1):
+        for word in listed.split():
+            words.append(word)
+            kinds.append(number)
+    hashes = hash_words(words)
+    order = np.argsort(hashes)
+    return hashes[order], np.asarray(kinds, dtype=np.int64)[order]
+
+
+def _count_matrix(rows: list[np.ndarray], keys: list[np.ndarray], n_rows: int, width: int) -> sparse.csr_matrix:
+    """Counts of hashed keys per row, as a canonical CSR matrix (one sort, no duplicates)."""
+    cells = np.concatenate(rows).astype(np.int64) * width + (np.concatenate(keys) % np.uint64(width)).astype(np.int64)
+    cells, counts = np.unique(cells, return_counts=True)
+    row, column = np.divmod(cells, width)
+    indptr = np.searchsorted(row, np.arange(n_rows + 1))
+    return sparse.csr_matrix((counts.astype(np.float64), column, indptr), shape=(n_rows, width))
+
+
+class TopicFeatures(TransformerMixin, BaseEstimator):
+    """Hashed words, word pairs, headline words, kind sequences and lead n-grams, tf-idf weighted.
+
+    Two blocks, each scaled to unit length: the word block (words, word
+    pairs, headline words, kind sequences) over the whole text, and a block
+    of character n-grams within words over the lead (the first
+    ``lead_chars`` characters: the headline and first sentences, where the
+    main event is told). The n-grams catch what words split apart: name
+    and word forms ("insurgen", "milit"), and inflections the kind lists miss.
+
+    Parameters
+    ----------
+    n_features : int, default=2**18
+        Width of the hashed word block.
+    kinds : bool, default=True
+        Whether to add the "who does what to whom" kind features.
+    lead_chars : int, default=400
+        How much of the text the character n-grams read (0: none).
+    char_features : int, default=2**17
+        Width of the hashed character n-gram block.
+    max_chars : int, default=2500
+        How much of each text is read at all: a story's topic is told in
+        its first paragraphs, and the cost then no longer grows with length.
+    """
+
+    def __init__(
+        self, n_features: int = 2**18, kinds: bool = True, lead_chars: int = 400, char_features: int = 2**17,
+        max_chars: int = 2500,
+    ):
+        self.n_features = n_features
+        self.kinds = kinds
+        self.lead_chars = lead_chars
+        self.char_features = char_features
+        self.max_chars = max_chars
+
+    def fit(self, X: Sequence[str], y=None) -> "TopicFeatures":
+        blocks = self._blocks(X)
+        self.idf_ = [
+            np.log((1.0 + len(X)) / (1.0 + np.bincount(block.indices, minlength=block.shape[1]))) + 1.0
+            for block in blocks
+        ]
+        return self
+
+    def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
+        check_is_fitted(self, "idf_")
+        weighted = []
+        for counts, idf in zip(self._blocks(X), self.idf_):
+            counts.data = np.log1p(counts.data) * idf[counts.indices]
+            norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+            weighted.append(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ counts)
+        return sparse.hstack(weighted, format="csr")
+
+    def _blocks(self, X: Sequence[str]) -> list[sparse.csr_matrix]:
+        texts = [text[: self.max_chars] for text in X]
+        blocks = [self._counts(texts)]
+        if self.lead_chars:
+            blocks.append(self._lead_ngrams(texts))
+        return blocks
+
+    def _lead_ngrams(self, texts: list[str]) -> sparse.csr_matrix:
+        """Counts of character 2- to 5-grams within the lead's words (padded by a space each side)."""
+        leads = [" " + _NON_WORD.sub(" ", text[: self.lead_chars].lower()).strip() + " " for text in texts]
+        joined = "\0".join(leads)
+        points = np.frombuffer(joined.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32).astype(np.uint64)
+        doc = np.cumsum(points == 0)  # lead of each character (separators belong to the next)
+        space = np.concatenate([[0], np.cumsum(points == 32)])
+        rows, keys = [], []
+        hashes = points.copy()
+        with np.errstate(over="ignore"):
+            for n in range(2, 6):
+                hashes = hashes[:-1] * np.uint64(1_000_003) + points[n - 1 :]
+                start = np.arange(len(hashes))
+                # Inside one lead, with spaces only at the ends of the window.
+                ok = (doc[start] == doc[start + n - 1]) & (space[start + n - 1] - space[start + 1] == 0)
+                ok &= points[start] != 0
+                rows.append(doc[start[ok]])
+                keys.append(mix(hashes[ok] ^ np.uint64(n)))
+        return _count_matrix(rows, keys, len(texts), self.char_features)
+
+    def _counts(self, texts: list[str]) -> sparse.csr_matrix:
+        """Counts of the word block's hashed features."""
+        batch = LineBatch.from_texts(texts)
+        docs, hashes, is_word = batch.tokens
+        positions = batch.token_positions
+        docs, hashes, positions = docs[is_word], hashes[is_word], positions[is_word]
+        rows, keys = [docs], [hashes]
+        # The headline (the first paragraph when there are more) is marked as such.
+        title_end = batch.starts + np.array([t.find("\n\n") for t in texts], dtype=np.int64)
+        in_title = positions < title_end[docs]
+        rows.append(docs[in_title])
+        keys.append(hashes[in_title] ^ _SALTS["title"])
+        same_doc = docs[1:] == docs[:-1]
+        with np.errstate(over="ignore"):
+            rows.append(docs[1:][same_doc])
+            keys.append(mix(hashes[:-1][same_doc] * np.uint64(31) + hashes[1:][same_doc]) ^ _SALTS["bigram"])
+        if self.kinds and len(hashes):
+            kind_rows, kind_keys = self._kind_features(batch, docs, hashes, positions, in_title)
+            rows += kind_rows
+            keys += kind_keys
+        return _count_matrix(rows, keys, len(texts), self.n_features)
+
+    def _kind_features(self, batch, docs, hashes, positions, in_title):
+        table, kinds = _kind_table()
+        at = np.minimum(np.searchsorted(table, hashes), len(table) - 1)
+        found = np.flatnonzero(table[at] == hashes)
+        kind = kinds[at][found]
+        docs, positions, in_title = docs[found], positions[found], in_title[found]
+        # Sentence of each kind word: count the breaks before it.
+        breaks = np.flatnonzero(np.isin(batch.points, [ord(c) for c in _BREAKS]))
+        sentence = np.searchsorted(breaks, positions)
+        rows = [docs, docs[in_title]]
+        keys = [_SALTS["kind"] ^ kind.astype(np.uint64), _SALTS["kind_title"] ^ kind[in_title].astype(np.uint64)]
+        if not len(kind):
+            return rows, keys
+        # Runs of one kind count once; then neighbours in order make pairs and triples.
+        same = np.concatenate([[False], (docs[1:] == docs[:-1]) & (sentence[1:] == sentence[:-1])])
+        keep = ~(same & np.concatenate([[False], kind[1:] == kind[:-1]]))
+        docs, kind, sentence = docs[keep], kind[keep], sentence[keep]
+        same = np.concatenate([[False], (docs[1:] == docs[:-1]) & (sentence[1:] == sentence[:-1])])
+        pair = np.flatnonzero(same)
+        rows.append(docs[pair])
+        keys.append(mix((kind[pair - 1] * 64 + kind[pair]).astype(np.uint64)) ^ _SALTS["kind2"])
+        triple = pair[same[pair - 1]] if len(pair) else pair
+        rows.append(docs[triple])
+        keys.append(
+            mix((kind[triple - 2] * 4096 + kind[triple - 1] * 64 + kind[triple]).astype(np.uint64)) ^ _SALTS["kind3"]
+        )
+        return rows, keys

@@ -1,0 +1,149 @@
+"""Bytes to text: the encodings of text files, HTML files and JSONL lines.
+
+Text is UTF-8 (with or without BOM) or UTF-16 by its BOM; bytes full of NUL
+are UTF-16 or UTF-32 without a BOM, or binary; UTF-8 with a few damaged
+bytes stays UTF-8; anything else goes to charset-normalizer's detector.
+HTML is read by its BOM, else by the charset its ``<meta>`` declares.
+Binary bytes raise :class:`~classifier.errors.InputError`; text never does.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+
+from ..errors import InputError
+
+# Share of NUL and other control bytes above which a file is taken for binary.
+_BINARY_SHARE = 0.05
+# Chaos (mess) difference within which charset-normalizer's candidates tie.
+_NEAR_TIE = 0.05
+# Bytes of a file that looks binary shown to the detector, to tell UTF-16 or UTF-32 without a BOM from binary.
+_WIDE_SAMPLE = 1 << 16
+# Share of NUL bytes from which bytes are wide text (UTF-16, UTF-32) or binary, never UTF-8 or a
+# code page; fewest bytes to be read as wide text at all, and least share of printable characters
+# for a strict UTF-16 reading to count.
+_WIDE_NULS, _WIDE_MINIMUM, _WIDE_PRINTABLE = 0.2, 64, 0.95
+# Bytes UTF-8 cannot read, per valid multi-byte character, up to which text is damaged UTF-8
+# (text in a legacy code page has next to no valid multi-byte characters).
+_UTF8_DAMAGE = 1.0
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Where an HTML file's declared encoding is looked for, and how it is declared.
+_HEAD_BYTES = 4096
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# Declared encodings not trusted: their bytes would decode as something else entirely.
+_UNTRUSTED_DECLARATIONS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7"})
+
+
+def decode_bytes(raw: bytes) -> str:
+    """Text from bytes: UTF-8 (with or without BOM), UTF-16 by its BOM, else detected.
+
+    Bytes no encoding fits well (damaged text) are read as UTF-8 with the
+    bytes it cannot read replaced.
+
+    Raises
+    ------
+    InputError
+        When the bytes look binary rather than text.
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
+    sample = raw[:_WIDE_SAMPLE]
+    if sample.count(0) >= _WIDE_NULS * len(sample) > 0:
+        # Text has no NUL bytes, except in UTF-16 or UTF-32 (ASCII in UTF-16 is valid UTF-8 too: ask first).
+        wide = _wide_text(raw)
+        if wide is None:
+            raise InputError("looks like a binary file, not text")
+        return wide
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    damaged = _damaged_utf8(raw)
+    if damaged is not None:
+        return damaged
+    if _looks_binary(raw):
+        raise InputError("looks like a binary file, not text")
+    matches = from_bytes(raw)
+    best = matches.best()
+    if best is None:  # too damaged for any encoding to fit well: keep what UTF-8 can read
+        return raw.decode("utf-8", errors="replace")
+    # Short Latin texts fit several code pages about equally; the web's
+    # default legacy encoding (windows-1252) wins such a near tie.
+    for match in matches:
+        if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + _NEAR_TIE:
+            return raw.decode("cp1252", errors="replace")
+    return str(best)
+
+
+def _damaged_utf8(raw: bytes) -> str | None:
+    """UTF-8 text with a few damaged bytes (replaced by U+FFFD), or None when the bytes are not that.
+
+    UTF-8 it is when its valid multi-byte characters are at least as many as
+    the bytes it cannot read (a legacy code page would turn each of them into
+    two wrong characters; text in one has next to none). Text that is ASCII
+    but for the bad bytes goes to the detector, which reads a legacy page's
+    accents right.
+    """
+    text = raw.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(_NON_ASCII.findall(text)) - bad
+    return text if bad <= _UTF8_DAMAGE * good else None
+
+
+def _wide_text(raw: bytes) -> str | None:
+    """Text in UTF-16 or UTF-32 without a BOM (full of NUL bytes, as binary files are), or None.
+
+    What the detector says, else (pages full of icon-font characters put it
+    off) a strict UTF-16 reading whose characters are nearly all printable.
+    """
+    sample = raw[:_WIDE_SAMPLE]
+    if len(sample) < _WIDE_MINIMUM:
+        return None
+    best = from_bytes(sample).best()
+    if best is not None and best.encoding.startswith(("utf_16", "utf_32")):
+        return raw.decode(best.encoding, errors="replace")
+    # Latin text in UTF-16 has its NUL bytes first in each pair when big-endian, second when little-endian.
+    big_endian = sample[0::2].count(0) > sample[1::2].count(0)
+    for encoding in ("utf-16-be", "utf-16-le") if big_endian else ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample[: len(sample) // 2 * 2].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if sum(c.isprintable() or c.isspace() for c in text) >= _WIDE_PRINTABLE * len(text):
+            return raw.decode(encoding, errors="replace")
+    return None
+
+
+def decode_html(raw: bytes) -> str:
+    """The text of an HTML file: by its BOM, its declared charset, UTF-8, or detection.
+
+    Never raises on text: bytes the encoding cannot map are replaced.
+    Binary bytes raise :class:`InputError`, as for text files.
+    """
+    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return decode_bytes(raw)
+    declared = _META_CHARSET.search(raw[:_HEAD_BYTES])
+    if declared:
+        try:
+            codec = codecs.lookup(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            codec = None
+        if codec is not None and codec.name not in _UNTRUSTED_DECLARATIONS:
+            try:
+                return raw.decode(codec.name)
+            except UnicodeDecodeError:
+                pass  # the declaration is wrong; fall through to what the bytes say
+    return decode_bytes(raw)
+
+
+def _looks_binary(raw: bytes) -> bool:
+    sample = raw[:8192]
+    if not sample:
+        return False
+    control = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return control / len(sample) > _BINARY_SHARE

@@ -1,0 +1,124 @@
+"""Finding the documents of the inputs: paths, directories, standard input; checked and counted.
+
+Inputs are paths: text files, HTML files, JSONL files (each also gzipped),
+directories (searched recursively for those), or ``-`` for standard input.
+Reading is lazy: documents are yielded one at a time, so a run over
+millions of pages holds only the current chunk in memory. Anything that
+cannot be read becomes a :class:`~classifier.records.FailedDocument` in
+its place rather than an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import zlib
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ..errors import InputError
+from ..records import Document, FailedDocument, LabeledDocument
+from .formats import InputFormat, format_of, is_input_file
+from .readers import count_lines, read_path, read_stream
+
+def check_inputs(inputs: Sequence[str]) -> None:
+    """Fail early, before any output is written, on paths that do not exist.
+
+    Raises
+    ------
+    InputError
+        Naming the first missing or unreadable path.
+    """
+    for name in inputs:
+        if name == "-":
+            continue
+        path = Path(name)
+        if not path.exists():
+            raise InputError(f"input not found: {name}")
+        if path.is_dir():
+            try:
+                next(iter(path.iterdir()), None)
+            except PermissionError:
+                raise InputError(f"input directory cannot be read: {name}") from None
+        elif not _readable(path):
+            raise InputError(f"input file cannot be read: {name}")
+
+
+def _readable(path: Path) -> bool:
+    try:
+        with open(path, "rb"):
+            return True
+    except OSError:
+        return False
+
+
+def iter_documents(
+    inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO
+) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    """Every document of every input, in order, lazily."""
+    for name in inputs:
+        if name == "-":
+            yield from read_stream(sys.stdin.buffer, "-", fmt)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            for file in input_files(path):
+                yield from read_path(file, fmt, id_root=path)
+        else:
+            yield from read_path(path, fmt)
+
+
+def input_files(directory: Path) -> Iterator[Path]:
+    """The files to label under ``directory``, in sorted path order, found lazily.
+
+    One directory's listing is held at a time (not the whole tree), so a
+    tree of millions of pages starts at once and in little memory.
+    """
+    try:
+        with os.scandir(directory) as entries:
+            # Symlinked directories are not followed (as rglob does not): a link
+            # to an ancestor would otherwise list the same files again and again.
+            listing = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries)
+    except OSError:
+        return  # an unreadable subdirectory: check_inputs vets the top one
+    for name, is_dir in listing:
+        path = directory / name
+        if is_dir:
+            yield from input_files(path)
+        elif is_input_file(path) and path.is_file():
+            yield path
+
+
+def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> int | None:
+    """How many documents the inputs hold, or None when that cannot be known ahead.
+
+    A text or HTML file is one document; a JSONL file is counted by its
+    lines (gzipped ones are decompressed to count). For progress displays:
+    blank lines count, so the figure can run a little high. Standard input
+    and anything that is not a regular file (a pipe, a FIFO) cannot be read
+    twice, so they make the total unknown.
+    """
+    total = 0
+    for name in inputs:
+        if name == "-":
+            return None
+        path = Path(name)
+        if not path.is_dir() and not _is_regular(path):
+            return None
+        for file in input_files(path) if path.is_dir() else [path]:
+            if format_of(file, fmt) is not InputFormat.JSONL:
+                total += 1
+                continue
+            try:
+                total += count_lines(file)
+            except (OSError, EOFError, zlib.error):
+                total += 1  # unreadable: one error record
+    return total
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False

@@ -1,0 +1,218 @@
+"""From documents to labelled documents: segment, score, label, tag.
+
+:func:`label_chunk` is the path every document takes, whoever asks (the
+CLI, a worker process, a Dask worker, the service, ``Model.label``):
+plain text is cut into lines and HTML into blocks, the model's segment
+classifier scores every segment of the chunk's pages together, segments at
+or over the story threshold are story, and the topic classifier reads each
+page's story (with its headline). A document that fails becomes its error
+record; the rest of the chunk is labelled all the same.
+
+The ``model`` here is a :class:`~classifier.model.model.Model` (its
+classifiers, thresholds and id are all that is read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import InputError, ModelError
+from ..inputs.decoding import decode_html
+from ..records import Document, FailedDocument, Label, LabeledDocument, ScoredSegment
+from ..segment.html import split_html
+from ..segment.text import Segment, split_text
+from .topics import topic_text
+
+# Segments scored together at most (see score_segments), unless one page holds more.
+BATCH_SEGMENTS = 4096
+# Segments of one page scored as one page at most; longer pages are scored in pieces of
+# this many (score_segments). Real pages of web-pages-2026 hold at most ~3,200, as text or HTML.
+PAGE_SEGMENTS = 8192
+# Label by "is story" (False, True).
+_LABELS = (Label.CHROME, Label.STORY)
+
+
+def label_chunk(model: Any, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+    """Label a chunk of documents, in order; failures and documents labelled already pass through.
+
+    A document that cannot be labelled (no text, an HTML page for a model
+    without an HTML classifier, bytes that do not decode, a fault in the
+    labelling) gets its :class:`FailedDocument` in its place.
+    """
+    with _gc_paused():
+        return _label_chunk(model, chunk)
+
+
+def _label_chunk(model: Any, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+    chunk = list(chunk)
+    results: list[LabeledDocument | FailedDocument | None] = [None] * len(chunk)
+    ready: list[int] = []  # plain-text documents
+    markup: list[int] = []  # HTML documents
+    for i, document in enumerate(chunk):
+        if isinstance(document, (FailedDocument, LabeledDocument)):
+            results[i] = document  # failures and documents labelled already pass through
+        elif isinstance(document.html, (bytes, bytearray)):  # the file's bytes: decode as an HTML file
+            try:
+                chunk[i] = dataclasses.replace(document, html=decode_html(bytes(document.html)))
+            except InputError as error:
+                results[i] = FailedDocument(document.id, "InputError", str(error), document.extra)
+                continue
+            results[i] = _html_ready(model, chunk[i], i, markup)
+        elif isinstance(document.html, str):
+            results[i] = _html_ready(model, document, i, markup)
+        elif isinstance(document.text, str):
+            ready.append(i)
+        else:
+            results[i] = FailedDocument(document.id, "InputError", "document has no text", document.extra)
+    for rows, label in ((ready, label_texts), (markup, label_htmls)):
+        if not rows:
+            continue
+        try:
+            labelled = label(model, [chunk[i] for i in rows])
+        except Exception:  # noqa: BLE001 - isolate the failing document, keep the rest
+            labelled = [_label_alone(model, label, chunk[i]) for i in rows]
+        for i, result in zip(rows, labelled):
+            results[i] = result
+    return results  # type: ignore[return-value]
+
+
+def check_html(model: Any) -> None:
+    """Raise :class:`ModelError` when ``model`` has no HTML classifier."""
+    if model.html_classifier is None:
+        raise ModelError(f"{model.model_id} has no HTML classifier: retrain it with HTML pages (a web-page corpus)")
+
+
+def _html_ready(model: Any, document: Document, i: int, markup: list[int]) -> FailedDocument | None:
+    """Queue an HTML document for labelling, or say why this model cannot."""
+    try:
+        check_html(model)
+    except ModelError as error:
+        return FailedDocument(document.id, "ModelError", str(error), document.extra)
+    markup.append(i)
+    return None
+
+
+def _label_alone(model: Any, label, document: Document) -> LabeledDocument | FailedDocument:
+    try:
+        return label(model, [document])[0]
+    except Exception as error:  # noqa: BLE001 - one bad document must not stop a batch
+        return FailedDocument(document.id, type(error).__name__, str(error) or repr(error), document.extra)
+
+
+def label_texts(model: Any, documents: Sequence[Document]) -> list[LabeledDocument]:
+    """Label plain-text documents (their ``text``) with the model's text classifier."""
+    pages = [split_text(document.text, page=number) for number, document in enumerate(documents)]
+    return _label_pages(model, model.text_classifier, pages, documents)
+
+
+def label_htmls(model: Any, documents: Sequence[Document]) -> list[LabeledDocument]:
+    """Label HTML documents (their ``html``, a string) with the model's HTML classifier."""
+    split = [split_html(document.html, page=number) for number, document in enumerate(documents)]
+    return _label_pages(model, model.html_classifier, [s.segments for s in split], documents, [s.text for s in split])
+
+
+def _label_pages(
+    model: Any,
+    classifier,
+    pages: Sequence[Sequence[Segment]],
+    documents: Sequence[Document],
+    texts: Sequence[str] | None = None,
+) -> list[LabeledDocument]:
+    """Score the segments of several pages (see :func:`score_segments`); tag each page's story.
+
+    ``texts`` holds the pages' renderings when they came as HTML (kept in
+    the records, as the segments' offsets point into them).
+    """
+    scores = score_segments(classifier, pages)
+    story = (scores >= model.story_threshold).tolist()
+    values = scores.tolist()
+    scored_pages = []
+    offset = 0
+    for page in pages:
+        end = offset + len(page)
+        labels = [_LABELS[flag] for flag in story[offset:end]]
+        scored_pages.append(tuple(map(ScoredSegment, page, labels, values[offset:end])))
+        offset = end
+    tagged = tag_stories(model, [[s.text for s in page] for page in scored_pages], [[s.label for s in page] for page in scored_pages])
+    texts = texts if texts is not None else [None] * len(documents)
+    return [
+        LabeledDocument(
+            id=document.id, model=model.model_id, segments=scored, topics=topics, tags=tags, extra=document.extra, text=text
+        )
+        for document, scored, (topics, tags), text in zip(documents, scored_pages, tagged, texts)
+    ]
+
+
+def score_segments(classifier, pages: Sequence[Sequence[Segment]]) -> np.ndarray:
+    """Story probabilities of the pages' segments, in order, scored in bounded batches.
+
+    A chunk of long pages holds tens of thousands of segments, and their
+    features cost kilobytes each: pages are scored in batches of about
+    :data:`BATCH_SEGMENTS` segments, which bounds that memory and keeps
+    the arrays in cache. A page of more than :data:`PAGE_SEGMENTS`
+    segments (a whole site dumped as one document, a log file) is
+    scored in consecutive pieces of that many, each read as a page of
+    its own (context features do not cross pieces). Pages are scored
+    alone, so the batching does not change any result.
+    """
+    pieces: list[Sequence[Segment]] = []
+    cut = set()  # pieces that continue a page: a batch ends before them, or they would join it again
+    for page in pages:
+        for start in range(0, len(page), PAGE_SEGMENTS):
+            if start:
+                cut.add(len(pieces))
+            pieces.append(page[start : start + PAGE_SEGMENTS])
+    scores: list[np.ndarray] = []
+    start = 0
+    while start < len(pieces):
+        stop, size = start, 0
+        while stop < len(pieces) and (
+            stop == start or (stop not in cut and size + len(pieces[stop]) <= BATCH_SEGMENTS)
+        ):
+            size += len(pieces[stop])
+            stop += 1
+        batch = [segment for piece in pieces[start:stop] for segment in piece]
+        scores.append(classifier.predict_proba(batch)[:, 1])
+        start = stop
+    return np.concatenate(scores) if scores else np.zeros(0)
+
+
+def tag_stories(model: Any, texts: Sequence[Sequence[str]], labels: Sequence[Sequence[Label]]) -> list[tuple[dict, tuple]]:
+    """Topic probabilities and tags of each page, from its story (and headline)."""
+    if model.topic_classifier is None:
+        return [({}, ()) for _ in texts]
+    readings = [topic_text(page_texts, page_labels) for page_texts, page_labels in zip(texts, labels)]
+    probabilities = model.topic_classifier.predict_proba(readings)
+    names = [str(tag) for tag in model.topic_classifier.classes_]
+    results = []
+    for reading, row in zip(readings, probabilities.tolist()):
+        # A page with no story is about nothing, whatever the base rates say.
+        topics = dict(zip(names, row if reading else [0.0] * len(names)))
+        tags = tuple(n for n in names if reading and topics[n] >= model.topic_thresholds.get(n, 0.5))
+        results.append((topics, tags))
+    return results
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a chunk is labelled.
+
+    A chunk creates tens of thousands of small tuples (segments and their
+    scores); the collector would otherwise walk every live object several
+    times per chunk for nothing. (Each HTML page's parser and its target
+    refer to each other; the target lets go of its state when parsing ends,
+    so what waits for the collector is small.) Memory is still
+    freed by reference counting, and the collector's state is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -1,0 +1,229 @@
+"""The model: the fitted classifiers and thresholds of a bundle, and what a user calls to label with them.
+
+:class:`Model` is what :func:`load_model` gives and what training saves:
+``label`` one page, ``label_many`` documents lazily (here, in worker
+processes or on a Dask cluster), ``filter`` them by topic as a pipeline
+stage. How a chunk of documents is labelled is :mod:`classifier.model.labelling`;
+how a bundle is written and checked on disk is :mod:`classifier.model.bundle`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from ..errors import InputError, ModelError
+from ..inputs.decoding import decode_html
+from ..records import Document, FailedDocument, LabeledDocument, as_documents
+from ..run.engines import run_chunks
+from ..run.ordered import DEFAULT_CHUNK, chunked
+from ..run.tasks import DOCUMENT_ISOLATION, label_chunk_task
+from .bundle import default_model_path, read_bundle, write_bundle
+from .labelling import check_html, label_chunk, label_htmls, label_texts
+
+
+@dataclass
+class Model:
+    """A fitted storyfilter model: label pages, tag their stories.
+
+    Attributes
+    ----------
+    text_classifier : SegmentClassifier
+        The fitted story-or-chrome classifier of plain-text pages.
+    html_classifier : SegmentClassifier or None
+        The same for HTML pages (with DOM features); None when the model
+        was trained without HTML pages.
+    name, version : str
+        Shown in every output record as ``name@version``.
+    story_threshold : float
+        Segments scoring at or above it are story.
+    topic_classifier : TopicClassifier or None
+        The fitted topic classifier; None for a model without a topic stage.
+    topic_thresholds : dict
+        The probability at or over which each topic is a tag.
+    card : dict
+        The model card.
+    """
+
+    text_classifier: Any
+    html_classifier: Any = None
+    name: str = "default"
+    version: int = 1
+    story_threshold: float = 0.5
+    topic_classifier: Any = None
+    topic_thresholds: dict[str, float] = field(default_factory=dict)
+    card: dict = field(default_factory=dict)
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    # --- labelling ----------------------------------------------------------
+    def label(self, text: str | None = None, *, html: str | bytes | None = None, id: str = "document") -> LabeledDocument:
+        """Label one page, given as plain text or as HTML.
+
+        HTML may be a string or the file's bytes (decoded by its BOM, its
+        declared charset, UTF-8 or detection). The result of an HTML page
+        holds its rendering as ``text``; segment offsets point into it.
+
+        Raises
+        ------
+        InputError
+            When neither a text nor an HTML string is given, or both are.
+        ModelError
+            For HTML, when the model has no HTML classifier.
+        """
+        if html is not None:
+            if text is not None:
+                raise InputError("label() takes the page as text or as html, not both")
+            if isinstance(html, (bytes, bytearray)):
+                html = decode_html(bytes(html))
+            if not isinstance(html, str):
+                raise InputError("label(html=...) needs the page's HTML as a string or bytes")
+            check_html(self)
+            return label_htmls(self, [Document(id=id, html=html)])[0]
+        if not isinstance(text, str):
+            raise InputError("label() needs the page text as a string")
+        return label_texts(self, [Document(id=id, text=text)])[0]
+
+    def label_chunk(self, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+        """Label a chunk of documents at once, in order (see :func:`~classifier.model.labelling.label_chunk`)."""
+        return label_chunk(self, chunk)
+
+    def label_many(
+        self,
+        documents: Iterable[Document | LabeledDocument | FailedDocument | dict | str],
+        chunk_size: int = DEFAULT_CHUNK,
+        *,
+        workers: int = 1,
+        scheduler: str | None = None,
+    ) -> Iterator[LabeledDocument | FailedDocument]:
+        """Label documents lazily, in order, a chunk at a time.
+
+        ``documents`` may also hold text strings and ``{"id", "text"|"html"}``
+        dicts, as :meth:`filter` takes them. A document that cannot be
+        labelled (anything else included) yields a :class:`FailedDocument`
+        in its place, and failures already in the input (documents that
+        could not be read) pass through in theirs. Only a few chunks are
+        held at a time, so any iterable works, endless ones included.
+
+        With ``workers`` > 1 the chunks are labelled in that many worker
+        processes (started once there is more than one chunk; like any
+        multiprocessing code, call it under ``if __name__ == "__main__":``
+        in a script), or with ``scheduler`` on that Dask cluster; the
+        results are the same and come in the same order.
+        """
+        chunks = chunked(as_documents(documents), chunk_size)
+        results = run_chunks(
+            self, label_chunk_task, chunks, workers=workers, scheduler=scheduler, isolation=DOCUMENT_ISOLATION
+        )
+        for labelled in results:
+            yield from labelled
+
+    @property
+    def tag_names(self) -> tuple[str, ...]:
+        """The topics this model tags (empty without a topic stage)."""
+        return tuple(str(tag) for tag in self.topic_classifier.classes_) if self.topic_classifier is not None else ()
+
+    def check_topics(self, topics: Iterable[str]) -> set[str]:
+        """The wanted topics as a set, once checked against the model's tags.
+
+        Raises
+        ------
+        ModelError
+            When the model has no topic stage.
+        InputError
+            When a topic is not one the model tags.
+        """
+        wanted = set(topics)
+        if not self.tag_names:
+            raise ModelError(f"{self.model_id} has no topic stage: train one with topic-labelled data")
+        unknown = wanted - set(self.tag_names)
+        if unknown:
+            raise InputError(f"unknown topic(s) {', '.join(sorted(unknown))}; {self.model_id} tags {', '.join(self.tag_names)}")
+        return wanted
+
+    def filter(
+        self,
+        records: Iterable[Document | LabeledDocument | FailedDocument | dict | str],
+        topics: Iterable[str],
+        min_score: float | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+        *,
+        workers: int = 1,
+        scheduler: str | None = None,
+    ) -> Iterator[LabeledDocument]:
+        """Keep the documents whose story carries any of ``topics``: a lazy pipeline stage.
+
+        ``records`` may hold raw pages (:class:`Document`, a text string, or
+        a dict with ``text``), which are labelled on the way, and documents
+        already labelled (:class:`LabeledDocument`, or a dict record written
+        by ``label``), which are not relabelled. It is read one chunk at a
+        time, so any iterable works, endless ones included. A document
+        passes when a wanted topic's probability is at least ``min_score``,
+        or, without ``min_score``, when the topic is among its tags.
+        Documents that cannot be read or labelled are skipped; use
+        :meth:`label_many` to see them. ``workers`` and ``scheduler`` are
+        as for :meth:`label_many`.
+
+        Raises
+        ------
+        ModelError, InputError
+            As :meth:`check_topics`.
+        """
+        wanted = self.check_topics(topics)
+        labelled = self.label_many(records, chunk_size=chunk_size, workers=workers, scheduler=scheduler)
+        for result in labelled:
+            if isinstance(result, LabeledDocument) and result.carries(wanted, min_score):
+                yield result
+
+    # --- persistence --------------------------------------------------------
+    def save(self, path: Path) -> Path:
+        """Write ``path`` (.joblib) and its model card beside it (.json)."""
+        payload = {
+            "name": self.name,
+            "version": self.version,
+            "story_threshold": self.story_threshold,
+            "text_classifier": self.text_classifier,
+            "html_classifier": self.html_classifier,
+            "topic_classifier": self.topic_classifier,
+            "topic_thresholds": self.topic_thresholds,
+        }
+        card = {
+            **self.card,
+            "name": self.name,
+            "version": self.version,
+            "story_threshold": self.story_threshold,
+            "topic_thresholds": self.topic_thresholds,
+        }
+        self.card = write_bundle(Path(path), payload, card)
+        return Path(path)
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load a model bundle, checking its hash and library versions first.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The ``.joblib`` file; the shipped default when omitted.
+
+    Raises
+    ------
+    ModelError
+        When the file or its card is missing, the file does not match the
+        card's sha256, the card's library versions differ from the running
+        ones, or the file cannot be read.
+    """
+    payload, card = read_bundle(Path(path) if path is not None else default_model_path())
+    return Model(
+        text_classifier=payload["text_classifier"],
+        html_classifier=payload.get("html_classifier"),
+        name=payload["name"],
+        version=payload["version"],
+        story_threshold=payload["story_threshold"],
+        topic_classifier=payload.get("topic_classifier"),
+        topic_thresholds=payload.get("topic_thresholds", {}),
+        card=card,
+    )

@@ -1,0 +1,138 @@
+"""Topic tags: a multi-label, calibrated classifier over the story text.
+
+The topic model reads what the segment model kept: the story, with its
+headline in front when the page has one (the headline is the story's own
+title, not site chrome; sidebars, menus and teasers never reach it), as
+:func:`topic_text` lays it out. Its features are
+:class:`~classifier.features.topics.TopicFeatures`.
+
+The taxonomy comes from the training data: every tag seen in training is a
+tag of the model.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from sklearn import __version__ as sklearn_version
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import MultiLabelBinarizer
+from sklearn.utils.validation import check_is_fitted
+
+from ..features.topics import TopicFeatures
+from ..records import Label
+
+# Longest headline (in words) and how far above the story it may sit (in lines).
+_HEADLINE_WORDS = (3, 30)
+_HEADLINE_REACH = 6
+
+
+def headline_of(texts: Sequence[str], labels: Sequence[int]) -> str:
+    """The story's headline: the longest short line just above the first story line.
+
+    Looks at the chrome lines among the few before the story's first line
+    and takes the one with the most words, if it has between 3 and 30 and
+    does not end a sentence; "" when there is none (or no story).
+    """
+    try:
+        first = next(i for i, label in enumerate(labels) if label == Label.STORY)
+    except StopIteration:
+        return ""
+    best = ""
+    for text in texts[max(0, first - _HEADLINE_REACH) : first]:
+        words = len(text.split())
+        if _HEADLINE_WORDS[0] <= words <= _HEADLINE_WORDS[1] and text[-1] not in ".!?":
+            if words > len(best.split()):
+                best = text
+    return best
+
+
+def topic_text(texts: Sequence[str], labels: Sequence[int]) -> str:
+    """What the topic model reads: the headline, a blank line, the story."""
+    story = "\n\n".join(t for t, label in zip(texts, labels) if label == Label.STORY)
+    if not story:
+        return ""
+    headline = headline_of(texts, labels)
+    return f"{headline}\n\n{story}" if headline else story
+
+
+class TopicClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label topic classifier: one calibrated logistic regression per tag.
+
+    Each tag's regression is fitted on all the data; its calibration (a
+    sigmoid by default) is fitted on the regression's out-of-fold scores.
+
+    Parameters
+    ----------
+    features : transformer, default=None
+        Text features (:class:`TopicFeatures` when None).
+    C : float, default=10.0
+        Inverse regularisation of each tag's logistic regression.
+    calibration : {"sigmoid", "isotonic"}, default="sigmoid"
+        How each tag's scores are calibrated (on internal folds).
+    cv : int, default=5
+        Folds of the calibration.
+
+    Notes
+    -----
+    ``X`` is a sequence of texts, ``y`` a sequence of tag lists. The tags
+    (``classes_``) are whatever tags ``y`` holds.
+    """
+
+    def __init__(self, features=None, C: float = 10.0, calibration: str = "sigmoid", cv: int = 5):
+        self.features = features
+        self.C = C
+        self.calibration = calibration
+        self.cv = cv
+
+    def fit(self, X: Sequence[str], y: Sequence[Sequence[str]], sample_weight=None) -> "TopicClassifier":
+        """Fit one calibrated model per tag found in ``y``.
+
+        Parameters
+        ----------
+        X : sequence of str
+            Texts, as :func:`topic_text` makes them.
+        y : sequence of sequences of str
+            The tags of each text (possibly none).
+        sample_weight : array-like, shape (n,), optional
+        """
+        if len(X) != len(y):
+            raise ValueError(f"{len(X)} texts but {len(y)} tag lists")
+        self.binarizer_ = MultiLabelBinarizer().fit(y)
+        indicators = self.binarizer_.transform(y)
+        for tag, positives in zip(self.binarizer_.classes_, indicators.sum(axis=0)):
+            if positives < self.cv or positives > len(y) - self.cv:
+                raise ValueError(f"tag {tag!r} has {positives} positive examples of {len(y)}: too few to learn")
+        self.features_ = clone(self.features if self.features is not None else TopicFeatures()).fit(X)
+        matrix = self.features_.transform(X)
+        base = LogisticRegression(C=self.C, max_iter=5000)
+        self.estimators_ = [
+            CalibratedClassifierCV(base, method=self.calibration, cv=self.cv, ensemble=False).fit(
+                matrix, indicators[:, j], sample_weight=sample_weight
+            )
+            for j in range(indicators.shape[1])
+        ]
+        self.classes_ = np.array(self.binarizer_.classes_)
+        self.sklearn_version_ = sklearn_version
+        return self
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        """Probability of each tag, shape (n, n_tags), in ``classes_`` order."""
+        check_is_fitted(self, "estimators_")
+        if len(X) == 0:
+            return np.zeros((0, len(self.classes_)))
+        matrix = self.features_.transform(X)
+        return np.column_stack([model.predict_proba(matrix)[:, 1] for model in self.estimators_])
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        """Tag indicators at 0.5, shape (n, n_tags)."""
+        return (self.predict_proba(X) >= 0.5).astype(np.int64)
+
+
+def build_topic_classifier() -> TopicClassifier:
+    """The topic classifier, unfitted: the one place it is built."""
+    features = TopicFeatures(n_features=2**18, kinds=True, lead_chars=400, char_features=2**17, max_chars=2500)
+    return TopicClassifier(features=features, C=10.0, calibration="sigmoid", cv=5)

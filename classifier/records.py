@@ -1,0 +1,262 @@
+"""Documents in, records out, and the two segment labels.
+
+A :class:`Document` is one page to label, as read from a file or a JSONL
+line. A :class:`LabeledDocument` is the result: every segment with its
+:class:`Label` and story probability, the story, the topic probabilities and
+tags. A :class:`FailedDocument` stands in the output for a document that
+could not be processed, so that no document is ever silently dropped.
+:func:`document_from_record` reads any of them back from a JSON object.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+
+from .errors import TrainingDataError
+from .segment.text import Segment
+
+
+class Label(IntEnum):
+    """What a segment is. The integer value is the classifier's class."""
+
+    CHROME = 0
+    STORY = 1
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> "Label":
+        """Read a label as written in data files ("story" or "chrome")."""
+        try:
+            return cls[value.strip().upper()]
+        except (KeyError, AttributeError):
+            raise TrainingDataError(f"unknown segment label {value!r}: use 'story' or 'chrome'") from None
+
+
+# The label value of a line with no gold label (in training data and ``y``):
+# kept as context, never trained or scored on.
+UNLABELLED = -1
+
+# Fields of an output record that a document's own fields may not overwrite.
+RESERVED_FIELDS = frozenset({"id", "model", "segments", "story", "topics", "tags", "error"})
+
+
+@dataclass(frozen=True)
+class Document:
+    """One page to label: its id, its text (or HTML) and any other fields.
+
+    ``extra`` holds the input record's other fields, carried through to the
+    output record unchanged.
+    """
+
+    id: str
+    text: str | None = None
+    html: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ScoredSegment(NamedTuple):
+    """A segment with its label and the probability that it is story."""
+
+    segment: Segment
+    label: Label
+    score: float
+
+    @property
+    def text(self) -> str:
+        return self.segment.text
+
+    def to_record(self) -> dict:
+        return {
+            "start": self.segment.start,
+            "end": self.segment.end,
+            "text": self.segment.text,
+            "label": str(self.label),
+            "score": round(float(self.score), 4),
+        }
+
+
+@dataclass(frozen=True)
+class LabeledDocument:
+    """A labelled page: its segments, story, topics and tags.
+
+    ``text`` is set for a page that came as HTML: its rendering as text,
+    into which the segments' offsets point; the record carries it.
+    """
+
+    id: str
+    model: str
+    segments: tuple[ScoredSegment, ...]
+    topics: Mapping[str, float] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    text: str | None = None
+    story_text: str | None = field(default=None, repr=False)
+
+    @property
+    def story(self) -> str:
+        """The story segments joined by blank lines."""
+        if self.story_text is not None:  # read back from a record written without segments
+            return self.story_text
+        return "\n\n".join(s.segment.text for s in self.segments if s.label is Label.STORY)
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "LabeledDocument":
+        """A labelled document back from a record written by ``label``.
+
+        Raises
+        ------
+        ValueError
+            Saying which field is not as ``label`` writes it (segments a
+            list of objects with text, start, end, label and score; story a
+            string; topics an object of numbers; tags a list of strings).
+        """
+        story, topics, tags = record.get("story"), record.get("topics") or {}, record.get("tags") or []
+        if not isinstance(story, str):
+            raise ValueError("'story' must be a string")
+        if not isinstance(topics, Mapping) or not all(_is_number(p) for p in topics.values()):
+            raise ValueError("'topics' must be an object of numbers")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError("'tags' must be a list of strings")
+        text = record.get("text")
+        return cls(
+            id=str(record.get("id")),
+            model=str(record.get("model", "")),
+            segments=_segments_from_records(record.get("segments") or []),
+            topics={str(name): float(p) for name, p in topics.items()},
+            tags=tuple(tags),
+            extra={k: v for k, v in record.items() if k not in RESERVED_FIELDS},
+            text=text if isinstance(text, str) else None,
+            story_text=story,
+        )
+
+    def carries(self, wanted: Iterable[str], min_score: float | None = None) -> bool:
+        """Whether the story carries any of the ``wanted`` topics.
+
+        With ``min_score``, a topic carried is one whose probability is at
+        least that; without, one among the tags.
+        """
+        if min_score is None:
+            return not set(wanted).isdisjoint(self.tags)
+        return any(self.topics.get(topic, 0.0) >= min_score for topic in wanted)
+
+    def to_record(self, segments: bool = True) -> dict:
+        """The output record of SPEC.md (``segments=False`` leaves them out)."""
+        record: dict[str, Any] = {"id": self.id, "model": self.model}
+        if self.text is not None:  # the rendering of an HTML page: segment offsets point into it
+            record["text"] = self.text
+        if segments:
+            record["segments"] = [s.to_record() for s in self.segments]
+        record["story"] = self.story
+        record["topics"] = {name: round(float(p), 4) for name, p in self.topics.items()}
+        record["tags"] = list(self.tags)
+        for key, value in self.extra.items():
+            if key not in RESERVED_FIELDS and key not in ("text", "html"):
+                record[key] = value
+        return record
+
+
+def _is_number(value: Any) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (JSON allows 10**400)
+        return False
+
+
+def _score(value: Any) -> float:
+    if not _is_number(value):
+        raise ValueError(f"a score must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _segments_from_records(items: Any) -> tuple[ScoredSegment, ...]:
+    if not isinstance(items, list):
+        raise ValueError("'segments' must be a list")
+    try:
+        return tuple(
+            ScoredSegment(Segment(str(s["text"]), int(s["start"]), int(s["end"])), Label.parse(s["label"]), _score(s["score"]))
+            for s in items
+        )
+    except (KeyError, TypeError, ValueError, OverflowError, TrainingDataError) as error:
+        raise ValueError(f"each segment needs text, start, end, label and score ({type(error).__name__}: {error})") from None
+
+
+def is_label_record(record: Mapping[str, Any]) -> bool:
+    """Whether a JSON object is a record written by ``label`` (not a page to label)."""
+    return "story" in record and "model" in record
+
+
+def is_error_record(record: Mapping[str, Any]) -> bool:
+    """Whether a JSON object is an error record written by ``label`` (no page, an error with type and message)."""
+    error = record.get("error")
+    return (record.get("text") is None and record.get("html") is None
+            and isinstance(error, Mapping) and {"type", "message"} <= error.keys())
+
+
+@dataclass(frozen=True)
+class FailedDocument:
+    """A document that could not be processed, in its place in the output."""
+
+    id: str | None
+    error_type: str
+    message: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_record(self, segments: bool = True) -> dict:
+        record: dict[str, Any] = {"id": self.id, "error": {"type": self.error_type, "message": self.message}}
+        for key, value in self.extra.items():
+            if key not in RESERVED_FIELDS and key not in ("text", "html"):
+                record[key] = value
+        return record
+
+
+def document_from_record(record: Any, where: str) -> Document | LabeledDocument | FailedDocument:
+    """A document from one JSON object, or a failure that says what is wrong.
+
+    A record written by ``label`` comes back as the labelled document it
+    describes, so that it is not labelled again; an error record written by
+    ``label`` comes back as the failure it describes.
+    """
+    if not isinstance(record, dict):
+        return FailedDocument(where, "InputError", f"{where}: each line must be a JSON object")
+    doc_id = record.get("id")
+    doc_id = where if doc_id is None else str(doc_id)
+    if is_label_record(record):
+        try:
+            return LabeledDocument.from_record({**record, "id": doc_id})
+        except ValueError as error:
+            return FailedDocument(doc_id, "InputError", f"{where}: not a record as `label` writes it: {error}")
+    extra = {k: v for k, v in record.items() if k not in ("id", "text", "html")}
+    text, html = record.get("text"), record.get("html")
+    if is_error_record(record):  # written by `label`: it stays the failure it was
+        error = extra.pop("error")
+        return FailedDocument(doc_id, str(error["type"]), str(error["message"]), extra)
+    if text is None and html is None:
+        return FailedDocument(doc_id, "InputError", f"{where}: needs a 'text' or 'html' field", extra)
+    for field_name, value in (("text", text), ("html", html)):
+        if value is not None and not isinstance(value, str):
+            return FailedDocument(doc_id, "InputError", f"{where}: '{field_name}' must be a string", extra)
+    return Document(id=doc_id, text=text, html=html, extra=extra)
+
+
+def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    """Documents from what a Python caller hands in: documents, text strings, JSON-like dicts.
+
+    A string is a text page with its place as id; a dict is read as a JSONL
+    line is; anything else becomes a :class:`FailedDocument` in its place.
+    """
+    for number, item in enumerate(items):
+        if isinstance(item, (Document, LabeledDocument, FailedDocument)):
+            yield item
+        elif isinstance(item, str):
+            yield Document(id=str(number), text=item)
+        elif isinstance(item, dict):
+            yield document_from_record(item, f"record {number}")
+        else:
+            yield FailedDocument(str(number), "InputError", f"cannot label a {type(item).__name__}: give a Document, a str or a dict")

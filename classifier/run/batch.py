@@ -1,0 +1,210 @@
+"""Batch labelling: stream documents through a model into JSONL records.
+
+The runner reads inputs lazily, cuts them into chunks, has each chunk
+labelled (here, in worker processes or on a Dask cluster; see
+:mod:`classifier.run.engines`) and writes each chunk's records as soon as it
+and every chunk before it are done, so records come out in input order and
+memory stays flat however many documents there are. The workers turn their
+chunk into finished JSON lines, so the main process only reads and writes.
+
+A document that fails becomes an error record in its place and the run goes
+on. SIGINT and SIGTERM stop the run after the chunk being written: the
+output then ends with a complete record, and the same command with
+``--resume`` (see :mod:`classifier.run.resume`) finishes the job.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Callable, Iterable, Iterator
+
+from ..errors import OutputError, WorkerError
+from ..inputs.discovery import iter_documents
+from ..inputs.formats import InputFormat
+from ..records import Document, FailedDocument, LabeledDocument
+from .engines import run_chunks
+from .ordered import DEFAULT_CHUNK, chunked
+from .resume import Finished
+from .tasks import DOCUMENT_ISOLATION, ChunkLabeller, ChunkRecords, records_of_chunk
+
+
+@dataclass
+class RunOptions:
+    """What a labelling run was asked to do.
+
+    ``workers`` > 1 labels in that many processes; ``scheduler`` (a Dask
+    scheduler address) on a cluster instead. ``finished`` holds the ids
+    already in the output of an interrupted run, to be skipped.
+    """
+
+    inputs: list[str]
+    fmt: InputFormat = InputFormat.AUTO
+    segments: bool = True
+    chunk_size: int = DEFAULT_CHUNK
+    workers: int = 1
+    scheduler: str | None = None
+    finished: Finished | None = None
+
+
+@dataclass
+class RunSummary:
+    """Counts of a run, for the progress display, the closing line and the exit code.
+
+    ``interrupted`` is the number of the signal that stopped the run early.
+    """
+
+    documents: int = 0
+    failed: int = 0
+    written: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    errors_by_type: dict[str, int] = field(default_factory=dict)
+    interrupted: int | None = None
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.documents / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, chunk: ChunkRecords) -> None:
+        self.documents += chunk.documents
+        self.failed += chunk.failed
+        self.written += chunk.written
+        for kind, count in chunk.errors_by_type.items():
+            self.errors_by_type[kind] = self.errors_by_type.get(kind, 0) + count
+
+
+class _Stop:
+    """Set by SIGINT or SIGTERM: the run ends after the chunk being written."""
+
+    signal: int | None = None
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """Turn the first SIGINT/SIGTERM into a request to stop; a second one acts as usual."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield stop
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def request(number, frame) -> None:
+        stop.signal = number
+        for other, handler in previous.items():
+            signal.signal(other, handler)
+
+    for number in previous:
+        signal.signal(number, request)
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _unfinished(documents: Iterable, finished: Finished, summary: RunSummary) -> Iterator:
+    """The documents whose records are not in the output yet."""
+    for document in documents:
+        if finished.take(document.id):
+            summary.skipped += 1
+        else:
+            yield document
+
+
+def _byte_writer(out: IO[str]) -> Callable[[bytes], None]:
+    """Write UTF-8 bytes to a text stream and flush: to its binary buffer when it has one.
+
+    JSONL is UTF-8 whatever the stream's own encoding (a console's, or
+    PYTHONIOENCODING's): its text layer could not write every record.
+    """
+    buffer = getattr(out, "buffer", None)
+    if buffer is None:
+        def write(data: bytes) -> None:
+            out.write(data.decode("utf-8"))
+            out.flush()
+        return write
+    out.flush()  # anything written as text so far goes first
+
+    def write(data: bytes) -> None:
+        buffer.write(data)
+        buffer.flush()
+
+    return write
+
+
+def _write_or_stop(write: Callable[[bytes], None], data: bytes, summary: RunSummary) -> None:
+    """Write one chunk's records; a write that fails stops the run with an :class:`OutputError`."""
+    try:
+        write(data)
+    except BrokenPipeError:
+        raise OutputError(f"the output was closed by its reader after {summary.written} records", closed=True) from None
+    except OSError as error:
+        raise OutputError(
+            f"cannot write the output ({error.strerror or error}) after {summary.written} records; "
+            "its last record may be cut short: make room and run the same command with --resume "
+            "(with -o) to repair it and go on"
+        ) from None
+
+
+def run_label(
+    model: ChunkLabeller,
+    options: RunOptions,
+    out: IO[str],
+    progress: Callable[[RunSummary], None] = lambda _: None,
+    select: Callable[[LabeledDocument], bool] | None = None,
+) -> RunSummary:
+    """Label every input document and write its record to ``out``, in input order.
+
+    With ``select``, only the labelled documents it accepts are written
+    (error records always are). Each chunk's records are written and
+    flushed together. A signal stops the run cleanly: the summary's
+    ``interrupted`` says which.
+
+    Raises
+    ------
+    WorkerError
+        When a worker process (or Dask worker) dies; what was written stands.
+    OutputError
+        When the output cannot be written (a full disk, a closed pipe).
+    """
+    summary = RunSummary()
+    started = time.perf_counter()
+    documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(options.inputs, options.fmt)
+    if options.finished is not None:
+        documents = _unfinished(documents, options.finished, summary)
+    with _stop_on_signals() as stop:
+        chunks = run_chunks(
+            model,
+            records_of_chunk,
+            chunked(documents, options.chunk_size),
+            options.segments,
+            select,
+            workers=options.workers,
+            scheduler=options.scheduler,
+            isolation=DOCUMENT_ISOLATION,
+        )
+        write = _byte_writer(out)
+        try:
+            for chunk in chunks:
+                _write_or_stop(write, chunk.lines, summary)
+                summary.add(chunk)
+                summary.seconds = time.perf_counter() - started
+                progress(summary)
+                if stop.signal is not None:
+                    summary.interrupted = stop.signal
+                    break
+        except WorkerError as error:
+            summary.interrupted = stop.signal
+            if stop.signal is None:  # not a Ctrl-C that reached a starting worker
+                raise WorkerError(
+                    f"{error} after {summary.documents} documents; "
+                    "the output ends with a complete record: run the same command with --resume to go on"
+                ) from None
+        finally:
+            chunks.close()
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,149 @@
+"""Chunks in, results out in the same order: what every engine shares.
+
+Work is cut into chunks of documents in input order. An engine runs a
+*task* (a plain function of the model, a chunk and fixed arguments) on each
+chunk and gives the results back in the order the chunks went in, with at
+most a few chunks in flight (:func:`in_order`), so that memory stays flat
+however long the input. When a worker dies, the chunks it held are run
+again without the items that kill workers (:func:`isolate`).
+
+Nothing here knows what a chunk holds: what stands in for an item that
+kills its worker, and the probe that tells a deadly item from failing
+workers, come from the caller in an :class:`Isolation`.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import itertools
+import operator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Protocol
+
+from ..errors import WorkerError
+
+# Documents labelled together: the features and trees run once per chunk.
+DEFAULT_CHUNK = 64
+# Chunks handed out ahead of the one being written, per worker: enough to
+# keep every worker busy while the main process writes.
+AHEAD_PER_WORKER = 2
+# Times an item must kill its worker, run alone, to be taken for the cause.
+DEATHS_TO_BLAME = 2
+
+Task = Callable[..., Any]
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+class Engine(Protocol):
+    """Runs a task over chunks and yields the results in chunk order."""
+
+    def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """The task run here, one chunk after another."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def map(self, task: Task, chunks: Iterable[list], *args: Any) -> Iterator[Any]:
+        for chunk in chunks:
+            yield task(self.model, chunk, *args)
+
+    def close(self) -> None:
+        pass
+
+
+class Isolation(NamedTuple):
+    """What :func:`isolate` needs to know of the items it runs.
+
+    ``probe()`` makes an item any working task handles (to tell a deadly
+    item from workers that fail whatever they run); ``stand_in(item)`` makes
+    what runs in place of an item that killed its worker (an error record).
+    """
+
+    probe: Callable[[], Any]
+    stand_in: Callable[[Any], Any]
+
+
+def in_order(
+    submit: Callable[[list], Any],
+    chunks: Iterable[list],
+    ahead: int,
+    lost: tuple[type[BaseException], ...],
+    recover: Callable[[list, Any, BaseException], Any] | None = None,
+) -> Iterator[Any]:
+    """Submit chunks, keeping at most ``ahead`` in flight, and yield their results in order.
+
+    Futures still pending when the consumer stops (or fails) are cancelled.
+    A chunk whose future raises one of the ``lost`` exceptions (a worker
+    died) is handed to ``recover`` with its future and the exception, which
+    returns its result; without ``recover``, or when recovering loses a
+    worker again, the loss is a :class:`WorkerError`.
+    """
+    pending: collections.deque = collections.deque()
+
+    def result(chunk: list, future: Any) -> Any:
+        try:
+            return future.result()
+        except lost as error:
+            if recover is None:
+                raise WorkerError(f"a worker died ({type(error).__name__}: {error})") from error
+            try:
+                return recover(chunk, future, error)
+            except lost as again:
+                raise WorkerError(f"a worker died ({type(again).__name__}: {again})") from again
+
+    try:
+        for chunk in chunks:
+            pending.append((chunk, submit(chunk)))
+            if len(pending) >= ahead:
+                yield result(*pending.popleft())
+        while pending:
+            yield result(*pending.popleft())
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def isolate(
+    chunk: list, run_alone: Callable[[list], Any], lost: tuple[type[BaseException], ...], isolation: Isolation
+) -> Any:
+    """The result of a chunk that was in flight when a worker died, without the items that kill workers.
+
+    The chunk runs again alone. If it kills a worker by itself (one of the
+    ``lost`` exceptions), each of its items runs alone, and the chunk's
+    result is put together from theirs (a task's results for parts of a
+    chunk add up to its result for the chunk): a chunk too big for memory as
+    a whole still gets through. An item that kills its worker alone
+    :data:`DEATHS_TO_BLAME` times is replaced by its stand-in, once the
+    probe has shown that the workers can still run anything at all; if the
+    probe dies too, the workers are failing, not the items: :class:`WorkerError`.
+    """
+    try:
+        return run_alone(chunk)
+    except lost:
+        pass
+    parts = [_one_alone(item, run_alone, lost, isolation) for item in chunk]
+    return functools.reduce(operator.add, parts) if parts else run_alone(chunk)
+
+
+def _one_alone(item: Any, run_alone: Callable[[list], Any], lost: tuple[type[BaseException], ...], isolation: Isolation) -> Any:
+    for _ in range(DEATHS_TO_BLAME):
+        try:
+            return run_alone([item])
+        except lost:
+            pass
+    try:
+        run_alone([isolation.probe()])
+    except lost:
+        raise WorkerError("workers die whatever they label, a probe of one line included") from None
+    return run_alone([isolation.stand_in(item)])

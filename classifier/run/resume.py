@@ -1,0 +1,122 @@
+"""Finishing an interrupted run: what its output already holds.
+
+``storyfilter label ... -o OUT --resume`` first repairs ``OUT`` (a run
+killed mid-write leaves a half-written last line, which is cut off), then
+reads the id of every record in it. The run then skips, for each id, as
+many input documents as the output holds records of it, and appends the
+rest. Each input document therefore has its record exactly once, whatever
+the order in which ids repeat, and a finished document is not labelled
+again. (``filter`` writes only the documents that pass, so on resume it
+labels again the ones that did not; it writes nothing twice.)
+
+Ids are kept as 64-bit hashes in sorted numpy arrays, 16 bytes per record,
+so that a run of millions of documents resumes in little memory.
+"""
+
+from __future__ import annotations
+
+import array
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+# Every record ``label`` writes begins so (json.dumps with its default separators).
+_RECORD_START = b'{"id": '
+# Bytes of a line looked at for its id before parsing the whole line.
+_ID_WINDOW = 4096
+_DECODER = json.JSONDecoder()
+
+
+def id_key(doc_id: object) -> int:
+    """A 64-bit key for a document id as it appears in a record."""
+    text = json.dumps(doc_id, ensure_ascii=False)
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", errors="surrogatepass"), digest_size=8).digest(), "little")
+
+
+class Finished:
+    """How many records of each id an output file holds; taken one by one."""
+
+    def __init__(self, keys: array.array | list[int], repaired: int = 0) -> None:
+        self._keys, counts = np.unique(np.asarray(keys, dtype=np.uint64), return_counts=True)
+        self._left = counts.astype(np.int64)
+        self.records = len(keys)
+        self.repaired = repaired  # bytes of a half-written last line that were cut off
+
+    def take(self, doc_id: object) -> bool:
+        """Whether a record of ``doc_id`` is still unaccounted for (and account for it)."""
+        if not len(self._keys):
+            return False
+        key = np.uint64(id_key(doc_id))
+        at = int(np.searchsorted(self._keys, key))
+        if at < len(self._keys) and self._keys[at] == key and self._left[at] > 0:
+            self._left[at] -= 1
+            return True
+        return False
+
+
+def prepare_resume(path: Path) -> Finished:
+    """Cut a half-written last line off ``path`` and read the ids of its records.
+
+    A missing or empty file resumes nothing: the run starts from the top.
+
+    Raises
+    ------
+    InputError
+        When a complete line of the file is not a record written by storyfilter.
+    """
+    path = Path(path)
+    if not path.exists():
+        return Finished([])
+    repaired = _cut_partial_line(path)
+    keys = array.array("Q")
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.isspace():
+                continue
+            keys.append(id_key(_record_id(line, path, number)))
+    return Finished(keys, repaired)
+
+
+def _cut_partial_line(path: Path) -> int:
+    """Truncate ``path`` after its last newline; return how many bytes were cut."""
+    size = path.stat().st_size
+    with open(path, "r+b") as handle:
+        end = size
+        while end > 0:
+            start = max(0, end - (1 << 16))
+            handle.seek(start)
+            block = handle.read(end - start)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        else:
+            keep = 0
+        if keep < size:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return size - keep
+
+
+def _record_id(line: bytes, path: Path, number: int) -> object:
+    """The id of one output line, read from its start when it can be."""
+    if line.startswith(_RECORD_START):
+        head = line[len(_RECORD_START) : len(_RECORD_START) + _ID_WINDOW].decode("utf-8", errors="ignore")
+        try:
+            return _DECODER.raw_decode(head)[0]
+        except json.JSONDecodeError:
+            pass  # a very long id: parse the whole line
+    try:
+        record = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = None
+    if not isinstance(record, dict) or "id" not in record:
+        raise InputError(f"{path}:{number} is not a record written by storyfilter; cannot resume into this file")
+    return record["id"]

@@ -1,0 +1,316 @@
+"""HTML pages as text blocks, each with its place in the DOM.
+
+An HTML page is parsed with lxml (libxml2, forgiving of broken markup),
+read in one pass as the parser reports elements and text, without building
+a tree. Scripts, styles and other non-text elements are dropped; every
+block-level element (``p``, ``div``, ``li``, ``h2``, ``td``, ...) and every
+``br`` ends the text gathered so far, so a segment is the text of one block
+or one run of text between blocks, with its white space collapsed.
+
+The segments are laid out as plain text, one per line, with a blank line
+where the page breaks paragraphs (after ``p``, headings, lists, tables, ...)
+and a plain line break elsewhere. That rendered text is the record's
+``text``: every segment's ``start``/``end`` point into it, and the text
+features see the same kind of page as in text mode. Each segment also
+carries :class:`BlockFacts`, what the DOM says about it, which the DOM
+features (:mod:`classifier.features.dom`) turn into numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from lxml import etree
+
+from .text import Segment
+
+# Elements whose content is never page text.
+SKIPPED = (
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
+    "canvas", "head", "title", "meta", "link", "base", "select", "option", "datalist",
+)
+# Elements that end a line of text. Those in PARAGRAPHS also leave a blank line.
+PARAGRAPHS = frozenset(
+    "p h1 h2 h3 h4 h5 h6 ul ol dl table blockquote pre figure header footer nav section article aside "
+    "main form hr address fieldset details".split()
+)
+BLOCKS = PARAGRAPHS | frozenset(
+    "div li dd dt tr td th tbody thead tfoot caption figcaption center body html legend summary menu "
+    "dir dialog hgroup frameset noframes option".split()
+)
+# The owner-block tags told apart (index 0: any other).
+OWNER_TAGS = (
+    "other", "p", "div", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
+    "figcaption", "dd", "dt", "caption", "section", "article", "header", "footer", "nav", "aside", "body",
+)
+_OWNER_CODE = {tag: code for code, tag in enumerate(OWNER_TAGS)}
+# Ancestor kinds, one bit each: the segment sits inside such an element.
+ANCESTORS = (
+    "a", "nav", "header", "footer", "aside", "article", "main", "form", "li", "list", "table", "figure",
+    "figcaption", "blockquote", "heading", "p", "section", "button", "label", "time", "menu", "hidden",
+    "strong", "em", "small", "span",
+)
+_BIT = {name: 1 << i for i, name in enumerate(ANCESTORS)}
+_TAG_BITS = {name: _BIT[name] for name in ANCESTORS if name not in ("list", "heading", "hidden")}
+_TAG_BITS.update({"ul": _BIT["list"], "ol": _BIT["list"], "dl": _BIT["list"], "b": _BIT["strong"], "i": _BIT["em"]})
+_TAG_BITS.update({f"h{level}": _BIT["heading"] for level in range(1, 7)})
+HIDDEN_BIT = _BIT["hidden"]
+LINK_BIT = _BIT["a"]
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z][a-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_PARSER_OPTIONS = dict(
+    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True,
+    collect_ids=False,
+)
+_SKIPPED = frozenset(SKIPPED)
+
+
+class BlockFacts(NamedTuple):
+    """What the DOM says about one segment.
+
+    Attributes
+    ----------
+    tag : int
+        Index in :data:`OWNER_TAGS` of the innermost block element holding
+        the text (0 for any other tag).
+    ancestors : int
+        Bit set of :data:`ANCESTORS` kinds among the elements open where the
+        line ends: its block and the block's ancestors (inline elements
+        closed within the line, such as a link, do not count; ``link_chars``
+        says how much of the line is linked).
+    depth : int
+        Number of elements around the text.
+    link_chars : int
+        Characters of the text that sit inside links.
+    owner, parent : int
+        Serial numbers (in document order) of the innermost block element
+        and of the block element around that one; segments with the same
+        ``owner`` come from one element.
+    owner_size : int
+        Elements inside the owner block (its markup density).
+    path : str
+        The tags from ``body`` to the owner block, with the first two
+        class/id tokens of each (``div.main>article.story>p``); at most the
+        innermost :data:`MAX_STEPS` steps.
+    classes : tuple of str
+        Class and id tokens of the owner block first, then of its ancestors
+        outwards, lower-cased (at most :data:`MAX_CLASSES`).
+    """
+
+    tag: int
+    ancestors: int
+    depth: int
+    link_chars: int
+    owner: int
+    parent: int
+    owner_size: int
+    path: str
+    classes: tuple[str, ...]
+
+
+class HtmlPage(NamedTuple):
+    """An HTML page laid out as text, and its segments (with :class:`BlockFacts`)."""
+
+    text: str
+    segments: list[Segment]
+
+
+def _tokens(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    found = cache.get(value)
+    if found is None:
+        found = tuple(_TOKEN.findall(_CAMEL.sub(" ", value).lower()))
+        cache[value] = found
+    return found
+
+
+def split_html(html: str, page: int = 0) -> HtmlPage:
+    """Parse an HTML page into its text blocks and lay them out as text.
+
+    Parameters
+    ----------
+    html : str
+        The page's markup, decoded. Broken markup is repaired as browsers
+        do; markup with no text gives an empty page.
+    page : int, default=0
+        The page number stamped on every segment (for batches).
+    """
+    walk = _Walk(page)
+    parser = etree.HTMLParser(target=walk, **_PARSER_OPTIONS)
+    try:
+        return etree.fromstring(html.encode("utf-8", errors="replace"), parser)
+    except (etree.XMLSyntaxError, ValueError):
+        return HtmlPage("", [])  # nothing libxml2 can read as a document: no text
+
+
+class _Open:
+    """An open element on the walk's stack; its description is worked out once, when a line needs it."""
+
+    __slots__ = ("bits", "tag", "label", "parent", "path", "steps", "classes")
+
+    def __init__(self, bits: int, tag: str, label: str | None, parent: "_Open | None"):
+        self.bits, self.tag, self.label, self.parent = bits, tag, label, parent
+        self.path: str | None = None
+        self.steps = 0
+        self.classes: tuple[str, ...] = ()
+
+    def describe(self, cache: dict[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]]:
+        """The path from ``body`` to here (its last :data:`MAX_STEPS` steps), and class/id tokens
+        innermost first (at most :data:`MAX_CLASSES`).
+
+        Worked out from the nearest described ancestor down, in a loop: pages
+        nest thousands of elements deep when their markup is broken.
+        """
+        if self.path is None:
+            pending = []
+            node = self
+            while node is not None and node.path is None:
+                pending.append(node)
+                node = node.parent
+            for node in reversed(pending):
+                node._describe_below(cache)
+        return self.path, self.classes
+
+    def _describe_below(self, cache: dict[str, tuple[str, ...]]) -> None:
+        parent = self.parent
+        if self.tag in ("html", "body") or parent is None:
+            self.path, self.classes = "", ()
+            return
+        outer_path, outer_classes = parent.path, parent.classes
+        own = _tokens(self.label, cache) if self.label else ()
+        step = self.tag + ("." + ".".join(own[:2]) if own else "")
+        if outer_path:
+            self.steps = parent.steps + 1
+            path = outer_path + ">" + step
+            if self.steps > MAX_STEPS:  # keep memory linear in depth
+                path = path[path.index(">") + 1 :]
+                self.steps = MAX_STEPS
+            self.path = path
+        else:
+            self.path, self.steps = step, 1
+        if own and outer_classes:
+            self.classes = (own + tuple([t for t in outer_classes if t not in own]))[:MAX_CLASSES]
+        else:
+            self.classes = (own or outer_classes)[:MAX_CLASSES]
+
+
+# Steps of the DOM path kept per segment (the innermost ones).
+MAX_STEPS = 64
+# Class/id tokens kept per segment, innermost first.
+MAX_CLASSES = 16
+
+
+class _Walk:
+    """The parser's target: gathers text into lines and lines into a page as the markup is read.
+
+    lxml calls :meth:`start`, :meth:`data` and :meth:`end` while libxml2
+    parses (repairing broken markup as it goes), so no tree is built;
+    :meth:`close` returns the page. This is the hot loop of HTML labelling.
+    """
+
+    def __init__(self, page: int):
+        self.page = page
+        self.parts: list[str] = []  # the rendered text: lines and the breaks between them
+        self.length = 0
+        self.pending: list[tuple] = []  # lines waiting for their owner block's size
+        self.pieces: list[str] = []
+        self.link_chars = 0
+        self.gap = -1  # blank lines owed before the next line; -1 before the first
+        self.serial = 0  # elements seen, in document order
+        self.skip = 0  # depth inside an element whose content is not text
+        self.top = _Open(0, "html", None, None)
+        self.stack: list[_Open] = []
+        self.blocks: list[tuple[int, int]] = [(0, 0)]  # open blocks: (serial, owner tag code)
+        self.sizes: dict[int, int] = {}
+        self.token_cache: dict[str, tuple[str, ...]] = {}
+
+    def start(self, tag: str, attrib) -> None:
+        if self.skip or tag in _SKIPPED or (":" in tag and tag.partition(":")[0] in _SKIPPED):
+            self.skip += 1
+            return
+        self.serial += 1
+        if tag in BLOCKS:
+            if self.pieces:
+                self.flush()
+            if self.gap >= 0 and tag in PARAGRAPHS:
+                self.gap = 1
+            self.blocks.append((self.serial, _OWNER_CODE.get(tag, 0)))
+        elif tag == "br" and self.pieces:
+            self.flush()
+        top = self.top
+        bits = top.bits | _TAG_BITS.get(tag, 0)
+        label = None
+        if attrib:  # most elements have no attributes: skip the lookups
+            if attrib.get("hidden") is not None or _HIDDEN_STYLE.search(attrib.get("style") or ""):
+                bits |= HIDDEN_BIT
+            label = attrib.get("class")
+            identifier = attrib.get("id")
+            if identifier:
+                label = f"{label} {identifier}" if label else identifier
+        self.top = top = _Open(bits, tag, label, top)
+        self.stack.append(top)
+
+    def end(self, tag: str) -> None:
+        if self.skip:
+            self.skip -= 1
+            return
+        if tag in BLOCKS:
+            if self.pieces:
+                self.flush()
+            if self.gap >= 0 and tag in PARAGRAPHS:
+                self.gap = 1
+            opened, _ = self.blocks.pop()
+            self.sizes[opened] = self.serial - opened + 1
+        stack = self.stack
+        stack.pop()
+        self.top = stack[-1] if stack else _Open(0, "html", None, None)
+
+    def data(self, text: str) -> None:
+        if not self.skip:
+            self.pieces.append(text)
+            if self.top.bits & LINK_BIT:
+                self.link_chars += len(text.strip())
+
+    def close(self) -> HtmlPage:
+        self.flush()
+        page = self.page_out()
+        # The parser and its target refer to each other, so they live until
+        # the garbage collector finds them: let go of everything big now.
+        self.pending, self.stack, self.parts, self.pieces = [], [], [], []
+        self.top, self.token_cache, self.sizes, self.blocks = None, {}, {}, []
+        return page
+
+    def flush(self) -> None:
+        """End the current line: write the text gathered since the last break, if any."""
+        pieces = self.pieces
+        if pieces:
+            text = " ".join("".join(pieces).split())
+            if text:
+                self.write(text)
+            pieces.clear()
+            self.link_chars = 0
+
+    def write(self, text: str) -> None:
+        if self.gap >= 0:
+            self.parts.append("\n\n" if self.gap else "\n")
+            self.length += 1 + self.gap
+        start = self.length
+        self.parts.append(text)
+        self.length += len(text)
+        owner, tag = self.blocks[-1]
+        parent = self.blocks[-2][0] if len(self.blocks) > 1 else 0
+        top = self.stack[-1] if self.stack else None
+        self.pending.append(
+            (text, start, max(self.gap, 0), tag, top, len(self.stack), min(self.link_chars, len(text)), owner, parent)
+        )
+        self.gap = 0
+
+    def page_out(self) -> HtmlPage:
+        segments = []
+        for text, start, gap, tag, top, depth, link_chars, owner, parent in self.pending:
+            path, classes = top.describe(self.token_cache) if top is not None else ("", ())
+            bits = top.bits if top is not None else 0
+            facts = BlockFacts(tag, bits, depth, link_chars, owner, parent, self.sizes.get(owner, 1), path, classes)
+            segments.append(Segment(text, start, start + len(text), self.page, gap, 0, facts))
+        return HtmlPage("".join(self.parts), segments)

@@ -1,0 +1,61 @@
+"""The HTTP service behind ``storyfilter serve``: the same model and records as the CLI, over JSON.
+
+:func:`create_app` builds the FastAPI app (the routes of
+:mod:`classifier.service.routes`, the error answers of
+:mod:`classifier.service.errors`) for any ASGI server; it loads the model
+and starts its :class:`~classifier.service.batcher.Labeller` when it starts.
+:func:`app_from_environment` is the factory the ``serve`` command hands to
+uvicorn's workers (its options travel in the environment, as workers are
+separate processes). The app needs the ``serve`` extra (FastAPI, uvicorn).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Optional
+
+from fastapi import FastAPI
+
+from ..model.model import Model, load_model
+from ..versions import package_version
+from .batcher import Labeller
+from .errors import install_error_handlers
+from .options import ServeOptions, read_token
+from .routes import router
+
+
+def create_app(options: ServeOptions = ServeOptions(), model: Optional[Model] = None) -> FastAPI:
+    """The service's ASGI app; it loads ``options.model`` (or uses ``model``) when it starts.
+
+    Raises (at start-up)
+    --------------------
+    ModelError, InputError
+        A model that cannot be loaded, a token file that cannot be read.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.model = model if model is not None else load_model(options.model)
+        app.state.token = read_token(options.token_file) if options.token_file else None
+        app.state.labeller = Labeller(app.state.model, options.batch_size, options.gather)
+        app.state.labeller.start()
+        try:
+            yield
+        finally:
+            await app.state.labeller.stop()
+
+    app = FastAPI(
+        title="storyfilter",
+        version=package_version(),
+        summary="Label scraped news pages as story or site chrome, return the clean story, tag it by topic.",
+        lifespan=lifespan,
+    )
+    app.state.options = options
+    install_error_handlers(app)
+    app.include_router(router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app with the options ``storyfilter serve`` put in the environment (uvicorn's factory)."""
+    return create_app(ServeOptions.from_environment())

@@ -1,0 +1,136 @@
+"""Request bodies: read within their limits, inflated if gzipped, parsed, and turned into documents.
+
+The endpoints read their bodies themselves rather than through FastAPI's
+models, so that the limits (size, time, what gzip inflates to) hold before
+anything large is held in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import zlib
+from typing import Any
+
+from fastapi import Request
+
+from ..records import Document, FailedDocument, LabeledDocument, document_from_record, is_error_record, is_label_record
+from .batcher import off_the_loop_if_large
+from .errors import RequestError
+from .options import ServeOptions
+
+
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The request's body, refused with 413 as soon as it is known to pass ``limit`` bytes, 408 after ``timeout`` s."""
+    declared = request.headers.get("content-length")
+    # Connection: close: the rest of a body refused is not to be read as the next request.
+    too_large = RequestError(413, f"the body is over the limit of {limit:,} bytes: send fewer documents per request", {"Connection": "close"})
+    if declared is not None:
+        if not re.fullmatch(r"[0-9]+", declared):
+            raise RequestError(400, "Content-Length is not a number")
+        if len(declared) > 18 or int(declared) > limit:
+            raise too_large
+    chunks: list[bytes] = []
+
+    async def receive() -> None:
+        size = 0
+        async for chunk in request.stream():  # a chunked body has no length to check first
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(receive(), timeout)
+    except asyncio.TimeoutError:
+        raise RequestError(408, f"the body did not arrive within {timeout:g} s", {"Connection": "close"}) from None
+    return b"".join(chunks)
+
+
+def check_json(request: Request) -> bool:
+    """Whether the JSON body comes gzipped (415 unless it is JSON, plain or gzipped)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        shown = media_type or "none"
+        raise RequestError(415, f"send the documents as JSON with Content-Type: application/json (got {shown})")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise RequestError(415, f"Content-Encoding {encoding} is not read: send the body as it is or gzipped")
+    return encoding == "gzip"
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """A gzipped body, refused (413) once it inflates past ``limit`` bytes: the limit is on what is read."""
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        data = inflate.decompress(body, limit + 1)
+        if len(data) > limit or inflate.unconsumed_tail:
+            raise RequestError(413, f"the body inflates to over the limit of {limit:,} bytes: send fewer documents per request")
+        if not inflate.eof:
+            raise RequestError(400, "the gzipped body is cut short")
+        if inflate.unused_data:
+            raise RequestError(400, "the gzipped body holds more than one gzip stream: send one")
+    except zlib.error as error:
+        raise RequestError(400, f"the body is not gzip: {error}") from None
+    return data
+
+
+def _not_json(literal: str) -> float:
+    raise ValueError(f"{literal} is not a JSON number")
+
+
+def _finite(literal: str) -> float:
+    number = float(literal)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{literal[:20]} is too large a number for a record")
+    return number
+
+
+def parse(body: bytes) -> Any:
+    try:  # Python's json reads NaN and Infinity, which JSON has not: records could not be written
+        return json.loads(body, parse_constant=_not_json, parse_float=_finite)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        raise RequestError(400, f"the body is not valid JSON: {error}") from None
+
+
+def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
+    """The documents of a request's JSON (one object or an array), and whether it was one.
+
+    Documents are read as lines of a JSONL file are (other fields carried
+    through; records written by ``label`` taken as labelled), and one
+    without an id is called ``record N`` after its place, as
+    :meth:`~classifier.model.model.Model.label_many` calls it.
+
+    Raises
+    ------
+    RequestError
+        400, naming the first document that is not one (not an object, no
+        text or html, not strings, a label record with bad fields).
+        Error records written by ``label`` are taken, and stay error records.
+    """
+    single = isinstance(payload, dict)
+    if not single and not isinstance(payload, list):
+        raise RequestError(400, "the body must be a JSON object (one document) or an array of them")
+    documents = []
+    for number, item in enumerate([payload] if single else payload):
+        if not isinstance(item, dict):
+            raise RequestError(400, f"record {number}: each document must be a JSON object")
+        document = document_from_record(item, f"record {number}")
+        if isinstance(document, FailedDocument) and (is_label_record(item) or not is_error_record(item)):
+            raise RequestError(400, document.message)
+        documents.append(document)
+    return documents, single
+
+
+def _documents_in(body: bytes, gzipped: bool, limit: int) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
+    return documents_of(parse(gunzip(body, limit) if gzipped else body))
+
+
+async def request_documents(request: Request) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
+    gzipped = check_json(request)
+    options: ServeOptions = request.app.state.options
+    body = await read_body(request, options.max_body, options.body_timeout)
+    # A gzipped body is judged by what it inflates to (up to 20 times its size is usual for pages).
+    size = len(body) * (20 if gzipped else 1)
+    return await off_the_loop_if_large(size, _documents_in, body, gzipped, options.max_body)

@@ -1,0 +1,72 @@
+"""What the service serves and how: its options (which travel to worker processes), and the bearer token.
+
+Paths, not contents, travel in the environment to uvicorn's worker
+processes, so that the token is never in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from ..errors import InputError
+from ..run.ordered import DEFAULT_CHUNK
+
+DEFAULT_MAX_BODY = 16 * 2**20  # bytes: a batch of some hundred pages, or a few huge HTML ones
+# Most time a batch waits for the clients just answered to send their next request (s).
+DEFAULT_GATHER = 0.005
+# A body not received within this many seconds is refused (408): a client must not hold a worker's memory.
+DEFAULT_BODY_TIMEOUT = 60.0
+# What RFC 6750 allows in a bearer token.
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# How the `serve` command hands its options to uvicorn's worker processes.
+OPTIONS_VARIABLE = "STORYFILTER_SERVE_OPTIONS"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What the service serves and how: the model, the token file, the body limit, the batch size.
+
+    Paths, not contents, so that the options can travel to worker processes
+    in the environment without the token in it.
+    """
+
+    model: Optional[str] = None
+    token_file: Optional[str] = None
+    max_body: int = DEFAULT_MAX_BODY
+    batch_size: int = DEFAULT_CHUNK
+    gather: float = DEFAULT_GATHER
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+
+    def to_environment(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_environment(cls) -> "ServeOptions":
+        return cls(**json.loads(os.environ.get(OPTIONS_VARIABLE, "{}")))
+
+
+def read_token(path: str) -> str:
+    """The bearer token in a file (a BOM and surrounding white space dropped).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read, holds no token, or holds what no
+        client could send as one: more than one line, or characters other
+        than RFC 6750's (letters, digits, ``-._~+/``, ``=`` at the end).
+    """
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            token = handle.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"cannot read the token file {path}: {getattr(error, 'strerror', None) or error}") from None
+    if not token:
+        raise InputError(f"the token file {path} is empty: write the token clients must send in it")
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise InputError(f"the token in {path} must be one line of letters, digits and -._~+/ (ending in = at most), "
+                         "as a bearer token is sent: e.g. `head -c 32 /dev/urandom | base64`")
+    return token

@@ -1,0 +1,129 @@
+"""The service's endpoints: ``POST /label``, ``POST /filter``, ``GET /health``, ``GET /model``.
+
+``/label`` takes one document (``{"id", "text"|"html", ...}``) or an array
+of them and answers the record(s) ``storyfilter label`` writes; ``/filter``
+answers the records that carry a topic, as ``storyfilter filter`` does;
+``/health`` and ``/model`` say what is served. Records are made by the
+CLI's own code, so they are the CLI's byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from http import HTTPStatus
+from typing import Awaitable, Optional
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from starlette.requests import ClientDisconnect
+
+from ..model.model import Model
+from ..run.tasks import ChunkRecords, TopicSelector
+from .batcher import Labeller, off_the_loop_if_large
+from .bodies import request_documents
+from .dependencies import authorize
+
+# A request of more documents than a batch holds is given up when its client has gone (checked this often, s).
+CLIENT_CHECK = 0.5
+
+router = APIRouter()
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[ChunkRecords], watch: bool) -> ChunkRecords:
+    """The result of ``work``; with ``watch``, given up (its documents not labelled) once the client has gone."""
+    if not watch:
+        return await work
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=CLIENT_CHECK)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                raise ClientDisconnect()
+    finally:
+        if not task.done():
+            task.cancel()  # the client went away, or this handler was cancelled: its documents are not labelled
+        elif not task.cancelled():
+            task.exception()  # retrieved: a failure no one will read is not logged as lost
+
+
+async def _records(request: Request, documents: list, segments: bool, select=None) -> ChunkRecords:
+    labeller: Labeller = request.app.state.labeller
+    work = labeller.records(documents, segments, select)
+    return await _unless_client_leaves(request, work, watch=len(documents) > labeller.batch_size)
+
+
+def _json_array(records: ChunkRecords) -> bytes:
+    return b"[" + b",".join(records.lines.splitlines()) + b"]"
+
+
+# What OpenAPI shows of the bodies, which the endpoints read themselves (to enforce the limits first).
+_DOCUMENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "text": {"type": "string", "description": "The page as plain text (or give html)."},
+        "html": {"type": "string", "description": "The page as HTML (or give text)."},
+    },
+    "additionalProperties": True,
+    "description": "A page; fields other than text and html are carried through to its record.",
+}
+_LABEL_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [_DOCUMENT_SCHEMA, {"type": "array", "items": _DOCUMENT_SCHEMA}]}}},
+    }
+}
+_ERRORS = {
+    status: {"description": HTTPStatus(status).phrase, "content": {"application/json": {"example": {"error": {"type": "...", "message": "..."}}}}}
+    for status in (400, 401, 408, 413, 415, 500)
+}
+
+
+@router.post("/label", dependencies=[Depends(authorize)], openapi_extra=_LABEL_BODY, responses={**_ERRORS, 422: {"description": "The one document sent could not be labelled: its error record."}})
+async def label(request: Request, segments: bool = Query(True, description="Include each segment (false: as --no-segments).")) -> Response:
+    """Label one document (answer: its record) or an array of them (answer: their records, in order).
+
+    Each record is what `storyfilter label` writes; a document of an
+    array that cannot be labelled gets its error record in place; a
+    single document that cannot be labelled answers 422 with its error record.
+    """
+    documents, single = await request_documents(request)
+    records = await _records(request, documents, segments)
+    if single:
+        return Response(records.lines.rstrip(b"\n"), status_code=422 if records.failed else 200, media_type="application/json")
+    return Response(await off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json")
+
+@router.post("/filter", dependencies=[Depends(authorize)], openapi_extra=_LABEL_BODY, responses=_ERRORS)
+async def filter_(
+    request: Request,
+    topic: list[str] = Query(..., description="Keep documents whose story carries this topic (repeatable)."),
+    min_score: Optional[float] = Query(None, ge=0.0, le=1.0, description="Keep when a topic's probability is at least this; else by the tag thresholds."),
+    segments: bool = Query(True, description="Include each segment (false: as --no-segments)."),
+) -> Response:
+    """The records of the documents (one or an array) whose story carries any of the topics, as `storyfilter filter` writes them.
+
+    Error records are kept too, so that no failure goes unseen. The answer is always an array.
+    """
+    served: Model = request.app.state.model
+    select = TopicSelector(frozenset(served.check_topics(topic)), min_score)
+    documents, _ = await request_documents(request)
+    records = await _records(request, documents, segments, select)
+    return Response(await off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json")
+
+@router.api_route("/health", methods=["GET", "HEAD"], responses={503: {"description": "This worker can no longer label."}})
+async def health(request: Request) -> Response:
+    """Whether the service is up, the model it serves, and how many documents wait to be labelled (in this worker).
+
+    503 with status "failing" when this worker's labelling has stopped (a fault of ours).
+    """
+    labeller: Labeller = request.app.state.labeller
+    state = {"status": "ok" if labeller.healthy else "failing", "model": request.app.state.model.model_id, "waiting": labeller.waiting}
+    return Response(json.dumps(state), status_code=200 if labeller.healthy else 503, media_type="application/json")
+
+@router.get("/model", dependencies=[Depends(authorize)], responses=_ERRORS)
+async def model_card(request: Request) -> dict:
+    """The model card of the model served: its data, validation figures, thresholds and library versions."""
+    return request.app.state.model.card

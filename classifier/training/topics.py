@@ -1,0 +1,95 @@
+"""Training the topic stage: examples from labelled documents, thresholds from out-of-fold probabilities.
+
+Each tag's threshold is the cut that maximises its F1 on probabilities the
+model gave to examples it was not fitted on (shuffled k-fold); the card
+keeps those cross-validated figures and a reliability table per tag.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import f1_score
+from sklearn.model_selection import KFold
+
+from ..corpus.documents import TrainingDocument
+from ..evaluation.metrics import reliability_bins, topic_metrics
+from ..model.topics import build_topic_classifier, topic_text
+from ..records import Label
+
+
+def topic_examples(documents: Sequence[TrainingDocument]) -> tuple[list[str], list[list[str]]]:
+    """What the topic model learns from: each story as labelling will show it, with its tags.
+
+    A page with labelled story lines gives its headline and gold story, as
+    :func:`~classifier.model.topics.topic_text` reads a labelled page; a news item
+    without segment labels is all story. Repeated stories count once.
+    """
+    texts, tags, seen = [], [], set()
+    for document in documents:
+        lines = [s.text for s in document.segments]
+        if any(label == Label.STORY for label in document.labels):
+            reading = topic_text(lines, document.labels)
+        else:
+            reading = document.text.strip()
+        story_key = reading.split("\n\n", 1)[-1]
+        if not reading or story_key in seen:
+            continue
+        seen.add(story_key)
+        texts.append(reading)
+        tags.append(list(document.topics or ()))
+    return texts, tags
+
+
+def train_topics(documents: Sequence[TrainingDocument], seed: int, folds: int = 5):
+    """Fit the topic model; choose each tag's threshold on out-of-fold probabilities.
+
+    Returns the fitted model, the thresholds, and the card section with the
+    cross-validated metrics and reliability table those thresholds rest on.
+    """
+    texts, tags = topic_examples(documents)
+    model = build_topic_classifier()
+    names = sorted({t for row in tags for t in row})
+    truth = np.array([[name in row for name in names] for row in tags], dtype=bool)
+    out_of_fold = np.zeros(truth.shape)
+    for train_rows, test_rows in KFold(folds, shuffle=True, random_state=seed).split(texts):
+        fold = clone(model).fit([texts[i] for i in train_rows], [tags[i] for i in train_rows])
+        columns = [list(fold.classes_).index(name) for name in names]
+        out_of_fold[test_rows] = fold.predict_proba([texts[i] for i in test_rows])[:, columns]
+    thresholds = {name: best_threshold(truth[:, j], out_of_fold[:, j]) for j, name in enumerate(names)}
+    fitted = model.fit(texts, tags)
+    card = {
+        "tags": names,
+        "examples": len(texts),
+        "positives": {name: int(truth[:, j].sum()) for j, name in enumerate(names)},
+        "thresholds": thresholds,
+        "cross_validation": topic_metrics(truth, out_of_fold, [thresholds[n] for n in names], names)
+        | {"folds": folds, "rule": "shuffled k-fold over the training examples; thresholds maximise each tag's F1 here"},
+        "reliability": tag_reliability(truth, out_of_fold, names),
+    }
+    return fitted, thresholds, card
+
+
+def best_threshold(truth: np.ndarray, probability: np.ndarray) -> float:
+    """The cut that maximises F1 (the lowest such cut on ties)."""
+    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    scores = [f1_score(truth, probability >= c, zero_division=0.0) for c in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+def tag_reliability(truth: np.ndarray, probability: np.ndarray, names: Sequence[str], bins: int = 10) -> dict:
+    """Per tag and probability bin (tenths): mean predicted probability, observed rate, count (the card's table)."""
+    table = {}
+    for j, name in enumerate(names):
+        table[name] = [
+            {
+                "bin": [round(row.low, 2), round(row.high, 2)],
+                "predicted": round(row.mean_score, 4),
+                "observed": round(row.positive_share, 4),
+                "count": row.count,
+            }
+            for row in reliability_bins(truth[:, j], probability[:, j], bins)
+        ]
+    return table
