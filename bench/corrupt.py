@@ -107,10 +107,23 @@ def encode(text: str, encoding: str) -> bytes:
 
 def damage_file(raw: bytes, text: str, rng: random.Random) -> tuple[str, bytes, str]:
     """A damage kind, the damaged bytes, and the suffix the file gets (``""`` or ``.gz``)."""
-    kind = rng.choice([
-        "none", "flip few", "flip 1%", "control bytes", "cut short", "lines cut", "encoding", "mixed encodings",
-        "gzip", "gzip cut", "gzip flipped", "empty", "binary junk",
-    ])
+    kind = rng.choice(
+        [
+            "none",
+            "flip few",
+            "flip 1%",
+            "control bytes",
+            "cut short",
+            "lines cut",
+            "encoding",
+            "mixed encodings",
+            "gzip",
+            "gzip cut",
+            "gzip flipped",
+            "empty",
+            "binary junk",
+        ]
+    )
     if kind == "flip few":
         return kind, flip(raw, rng), ""
     if kind == "flip 1%":
@@ -152,10 +165,21 @@ def jsonl_line(doc_id: str, field: str, text: str, rng: random.Random) -> tuple[
 
     ``field`` is ``text`` or ``html``.
     """
-    kind = rng.choice([
-        "none", "none", "line cut", "flip in text", "latin-1 text", "no text", "null text", "number text",
-        "not an object", "no id", "control chars in text",
-    ])
+    kind = rng.choice(
+        [
+            "none",
+            "none",
+            "line cut",
+            "flip in text",
+            "latin-1 text",
+            "no text",
+            "null text",
+            "number text",
+            "not an object",
+            "no id",
+            "control chars in text",
+        ]
+    )
     head = '{"id": ' + json.dumps(doc_id) + f', "{field}": '
     body = json.dumps(text, ensure_ascii=False) + "}"
     if kind == "line cut":
@@ -196,7 +220,9 @@ def build_input(data: Path, directory: Path, rng: random.Random, lines_per_file:
         raw = gzip.decompress((data / "html" / f"{record['id']}.html.gz").read_bytes())
         if container == "jsonl":
             as_html = rng.random() < 0.3
-            jsonl.append((name, "html", raw.decode("utf-8", errors="replace")) if as_html else (name, "text", page.text))
+            jsonl.append(
+                (name, "html", raw.decode("utf-8", errors="replace")) if as_html else (name, "text", page.text)
+            )
             continue
         if container == "html":
             kind, damaged, gz = damage_file(raw, raw.decode("utf-8", errors="replace"), rng)
@@ -212,15 +238,22 @@ def build_input(data: Path, directory: Path, rng: random.Random, lines_per_file:
             readable = encode(page.text, encoding).decode(encoding)  # what survives the encoding
         expected[file] = [Expected((name,), f"{container}: {kind}", file, text=readable)]
     # One page as a 2 MB line, and documents that are nothing but damage.
-    (directory / "z-line.txt").write_text(" ".join(pages[0].text.split()) * (2_000_000 // max(1, len(pages[0].text))), encoding="utf-8")
+    (directory / "z-line.txt").write_text(
+        " ".join(pages[0].text.split()) * (2_000_000 // max(1, len(pages[0].text))), encoding="utf-8"
+    )
     expected["z-line.txt"] = [Expected(("z-line",), "text: 2 MB single line", "z-line.txt")]
     for start in range(0, len(jsonl), lines_per_file):
         write_jsonl_file(directory, jsonl[start : start + lines_per_file], start // lines_per_file, rng, expected)
     return [doc for file in sorted(expected) for doc in expected[file]]
 
 
-def write_jsonl_file(directory: Path, items: list[tuple[str, str, str]], number: int, rng: random.Random,
-                     expected: dict[str, list[Expected]]) -> None:
+def write_jsonl_file(
+    directory: Path,
+    items: list[tuple[str, str, str]],
+    number: int,
+    rng: random.Random,
+    expected: dict[str, list[Expected]],
+) -> None:
     gzipped = number % 4 == 3
     file = f"j{number:03d}.jsonl" + (".gz" if gzipped else "")
     path = directory / file
@@ -284,16 +317,26 @@ def check(expected: list[Expected], output: bytes, stderr: str, directory: Path)
             if "error" in records[at]:
                 outcome[(doc.damage, "why", _reason(records[at]["error"]["message"]))] += 1
             at += 1
-        elif doc.cut_off and at < len(records) and "cannot read past line" in records[at].get("error", {}).get("message", "") \
-                and records[at]["id"].startswith(str(directory / doc.file)):
+        elif (
+            doc.cut_off
+            and at < len(records)
+            and "cannot read past line" in records[at].get("error", {}).get("message", "")
+            and records[at]["id"].startswith(str(directory / doc.file))
+        ):
             at += 1  # the error record standing for the rest of a cut file, this line included
             result.cut_off += 1
-        elif doc.cut_off and at > 0 and "cannot read past line" in records[at - 1].get("error", {}).get("message", "") \
-                and records[at - 1]["id"].startswith(str(directory / doc.file)):
+        elif (
+            doc.cut_off
+            and at > 0
+            and "cannot read past line" in records[at - 1].get("error", {}).get("message", "")
+            and records[at - 1]["id"].startswith(str(directory / doc.file))
+        ):
             result.cut_off += 1  # after the cut: nobody can read it
         else:
             result.lost += 1
-            print(f"  no record for {doc.ids[0]} ({doc.damage}); next record: {records[at]['id'] if at < len(records) else None}")
+            print(
+                f"  no record for {doc.ids[0]} ({doc.damage}); next record: {records[at]['id'] if at < len(records) else None}"
+            )
     extra = records[at:]
     result.duplicated = len(extra)
     seen = collections.Counter(r["id"] for r in records)
@@ -326,8 +369,12 @@ def main() -> int:
     parser.add_argument("--model", default=None, help="model bundle (default: the shipped one)")
     parser.add_argument("--workers", default="2")
     parser.add_argument("--lines-per-file", type=int, default=40)
-    parser.add_argument("--interrupt", type=float, default=None, help="also stop a second run after S seconds and resume it")
-    parser.add_argument("--keep", type=Path, default=None, help="build the input here and keep it (default: a temporary directory)")
+    parser.add_argument(
+        "--interrupt", type=float, default=None, help="also stop a second run after S seconds and resume it"
+    )
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="build the input here and keep it (default: a temporary directory)"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as scratch:
@@ -335,35 +382,61 @@ def main() -> int:
         directory.mkdir(parents=True, exist_ok=True)
         expected = build_input(args.data, directory, rng, args.lines_per_file)
         out = Path(scratch) / "out.jsonl"
-        command = [sys.executable, "-m", "classifier", "label", str(directory), "-o", str(out), "--workers", args.workers]
+        command = [
+            sys.executable,
+            "-m",
+            "classifier",
+            "label",
+            str(directory),
+            "-o",
+            str(out),
+            "--workers",
+            args.workers,
+        ]
         if args.model:
             command += ["--model", args.model]
         code, stderr, seconds = run(command)
         result, outcome = check(expected, out.read_bytes(), stderr, directory)
-        print(f"{len(expected)} input documents in {len(list(directory.iterdir()))} files; exit code {code}; {seconds:.1f} s")
+        print(
+            f"{len(expected)} input documents in {len(list(directory.iterdir()))} files; exit code {code}; {seconds:.1f} s"
+        )
         print(f"stderr: {stderr.strip().splitlines()[-1] if stderr.strip() else ''}")
         print(f"\n{'damage':<36} {'documents':>9} {'labelled':>9} {'misread':>7} {'errors':>7}")
         for damage in sorted({key[0] for key in outcome}):
             labelled, errors = outcome[(damage, "labelled")], outcome[(damage, "error")]
-            misread = outcome[(damage, "misread")] if any(d.damage == damage and d.text is not None for d in expected) else "-"
-            reasons = "; ".join(f"{n} {key[2]}" for key, n in sorted(outcome.items()) if key[0] == damage and len(key) == 3)
+            misread = (
+                outcome[(damage, "misread")]
+                if any(d.damage == damage and d.text is not None for d in expected)
+                else "-"
+            )
+            reasons = "; ".join(
+                f"{n} {key[2]}" for key, n in sorted(outcome.items()) if key[0] == damage and len(key) == 3
+            )
             print(f"{damage:<36} {labelled + errors:>9} {labelled:>9} {misread:>7} {errors:>7}  {reasons}")
         misread = sum(n for key, n in outcome.items() if key[1] == "misread")
-        print(f"\ntext pages kept readable by their damage (none, gzip, encodings) whose segments do not hold their "
-              f"text: {misread} of {sum(1 for d in expected if d.text is not None)}")
-        print(f"\nmust be zero: tracebacks {result.tracebacks}, lines that are not JSON records {result.bad_lines}, "
-              f"lost ids {result.lost}, extra records {result.duplicated}, ids repeated beyond the input {result.out_of_order}")
-        print(f"lines from the cut of a cut gzipped JSONL file on (unreadable; one error record stands for them): {result.cut_off}")
+        print(
+            f"\ntext pages kept readable by their damage (none, gzip, encodings) whose segments do not hold their "
+            f"text: {misread} of {sum(1 for d in expected if d.text is not None)}"
+        )
+        print(
+            f"\nmust be zero: tracebacks {result.tracebacks}, lines that are not JSON records {result.bad_lines}, "
+            f"lost ids {result.lost}, extra records {result.duplicated}, ids repeated beyond the input {result.out_of_order}"
+        )
+        print(
+            f"lines from the cut of a cut gzipped JSONL file on (unreadable; one error record stands for them): {result.cut_off}"
+        )
         failures = result.failures() + (code not in (0, 1))
         if args.interrupt is not None:
             resumed = Path(scratch) / "resumed.jsonl"
             again = [c if c != str(out) else str(resumed) for c in command]
             first, stderr1, _ = run(again, interrupt=args.interrupt)
-            second, stderr2, _ = run(again + ["--resume"])
+            second, stderr2, _ = run([*again, "--resume"])
             same = resumed.read_bytes() == out.read_bytes()
             tracebacks = (stderr1 + stderr2).count("Traceback")
-            print(f"\nstopped by SIGTERM after {args.interrupt} s: exit {first}; resumed: exit {second}; "
-                  f"output identical to the uninterrupted run: {same}; tracebacks {tracebacks}")
+            print(
+                f"\nstopped by SIGTERM after {args.interrupt} s: exit {first}; resumed: exit {second}; "
+                f"output identical to the uninterrupted run: {same}; tracebacks {tracebacks}"
+            )
             failures += (not same) + tracebacks
     return 1 if failures else 0
 

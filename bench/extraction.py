@@ -39,8 +39,8 @@ from threadpoolctl import threadpool_limits
 from classifier import load_model
 from classifier.corpus.sites import is_held_out
 from classifier.corpus.webpages import MARKUP, default_cache, read_web_pages
-from classifier.records import Document
 from classifier.evaluation.metrics import score_stories
+from classifier.records import Document
 from classifier.training.fit import is_validation_site
 
 USER_TYPES = ("article", "blog")
@@ -135,8 +135,10 @@ def print_table(results: dict) -> None:
 def text_section(model, args) -> None:
     pages = user_pages(args.data, args.renderer, args.split)
     golds = [p.story or "" for p in pages]
-    print(f"== text: {len(pages)} {args.split} {'/'.join(USER_TYPES)} pages from {len({p.site for p in pages})} sites, "
-          f"rendered by {args.renderer}; one thread, median of {args.repeats} runs\n")
+    print(
+        f"== text: {len(pages)} {args.split} {'/'.join(USER_TYPES)} pages from {len({p.site for p in pages})} sites, "
+        f"rendered by {args.renderer}; one thread, median of {args.repeats} runs\n"
+    )
     stories_only = dataclasses.replace(model, topic_classifier=None)  # the same model without its topic stage
     tools = {
         f"storyfilter ({model.model_id})": lambda t: run_storyfilter(model, t),
@@ -150,8 +152,10 @@ def text_section(model, args) -> None:
     print_table(results)
     ours, untagged, justext_result = list(results.values())[:3]
     if model.topic_classifier is not None:
-        print(f"\ntopic stage: {untagged[1] / ours[1] - 1:.1%} of labelling time without it "
-              f"({ours[1]:.1f} vs {untagged[1]:.1f} pages/s)")
+        print(
+            f"\ntopic stage: {untagged[1] / ours[1] - 1:.1%} of labelling time without it "
+            f"({ours[1]:.1f} vs {untagged[1]:.1f} pages/s)"
+        )
     print(f"\nstoryfilter - jusText F1: {ours[0].f1 - justext_result[0].f1:+.4f}")
     print(f"storyfilter / jusText pages/s: {ours[1] / justext_result[1]:.2f}x\n")
 
@@ -161,8 +165,10 @@ def html_section(model, args) -> None:
     golds = [p.story or "" for p in pages]
     htmls = [p.html for p in pages]
     megabytes = sum(len(h.encode("utf-8")) for h in htmls) / len(htmls) / 1e6
-    print(f"== HTML: {len(pages)} {args.split} {'/'.join(USER_TYPES)} pages from {len({p.site for p in pages})} sites "
-          f"({megabytes:.2f} MB of HTML a page on average); one thread, median of {args.repeats} runs\n")
+    print(
+        f"== HTML: {len(pages)} {args.split} {'/'.join(USER_TYPES)} pages from {len({p.site for p in pages})} sites "
+        f"({megabytes:.2f} MB of HTML a page on average); one thread, median of {args.repeats} runs\n"
+    )
     if model.html_classifier is None:
         print(f"{model.model_id} has no HTML classifier; skipped")
         return
@@ -182,13 +188,19 @@ def html_section(model, args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets" / "web-pages-2026")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "datasets" / "web-pages-2026"
+    )
     parser.add_argument("--model", type=Path, default=None, help="model bundle (default: the shipped one)")
     parser.add_argument("--renderer", default="html-text", choices=["html-text", "inscriptis"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--section", default="all", choices=["all", "text", "html"])
-    parser.add_argument("--split", default="held-out", choices=["held-out", "validation"],
-                        help="held-out sites (report) or the training run's validation sites (tuning)")
+    parser.add_argument(
+        "--split",
+        default="held-out",
+        choices=["held-out", "validation"],
+        help="held-out sites (report) or the training run's validation sites (tuning)",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         sys.exit(f"no web-page corpus at {args.data}")

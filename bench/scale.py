@@ -112,7 +112,15 @@ class Run:
 
 
 def run_once(mode: str, source: Path, size: int, out: Path, scheduler: str | None, dask_pids: list[int]) -> Run:
-    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "label", str(source), "-o", str(out)]
+    command = [
+        sys.executable,
+        "-c",
+        "from classifier.cli.app import main; main()",
+        "label",
+        str(source),
+        "-o",
+        str(out),
+    ]
     if mode == "dask":
         command += ["--scheduler", scheduler]
     else:
@@ -144,7 +152,9 @@ def run_mode(mode: str, source: Path, size: int, out: Path) -> Run:
         return run_once(mode, source, size, out, None, [])
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         with Client(cluster.scheduler_address) as client:
             pids = list(client.run(os.getpid).values())
         return run_once(mode, source, size, out, cluster.scheduler_address, pids)
@@ -156,13 +166,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
-    parser.add_argument("--workdir", type=Path, default=None, help="Where the input and outputs go (a temporary directory by default).")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="Where the input and outputs go (a temporary directory by default)."
+    )
     args = parser.parse_args()
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="storyfilter-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores; input and outputs in {workdir}")
-    print(f"{'documents':>9}  {'mode':10} {'pages/s':>8} {'speed-up':>8} {'main MB':>8} {'worker MB':>9} {'all MB':>7}  output")
+    print(
+        f"{'documents':>9}  {'mode':10} {'pages/s':>8} {'speed-up':>8} {'main MB':>8} {'worker MB':>9} {'all MB':>7}  output"
+    )
     for size in args.sizes:
         source = workdir / f"input-{size}.jsonl"
         write_input(args.data, size, source)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import Peaks, run_once, watch, write_input  # noqa: E402 - the sibling benchmark's helpers
+from scale import Peaks, run_once, watch, write_input
 
 
 def free_port() -> int:
@@ -51,7 +51,8 @@ def start_server(port: int, workers: int, log: Path, access_log: bool) -> subpro
     command = [sys.executable, "-m", "classifier", "serve", "--port", str(port), "--workers", str(workers)]
     if not access_log:
         command.append("--no-access-log")
-    process = subprocess.Popen(command, stderr=open(log, "wb"), stdout=subprocess.DEVNULL)
+    with open(log, "wb") as errors:  # the server keeps its own copy of the file
+        process = subprocess.Popen(command, stderr=errors, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -168,7 +169,9 @@ def main() -> None:
     parser.add_argument("--cli-size", type=int, default=10_000, help="Documents the CLI labels (the pages repeated).")
     parser.add_argument("--no-access-log", action="store_true", help="Start the server with --no-access-log.")
     parser.add_argument("--skip-cli", action="store_true")
-    parser.add_argument("--model-alone", action="store_true", help="First time the model alone on batches of 1, 4, 16 and 64 pages.")
+    parser.add_argument(
+        "--model-alone", action="store_true", help="First time the model alone on batches of 1, 4, 16 and 64 pages."
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="storyfilter-serve-"))
@@ -180,9 +183,13 @@ def main() -> None:
     for start in range(0, len(documents), args.batch):
         group = documents[start : start + args.batch]
         payload = group[0] if args.batch == 1 else group
-        bodies.append((json.dumps(payload, ensure_ascii=False).encode("utf-8"), f'"id": "{group[0]["id"]}"'.encode(), len(group)))
+        bodies.append(
+            (json.dumps(payload, ensure_ascii=False).encode("utf-8"), f'"id": "{group[0]["id"]}"'.encode(), len(group))
+        )
     sizes = sorted(len(b) for b, _, _ in bodies)
-    print(f"{os.cpu_count()} cores; {pages_count} pages; {len(bodies)} bodies of {args.batch} page(s), median {sizes[len(sizes) // 2] / 1024:.0f} KB")
+    print(
+        f"{os.cpu_count()} cores; {pages_count} pages; {len(bodies)} bodies of {args.batch} page(s), median {sizes[len(sizes) // 2] / 1024:.0f} KB"
+    )
 
     if args.model_alone:
         model_alone(source)
@@ -195,7 +202,9 @@ def main() -> None:
     try:
         warm_until = time.perf_counter() + args.warm_up
         warm = [Tally() for _ in range(args.clients)]
-        threads = [threading.Thread(target=client, args=(port, bodies, i * 97, warm_until, t)) for i, t in enumerate(warm)]
+        threads = [
+            threading.Thread(target=client, args=(port, bodies, i * 97, warm_until, t)) for i, t in enumerate(warm)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -205,7 +214,9 @@ def main() -> None:
         stop_at = started + args.seconds
         tallies = [Tally() for _ in range(args.clients)]
         health = Tally()
-        threads = [threading.Thread(target=client, args=(port, bodies, i * 97 + 13, stop_at, t)) for i, t in enumerate(tallies)]
+        threads = [
+            threading.Thread(target=client, args=(port, bodies, i * 97 + 13, stop_at, t)) for i, t in enumerate(tallies)
+        ]
         threads.append(threading.Thread(target=probe, args=(port, stop_at, health)))
         for thread in threads:
             thread.start()
@@ -226,10 +237,14 @@ def main() -> None:
     print(f"serve --workers {args.workers}: {args.clients} clients for {elapsed:.1f} s")
     print(f"  requests      {requests} ok, {requests / elapsed:.1f}/s; errors {len(errors)}")
     print(f"  pages/s       {served:.1f}")
-    print(f"  latency ms    p50 {1000 * percentile(latencies, 0.5):.0f}  p90 {1000 * percentile(latencies, 0.9):.0f}  "
-          f"p99 {1000 * percentile(latencies, 0.99):.0f}  max {1000 * max(latencies, default=float('nan')):.0f}")
-    print(f"  /health       {len(health.latencies)} answered, {len(health.errors)} failed; "
-          f"p50 {1000 * percentile(health.latencies, 0.5):.0f} ms, max {1000 * max(health.latencies, default=float('nan')):.0f} ms")
+    print(
+        f"  latency ms    p50 {1000 * percentile(latencies, 0.5):.0f}  p90 {1000 * percentile(latencies, 0.9):.0f}  "
+        f"p99 {1000 * percentile(latencies, 0.99):.0f}  max {1000 * max(latencies, default=float('nan')):.0f}"
+    )
+    print(
+        f"  /health       {len(health.latencies)} answered, {len(health.errors)} failed; "
+        f"p50 {1000 * percentile(health.latencies, 0.5):.0f} ms, max {1000 * max(health.latencies, default=float('nan')):.0f} ms"
+    )
     print(f"  clients' CPU  {client_cpu / elapsed:.2f} cores (of {os.cpu_count()})")
     print("  peak memory   " + ", ".join(f"{mb:.0f} MB" for mb in worker_mb) + " (server processes)")
     for error in errors[:5]:
@@ -238,7 +253,9 @@ def main() -> None:
         cli_source = workdir / "cli.jsonl"
         write_input(args.data, args.cli_size, cli_source)
         run = run_once(f"{args.workers} workers", cli_source, args.cli_size, workdir / "out.jsonl", None, [])
-        print(f"label --workers {args.workers}: {args.cli_size} documents in {run.seconds:.1f} s: {run.pages_per_second:.1f} pages/s")
+        print(
+            f"label --workers {args.workers}: {args.cli_size} documents in {run.seconds:.1f} s: {run.pages_per_second:.1f} pages/s"
+        )
         print(f"serve / label pages/s: {served / run.pages_per_second:.2f}")
     print(f"(server log: {log})")
 

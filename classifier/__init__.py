@@ -44,7 +44,24 @@ _PUBLIC = {
     "WorkerError": ".errors",
 }
 
-__all__ = sorted(_PUBLIC) + ["__version__"]
+__all__ = [
+    "Document",
+    "FailedDocument",
+    "InputError",
+    "Label",
+    "LabeledDocument",
+    "Model",
+    "ModelError",
+    "OutputError",
+    "ScoredSegment",
+    "Segment",
+    "StoryfilterError",
+    "TrainingDataError",
+    "WorkerError",
+    "__version__",
+    "load_model",
+    "split_text",
+]
 
 if TYPE_CHECKING:
     from .errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError

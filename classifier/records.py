@@ -11,9 +11,10 @@ could not be processed, so that no document is ever silently dropped.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import TrainingDataError
 from .segment.text import Segment
@@ -29,7 +30,7 @@ class Label(IntEnum):
         return self.name.lower()
 
     @classmethod
-    def parse(cls, value: str) -> "Label":
+    def parse(cls, value: str) -> Label:
         """Read a label as written in data files ("story" or "chrome")."""
         try:
             return cls[value.strip().upper()]
@@ -105,7 +106,7 @@ class LabeledDocument:
         return "\n\n".join(s.segment.text for s in self.segments if s.label is Label.STORY)
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> "LabeledDocument":
+    def from_record(cls, record: Mapping[str, Any]) -> LabeledDocument:
         """A labelled document back from a record written by ``label``.
 
         Raises
@@ -180,11 +181,15 @@ def _segments_from_records(items: Any) -> tuple[ScoredSegment, ...]:
         raise ValueError("'segments' must be a list")
     try:
         return tuple(
-            ScoredSegment(Segment(str(s["text"]), int(s["start"]), int(s["end"])), Label.parse(s["label"]), _score(s["score"]))
+            ScoredSegment(
+                Segment(str(s["text"]), int(s["start"]), int(s["end"])), Label.parse(s["label"]), _score(s["score"])
+            )
             for s in items
         )
     except (KeyError, TypeError, ValueError, OverflowError, TrainingDataError) as error:
-        raise ValueError(f"each segment needs text, start, end, label and score ({type(error).__name__}: {error})") from None
+        raise ValueError(
+            f"each segment needs text, start, end, label and score ({type(error).__name__}: {error})"
+        ) from None
 
 
 def is_label_record(record: Mapping[str, Any]) -> bool:
@@ -195,8 +200,12 @@ def is_label_record(record: Mapping[str, Any]) -> bool:
 def is_error_record(record: Mapping[str, Any]) -> bool:
     """Whether a JSON object is an error record written by ``label`` (no page, an error with type and message)."""
     error = record.get("error")
-    return (record.get("text") is None and record.get("html") is None
-            and isinstance(error, Mapping) and {"type", "message"} <= error.keys())
+    return (
+        record.get("text") is None
+        and record.get("html") is None
+        and isinstance(error, Mapping)
+        and {"type", "message"} <= error.keys()
+    )
 
 
 @dataclass(frozen=True)
@@ -259,4 +268,6 @@ def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | 
         elif isinstance(item, dict):
             yield document_from_record(item, f"record {number}")
         else:
-            yield FailedDocument(str(number), "InputError", f"cannot label a {type(item).__name__}: give a Document, a str or a dict")
+            yield FailedDocument(
+                str(number), "InputError", f"cannot label a {type(item).__name__}: give a Document, a str or a dict"
+            )

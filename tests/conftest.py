@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from classifier.model.model import Model, load_model
 from classifier.corpus.documents import read_training_jsonl
+from classifier.model.model import Model, load_model
+from classifier.model.segments import build_segment_classifier
 from classifier.records import Label
 from classifier.training.fit import assemble
 from classifier.training.topics import train_topics
-from classifier.model.segments import build_segment_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -55,9 +55,15 @@ def html_page(document) -> str:
         if story:
             parts.append('<article class="story-body">' + "".join(f"<p>{t}</p>" for t in texts) + "</article>")
         elif number % 3 == 0:
-            parts.append('<nav class="menu"><ul>' + "".join(f'<li><a href="#">{t}</a></li>' for t in texts) + "</ul></nav>")
+            parts.append(
+                '<nav class="menu"><ul>' + "".join(f'<li><a href="#">{t}</a></li>' for t in texts) + "</ul></nav>"
+            )
         elif number % 3 == 1:
-            parts.append('<aside class="related">' + "".join(f'<div class="teaser"><a href="#">{t}</a></div>' for t in texts) + "</aside>")
+            parts.append(
+                '<aside class="related">'
+                + "".join(f'<div class="teaser"><a href="#">{t}</a></div>' for t in texts)
+                + "</aside>"
+            )
         else:
             parts.append('<footer id="site-footer">' + "".join(f"<p>{t}</p>" for t in texts) + "</footer>")
     parts.append("<script>var hidden = 'never text';</script></body></html>")
@@ -67,8 +73,12 @@ def html_page(document) -> str:
 def tiny_html_records() -> list[dict]:
     """Training records with ``html`` and a gold ``story``, made from the tiny pages."""
     return [
-        {"id": d.id, "site": d.site, "html": html_page(d), "story": "\n\n".join(
-            s.text for s, label in zip(d.segments, d.labels) if label == Label.STORY)}
+        {
+            "id": d.id,
+            "site": d.site,
+            "html": html_page(d),
+            "story": "\n\n".join(s.text for s, label in zip(d.segments, d.labels) if label == Label.STORY),
+        }
         for d in tiny_documents()
     ]
 
@@ -86,8 +96,12 @@ def tiny_model_path(tmp_path_factory, tiny_classifier, tiny_html_classifier, tin
     path = tmp_path_factory.mktemp("model") / "tiny.joblib"
     topics, thresholds, card = tiny_topics
     model = Model(
-        text_classifier=tiny_classifier, html_classifier=tiny_html_classifier, name="tiny", version=1,
-        topic_classifier=topics, topic_thresholds=thresholds,
+        text_classifier=tiny_classifier,
+        html_classifier=tiny_html_classifier,
+        name="tiny",
+        version=1,
+        topic_classifier=topics,
+        topic_thresholds=thresholds,
     )
     model.card["topics"] = card
     model.save(path)

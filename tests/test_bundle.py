@@ -3,8 +3,8 @@ import shutil
 
 import pytest
 
-from classifier.model.model import load_model
 from classifier.errors import InputError, ModelError
+from classifier.model.model import load_model
 from classifier.records import Label
 
 
@@ -43,7 +43,7 @@ def test_another_scikit_learn_is_refused(tiny_model_path, tmp_path):
     card = json.loads(path.with_suffix(".json").read_text())
     card["libraries"]["scikit-learn"] = "0.1.0"
     path.with_suffix(".json").write_text(json.dumps(card))
-    with pytest.raises(ModelError, match="scikit-learn 0.1.0"):
+    with pytest.raises(ModelError, match=r"scikit-learn 0\.1\.0"):
         load_model(path)
 
 
@@ -73,10 +73,11 @@ def test_label_many_keeps_order_and_isolates_failures(tiny_model):
 
 def test_a_page_labels_the_same_alone_and_batched_with_others(tiny_model, harbour_text):
     from classifier.records import Document
+
     from .conftest import tiny_documents
 
     others = [Document(str(i), text=d.text) for i, d in enumerate(tiny_documents())]
-    pages = others[:5] + [Document("harbour", text=harbour_text)] + others[5:]
+    pages = [*others[:5], Document("harbour", text=harbour_text), *others[5:]]
     batched = {r.id: r for r in tiny_model.label_many(pages, chunk_size=len(pages))}["harbour"]
     alone = tiny_model.label(harbour_text, id="harbour")
     assert [s.score for s in batched.segments] == [s.score for s in alone.segments]

@@ -26,9 +26,14 @@ def test_label_a_text_page(tiny_model_path):
 
 
 def test_label_jsonl_to_a_file_keeps_order_and_reports_failures(tiny_model_path, tmp_path):
-    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "Hello there.", "feed": "x"}, {"id": "b"}, {"id": "c", "text": "Bye."}])
+    source = write_jsonl(
+        tmp_path / "in.jsonl",
+        [{"id": "a", "text": "Hello there.", "feed": "x"}, {"id": "b"}, {"id": "c", "text": "Bye."}],
+    )
     out = tmp_path / "out.jsonl"
-    result = runner.invoke(app, ["label", str(source), "-o", str(out), "--model", str(tiny_model_path), "--no-segments"])
+    result = runner.invoke(
+        app, ["label", str(source), "-o", str(out), "--model", str(tiny_model_path), "--no-segments"]
+    )
     assert result.exit_code == 1
     rows = records(out.read_text())
     assert [r["id"] for r in rows] == ["a", "b", "c"]
@@ -40,7 +45,9 @@ def test_usage_errors_exit_2_and_write_nothing(tiny_model_path, tmp_path):
     result = runner.invoke(app, ["label", str(tmp_path / "missing.txt"), "--model", str(tiny_model_path)])
     assert result.exit_code == 2 and "input not found" in result.stderr
     out = tmp_path / "no" / "such" / "dir" / "out.jsonl"
-    result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "-o", str(out), "--model", str(tiny_model_path)])
+    result = runner.invoke(
+        app, ["label", str(EXAMPLES / "harbour.txt"), "-o", str(out), "--model", str(tiny_model_path)]
+    )
     assert result.exit_code == 2 and "output directory does not exist" in result.stderr
     assert not out.parent.exists()
 
@@ -57,7 +64,9 @@ def test_evaluate_prints_story_f1(tiny_model_path, tmp_path):
     lines = CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[1:8:2]
     data = tmp_path / "eval.jsonl"
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = runner.invoke(app, ["evaluate", str(data), "--model", str(tiny_model_path), "--report", str(tmp_path / "rep")])
+    result = runner.invoke(
+        app, ["evaluate", str(data), "--model", str(tiny_model_path), "--report", str(tmp_path / "rep")]
+    )
     assert result.exit_code == 0, result.output
     assert "story F1" in result.stdout and "line accuracy" in result.stdout
     report = json.loads((tmp_path / "rep" / "report.json").read_text())
@@ -74,7 +83,9 @@ def test_train_writes_a_bundle_that_labels(tmp_path):
     data = tmp_path / "train.jsonl"
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "models" / "mine.joblib"
-    result = runner.invoke(app, ["train", str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "cache")])
+    result = runner.invoke(
+        app, ["train", str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "cache")]
+    )
     assert result.exit_code == 0, result.output
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training_data"][0]["documents"] == 60

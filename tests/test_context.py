@@ -1,7 +1,7 @@
 import numpy as np
 
-from classifier.model.context import main_span, score_context
 from classifier.features.pages import PageIndex
+from classifier.model.context import main_span, score_context
 from classifier.segment.text import Segment
 
 

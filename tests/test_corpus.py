@@ -5,9 +5,8 @@ import pytest
 from classifier.corpus.alignment import align_gold
 from classifier.corpus.documents import read_training_jsonl
 from classifier.corpus.sites import is_held_out, site_of
-from classifier.records import UNLABELLED
 from classifier.errors import TrainingDataError
-from classifier.records import Label
+from classifier.records import UNLABELLED, Label
 from classifier.segment.text import split_text
 
 
@@ -43,8 +42,12 @@ def test_training_jsonl_maps_spans_to_segments(tmp_path):
 
 def test_a_text_page_with_its_story_and_no_spans_is_labelled_by_the_story(tmp_path):
     text = "Home | News\nTroops entered the town at dawn on Monday.\nResidents stayed indoors all day.\nSubscribe now\n"
-    record = {"id": "p", "site": "my-site", "text": text,
-              "story": "Troops entered the town at dawn on Monday.\n\nResidents stayed indoors all day."}
+    record = {
+        "id": "p",
+        "site": "my-site",
+        "text": text,
+        "story": "Troops entered the town at dawn on Monday.\n\nResidents stayed indoors all day.",
+    }
     path = tmp_path / "t.jsonl"
     path.write_text(json.dumps(record) + "\n")
     [doc] = list(read_training_jsonl(path))
@@ -54,7 +57,7 @@ def test_a_text_page_with_its_story_and_no_spans_is_labelled_by_the_story(tmp_pa
 def test_training_jsonl_errors_name_the_line(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text('{"id": "a", "text": "x", "segments": [{"start": 1, "end": 2, "label": "story"}]}\n')
-    with pytest.raises(TrainingDataError, match="t.jsonl:1"):
+    with pytest.raises(TrainingDataError, match=r"t\.jsonl:1"):
         list(read_training_jsonl(path))
     path.write_text('{"id": "a", "text": "x", "segments": [{"start": 0, "end": 1, "label": "boilerplate"}]}\n')
     with pytest.raises(TrainingDataError, match="unknown segment label"):

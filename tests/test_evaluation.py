@@ -39,5 +39,5 @@ def test_evaluate_documents_reports_story_and_lines(tiny_model):
     result = evaluate_documents(tiny_model, documents)
     assert result.story.pages == 5
     assert 0.0 <= result.story.f1 <= 1.0
-    assert result.lines == sum(sum(1 for l in d.labels if l >= 0) for d in documents)
+    assert result.lines == sum(sum(1 for label in d.labels if label >= 0) for d in documents)
     assert 0.0 <= result.line_accuracy <= 1.0

@@ -21,11 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from classifier.model.bundle import card_path
 from classifier.cli.app import app
-from classifier.records import Document, FailedDocument, LabeledDocument
 from classifier.inputs.readers import read_path
-from classifier.records import document_from_record
+from classifier.model.bundle import card_path
+from classifier.records import Document, FailedDocument, LabeledDocument, document_from_record
 
 from .conftest import EXAMPLES, write_jsonl
 
@@ -125,8 +124,8 @@ def test_every_bad_jsonl_line_has_its_error_record_in_place_and_the_run_goes_on(
         b'{"id": "twice", "text": "Second copy."}\n'
         b'{"id": "latin", "text": "Caf\xe9 cr\xe8me on the quay."}\n'
         b'{"id": "label-record", "model": "x@1", "story": "s", "topics": {"militia": "high"}}\n'
-        b'{"id": "deep", "text": ' + b"[" * 100_000 + b"]" * 100_000 + b'}\n'
-        b'{"id": "huge", "text": "x", "n": ' + b"9" * 5000 + b'}\n'
+        b'{"id": "deep", "text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+        b'{"id": "huge", "text": "x", "n": ' + b"9" * 5000 + b"}\n"
         b'{"id": "last", "text": "The last page."}\n'
     )
     result = label(str(source), "--model", str(tiny_model_path))
@@ -134,8 +133,20 @@ def test_every_bad_jsonl_line_has_its_error_record_in_place_and_the_run_goes_on(
     rows = records(result.stdout)
     where = str(source)
     assert [r["id"] for r in rows] == [
-        "ok", f"{where}:2", "none", "null", "number", f"{where}:6", f"{where}:7", "twice", "twice", "latin", "label-record",
-        f"{where}:12", f"{where}:13", "last",
+        "ok",
+        f"{where}:2",
+        "none",
+        "null",
+        "number",
+        f"{where}:6",
+        f"{where}:7",
+        "twice",
+        "twice",
+        "latin",
+        "label-record",
+        f"{where}:12",
+        f"{where}:13",
+        "last",
     ]
     failed = {i: r["error"]["message"] for i, r in enumerate(rows) if "error" in r}
     assert sorted(failed) == [1, 2, 3, 4, 5, 10, 11, 12]
@@ -143,7 +154,9 @@ def test_every_bad_jsonl_line_has_its_error_record_in_place_and_the_run_goes_on(
         assert f"{where}:{i + 1}" in message  # the line number is in every message
     assert "not valid JSON" in failed[1] and "'text' or 'html'" in failed[3] and "must be a string" in failed[4]
     assert "'topics' must be an object of numbers" in failed[10]
-    assert [seg["text"] for seg in rows[9]["segments"]] == ["Caf\u00e9 cr\u00e8me on the quay."]  # decoded as Latin-1, labelled
+    assert [seg["text"] for seg in rows[9]["segments"]] == [
+        "Caf\u00e9 cr\u00e8me on the quay."
+    ]  # decoded as Latin-1, labelled
     assert "RecursionError" in failed[11] and "ValueError" in failed[12]
 
 
@@ -167,15 +180,24 @@ def test_fields_json_cannot_hold_give_an_error_record_not_a_broken_line(tiny_mod
     source.write_text(
         '{"id": "nan", "text": "A page.", "score": NaN}\n'
         '{"id": "inf", "text": "A page.", "big": 1e999}\n'
-        '{"id": "bigint", "model": "x@1", "story": "s", "topics": {"militia": 1' + "0" * 400 + '}}\n'
+        '{"id": "bigint", "model": "x@1", "story": "s", "topics": {"militia": 1' + "0" * 400 + "}}\n"
         '{"id": "fine", "text": "A page."}\n'
         '{"id": "err", "error": {"type": "WorkerError", "message": "died"}, "x": NaN}\n'
     )
     result = label(str(source), "--model", str(tiny_model_path))
     assert result.exit_code == 1 and "Traceback" not in result.output
-    rows = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} written")) for line in result.stdout.splitlines()]
+    rows = [
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} written"))
+        for line in result.stdout.splitlines()
+    ]
     assert [r["id"] for r in rows] == ["nan", "inf", "bigint", "fine", "err"]
-    assert [r.get("error", {}).get("type") for r in rows] == ["OutputError", "OutputError", "InputError", None, "WorkerError"]
+    assert [r.get("error", {}).get("type") for r in rows] == [
+        "OutputError",
+        "OutputError",
+        "InputError",
+        None,
+        "WorkerError",
+    ]
     assert rows[4] == {"id": "err", "error": {"type": "WorkerError", "message": "died"}}
     assert "cannot be written as JSON" in rows[0]["error"]["message"]
     assert "numbers" in rows[2]["error"]["message"]
@@ -187,7 +209,9 @@ def test_a_record_nested_too_deeply_to_write_is_an_error_record_of_its_own(tiny_
     nested: list = []
     for _ in range(5000):
         nested = [nested]
-    deep, fine = tiny_model.label_many([{"id": "deep", "text": "A page.", "nested": nested}, {"id": "fine", "text": "A page."}])
+    deep, fine = tiny_model.label_many(
+        [{"id": "deep", "text": "A page.", "nested": nested}, {"id": "fine", "text": "A page."}]
+    )
     records = records_of_results([deep, fine], True, None)
     rows = [json.loads(line) for line in records.lines.splitlines()]
     assert rows[0] == {"id": "deep", "error": {"type": "OutputError", "message": rows[0]["error"]["message"]}}
@@ -205,13 +229,22 @@ def test_binary_files_are_not_taken_for_text():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["id", "text", "html", "model", "story", "segments", "topics", "tags", "start", "label", "score"]),
-        inner, max_size=6),
-    max_leaves=20,
-))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(
+                st.sampled_from(
+                    ["id", "text", "html", "model", "story", "segments", "topics", "tags", "start", "label", "score"]
+                ),
+                inner,
+                max_size=6,
+            )
+        ),
+        max_leaves=20,
+    )
+)
 def test_any_json_value_becomes_a_document_or_a_failure(value):
     document = document_from_record(value, "f:1")
     assert isinstance(document, (Document, LabeledDocument, FailedDocument))
@@ -298,7 +331,17 @@ def test_a_closed_pipe_stops_quietly_with_sigpipes_exit_code(tiny_model_path, tm
     import sys
 
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": "Hello there.\nBye."} for i in range(3000)])
-    command = [sys.executable, "-m", "classifier", "label", str(source), "--model", str(tiny_model_path), "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "classifier",
+        "label",
+        str(source),
+        "--model",
+        str(tiny_model_path),
+        "--workers",
+        "1",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.read(10)
     process.stdout.close()  # as `| head -c 10` does
@@ -369,8 +412,16 @@ def test_labelling_any_string_as_html_returns_a_record(tiny_model, markup):
 
 
 def test_label_many_answers_anything_it_is_given_in_place(tiny_model, harbour_text):
-    given = [Document("a", text=harbour_text), "A page as a plain string.", {"id": "d", "text": "A dict."}, 42, None,
-             Document("n", text=None), {"id": "e"}, Document("h", html="<p>Some <b>markup</b>.</p>")]
+    given = [
+        Document("a", text=harbour_text),
+        "A page as a plain string.",
+        {"id": "d", "text": "A dict."},
+        42,
+        None,
+        Document("n", text=None),
+        {"id": "e"},
+        Document("h", html="<p>Some <b>markup</b>.</p>"),
+    ]
     results = list(tiny_model.label_many(given, chunk_size=3))
     assert [r.id for r in results] == ["a", "1", "d", "3", "4", "n", "e", "h"]
     failed = [i for i, r in enumerate(results) if isinstance(r, FailedDocument)]

@@ -9,8 +9,8 @@ from sklearn.exceptions import NotFittedError
 
 from classifier.features.lexical import LexicalFeatures
 from classifier.features.lines import LineFeatures, feature_names, line_features
-from classifier.segment.text import split_text
 from classifier.features.tokens import hash_words
+from classifier.segment.text import split_text
 
 
 def features_of(text):
@@ -61,8 +61,12 @@ def test_transformers_follow_the_scikit_learn_contract():
 
 def test_token_hashes_do_not_depend_on_the_process():
     here = hash_words(["Army", "army", "offensive"]).tolist()
-    code = "from classifier.features.tokens import hash_words; print(hash_words(['Army', 'army', 'offensive']).tolist())"
-    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123"})
+    code = (
+        "from classifier.features.tokens import hash_words; print(hash_words(['Army', 'army', 'offensive']).tolist())"
+    )
+    there = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123"}
+    )
     assert str(here) == there.stdout.strip()
     assert here[0] == here[1] != here[2]
 

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from classifier.cli.app import app
 from classifier.corpus.documents import read_training_jsonl
-from classifier.segment.html import ANCESTORS, OWNER_TAGS, split_html
-from classifier.inputs.decoding import decode_html
 from classifier.features.dom import DomFeatures, dense_names
+from classifier.inputs.decoding import decode_html
 from classifier.records import Label
+from classifier.segment.html import ANCESTORS, OWNER_TAGS, split_html
 
 from .conftest import html_page, tiny_documents, tiny_html_records, write_jsonl
 
@@ -39,9 +39,13 @@ def test_blocks_are_segments_with_offsets_into_the_rendering():
     page = split_html(PAGE)
     texts = [s.text for s in page.segments]
     assert texts == [
-        "Home", "World", "Harbour reopens after storm",
+        "Home",
+        "World",
+        "Harbour reopens after storm",
         "The port reopened on Monday after a week of repairs, the harbour master said.",
-        "Ships waited", "offshore for days.", "\u00a9 2026 Example News",
+        "Ships waited",
+        "offshore for days.",
+        "\u00a9 2026 Example News",
     ]
     for segment in page.segments:
         assert page.text[segment.start : segment.end] == segment.text
@@ -100,11 +104,22 @@ def test_broken_markup_is_repaired_not_fatal():
         page = split_html(broken)
         for segment in page.segments:
             assert page.text[segment.start : segment.end] == segment.text
-    assert [s.text for s in split_html("<p>one<p>two<table><tr><td>cell</table>after").segments] == ["one", "two", "cell", "after"]
+    assert [s.text for s in split_html("<p>one<p>two<table><tr><td>cell</table>after").segments] == [
+        "one",
+        "two",
+        "cell",
+        "after",
+    ]
 
 
 def test_pages_with_no_text_give_no_segments():
-    for empty in ("", "   ", "<html></html>", "<html><head><script>x()</script></head><body> </body></html>", "<!-- only a comment -->"):
+    for empty in (
+        "",
+        "   ",
+        "<html></html>",
+        "<html><head><script>x()</script></head><body> </body></html>",
+        "<!-- only a comment -->",
+    ):
         page = split_html(empty)
         assert page.segments == [] and page.text == ""
 
@@ -113,17 +128,21 @@ def test_encodings_come_from_the_bytes():
     body = "<p>Caf\u00e9 cr\u00e8me \u2014 \u00bfqu\u00e9 tal?</p>"
     declared = f'<html><head><meta charset="windows-1252"></head><body>{body}</body></html>'
     assert "Caf\u00e9 cr\u00e8me \u2014" in decode_html(declared.encode("cp1252"))
-    http_equiv = f'<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">{body.replace(chr(0x2014), "-")}'
+    http_equiv = (
+        f'<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">{body.replace(chr(0x2014), "-")}'
+    )
     assert "Caf\u00e9 cr\u00e8me -" in decode_html(http_equiv.encode("latin-1"))
     assert "Caf\u00e9" in decode_html(b"\xef\xbb\xbf" + body.encode("utf-8"))
     assert "Caf\u00e9" in decode_html(("\ufeff" + body).encode("utf-16"))
     # No declaration, not UTF-8: detected.
-    assert "Caf\u00e9 cr\u00e8me" in decode_html(("<p>" + "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e. " * 20 + "</p>").encode("cp1252"))
+    assert "Caf\u00e9 cr\u00e8me" in decode_html(
+        ("<p>" + "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e. " * 20 + "</p>").encode("cp1252")
+    )
     # A wrong declaration does not win over bytes that are plainly UTF-8.
     lying = f'<meta charset="utf-8">{body}'.encode("cp1252")
     assert "Caf\u00e9" in decode_html(lying)
     # A declared charset nobody knows is ignored.
-    assert "Caf\u00e9" in decode_html(f'<meta charset="no-such-charset">{body}'.encode("utf-8"))
+    assert "Caf\u00e9" in decode_html(f'<meta charset="no-such-charset">{body}'.encode())
 
 
 @settings(max_examples=150, deadline=None)
@@ -160,6 +179,7 @@ def test_model_labels_html_and_keeps_the_rendering(tiny_model):
 def test_tiny_html_model_learns_the_markup(tiny_model):
     # Pages it was not trained on (the tiny model trains on every fourth page).
     from classifier.corpus.documents import read_training_jsonl as read
+
     from .conftest import CORPUS_PAGES
 
     pages = [d for i, d in enumerate(read(CORPUS_PAGES)) if i % 4 == 1][:20]
@@ -195,8 +215,8 @@ def test_a_model_without_html_stage_says_so(tiny_model):
 
     import pytest
 
-    from classifier.records import Document, FailedDocument
     from classifier.errors import ModelError
+    from classifier.records import Document, FailedDocument
 
     text_only = dataclasses.replace(tiny_model, html_classifier=None)
     with pytest.raises(ModelError, match="no HTML classifier"):
@@ -207,8 +227,13 @@ def test_a_model_without_html_stage_says_so(tiny_model):
 
 def test_training_records_with_html_align_to_their_story(tmp_path):
     records = tiny_html_records()[:3]
-    records.append({"id": "spans", "html": "<nav><a>Home</a></nav><p>Story line here.</p>",
-                    "segments": [{"start": 0, "end": 4, "label": "chrome"}, {"start": 6, "end": 22, "label": "story"}]})
+    records.append(
+        {
+            "id": "spans",
+            "html": "<nav><a>Home</a></nav><p>Story line here.</p>",
+            "segments": [{"start": 0, "end": 4, "label": "chrome"}, {"start": 6, "end": 22, "label": "story"}],
+        }
+    )
     documents = list(read_training_jsonl(write_jsonl(tmp_path / "html.jsonl", records)))
     assert all(d.is_html for d in documents)
     first = documents[0]
@@ -276,16 +301,24 @@ def test_label_many_takes_html_bytes_and_refuses_binary(tiny_model):
     from classifier.records import Document, FailedDocument, LabeledDocument
 
     markup = "<p>Caf\u00e9 story text here.</p>"
-    good, binary = list(tiny_model.label_many([
-        Document(id="b", html=('<meta charset="windows-1252">' + markup).encode("cp1252")),
-        Document(id="x", html=bytes(range(256)) * 20),
-    ]))
+    good, binary = list(
+        tiny_model.label_many(
+            [
+                Document(id="b", html=('<meta charset="windows-1252">' + markup).encode("cp1252")),
+                Document(id="x", html=bytes(range(256)) * 20),
+            ]
+        )
+    )
     assert isinstance(good, LabeledDocument) and "Caf\u00e9" in good.text
     assert isinstance(binary, FailedDocument) and binary.id == "x"
 
 
 def test_training_record_with_html_and_text_trains_on_the_html(tmp_path):
-    record = {"id": "both", "html": "<nav><a>Home</a></nav><p>Story line here.</p>", "text": "Home\n\nStory line here.",
-              "segments": [{"start": 0, "end": 4, "label": "chrome"}, {"start": 6, "end": 22, "label": "story"}]}
+    record = {
+        "id": "both",
+        "html": "<nav><a>Home</a></nav><p>Story line here.</p>",
+        "text": "Home\n\nStory line here.",
+        "segments": [{"start": 0, "end": 4, "label": "chrome"}, {"start": 6, "end": 22, "label": "story"}],
+    }
     [document] = read_training_jsonl(write_jsonl(tmp_path / "both.jsonl", [record]))
     assert document.is_html and document.segments[0].dom is not None

@@ -2,12 +2,11 @@ import gzip
 import io
 import json
 
-from classifier.records import Document, FailedDocument
 from classifier.inputs.decoding import decode_bytes
 from classifier.inputs.discovery import iter_documents
 from classifier.inputs.formats import InputFormat
 from classifier.inputs.readers import read_path
-from classifier.records import document_from_record
+from classifier.records import Document, FailedDocument, document_from_record
 
 
 def test_text_file_is_one_document_named_after_the_file(tmp_path):
@@ -31,12 +30,16 @@ def test_directories_are_read_recursively_in_sorted_order(tmp_path):
 def test_jsonl_carries_extra_fields_and_reports_bad_lines(tmp_path):
     path = tmp_path / "pages.jsonl"
     path.write_text(
-        json.dumps({"id": 7, "text": "hello", "source": "crawl-1"}) + "\n"
-        + "{not json\n"
-        + json.dumps({"id": "x"}) + "\n"
-        + json.dumps({"id": "y", "text": 3}) + "\n"
+        json.dumps({"id": 7, "text": "hello", "source": "crawl-1"})
         + "\n"
-        + json.dumps({"text": "no id"}) + "\n"
+        + "{not json\n"
+        + json.dumps({"id": "x"})
+        + "\n"
+        + json.dumps({"id": "y", "text": 3})
+        + "\n"
+        + "\n"
+        + json.dumps({"text": "no id"})
+        + "\n"
     )
     docs = list(read_path(path))
     assert docs[0] == Document(id="7", text="hello", extra={"source": "crawl-1"})

@@ -79,7 +79,11 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_module_is_over_400_lines():
-    long = {name: n for name, path in modules().items() if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        name: n
+        for name, path in modules().items()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert long == {}
 
 
@@ -92,7 +96,9 @@ def test_the_cycle_finder_finds_a_cycle():
     assert cycles(graph) == [["a", "b", "c"]]
 
 
-@pytest.mark.parametrize("stage", ["inputs", "segment", "features", "model", "run", "training", "evaluation", "service", "cli"])
+@pytest.mark.parametrize(
+    "stage", ["inputs", "segment", "features", "model", "run", "training", "evaluation", "service", "cli"]
+)
 def test_each_stage_and_surface_is_a_package(stage):
     assert (PACKAGE / stage / "__init__.py").is_file()
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from classifier.evaluation.evaluate import Evaluation, Mistake, PageResult, TopicOutcome
-from classifier.evaluation.metrics import PageScore, StoryScore
-from classifier.records import Label
 from classifier.evaluation.figures import page_f1_histogram, per_site, reliability, story_curve, tag_curves, worst_pages
+from classifier.evaluation.metrics import PageScore, StoryScore
 from classifier.evaluation.report import write_report
+from classifier.records import Label
 
 pytest.importorskip("matplotlib")
 
@@ -49,8 +49,12 @@ def test_the_page_f1_histogram_counts_pages_per_twentieth():
 
 
 def test_sites_and_worst_pages_come_worst_first():
-    pages = [page("p1", "b.org", 1.0, 1.0), page("p2", "a.com", 0.5, 0.5), page("p3", "a.com", 1.0, 0.5),
-             page("p4", "c.net", 0.2, 0.2)]
+    pages = [
+        page("p1", "b.org", 1.0, 1.0),
+        page("p2", "a.com", 0.5, 0.5),
+        page("p3", "a.com", 1.0, 0.5),
+        page("p4", "c.net", 0.2, 0.2),
+    ]
     sites = per_site(pages)
     assert [(s["site"], s["pages"]) for s in sites] == [("c.net", 1), ("a.com", 2), ("b.org", 1)]
     assert sites[1]["precision"] == 0.75 and sites[1]["recall"] == 0.5
@@ -58,9 +62,11 @@ def test_sites_and_worst_pages_come_worst_first():
 
 
 def test_each_tag_curve_marks_the_models_threshold():
-    outcome = TopicOutcome(("a", "b", "never"),
-                           truth=np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 0]], dtype=bool),
-                           probability=np.array([[0.9, 0.2, 0.1], [0.4, 0.8, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.1]]))
+    outcome = TopicOutcome(
+        ("a", "b", "never"),
+        truth=np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 0]], dtype=bool),
+        probability=np.array([[0.9, 0.2, 0.1], [0.4, 0.8, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.1]]),
+    )
     curves = tag_curves(outcome, {"a": 0.5, "b": 0.25})
     assert set(curves) == {"a", "b"}  # a tag without gold positives has no curve
     assert curves["a"]["point"] == {"threshold": 0.5, "precision": 0.5, "recall": 0.5}
@@ -69,18 +75,39 @@ def test_each_tag_curve_marks_the_models_threshold():
 
 
 def evaluation_of(pages) -> Evaluation:
-    return Evaluation(StoryScore(0.8, 0.7, len(pages)), 0.9, 40, tuple(pages),
-                      scores=np.array([0.9, 0.1, 0.6, 0.4]), gold=np.array([True, False, False, True]))
+    return Evaluation(
+        StoryScore(0.8, 0.7, len(pages)),
+        0.9,
+        40,
+        tuple(pages),
+        scores=np.array([0.9, 0.1, 0.6, 0.4]),
+        gold=np.array([True, False, False, True]),
+    )
 
 
 def test_the_report_shows_its_figures_and_the_worst_pages_lines(tmp_path):
-    pages = [page("good", "a.com", 1, 1),
-             page("bad", "b.org", 0.3, 0.2, [Mistake(3, "Read more <script>", 0.81, Label.CHROME),
-                                             Mistake(7, "The mayor said", 0.12, Label.STORY)])]
+    pages = [
+        page("good", "a.com", 1, 1),
+        page(
+            "bad",
+            "b.org",
+            0.3,
+            0.2,
+            [Mistake(3, "Read more <script>", 0.81, Label.CHROME), Mistake(7, "The mayor said", 0.12, Label.STORY)],
+        ),
+    ]
     outcome = TopicOutcome(("militia",), np.array([[True], [False]]), np.array([[0.8], [0.3]]))
-    summary = {"model": "tiny@1", "topics": {"micro_f1": 1.0, "documents": 2, "per_tag": {
-        "militia": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "average_precision": 1.0, "support": 1}}},
-        "pages": [{"id": "good", "site": "a.com"}, {"id": "bad", "site": "b.org"}]}
+    summary = {
+        "model": "tiny@1",
+        "topics": {
+            "micro_f1": 1.0,
+            "documents": 2,
+            "per_tag": {
+                "militia": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "average_precision": 1.0, "support": 1}
+            },
+        },
+        "pages": [{"id": "good", "site": "a.com"}, {"id": "bad", "site": "b.org"}],
+    }
     report = write_report(tmp_path / "rep", summary, evaluation_of(pages), 0.5, outcome, {"militia": 0.5})
     for name in ("story_pr.png", "reliability.png", "page_f1.png", "topics_pr.png"):
         assert (tmp_path / "rep" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -95,7 +122,9 @@ def test_the_report_shows_its_figures_and_the_worst_pages_lines(tmp_path):
 
 
 def test_a_redacted_report_holds_no_page_text_nor_site_nor_id(tmp_path):
-    pages = [page("secret-site-0001", "secret-site.org", 0.3, 0.2, [Mistake(3, "Words of the page", 0.81, Label.CHROME)])]
+    pages = [
+        page("secret-site-0001", "secret-site.org", 0.3, 0.2, [Mistake(3, "Words of the page", 0.81, Label.CHROME)])
+    ]
     summary = {"model": "tiny@1", "pages": [{"id": "secret-site-0001", "site": "secret-site.org"}]}
     report = write_report(tmp_path / "rep", summary, evaluation_of(pages), 0.5, redact=True)
     everything = report.read_text() + (tmp_path / "rep" / "report.json").read_text()

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from classifier.cli.app import app
-from classifier.records import Document
 from classifier.inputs.discovery import count_documents, input_files, iter_documents
+from classifier.records import Document
 from classifier.run.resume import prepare_resume
 
 from .conftest import CORPUS_PAGES, EXAMPLES, write_jsonl
@@ -48,7 +48,7 @@ def records_of(results) -> list:
     return [r.to_record() for r in results]
 
 
-def label(*args: str) -> "CliRunner.invoke":
+def label(*args: str) -> CliRunner.invoke:
     return runner.invoke(app, ["label", *args])
 
 
@@ -75,8 +75,22 @@ def test_filter_with_workers_matches_one_process(mixed_input, tiny_model, tiny_m
         out = tmp_path / f"kept{workers}.jsonl"
         result = runner.invoke(
             app,
-            ["filter", str(mixed_input), "--topic", topic, "--min-score", "0.2", "-o", str(out),
-             "--model", str(tiny_model_path), "--chunk-size", "4", "--workers", workers],
+            [
+                "filter",
+                str(mixed_input),
+                "--topic",
+                topic,
+                "--min-score",
+                "0.2",
+                "-o",
+                str(out),
+                "--model",
+                str(tiny_model_path),
+                "--chunk-size",
+                "4",
+                "--workers",
+                workers,
+            ],
         )
         assert result.exit_code == 1, result.output
         outputs.append(out.read_bytes())
@@ -111,7 +125,9 @@ def test_dask_cluster_writes_the_same_file(mixed_input, tiny_model, tiny_model_p
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
-        on_dask = run_to_file(mixed_input, tmp_path / "dask.jsonl", tiny_model_path, "--scheduler", cluster.scheduler_address)
+        on_dask = run_to_file(
+            mixed_input, tmp_path / "dask.jsonl", tiny_model_path, "--scheduler", cluster.scheduler_address
+        )
         documents = [Document(f"d{i}", text=f"Paragraph {i}.\n\nAnother one, a little longer.") for i in range(9)]
         api = list(tiny_model.label_many(documents, chunk_size=2, scheduler=cluster.scheduler_address))
     assert on_dask == local
@@ -131,7 +147,18 @@ def test_resume_repairs_the_last_line_and_finishes_the_job(mixed_input, tiny_mod
     lines = whole.splitlines(keepends=True)
     out = tmp_path / "cut.jsonl"
     out.write_bytes(b"".join(lines[:15]) + lines[15][: len(lines[15]) // 2])  # killed mid-write
-    result = label(str(mixed_input), "-o", str(out), "--model", str(tiny_model_path), "--chunk-size", "4", "--resume", "--workers", "2")
+    result = label(
+        str(mixed_input),
+        "-o",
+        str(out),
+        "--model",
+        str(tiny_model_path),
+        "--chunk-size",
+        "4",
+        "--resume",
+        "--workers",
+        "2",
+    )
     assert result.exit_code == 1, result.output
     assert "half-written last line" in result.stderr and "15 already done" in result.stderr
     assert out.read_bytes() == whole  # every id once, in input order, and the same records
@@ -150,7 +177,9 @@ def test_resume_counts_repeated_ids(tmp_path, tiny_model_path):
 def test_resume_of_a_finished_or_missing_output(tmp_path, tiny_model_path):
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "One page."}])
     out = tmp_path / "out.jsonl"
-    assert label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume").exit_code == 0  # nothing yet: a plain run
+    assert (
+        label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume").exit_code == 0
+    )  # nothing yet: a plain run
     before = out.read_bytes()
     result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")
     assert result.exit_code == 0 and "0 documents" in result.stderr and "1 already done" in result.stderr
@@ -174,7 +203,16 @@ def test_prepare_resume_reads_ids_of_every_kind(tmp_path):
     out.write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"id": "half', encoding="utf-8")
     finished = prepare_resume(out)
     assert finished.records == 5 and finished.repaired == len('{"id": "half')
-    assert [finished.take(i) for i in ("a", "a", "a", None, "a" * 5000, 7, "7", "b")] == [True, True, False, True, True, True, False, False]
+    assert [finished.take(i) for i in ("a", "a", "a", None, "a" * 5000, 7, "7", "b")] == [
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize("stop, workers", [(signal.SIGTERM, "2"), (signal.SIGINT, "1")])
@@ -182,11 +220,28 @@ def test_a_signal_stops_cleanly_and_resume_gives_every_id_once(stop, workers, tm
     text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": text} for i in range(1500)])
     out = tmp_path / "out.jsonl"
-    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "label", str(source), "-o", str(out),
-               "--model", str(tiny_model_path), "--chunk-size", "8", "--workers", workers]
+    command = [
+        sys.executable,
+        "-c",
+        "from classifier.cli.app import main; main()",
+        "label",
+        str(source),
+        "-o",
+        str(out),
+        "--model",
+        str(tiny_model_path),
+        "--chunk-size",
+        "8",
+        "--workers",
+        workers,
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while (not out.exists() or out.read_bytes().count(b"\n") < 40) and time.monotonic() < deadline and process.poll() is None:
+    while (
+        (not out.exists() or out.read_bytes().count(b"\n") < 40)
+        and time.monotonic() < deadline
+        and process.poll() is None
+    ):
         time.sleep(0.05)
     assert process.poll() is None, "the run ended before it could be interrupted"
     process.send_signal(stop)
@@ -197,7 +252,7 @@ def test_a_signal_stops_cleanly_and_resume_gives_every_id_once(stop, workers, tm
     assert written.endswith(b"\n")
     ids = [json.loads(line)["id"] for line in written.splitlines()]
     assert 40 <= len(ids) < 1500 and ids == [f"n{i}" for i in range(len(ids))]
-    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     ids = [json.loads(line)["id"] for line in out.read_bytes().splitlines()]
     assert ids == [f"n{i}" for i in range(1500)]
@@ -251,11 +306,11 @@ class DyingModel:
         from classifier.records import FailedDocument
 
         pages = [d for d in chunk if not isinstance(d, FailedDocument)]
-        if self.everything or any(d.id == "die" for d in pages) or (self.more_than_one and len(pages) > 1):
-            if self.once is None or not os.path.exists(self.once):
-                if self.once is not None:
-                    Path(self.once).touch()
-                os._exit(9)
+        deadly = self.everything or any(d.id == "die" for d in pages) or (self.more_than_one and len(pages) > 1)
+        if deadly and (self.once is None or not os.path.exists(self.once)):
+            if self.once is not None:
+                Path(self.once).touch()
+            os._exit(9)
         return [d if isinstance(d, FailedDocument) else FailedDocument(d.id, "Test", "not labelled") for d in chunk]
 
 
@@ -264,7 +319,9 @@ def run_dying(tmp_path, model, die_at=(30,), n=40, scheduler=None):
 
     from classifier.run.batch import RunOptions, run_label
 
-    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "die" if i in die_at else str(i), "text": "x"} for i in range(n)])
+    source = write_jsonl(
+        tmp_path / "in.jsonl", [{"id": "die" if i in die_at else str(i), "text": "x"} for i in range(n)]
+    )
     out = io.StringIO()
     options = RunOptions(inputs=[str(source)], chunk_size=2, workers=2, scheduler=scheduler)
     try:
@@ -287,11 +344,13 @@ def test_on_dask_a_document_that_kills_its_workers_gets_an_error_record(tmp_path
     distributed = pytest.importorskip("distributed")
     import dask
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # give up on the first death: faster
-        with distributed.LocalCluster(
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),  # give up on the first death: faster
+        distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster:
-            summary, out = run_dying(tmp_path, DyingModel(), die_at=(7,), n=16, scheduler=cluster.scheduler_address)
+        ) as cluster,
+    ):
+        _summary, out = run_dying(tmp_path, DyingModel(), die_at=(7,), n=16, scheduler=cluster.scheduler_address)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["id"] for r in rows] == ["die" if i == 7 else str(i) for i in range(16)]
     assert rows[7]["error"]["type"] == "WorkerError" and rows[6]["error"]["type"] == "Test"
@@ -304,16 +363,22 @@ def test_a_dask_run_drops_the_model_plugins_of_dead_clients_and_its_own(tmp_path
     def plugins(dask_scheduler):
         return sorted(dask_scheduler.worker_plugins)
 
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        client.register_plugin(ModelPlugin("gone-client", {}, b"x"), name=PLUGIN_PREFIX + "gone-client")  # a killed run's
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.register_plugin(
+            ModelPlugin("gone-client", {}, b"x"), name=PLUGIN_PREFIX + "gone-client"
+        )  # a killed run's
         documents = [Document(f"d{i}", text="A page.") for i in range(3)]
         assert len(list(tiny_model.label_many(documents, chunk_size=1, scheduler=cluster.scheduler_address))) == 3
         assert not [name for name in client.run_on_scheduler(plugins) if name.startswith(PLUGIN_PREFIX)]
 
 
 def test_a_worker_lost_once_costs_nothing(tmp_path):
-    summary, out = run_dying(tmp_path, DyingModel(once=str(tmp_path / "died")))
+    _summary, out = run_dying(tmp_path, DyingModel(once=str(tmp_path / "died")))
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(rows) == 40 and all(r["error"]["type"] == "Test" for r in rows)  # "die" too: labelled the second time
 
@@ -321,13 +386,13 @@ def test_a_worker_lost_once_costs_nothing(tmp_path):
 def test_workers_that_die_on_everything_stop_the_run_with_a_clear_error(tmp_path):
     from classifier.errors import WorkerError
 
-    with pytest.raises(WorkerError, match="whatever they label.* --resume") as caught:
+    with pytest.raises(WorkerError, match=r"whatever they label.* --resume") as caught:
         run_dying(tmp_path, DyingModel(everything=True))
     assert caught.value.out.getvalue() == ""
 
 
 def test_repeated_deadly_pages_each_get_their_record(tmp_path):
-    summary, out = run_dying(tmp_path, DyingModel(), die_at=(0, 1, 2, 3), n=8)  # scrapes repeat pages
+    _summary, out = run_dying(tmp_path, DyingModel(), die_at=(0, 1, 2, 3), n=8)  # scrapes repeat pages
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["error"]["type"] for r in rows] == ["WorkerError"] * 4 + ["Test"] * 4
 
@@ -342,9 +407,24 @@ def test_a_chunk_that_dies_only_whole_is_labelled_a_page_at_a_time(tmp_path):
 def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, tiny_model_path):
     import pty
 
-    source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": f"Page {i}.\n\nSome words here."} for i in range(40)])
-    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "label", str(source), "-o",
-               str(tmp_path / "out.jsonl"), "--model", str(tiny_model_path), "--chunk-size", "2", "--workers", "1"]
+    source = write_jsonl(
+        tmp_path / "in.jsonl", [{"id": str(i), "text": f"Page {i}.\n\nSome words here."} for i in range(40)]
+    )
+    command = [
+        sys.executable,
+        "-c",
+        "from classifier.cli.app import main; main()",
+        "label",
+        str(source),
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--model",
+        str(tiny_model_path),
+        "--chunk-size",
+        "2",
+        "--workers",
+        "1",
+    ]
     controller, terminal = pty.openpty()
     process = subprocess.Popen(command, stderr=terminal, env={**os.environ, "COLUMNS": "120"})
     os.close(terminal)
@@ -367,7 +447,10 @@ def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, tiny_model_pat
 
 def test_a_lone_surrogate_is_labelled_and_written_as_its_json_escape(tmp_path, tiny_model_path):
     source = tmp_path / "in.jsonl"
-    source.write_text('{"id": "s\\ud800", "text": "A line with a lone \\ud800 surrogate."}\n{"id": "t", "text": "Fine."}\n', encoding="utf-8")
+    source.write_text(
+        '{"id": "s\\ud800", "text": "A line with a lone \\ud800 surrogate."}\n{"id": "t", "text": "Fine."}\n',
+        encoding="utf-8",
+    )
     out = tmp_path / "out.jsonl"
     assert label(str(source), "-o", str(out), "--model", str(tiny_model_path)).exit_code == 0
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
@@ -391,8 +474,21 @@ def test_a_second_ctrl_c_stops_without_a_traceback(tmp_path, tiny_model_path):
     text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": text} for i in range(3000)])
     out = tmp_path / "out.jsonl"
-    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "label", str(source), "-o", str(out),
-               "--model", str(tiny_model_path), "--chunk-size", "200", "--workers", "1"]
+    command = [
+        sys.executable,
+        "-c",
+        "from classifier.cli.app import main; main()",
+        "label",
+        str(source),
+        "-o",
+        str(out),
+        "--model",
+        str(tiny_model_path),
+        "--chunk-size",
+        "200",
+        "--workers",
+        "1",
+    ]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline and process.poll() is None:
@@ -403,6 +499,6 @@ def test_a_second_ctrl_c_stops_without_a_traceback(tmp_path, tiny_model_path):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in stderr, stderr
     assert "--resume" in stderr
-    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert [json.loads(line)["id"] for line in out.read_bytes().splitlines()] == [f"n{i}" for i in range(3000)]

@@ -20,22 +20,23 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from classifier import load_model  # noqa: E402
-from classifier.cli.app import app  # noqa: E402
-from classifier.records import Document, FailedDocument  # noqa: E402
+from classifier import load_model
+from classifier.cli.app import app
+from classifier.records import Document, FailedDocument
 from classifier.service.app import create_app
 from classifier.service.batcher import Labeller
-from classifier.service.options import ServeOptions  # noqa: E402
+from classifier.service.options import ServeOptions
 
-from .conftest import CORPUS_PAGES, EXAMPLES, shared_path, write_jsonl  # noqa: E402
+from .conftest import CORPUS_PAGES, EXAMPLES, shared_path, write_jsonl
 
 TOKEN = "s3cret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -84,7 +85,11 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
     token_file = tmp / "token"
     token_file.write_text(TOKEN + "\n")
-    with running_server(tmp, "--workers", "2", "--token-file", str(token_file), "--max-body", "256K") as (url, process, log):
+    with running_server(tmp, "--workers", "2", "--token-file", str(token_file), "--max-body", "256K") as (
+        url,
+        process,
+        log,
+    ):
         yield url
         assert process.poll() is None, "the server died during the tests"
     assert "Traceback" not in log.read_text(), log.read_text()
@@ -119,7 +124,9 @@ def test_the_example_page_gets_the_record_the_cli_writes(server):
     [expected] = cli_records("label", str(path))
     assert response.json() == expected
     labels = json.loads(shared_path("examples", "amara.expected.json").read_text(encoding="utf-8"))
-    assert [(s["text"], s["label"]) for s in response.json()["segments"]] == [(s["text"], s["label"]) for s in labels["segments"]]
+    assert [(s["text"], s["label"]) for s in response.json()["segments"]] == [
+        (s["text"], s["label"]) for s in labels["segments"]
+    ]
 
 
 def test_our_example_page_as_text_and_as_html_gets_the_cli_records(server, tmp_path):
@@ -136,18 +143,27 @@ def test_a_gzipped_body_gets_the_same_records(server):
     documents = corpus_pages(100)  # over the body limit of this server, gzipped well under it
     body = json.dumps(documents).encode()
     assert len(body) > MAX_BODY
-    response = httpx.post(f"{server}/label?segments=false", content=gzip.compress(body), timeout=60,
-                          headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    response = httpx.post(
+        f"{server}/label?segments=false",
+        content=gzip.compress(body),
+        timeout=60,
+        headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     assert response.status_code == 413  # the limit is on what is read, not on what was sent
     half = json.dumps(documents[:8]).encode()
     assert len(half) < MAX_BODY
-    zipped = httpx.post(f"{server}/label", content=gzip.compress(half), timeout=60,
-                        headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    zipped = httpx.post(
+        f"{server}/label",
+        content=gzip.compress(half),
+        timeout=60,
+        headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
     assert zipped.status_code == 200 and zipped.json() == post(server, "/label", documents[:8]).json()
 
 
 def test_a_batch_gets_the_cli_records_in_order_with_extra_fields_and_without_segments(server, tmp_path):
-    documents = corpus_pages(5) + [
+    documents = [
+        *corpus_pages(5),
         {"id": "as-html", "html": (EXAMPLES / "harbour.html").read_text(encoding="utf-8"), "source": "crawler-7"},
         {"text": (EXAMPLES / "harbour.txt").read_text(encoding="utf-8"), "meta": {"lang": "en", "rank": [1, 2]}},
     ]
@@ -156,7 +172,7 @@ def test_a_batch_gets_the_cli_records_in_order_with_extra_fields_and_without_seg
     assert response.status_code == 200
     records = response.json()
     expected = cli_records("label", str(source))
-    assert [r["id"] for r in records] == [r["id"] for r in expected][:5] + ["as-html", "record 6"]
+    assert [r["id"] for r in records] == [*[r["id"] for r in expected][:5], "as-html", "record 6"]
     for record, cli in zip(records, expected):
         cli.pop("id")
         record.pop("id")
@@ -170,8 +186,10 @@ def test_a_batch_gets_the_cli_records_in_order_with_extra_fields_and_without_seg
 def test_filter_answers_the_records_the_cli_filter_writes(server, tmp_path):
     documents = corpus_pages(40)
     source = write_jsonl(tmp_path / "pages.jsonl", documents)
-    for query, options in (("topic=politics", ["--topic", "politics"]),
-                           ("topic=politics&topic=politics&min_score=0.05", ["--topic", "politics", "--min-score", "0.05"])):
+    for query, options in (
+        ("topic=politics", ["--topic", "politics"]),
+        ("topic=politics&topic=politics&min_score=0.05", ["--topic", "politics", "--min-score", "0.05"]),
+    ):
         response = post(server, f"/filter?{query}", documents)
         assert response.status_code == 200
         expected = cli_records("filter", str(source), *options)
@@ -199,31 +217,147 @@ def assert_error(response: httpx.Response, status: int, words: str) -> dict:
 
 
 ERROR_CASES = {
-    "malformed JSON": (lambda url: httpx.post(f"{url}/label", content=b'{"id": "a", "text": ', headers={**AUTH, "Content-Type": "application/json"}), 400, "not valid JSON"),
-    "not UTF-8": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "\xff\xfe"}', headers={**AUTH, "Content-Type": "application/json"}), 400, "not valid JSON"),
-    "a document without text": (lambda url: post(url, "/label", {"id": "x", "title": "no text"}), 400, "needs a 'text' or 'html'"),
-    "a batch with one bad document": (lambda url: post(url, "/label", [{"text": "fine"}, {"text": 12}]), 400, "record 1: 'text' must be a string"),
-    "an item that is not an object": (lambda url: post(url, "/label", [{"text": "fine"}, "just a string"]), 400, "record 1"),
-    "a body neither object nor array": (lambda url: post(url, "/label", 42), 400, "a JSON object (one document) or an array"),
-    "NaN, which JSON has not": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a", "score": NaN}', headers={**AUTH, "Content-Type": "application/json"}), 400, "NaN is not a JSON number"),
-    "a number too large for a record": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a", "n": 1e999}', headers={**AUTH, "Content-Type": "application/json"}), 400, "too large"),
-    "a bad label record that also has an error": (lambda url: post(url, "/filter?topic=militia", [{"model": "m", "story": 5, "error": {"type": "X", "message": "m"}}]), 400, "'story' must be a string"),
-    "a label record with a number too large": (lambda url: post(url, "/filter?topic=militia", [{"model": "m", "story": "s", "topics": {"militia": 10**400}}]), 400, "numbers"),
-    "a body that is not gzip": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"}), 400, "not gzip"),
-    "a gzipped body cut short": (lambda url: httpx.post(f"{url}/label", content=gzip.compress(b'{"text": "a page"}')[:-12], headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"}), 400, "cut short"),
-    "a gzipped body inflating over the limit": (lambda url: httpx.post(f"{url}/label", content=gzip.compress(b'{"text": "' + b"a" * (4 * MAX_BODY) + b'"}'), headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"}), 413, "inflates"),
-    "an encoding not read": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "br"}), 415, "Content-Encoding br"),
-    "text/plain": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "text/plain"}), 415, "application/json"),
-    "no content type": (lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers=AUTH), 415, "application/json"),
-    "a body over the limit": (lambda url: post(url, "/label", {"text": "word " * (MAX_BODY // 5 + 10)}), 413, "over the limit"),
-    "a chunked body over the limit": (lambda url: httpx.post(f"{url}/label", content=iter([b'{"text": "', b"x" * MAX_BODY, b'"}']), headers={**AUTH, "Content-Type": "application/json"}), 413, "over the limit"),
+    "malformed JSON": (
+        lambda url: httpx.post(
+            f"{url}/label", content=b'{"id": "a", "text": ', headers={**AUTH, "Content-Type": "application/json"}
+        ),
+        400,
+        "not valid JSON",
+    ),
+    "not UTF-8": (
+        lambda url: httpx.post(
+            f"{url}/label", content=b'{"text": "\xff\xfe"}', headers={**AUTH, "Content-Type": "application/json"}
+        ),
+        400,
+        "not valid JSON",
+    ),
+    "a document without text": (
+        lambda url: post(url, "/label", {"id": "x", "title": "no text"}),
+        400,
+        "needs a 'text' or 'html'",
+    ),
+    "a batch with one bad document": (
+        lambda url: post(url, "/label", [{"text": "fine"}, {"text": 12}]),
+        400,
+        "record 1: 'text' must be a string",
+    ),
+    "an item that is not an object": (
+        lambda url: post(url, "/label", [{"text": "fine"}, "just a string"]),
+        400,
+        "record 1",
+    ),
+    "a body neither object nor array": (
+        lambda url: post(url, "/label", 42),
+        400,
+        "a JSON object (one document) or an array",
+    ),
+    "NaN, which JSON has not": (
+        lambda url: httpx.post(
+            f"{url}/label", content=b'{"text": "a", "score": NaN}', headers={**AUTH, "Content-Type": "application/json"}
+        ),
+        400,
+        "NaN is not a JSON number",
+    ),
+    "a number too large for a record": (
+        lambda url: httpx.post(
+            f"{url}/label", content=b'{"text": "a", "n": 1e999}', headers={**AUTH, "Content-Type": "application/json"}
+        ),
+        400,
+        "too large",
+    ),
+    "a bad label record that also has an error": (
+        lambda url: post(
+            url, "/filter?topic=militia", [{"model": "m", "story": 5, "error": {"type": "X", "message": "m"}}]
+        ),
+        400,
+        "'story' must be a string",
+    ),
+    "a label record with a number too large": (
+        lambda url: post(url, "/filter?topic=militia", [{"model": "m", "story": "s", "topics": {"militia": 10**400}}]),
+        400,
+        "numbers",
+    ),
+    "a body that is not gzip": (
+        lambda url: httpx.post(
+            f"{url}/label",
+            content=b'{"text": "a"}',
+            headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"},
+        ),
+        400,
+        "not gzip",
+    ),
+    "a gzipped body cut short": (
+        lambda url: httpx.post(
+            f"{url}/label",
+            content=gzip.compress(b'{"text": "a page"}')[:-12],
+            headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"},
+        ),
+        400,
+        "cut short",
+    ),
+    "a gzipped body inflating over the limit": (
+        lambda url: httpx.post(
+            f"{url}/label",
+            content=gzip.compress(b'{"text": "' + b"a" * (4 * MAX_BODY) + b'"}'),
+            headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"},
+        ),
+        413,
+        "inflates",
+    ),
+    "an encoding not read": (
+        lambda url: httpx.post(
+            f"{url}/label",
+            content=b'{"text": "a"}',
+            headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "br"},
+        ),
+        415,
+        "Content-Encoding br",
+    ),
+    "text/plain": (
+        lambda url: httpx.post(
+            f"{url}/label", content=b'{"text": "a"}', headers={**AUTH, "Content-Type": "text/plain"}
+        ),
+        415,
+        "application/json",
+    ),
+    "no content type": (
+        lambda url: httpx.post(f"{url}/label", content=b'{"text": "a"}', headers=AUTH),
+        415,
+        "application/json",
+    ),
+    "a body over the limit": (
+        lambda url: post(url, "/label", {"text": "word " * (MAX_BODY // 5 + 10)}),
+        413,
+        "over the limit",
+    ),
+    "a chunked body over the limit": (
+        lambda url: httpx.post(
+            f"{url}/label",
+            content=iter([b'{"text": "', b"x" * MAX_BODY, b'"}']),
+            headers={**AUTH, "Content-Type": "application/json"},
+        ),
+        413,
+        "over the limit",
+    ),
     "an unknown topic": (lambda url: post(url, "/filter?topic=sport", [{"text": "a"}]), 400, "unknown topic"),
     "no topic": (lambda url: post(url, "/filter", [{"text": "a"}]), 400, "topic"),
-    "a min_score over 1": (lambda url: post(url, "/filter?topic=militia&min_score=1.5", [{"text": "a"}]), 400, "min_score"),
+    "a min_score over 1": (
+        lambda url: post(url, "/filter?topic=militia&min_score=1.5", [{"text": "a"}]),
+        400,
+        "min_score",
+    ),
     "segments not a boolean": (lambda url: post(url, "/label?segments=perhaps", {"text": "a"}), 400, "segments"),
     "no token": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}), 401, "Bearer"),
-    "a wrong token": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}, headers={"Authorization": "Bearer nope"}), 401, "Bearer"),
-    "another scheme": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}, headers={"Authorization": f"Basic {TOKEN}"}), 401, "Bearer"),
+    "a wrong token": (
+        lambda url: httpx.post(f"{url}/label", json={"text": "a"}, headers={"Authorization": "Bearer nope"}),
+        401,
+        "Bearer",
+    ),
+    "another scheme": (
+        lambda url: httpx.post(f"{url}/label", json={"text": "a"}, headers={"Authorization": f"Basic {TOKEN}"}),
+        401,
+        "Bearer",
+    ),
     "the model card without a token": (lambda url: httpx.get(f"{url}/model"), 401, "Bearer"),
     "an unknown path": (lambda url: httpx.get(f"{url}/nowhere"), 404, "Not Found"),
     "the wrong method": (lambda url: httpx.get(f"{url}/label", headers=AUTH), 405, "Method Not Allowed"),
@@ -236,16 +370,31 @@ def test_each_error_answers_its_status_with_a_json_body_and_the_server_stays_up(
     error = assert_error(send(server), status, words)
     if status == 401:
         assert send(server).headers["www-authenticate"] == "Bearer"
-    assert error["type"] == {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed",
-                             413: "TooLarge", 415: "UnsupportedMediaType"}[status]
+    assert (
+        error["type"]
+        == {
+            400: "BadRequest",
+            401: "Unauthorized",
+            404: "NotFound",
+            405: "MethodNotAllowed",
+            413: "TooLarge",
+            415: "UnsupportedMediaType",
+        }[status]
+    )
     health = httpx.get(f"{server}/health", timeout=10)
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
 def test_error_records_pass_through_as_the_cli_passes_them(server, tmp_path):
-    documents = [{"id": "e", "error": {"type": "WorkerError", "message": "the worker died"}, "feed": 3}, *corpus_pages(6)]
+    documents = [
+        {"id": "e", "error": {"type": "WorkerError", "message": "the worker died"}, "feed": 3},
+        *corpus_pages(6),
+    ]
     source = write_jsonl(tmp_path / "with-errors.jsonl", documents)
-    for path, options in (("/filter?topic=politics", ["filter", str(source), "--topic", "politics"]), ("/label", ["label", str(source)])):
+    for path, options in (
+        ("/filter?topic=politics", ["filter", str(source), "--topic", "politics"]),
+        ("/label", ["label", str(source)]),
+    ):
         response = post(server, path, documents)
         assert response.status_code == 200
         assert response.json() == cli_records(*options)
@@ -384,7 +533,7 @@ class BrokenModel:
     """Fails on every chunk, as a bug of ours would."""
 
     model_id = "broken@1"
-    card: dict = {}
+    card: ClassVar[dict] = {}
 
     def label_chunk(self, chunk):
         raise RuntimeError("a bug with a long story\n  File secret.py, line 1")
@@ -396,7 +545,9 @@ def test_a_fault_of_ours_is_a_500_with_no_traceback_and_the_service_goes_on():
 
     response, health = in_process(create_app(ServeOptions(), model=BrokenModel()), scenario)
     assert response.status_code == 500
-    assert response.json() == {"error": {"type": "InternalError", "message": "the service failed on this request; its log says why"}}
+    assert response.json() == {
+        "error": {"type": "InternalError", "message": "the service failed on this request; its log says why"}
+    }
     assert health.status_code == 200
 
 
@@ -523,7 +674,7 @@ def test_a_request_whose_records_fail_fails_alone_in_a_shared_batch():
         await labeller.stop()
         return results
 
-    first, poisoned, victim = run(scenario())
+    _first, poisoned, victim = run(scenario())
     assert model.chunks == [["a0"], ["p0", "v0"]]  # labelled together
     assert isinstance(poisoned, RuntimeError)
     assert json.loads(victim.lines)["id"] == "v0"
@@ -559,10 +710,21 @@ def asgi_call(app, headers: list[tuple[bytes, bytes]], chunks: list[bytes], stal
             async def send(message):
                 sent.append(message)
 
-            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-                     "path": "/label", "raw_path": b"/label", "root_path": "", "query_string": b"",
-                     "headers": [(b"content-type", b"application/json"), *headers],
-                     "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {}}
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "POST",
+                "scheme": "http",
+                "path": "/label",
+                "raw_path": b"/label",
+                "root_path": "",
+                "query_string": b"",
+                "headers": [(b"content-type", b"application/json"), *headers],
+                "client": ("127.0.0.1", 1),
+                "server": ("127.0.0.1", 80),
+                "state": {},
+            }
             await asyncio.wait_for(app(scope, receive, send), 10)
 
     asyncio.run(main())
@@ -570,7 +732,12 @@ def asgi_call(app, headers: list[tuple[bytes, bytes]], chunks: list[bytes], stal
 
 
 def test_a_body_that_does_not_arrive_in_time_is_refused_with_408_and_the_connection_closed():
-    sent = asgi_call(create_app(ServeOptions(body_timeout=0.2), model=load_model()), [(b"content-length", b"100")], [b'{"text": "a'], stall=True)
+    sent = asgi_call(
+        create_app(ServeOptions(body_timeout=0.2), model=load_model()),
+        [(b"content-length", b"100")],
+        [b'{"text": "a'],
+        stall=True,
+    )
     assert sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]
     assert json.loads(sent[1]["body"])["error"]["type"] == "Timeout"
 
@@ -620,7 +787,7 @@ def test_a_model_that_raises_stopiteration_fails_its_request_only_and_labelling_
         await labeller.stop()
         return results, healthy
 
-    (first, bad, good), healthy = run(scenario())
+    (_first, bad, good), healthy = run(scenario())
     assert isinstance(bad, RuntimeError) and "StopIteration" in str(bad)
     assert json.loads(good.lines)["id"] == "v0" and healthy
 
@@ -671,7 +838,9 @@ def test_a_large_request_whose_handler_is_cancelled_is_not_labelled_to_the_end()
     async def scenario():
         labeller = Labeller(model, batch_size=2, gather=0.0)
         labeller.start()
-        handler = asyncio.create_task(_unless_client_leaves(StillThere(), labeller.records(documents("b", 40)), watch=True))
+        handler = asyncio.create_task(
+            _unless_client_leaves(StillThere(), labeller.records(documents("b", 40)), watch=True)
+        )
         await asyncio.sleep(0.2)
         handler.cancel()
         await asyncio.sleep(0.5)

@@ -55,7 +55,9 @@ def test_the_example_page_reads_in_80_columns_with_scores_and_tags():
 def test_chrome_is_dimmed_and_story_is_not(tiny_model_path):
     result = show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), color=True)
     assert result.exit_code == 0, result.output
-    record = json.loads(runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path)]).stdout)
+    record = json.loads(
+        runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path)]).stdout
+    )
     labels = [segment["label"] == "story" for segment in record["segments"]]
     assert story_or_chrome(result.stdout) == labels and any(labels) and not all(labels)
 

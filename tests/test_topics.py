@@ -54,7 +54,10 @@ def test_topic_text_is_the_headline_and_story_only():
     lines = ["Menu", "Troops storm rebel camp in northern hills", "First paragraph.", "Second paragraph.", "Share this"]
     labels = [Label.CHROME, Label.CHROME, Label.STORY, Label.STORY, Label.CHROME]
     assert headline_of(lines, labels) == "Troops storm rebel camp in northern hills"
-    assert topic_text(lines, labels) == "Troops storm rebel camp in northern hills\n\nFirst paragraph.\n\nSecond paragraph."
+    assert (
+        topic_text(lines, labels)
+        == "Troops storm rebel camp in northern hills\n\nFirst paragraph.\n\nSecond paragraph."
+    )
     assert topic_text(lines, [Label.CHROME] * 5) == ""
 
 
@@ -94,10 +97,14 @@ def test_a_fourth_tag_in_the_data_becomes_a_tag_of_the_model(tmp_path):
         items.append(record)
     assert sum("elections" in r["topics"] for r in items) >= 20
     pages = tmp_path / "pages.jsonl"
-    pages.write_text("\n".join(CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[::8][:40]) + "\n", encoding="utf-8")
+    pages.write_text(
+        "\n".join(CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[::8][:40]) + "\n", encoding="utf-8"
+    )
     data = write_jsonl(tmp_path / "items.jsonl", items)
     out = tmp_path / "elections.joblib"
-    result = runner.invoke(app, ["train", str(pages), str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "c")])
+    result = runner.invoke(
+        app, ["train", str(pages), str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "c")]
+    )
     assert result.exit_code == 0, result.output
     model = load_model(out)
     assert set(model.tag_names) == {"elections", "militia", "politics", "security_operation"}
@@ -120,7 +127,11 @@ def test_filter_is_lazy_and_works_on_an_endless_stream(tiny_model):
             pulled.append(n)
             yield {"id": f"p{n}", "text": RAID if n % 2 == 0 else MATCH}
 
-    kept = list(itertools.islice(tiny_model.filter(endless(), topics={"militia", "security_operation"}, min_score=0.0, chunk_size=8), 3))
+    kept = list(
+        itertools.islice(
+            tiny_model.filter(endless(), topics={"militia", "security_operation"}, min_score=0.0, chunk_size=8), 3
+        )
+    )
     assert [doc.id for doc in kept] == ["p0", "p1", "p2"]
     assert len(pulled) <= 8 + 1  # one chunk (and the look-ahead that ends it), not the whole stream
 
@@ -137,9 +148,13 @@ def test_filter_keeps_by_score_or_by_tag_and_refuses_unknown_topics(tiny_model):
 
 
 def test_filter_cli_on_raw_pages_and_on_label_records(tiny_model_path, tmp_path):
-    pages = write_jsonl(tmp_path / "pages.jsonl", [{"id": "raid", "text": RAID}, {"id": "match", "text": MATCH}, {"id": "bad"}])
+    pages = write_jsonl(
+        tmp_path / "pages.jsonl", [{"id": "raid", "text": RAID}, {"id": "match", "text": MATCH}, {"id": "bad"}]
+    )
     model = ["--model", str(tiny_model_path)]
-    raw = runner.invoke(app, ["filter", str(pages), "--topic", "militia", "--topic", "security_operation", "--min-score", "0", *model])
+    raw = runner.invoke(
+        app, ["filter", str(pages), "--topic", "militia", "--topic", "security_operation", "--min-score", "0", *model]
+    )
     assert raw.exit_code == 1  # as label: a document failed
     assert [r["id"] for r in records(raw.stdout)] == ["raid", "match", "bad"] and "error" in records(raw.stdout)[2]
 
@@ -170,8 +185,12 @@ def test_label_records_read_back_as_labelled_documents(tiny_model):
 
 def test_evaluate_reports_per_tag_scores_on_news_items(tiny_model_path, tmp_path):
     items = list(itertools.islice(read_training_jsonl(CORPUS_ITEMS), 1, None, 7))
-    data = write_jsonl(tmp_path / "items.jsonl", [{"id": d.id, "text": d.text, "topics": list(d.topics)} for d in items])
-    result = runner.invoke(app, ["evaluate", str(data), "--model", str(tiny_model_path), "--report", str(tmp_path / "r")])
+    data = write_jsonl(
+        tmp_path / "items.jsonl", [{"id": d.id, "text": d.text, "topics": list(d.topics)} for d in items]
+    )
+    result = runner.invoke(
+        app, ["evaluate", str(data), "--model", str(tiny_model_path), "--report", str(tmp_path / "r")]
+    )
     assert result.exit_code == 0, result.output
     assert "micro-F1" in result.stdout
     report = json.loads((tmp_path / "r" / "report.json").read_text())["topics"]

@@ -113,7 +113,7 @@ class Composer:
         return [(line, CHROME) for line in lines]
 
     def breadcrumb(self) -> list[tuple[str, str]]:
-        parts = ["Home"] + self.rng.sample(self.bank["sections"], self.rng.randint(1, 2))
+        parts = ["Home", *self.rng.sample(self.bank["sections"], self.rng.randint(1, 2))]
         return [(self.rng.choice([" > ", " \u203a ", " / ", " \u00bb "]).join(parts), CHROME)]
 
     def article_head(self, story: dict, site: dict) -> list[tuple[str, str]]:
@@ -230,7 +230,9 @@ class Composer:
             parts.append([(s, CHROME) for s in rng.sample(self.bank["sections"], rng.randint(3, 10))])
         parts.append([(f, CHROME) for f in rng.sample(self.bank["footer"], rng.randint(1, 5))])
         if rng.random() < 0.3:
-            parts.append([(rng.choice(self.bank["cookie"]), CHROME), (rng.choice(["Accept", "Accept all", "OK"]), CHROME)])
+            parts.append(
+                [(rng.choice(self.bank["cookie"]), CHROME), (rng.choice(["Accept", "Accept all", "OK"]), CHROME)]
+            )
         return parts
 
     def clean(self, story: dict) -> list[list[tuple[str, str]]]:
@@ -282,7 +284,7 @@ def render(blocks, story: dict, site: dict, number: int, rng: random.Random) -> 
     between = rng.choice(["\n\n", "\n\n", "\n", "\n\n\n"])  # between blocks
     text = ""
     segments = []
-    for b, block in enumerate(blocks):
+    for _b, block in enumerate(blocks):
         for i, (line, label) in enumerate(block):
             if text:
                 text += within if i else between
@@ -305,9 +307,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--out", type=Path, default=CORPUS / "pages.jsonl")
     args = parser.parse_args(argv)
-    stories = [json.loads(line) for line in open(CORPUS / "stories.jsonl", encoding="utf-8") if line.strip()]
+    stories = [
+        json.loads(line) for line in (CORPUS / "stories.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     bank = json.loads((CORPUS / "chrome.json").read_text(encoding="utf-8"))
-    items = [json.loads(line) for line in open(CORPUS / "items.jsonl", encoding="utf-8") if line.strip()]
+    items = [
+        json.loads(line) for line in (CORPUS / "items.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     rng = random.Random(args.seed)
     composer = Composer(bank, stories, rng)
     pages = [composer.page(story, number) for story in stories for number in range(PAGES_PER_STORY)]

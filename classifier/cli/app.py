@@ -34,7 +34,8 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _options(
     version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print storyfilter's version and exit.")
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print storyfilter's version and exit."),
     ] = False,
 ) -> None:
     """Label scraped news pages as story or site chrome, return the clean story, tag it by topic."""

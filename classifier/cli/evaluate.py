@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,12 +20,29 @@ class Sites(str, Enum):
 
 def evaluate(
     data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
-    model: Annotated[Optional[Path], typer.Option("--model", help="Model bundle; the shipped default if omitted.")] = None,
-    sites: Annotated[Sites, typer.Option("--sites", help="Web-page corpora: only the held-out sites, or all.")] = Sites.HELD_OUT,
-    page_type: Annotated[Optional[list[str]], typer.Option("--page-type", help="Keep only web pages of this type (repeatable); documents without a type stay.")] = None,
-    renderer: Annotated[Optional[list[str]], typer.Option("--renderer", help="Web-page corpora: html-text, inscriptis, or html (the HTML classifier on the markup); repeatable.")] = None,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Write DIR/report.html with its plots, and DIR/report.json.")] = None,
-    redact: Annotated[bool, typer.Option("--redact", help="Keep the pages' text and site names out of the report.")] = False,
+    model: Annotated[Path | None, typer.Option("--model", help="Model bundle; the shipped default if omitted.")] = None,
+    sites: Annotated[
+        Sites, typer.Option("--sites", help="Web-page corpora: only the held-out sites, or all.")
+    ] = Sites.HELD_OUT,
+    page_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--page-type", help="Keep only web pages of this type (repeatable); documents without a type stay."
+        ),
+    ] = None,
+    renderer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--renderer",
+            help="Web-page corpora: html-text, inscriptis, or html (the HTML classifier on the markup); repeatable.",
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write DIR/report.html with its plots, and DIR/report.json.")
+    ] = None,
+    redact: Annotated[
+        bool, typer.Option("--redact", help="Keep the pages' text and site names out of the report.")
+    ] = False,
 ) -> None:
     """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""
     from ..corpus.webpages import default_cache
@@ -63,6 +80,12 @@ def evaluate(
             from ..evaluation.report import write_report
 
             page = write_report(
-                report, summary, findings.story, loaded.story_threshold, findings.topics, loaded.topic_thresholds, redact
+                report,
+                summary,
+                findings.story,
+                loaded.story_threshold,
+                findings.topics,
+                loaded.topic_thresholds,
+                redact,
             )
             typer.echo(f"report: {page}")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Callable, Iterator, Optional
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
@@ -37,13 +38,13 @@ class LabelJob:
     """The options label and filter share, gathered."""
 
     inputs: list[str]
-    out: Optional[Path]
-    model: Optional[Path]
+    out: Path | None
+    model: Path | None
     fmt: InputFormat
     segments: bool
     chunk_size: int
-    workers: Optional[int]
-    scheduler: Optional[str]
+    workers: int | None
+    scheduler: str | None
     resume: bool
 
 
@@ -63,9 +64,21 @@ def label(
 
 
 def filter_(
-    inputs: Annotated[list[str], typer.Argument(help="Pages (files, directories, - for JSONL) or records written by label.")],
-    topic: Annotated[list[str], typer.Option("--topic", help="Keep documents whose story carries this topic (repeatable).")],
-    min_score: Annotated[Optional[float], typer.Option("--min-score", min=0.0, max=1.0, help="Keep when a topic's probability is at least this; else use the tag thresholds.")] = None,
+    inputs: Annotated[
+        list[str], typer.Argument(help="Pages (files, directories, - for JSONL) or records written by label.")
+    ],
+    topic: Annotated[
+        list[str], typer.Option("--topic", help="Keep documents whose story carries this topic (repeatable).")
+    ],
+    min_score: Annotated[
+        float | None,
+        typer.Option(
+            "--min-score",
+            min=0.0,
+            max=1.0,
+            help="Keep when a topic's probability is at least this; else use the tag thresholds.",
+        ),
+    ] = None,
     out: OutOption = None,
     model: ModelOption = None,
     format: FormatOption = InputFormat.AUTO,
@@ -88,7 +101,7 @@ def filter_(
     run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume), selector)
 
 
-def run(job: LabelJob, selector: Optional[Callable] = None) -> None:
+def run(job: LabelJob, selector: Callable | None = None) -> None:
     """Shared body of ``label`` and ``filter``: check, load, stream, summarise, exit.
 
     ``selector`` gets the loaded model and returns the predicate that picks
@@ -114,7 +127,9 @@ def run(job: LabelJob, selector: Optional[Callable] = None) -> None:
                 finished=finished,
             )
             if finished is not None and finished.repaired:
-                typer.echo(f"storyfilter: cut a half-written last line ({finished.repaired} bytes) off {job.out}", err=True)
+                typer.echo(
+                    f"storyfilter: cut a half-written last line ({finished.repaired} bytes) off {job.out}", err=True
+                )
             display, update = _progress_reporter(job.inputs, job.fmt)
             with display if display is not None else nullcontext():
                 summary = run_label(loaded, options, handle, update, select)
@@ -126,15 +141,18 @@ def run(job: LabelJob, selector: Optional[Callable] = None) -> None:
             for number in (signal.SIGINT, signal.SIGTERM):  # stopping already: a further Ctrl-C changes nothing
                 signal.signal(number, signal.SIG_IGN)
             name = signal.Signals(summary.interrupted).name
-            typer.echo(f"storyfilter: stopped by {name}: {line}. The output ends with a complete record; "
-                       "run the same command with --resume to finish.", err=True)
+            typer.echo(
+                f"storyfilter: stopped by {name}: {line}. The output ends with a complete record; "
+                "run the same command with --resume to finish.",
+                err=True,
+            )
             raise typer.Exit(128 + summary.interrupted)
         typer.echo(line, err=True)
         raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
 
 
 @contextmanager
-def _output(path: Optional[Path], resume: bool = False) -> Iterator[tuple[IO[str], Optional["Finished"]]]:
+def _output(path: Path | None, resume: bool = False) -> Iterator[tuple[IO[str], Finished | None]]:
     """Where records go, and with ``resume`` what that file already holds.
 
     Standard output, or ``path`` opened once its directory is known to
@@ -153,11 +171,13 @@ def _output(path: Optional[Path], resume: bool = False) -> Iterator[tuple[IO[str
     try:
         if resume:
             finished = prepare_resume(path)
-        handle = open(path, "a" if resume else "w", encoding="utf-8")
+        handle = open(path, "a" if resume else "w", encoding="utf-8")  # noqa: SIM115 - closed by the `with` below
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     with handle:
         yield handle, finished
+
+
 def _progress_reporter(inputs: list[str], fmt: InputFormat):
     """A rich progress display on a terminal (nothing in a pipe), and its update function.
 
@@ -167,9 +187,17 @@ def _progress_reporter(inputs: list[str], fmt: InputFormat):
     if not sys.stderr.isatty():
         return None, lambda summary: None
     from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from ..inputs.discovery import count_documents
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     display = Progress(
         SpinnerColumn(),
@@ -184,7 +212,7 @@ def _progress_reporter(inputs: list[str], fmt: InputFormat):
         console=Console(stderr=True),
     )
     task = display.add_task("label", total=None, rate=0.0, failed=0)
-    total: list[Optional[int]] = [None]
+    total: list[int | None] = [None]
 
     def count() -> None:
         try:
@@ -199,7 +227,9 @@ def _progress_reporter(inputs: list[str], fmt: InputFormat):
         known = total[0]
         if known is not None:
             known = max(known - summary.skipped, summary.documents)
-        display.update(task, completed=summary.documents, total=known, rate=summary.pages_per_second, failed=summary.failed)
+        display.update(
+            task, completed=summary.documents, total=known, rate=summary.pages_per_second, failed=summary.failed
+        )
 
     return display, update
 
@@ -214,5 +244,3 @@ def summary_line(summary: RunSummary) -> str:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.errors_by_type.items()))
         line += f"; {summary.failed} failed ({kinds}): see their error records"
     return line
-
-

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from ..inputs.formats import InputFormat
 
-OutOption = Annotated[Optional[Path], typer.Option("--out", "-o", help="Write records here instead of standard output.")]
-ModelOption = Annotated[Optional[Path], typer.Option("--model", help="Model bundle (.joblib); the shipped default if omitted.")]
-FormatOption = Annotated[InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Write records here instead of standard output.")]
+ModelOption = Annotated[
+    Path | None, typer.Option("--model", help="Model bundle (.joblib); the shipped default if omitted.")
+]
+FormatOption = Annotated[
+    InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")
+]
 NoSegmentsOption = Annotated[bool, typer.Option("--no-segments", help="Leave the per-segment list out of the records.")]
-ChunkSizeOption = Annotated[int, typer.Option("--chunk-size", min=1, help="Documents labelled together (and handed to a worker at a time).")]
+ChunkSizeOption = Annotated[
+    int, typer.Option("--chunk-size", min=1, help="Documents labelled together (and handed to a worker at a time).")
+]
 WorkersOption = Annotated[
-    Optional[int], typer.Option("--workers", min=1, help="Worker processes, each with one core and its own copy of the model [default: all cores].")
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Worker processes, each with one core and its own copy of the model [default: all cores].",
+    ),
 ]
 SchedulerOption = Annotated[
-    Optional[str], typer.Option("--scheduler", help="Run on this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of local workers.")
+    str | None,
+    typer.Option("--scheduler", help="Run on this Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of local workers."),
 ]
 ResumeOption = Annotated[
-    bool, typer.Option("--resume", help="Finish an interrupted run: keep the records in -o FILE, label only what is missing.")
+    bool,
+    typer.Option(
+        "--resume", help="Finish an interrupted run: keep the records in -o FILE, label only what is missing."
+    ),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -40,7 +40,9 @@ def _check_port_free(host: str, port: int) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
             probe.bind(address)
     except OSError as error:
-        raise InputError(f"cannot serve on {host}:{port}: {error.strerror or error} (choose another --port or --host)") from None
+        raise InputError(
+            f"cannot serve on {host}:{port}: {error.strerror or error} (choose another --port or --host)"
+        ) from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -52,16 +54,24 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-
 def serve(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for every interface (set --token-file then).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for every interface (set --token-file then).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8080,
     model: ModelOption = None,
     workers: WorkersOption = None,
-    token_file: Annotated[Optional[Path], typer.Option("--token-file", help="Require 'Authorization: Bearer TOKEN' with the token in this file.")] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option("--token-file", help="Require 'Authorization: Bearer TOKEN' with the token in this file."),
+    ] = None,
     max_body: Annotated[str, typer.Option("--max-body", help="Largest request body; larger ones get 413.")] = "16M",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Most documents labelled together in a worker.")] = DEFAULT_CHUNK,
-    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="Log every request to standard output.")] = True,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Most documents labelled together in a worker.")
+    ] = DEFAULT_CHUNK,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request to standard output.")
+    ] = True,
 ) -> None:
     """Serve the model over HTTP: POST /label and /filter take JSON documents and answer the records label and filter write.
 
@@ -76,7 +86,9 @@ def serve(
             from ..service.app import create_app
             from ..service.options import OPTIONS_VARIABLE, ServeOptions, read_token
         except ImportError as error:
-            raise InputError(f"serve needs the serve extra ({error.name} is missing): pip install 'storyfilter[serve]'") from None
+            raise InputError(
+                f"serve needs the serve extra ({error.name} is missing): pip install 'storyfilter[serve]'"
+            ) from None
         from ..model.model import load_model
         from ..run.workers import available_cores
 
@@ -96,13 +108,17 @@ def serve(
         model_id = loaded.model_id
         if count > 1:
             loaded = None
-    typer.echo(f"storyfilter: serving {model_id} on http://{host}:{port} with {count} worker(s); API at /docs", err=True)
+    typer.echo(
+        f"storyfilter: serving {model_id} on http://{host}:{port} with {count} worker(s); API at /docs", err=True
+    )
     if token_file is None and not _is_loopback(host):
-        typer.echo(f"storyfilter: warning: {host} is reachable from other machines and no --token-file is set: anyone who reaches it can use it", err=True)
+        typer.echo(
+            f"storyfilter: warning: {host} is reachable from other machines and no --token-file is set: anyone who reaches it can use it",
+            err=True,
+        )
     server = dict(host=host, port=port, access_log=access_log, timeout_graceful_shutdown=30)
     if loaded is not None:  # one worker: this process, with the model it has loaded
         uvicorn.run(create_app(options, model=loaded), **server)
         return
     os.environ[OPTIONS_VARIABLE] = options.to_environment()
     uvicorn.run("classifier.service.app:app_from_environment", factory=True, workers=count, **server)
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,11 +20,13 @@ class Only(str, Enum):
 
 
 def show(
-    file: Annotated[str, typer.Argument(help="A text or HTML page, a JSONL file of pages or of records written by label, or -.")],
+    file: Annotated[
+        str, typer.Argument(help="A text or HTML page, a JSONL file of pages or of records written by label, or -.")
+    ],
     model: ModelOption = None,
-    only: Annotated[Optional[Only], typer.Option("--only", help="Show only the story lines, or only the chrome.")] = None,
+    only: Annotated[Only | None, typer.Option("--only", help="Show only the story lines, or only the chrome.")] = None,
     format: FormatOption = InputFormat.AUTO,
-    svg: Annotated[Optional[Path], typer.Option("--svg", help="Also save what is shown as an SVG picture.")] = None,
+    svg: Annotated[Path | None, typer.Option("--svg", help="Also save what is shown as an SVG picture.")] = None,
 ) -> None:
     """Show a page in the terminal: story lines as they are, chrome dimmed, each line's score in the margin, tags on top.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,11 +13,17 @@ from .exits import exit_codes
 
 def train(
     data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
-    out: Annotated[Path, typer.Option("--out", help="Where to write the bundle; its card goes beside it.")] = Path("models/default.joblib"),
+    out: Annotated[Path, typer.Option("--out", help="Where to write the bundle; its card goes beside it.")] = Path(
+        "models/default.joblib"
+    ),
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the learners.")] = 0,
-    validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Measure on a validation split of sites first.")] = True,
-    cache: Annotated[Optional[Path], typer.Option("--cache", help="Where rendered web pages are cached.")] = None,
-    html: Annotated[bool, typer.Option("--html/--no-html", help="Also train the HTML classifier on the HTML of web-page corpora.")] = True,
+    validate: Annotated[
+        bool, typer.Option("--validate/--no-validate", help="Measure on a validation split of sites first.")
+    ] = True,
+    cache: Annotated[Path | None, typer.Option("--cache", help="Where rendered web pages are cached.")] = None,
+    html: Annotated[
+        bool, typer.Option("--html/--no-html", help="Also train the HTML classifier on the HTML of web-page corpora.")
+    ] = True,
 ) -> None:
     """Train a model on labelled pages and save it with its model card.
 
@@ -38,7 +44,10 @@ def train(
             sources=data, out=out, seed=seed, validate=validate, cache=cache or default_cache(), html=html
         )
         model = run_training(options, progress=lambda message: typer.echo(message, err=True))
-    for kind, validation in (("text", model.card.get("validation")), ("HTML", model.card.get("html", {}).get("validation"))):
+    for kind, validation in (
+        ("text", model.card.get("validation")),
+        ("HTML", model.card.get("html", {}).get("validation")),
+    ):
         if validation:
             story = validation["story"]
             typer.echo(

@@ -7,7 +7,7 @@ or ``label`` earlier, read back from its JSONL).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from rich.console import Group, RenderableType
 from rich.rule import Rule
@@ -70,12 +70,15 @@ def page_lines(document: LabeledDocument, only: Label | None = None) -> Table:
     return table
 
 
-def document_view(document: LabeledDocument | FailedDocument, only: Label | None = None,
-           thresholds: Mapping[str, float] | None = None) -> RenderableType:
+def document_view(
+    document: LabeledDocument | FailedDocument, only: Label | None = None, thresholds: Mapping[str, float] | None = None
+) -> RenderableType:
     """One document for the terminal: its header, a rule, its lines (or its error)."""
     if isinstance(document, FailedDocument):
-        return Group(Text(document.id or "(no id)", style="bold"),
-                     Text(f"{document.error_type}: {document.message}", style="red"))
+        return Group(
+            Text(document.id or "(no id)", style="bold"),
+            Text(f"{document.error_type}: {document.message}", style="red"),
+        )
     parts: list[RenderableType] = [header(document, thresholds), Rule(style=CHROME_STYLE)]
     if document.segments:
         parts.append(page_lines(document, only))

@@ -8,7 +8,7 @@ how much of their wording the gold text holds (:func:`align_gold`).
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..records import UNLABELLED, Label
 from ..segment.text import Segment
@@ -25,7 +25,6 @@ CHROME_COVERAGE = 0.3
 _COPY_WORDS = 6
 
 _WORD = re.compile(r"\w+")
-
 
 
 def words(text: str) -> list[str]:

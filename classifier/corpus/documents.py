@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from ..errors import TrainingDataError
 from ..records import UNLABELLED, Label
@@ -150,8 +150,6 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
             stripped_start = start + len(text[start:end]) - len(text[start:end].lstrip())
             index = by_start.get(stripped_start)
             if index is None:
-                raise TrainingDataError(
-                    f"{where}: segment {start}-{end} does not start a non-empty line of 'text'"
-                )
+                raise TrainingDataError(f"{where}: segment {start}-{end} does not start a non-empty line of 'text'")
             labels[index] = int(label)
     return labels

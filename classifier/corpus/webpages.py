@@ -14,8 +14,8 @@ import gzip
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ..errors import TrainingDataError
 from ..inputs.decoding import decode_html

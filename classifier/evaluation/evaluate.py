@@ -8,9 +8,10 @@ pipeline on documents with gold tags and scores each tag.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def gold_story(document: TrainingDocument) -> str:
     return "\n\n".join(s.text for s, label in zip(document.segments, document.labels) if label == Label.STORY)
 
 
-def evaluate_documents(model: "Model", documents: Iterable[TrainingDocument]) -> Evaluation:
+def evaluate_documents(model: Model, documents: Iterable[TrainingDocument]) -> Evaluation:
     """Label each document's text with ``model`` and score it against its gold."""
     documents = list(documents)
     inputs = map(as_input, documents)
@@ -113,7 +114,7 @@ def evaluate_documents(model: "Model", documents: Iterable[TrainingDocument]) ->
     )
 
 
-def score_documents(model: "Model", documents: Iterable[TrainingDocument]) -> StoryScore:
+def score_documents(model: Model, documents: Iterable[TrainingDocument]) -> StoryScore:
     """Story F1 of ``model`` over ``documents``."""
     return evaluate_documents(model, documents).story
 
@@ -131,7 +132,7 @@ class TopicOutcome(NamedTuple):
     probability: np.ndarray
 
 
-def evaluate_topics(model: "Model", documents: Iterable[TrainingDocument]) -> dict:
+def evaluate_topics(model: Model, documents: Iterable[TrainingDocument]) -> dict:
     """Per-tag precision, recall, F1, average precision and micro-F1 of the full pipeline.
 
     Each document's text is labelled as a page (segments, then topics on the
@@ -218,10 +219,20 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
         result = findings.story = evaluate_documents(model, story_documents)
         story = result.story
         findings.summary.update(
-            story_f1=story.f1, precision=story.precision, recall=story.recall, line_accuracy=result.line_accuracy,
+            story_f1=story.f1,
+            precision=story.precision,
+            recall=story.recall,
+            line_accuracy=result.line_accuracy,
             pages=[
-                {"id": p.id, "site": p.site, "f1": round(p.score.f1, 4), "precision": round(p.score.precision, 4),
-                 "recall": round(p.score.recall, 4), "lines": p.lines, "line_errors": p.errors}
+                {
+                    "id": p.id,
+                    "site": p.site,
+                    "f1": round(p.score.f1, 4),
+                    "precision": round(p.score.precision, 4),
+                    "recall": round(p.score.recall, 4),
+                    "lines": p.lines,
+                    "line_errors": p.errors,
+                }
                 for p in result.pages
             ],
         )

@@ -7,7 +7,7 @@ Small functions that the tests check against known answers; drawing them
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve
@@ -59,7 +59,13 @@ def reliability(gold: np.ndarray, scores: np.ndarray, bins: int = BINS) -> dict:
     share of story in every bin (see :func:`~classifier.evaluation.metrics.reliability_bins`).
     """
     rows = [
-        {"low": row.low, "high": row.high, "lines": row.count, "mean_score": row.mean_score, "story_share": row.positive_share}
+        {
+            "low": row.low,
+            "high": row.high,
+            "lines": row.count,
+            "mean_score": row.mean_score,
+            "story_share": row.positive_share,
+        }
         for row in reliability_bins(gold, scores, bins)
     ]
     return {"bins": rows}
@@ -79,7 +85,9 @@ def per_site(pages: Sequence[PageResult]) -> list[dict]:
     rows = []
     for site, group in by_site.items():
         score = average_scores([p.score for p in group])
-        rows.append({"site": site, "pages": len(group), "f1": score.f1, "precision": score.precision, "recall": score.recall})
+        rows.append(
+            {"site": site, "pages": len(group), "f1": score.f1, "precision": score.precision, "recall": score.recall}
+        )
     return sorted(rows, key=lambda row: (row["f1"], row["site"]))
 
 

@@ -11,8 +11,9 @@ over pages, and the story F1 is the harmonic mean of the two averages.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support
@@ -149,6 +150,13 @@ def reliability_bins(truth: np.ndarray, scores: np.ndarray, bins: int = 10) -> l
     for b in range(bins):
         inside = which == b
         if inside.any():
-            rows.append(ReliabilityBin(float(edges[b]), float(edges[b + 1]), int(inside.sum()),
-                                       float(scores[inside].mean()), float(truth[inside].mean())))
+            rows.append(
+                ReliabilityBin(
+                    float(edges[b]),
+                    float(edges[b + 1]),
+                    int(inside.sum()),
+                    float(scores[inside].mean()),
+                    float(truth[inside].mean()),
+                )
+            )
     return rows

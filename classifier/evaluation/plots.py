@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 
+
 def check_plotting() -> None:
     """Fail before a long evaluation, not after it, when matplotlib is missing."""
     pyplot()
@@ -19,8 +20,16 @@ def pyplot():
         import matplotlib.pyplot as plt
     except ImportError:
         raise InputError("--report draws its plots with matplotlib: pip install 'storyfilter[report]'") from None
-    plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "axes.grid": True, "grid.alpha": 0.3,
-                         "figure.dpi": 100, "savefig.bbox": "tight"})
+    plt.rcParams.update(
+        {
+            "font.size": 11,
+            "axes.titlesize": 12,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "figure.dpi": 100,
+            "savefig.bbox": "tight",
+        }
+    )
     return plt
 
 
@@ -34,8 +43,14 @@ def draw_story_curve(plt, curve: dict, path: Path) -> None:
     figure, axes = _pr_axes(plt, "Segments: precision and recall of story")
     axes.plot(curve["recall"], curve["precision"], lw=2, label=f"all thresholds (AP {curve['average_precision']:.3f})")
     point = curve["point"]
-    axes.plot(point["recall"], point["precision"], "o", ms=9, color="C3",
-              label=f"model's threshold {point['threshold']:.2f}: P {point['precision']:.3f}, R {point['recall']:.3f}")
+    axes.plot(
+        point["recall"],
+        point["precision"],
+        "o",
+        ms=9,
+        color="C3",
+        label=f"model's threshold {point['threshold']:.2f}: P {point['precision']:.3f}, R {point['recall']:.3f}",
+    )
     axes.legend(loc="lower left")
     figure.savefig(path)
     plt.close(figure)
@@ -70,8 +85,13 @@ def draw_tag_curves(plt, curves: dict, path: Path) -> None:
     figure, axes = _pr_axes(plt, "Topics: precision and recall of each tag")
     for number, (name, curve) in enumerate(curves.items()):
         colour = f"C{number}"
-        axes.plot(curve["recall"], curve["precision"], lw=2, color=colour,
-                  label=f"{name} (AP {curve['average_precision']:.3f}, {curve['positives']} positive)")
+        axes.plot(
+            curve["recall"],
+            curve["precision"],
+            lw=2,
+            color=colour,
+            label=f"{name} (AP {curve['average_precision']:.3f}, {curve['positives']} positive)",
+        )
         point = curve["point"]
         if point is not None:
             axes.plot(point["recall"], point["precision"], "o", ms=9, color=colour, markeredgecolor="black")

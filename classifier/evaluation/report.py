@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..records import Label
 from .evaluate import Evaluation, PageResult, TopicOutcome
 from .figures import MISTAKES_SHOWN, page_f1_histogram, per_site, reliability, story_curve, tag_curves, worst_pages
 from .plots import draw_page_f1, draw_reliability, draw_story_curve, draw_tag_curves, pyplot
-
 
 
 def write_report(
@@ -49,7 +48,7 @@ def write_report(
             plots["reliability"] = reliability(evaluation.gold, evaluation.scores)
             draw_story_curve(plt, plots["story_curve"], directory / "story_pr.png")
             draw_reliability(plt, plots["reliability"], directory / "reliability.png")
-            pictures = ["story_pr.png", "reliability.png"] + pictures
+            pictures = ["story_pr.png", "reliability.png", *pictures]
         plots["page_f1"] = page_f1_histogram(evaluation.pages)
         draw_page_f1(plt, plots["page_f1"], evaluation.story.f1, directory / "page_f1.png")
         sections.append(_story_section(evaluation, per_site(evaluation.pages), site_name, pictures))
@@ -63,8 +62,12 @@ def write_report(
     summary["plots"] = plots
     (directory / "report.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     page = directory / "report.html"
-    page.write_text(_HTML.format(title=html.escape(f"storyfilter evaluation: {summary.get('model', '')}"),
-                                 body="\n".join(sections)), encoding="utf-8")
+    page.write_text(
+        _HTML.format(
+            title=html.escape(f"storyfilter evaluation: {summary.get('model', '')}"), body="\n".join(sections)
+        ),
+        encoding="utf-8",
+    )
     return page
 
 
@@ -76,7 +79,8 @@ def _story_section(evaluation: Evaluation, sites: list[dict], site_name, picture
     story = evaluation.story
     rows = "".join(
         f"<tr><td>{html.escape(site_name(r['site']))}</td><td>{r['pages']}</td><td>{r['f1']:.3f}</td>"
-        f"<td>{r['precision']:.3f}</td><td>{r['recall']:.3f}</td></tr>" for r in sites
+        f"<td>{r['precision']:.3f}</td><td>{r['recall']:.3f}</td></tr>"
+        for r in sites
     )
     return (
         "<h2>Story</h2>"
@@ -85,8 +89,11 @@ def _story_section(evaluation: Evaluation, sites: list[dict], site_name, picture
         f"{evaluation.line_accuracy:.4f} over {evaluation.lines} lines with a gold label</p>"
         "<p>Story F1 per page compares the story the model kept with the gold text (word 4-gram shingles); "
         "precision and recall are averaged over pages, and F1 is taken of the two averages.</p>"
-        + ("" if "story_pr.png" in pictures else
-           "<p>No curve over the segment scores: the gold labels no line, or only lines of one kind.</p>")
+        + (
+            ""
+            if "story_pr.png" in pictures
+            else "<p>No curve over the segment scores: the gold labels no line, or only lines of one kind.</p>"
+        )
         + _figures(*pictures)
         + "<h3>Per site (worst first)</h3><table><tr><th>site</th><th>pages</th><th>F1</th><th>precision</th>"
         f"<th>recall</th></tr>{rows}</table>"
@@ -111,8 +118,10 @@ def _worst_section(pages: list[PageResult], site_name, page_name, redact: bool) 
             for m in page.mistakes[:MISTAKES_SHOWN]
         )
         more = len(page.mistakes) - MISTAKES_SHOWN
-        parts.append("<table><tr><th>line</th><th>gold, and what the model did</th><th>score</th><th>text</th></tr>"
-                     f"{rows}</table>" + (f"<p>... and {more} more.</p>" if more > 0 else ""))
+        parts.append(
+            "<table><tr><th>line</th><th>gold, and what the model did</th><th>score</th><th>text</th></tr>"
+            f"{rows}</table>" + (f"<p>... and {more} more.</p>" if more > 0 else "")
+        )
     return "\n".join(parts)
 
 
@@ -127,7 +136,8 @@ def _topic_section(metrics: dict, thresholds: Mapping[str, float]) -> str:
     )
     return (
         f"<h2>Topics</h2><p class='headline'>micro-F1 <b>{metrics['micro_f1']:.4f}</b> over "
-        f"{metrics['documents']} documents</p>" + _figures("topics_pr.png")
+        f"{metrics['documents']} documents</p>"
+        + _figures("topics_pr.png")
         + "<table><tr><th>tag</th><th>threshold</th><th>precision</th><th>recall</th><th>F1</th><th>AP</th>"
         f"<th>positive</th></tr>{rows}</table>"
     )

@@ -21,9 +21,10 @@ Segments without DOM facts (plain text) get zeros and groups of their own.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import chain
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -31,8 +32,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..segment.html import ANCESTORS, OWNER_TAGS
-from .pages import PageIndex
 from ..segment.text import Segment
+from .pages import PageIndex
 
 # Families of class/id words, each a dense column: a segment is in the
 # family when any of its class/id tokens contains one of the stems.
@@ -45,7 +46,10 @@ CLASS_FAMILIES = (
     ("comment", ("comment", "reply", "discuss", "disqus", "respond")),
     ("share", ("share", "social", "follow", "facebook", "twitter", "whatsapp", "print", "email")),
     ("ad", ("advert", "sponsor", "banner", "dfp", "adslot", "ads")),
-    ("subscribe", ("subscribe", "newsletter", "signup", "paywall", "login", "register", "cookie", "consent", "modal", "popup")),
+    (
+        "subscribe",
+        ("subscribe", "newsletter", "signup", "paywall", "login", "register", "cookie", "consent", "modal", "popup"),
+    ),
     ("meta", ("meta", "byline", "author", "date", "time", "posted", "dateline", "info")),
     ("tags", ("tag", "categor", "topic", "label", "keyword")),
     ("caption", ("caption", "credit", "figure", "photo", "image", "img", "media", "gallery")),
@@ -104,7 +108,7 @@ class DomFeatures(TransformerMixin, BaseEstimator):
     def __init__(self, n_features: int = 2**16):
         self.n_features = n_features
 
-    def fit(self, X: Sequence[Segment], y=None) -> "DomFeatures":
+    def fit(self, X: Sequence[Segment], y=None) -> DomFeatures:
         self.feature_names_out_ = np.array(dense_names(), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         return self
@@ -130,8 +134,14 @@ def dense_names() -> list[str]:
     names += [f"class_{family}" for family, _ in CLASS_FAMILIES]
     names += [f"own_class_{family}" for family, _ in CLASS_FAMILIES]
     names += [
-        "has_dom", "log_depth", "depth_vs_longest", "same_parent_as_longest", "same_path_as_longest",
-        "link_density", "log_element_size", "markup_density",
+        "has_dom",
+        "log_depth",
+        "depth_vs_longest",
+        "same_parent_as_longest",
+        "same_path_as_longest",
+        "link_density",
+        "log_element_size",
+        "markup_density",
     ]
     for group in ("element", "parent", "path"):
         names += [f"{group}_log_lines", f"{group}_log_chars", f"{group}_link_density", f"{group}_char_share"]

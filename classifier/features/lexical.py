@@ -7,7 +7,7 @@ labels identically in another.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -37,7 +37,7 @@ class LexicalFeatures(TransformerMixin, BaseEstimator):
         self.n_features = n_features
         self.bigrams = bigrams
 
-    def fit(self, X: Sequence[Segment], y=None) -> "LexicalFeatures":
+    def fit(self, X: Sequence[Segment], y=None) -> LexicalFeatures:
         if self.n_features < 16:
             raise ValueError(f"n_features must be at least 16, got {self.n_features}")
         self.n_features_out_ = self.n_features

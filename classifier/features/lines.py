@@ -15,8 +15,8 @@ The wording of the line is :mod:`classifier.features.lexical`'s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -27,7 +27,6 @@ from .pages import PageIndex
 from .shape import COUNTED, shape_table
 from .tokens import LineBatch
 
-
 # Lines at least this long (in words) read as prose paragraphs.
 _PROSE_WORDS = 15
 # Neighbour offsets whose shape the layout features include.
@@ -36,7 +35,6 @@ _OFFSETS = (-3, -2, -1, 1, 2, 3)
 _WINDOWS = (2, 5, 15)
 # Cap for distances in lines ("none within reach").
 _FAR = 50
-
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -88,7 +86,14 @@ def line_features(
     add("log_sentences", np.log1p(raw["sentences"]))
     add("comma_ratio", _ratio(raw["comma"], words))
     for name in (
-        "ends_sentence", "signoff", "ends_colon", "ends_digit", "starts_upper", "starts_digit", "starts_bullet", "dateline"
+        "ends_sentence",
+        "signoff",
+        "ends_colon",
+        "ends_digit",
+        "starts_upper",
+        "starts_digit",
+        "starts_bullet",
+        "dateline",
     ):
         add(name, raw[name])
     for name, _ in COUNTED:
@@ -182,12 +187,14 @@ class LineFeatures(TransformerMixin, BaseEstimator):
     any other so that a pipeline can check its input width.
     """
 
-    def fit(self, X: Sequence[Segment], y=None) -> "LineFeatures":
+    def fit(self, X: Sequence[Segment], y=None) -> LineFeatures:
         self.feature_names_out_ = np.array(feature_names(), dtype=object)
         self.n_features_out_ = len(self.feature_names_out_)
         return self
 
-    def transform(self, X: Sequence[Segment], batch: LineBatch | None = None, index: PageIndex | None = None) -> np.ndarray:
+    def transform(
+        self, X: Sequence[Segment], batch: LineBatch | None = None, index: PageIndex | None = None
+    ) -> np.ndarray:
         """Features of each segment; ``batch``/``index`` may be passed to share their work."""
         check_is_fitted(self, "feature_names_out_")
         values, _ = line_features(X, batch, index)

@@ -9,9 +9,9 @@ over lines and nothing leaking across page boundaries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class PageIndex:
     indent: np.ndarray
 
     @classmethod
-    def from_segments(cls, segments: Sequence[Segment]) -> "PageIndex":
+    def from_segments(cls, segments: Sequence[Segment]) -> PageIndex:
         n = len(segments)
         if n == 0:
             empty = np.zeros(0, dtype=np.int64)

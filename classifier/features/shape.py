@@ -11,8 +11,8 @@ into the features the classifier sees.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
@@ -35,13 +35,11 @@ COUNTED = (
     ("currency", "$\u20ac\u00a3\u00a5"),
     ("slash", "/\\"),
     ("dash", "-\u2013\u2014"),
-    ("quote", "\"\u201c\u201d\u00ab\u00bb"),
+    ("quote", '"\u201c\u201d\u00ab\u00bb'),
 )
 
 # Shape columns about the line's ends, which clipping keeps whole.
-_LINE_ENDS = frozenset(
-    {"ends_sentence", "ends_colon", "ends_digit", "starts_upper", "starts_digit", "starts_bullet"}
-)
+_LINE_ENDS = frozenset({"ends_sentence", "ends_colon", "ends_digit", "starts_upper", "starts_digit", "starts_bullet"})
 # Function words ("the", "of", "and", "in", "to") mark running prose; short
 # lower-case words stand in for them in any language written in cases.
 _FUNCTION_WORD_LETTERS = 3
@@ -210,7 +208,9 @@ def shape_table(segments: Sequence[Segment], batch: LineBatch, index: PageIndex)
         ((flags[starts] & UPPER) != 0) & ((flags[np.minimum(starts + 1, len(points) - 1)] & UPPER) != 0)
     )
     columns["dateline"] = np.zeros(n)
-    opened = np.fromiter((_DATELINE.match(texts[i]) is not None for i in capital_start), dtype=bool, count=len(capital_start))
+    opened = np.fromiter(
+        (_DATELINE.match(texts[i]) is not None for i in capital_start), dtype=bool, count=len(capital_start)
+    )
     columns["dateline"][capital_start[opened]] = 1.0
     columns["repeats"], columns["earlier_copies"] = _page_repeats(batch.full_texts, index)
     columns["gap"] = index.gap.astype(np.float64)

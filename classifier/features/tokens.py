@@ -11,9 +11,9 @@ so a model fitted in one process labels identically in another.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Sequence
 
 import numpy as np
 
@@ -120,18 +120,25 @@ class LineBatch:
     scale: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
-    def from_texts(cls, texts: Sequence[str]) -> "LineBatch":
+    def from_texts(cls, texts: Sequence[str]) -> LineBatch:
         joined = "\n".join(texts)
         points = np.frombuffer(joined.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         starts = np.zeros(len(texts), dtype=np.int64)
         if len(texts) > 1:
             starts[1:] = np.cumsum(lengths + 1)[:-1]
-        return cls(texts=texts, joined=joined, points=points, starts=starts, lengths=lengths, full_texts=texts,
-                   scale=np.ones(len(texts)))
+        return cls(
+            texts=texts,
+            joined=joined,
+            points=points,
+            starts=starts,
+            lengths=lengths,
+            full_texts=texts,
+            scale=np.ones(len(texts)),
+        )
 
     @classmethod
-    def from_segments(cls, segments) -> "LineBatch":
+    def from_segments(cls, segments) -> LineBatch:
         """The batch of segments' texts, long lines clipped."""
         full = [s.text for s in segments]
         held = [clip(t) for t in full]

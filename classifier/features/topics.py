@@ -11,8 +11,8 @@ differ.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -64,10 +64,17 @@ _BREAKS = SENTENCE_END + "\n"
 # What is not part of a word, for the character n-grams.
 _NON_WORD = re.compile(r"[\W_]+")
 # Salts that set each family of hashed features apart.
-_SALTS = {name: np.uint64(value) for name, value in (
-    ("title", 0x243F6A8885A308D3), ("bigram", 0x13198A2E03707344), ("kind", 0xA4093822299F31D0),
-    ("kind_title", 0x082EFA98EC4E6C89), ("kind2", 0x452821E638D01377), ("kind3", 0xBE5466CF34E90C6C),
-)}
+_SALTS = {
+    name: np.uint64(value)
+    for name, value in (
+        ("title", 0x243F6A8885A308D3),
+        ("bigram", 0x13198A2E03707344),
+        ("kind", 0xA4093822299F31D0),
+        ("kind_title", 0x082EFA98EC4E6C89),
+        ("kind2", 0x452821E638D01377),
+        ("kind3", 0xBE5466CF34E90C6C),
+    )
+}
 
 
 @lru_cache(maxsize=1)
@@ -118,7 +125,11 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(
-        self, n_features: int = 2**18, kinds: bool = True, lead_chars: int = 400, char_features: int = 2**17,
+        self,
+        n_features: int = 2**18,
+        kinds: bool = True,
+        lead_chars: int = 400,
+        char_features: int = 2**17,
         max_chars: int = 2500,
     ):
         self.n_features = n_features
@@ -127,7 +138,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         self.char_features = char_features
         self.max_chars = max_chars
 
-    def fit(self, X: Sequence[str], y=None) -> "TopicFeatures":
+    def fit(self, X: Sequence[str], y=None) -> TopicFeatures:
         blocks = self._blocks(X)
         self.idf_ = [
             np.log((1.0 + len(X)) / (1.0 + np.bincount(block.indices, minlength=block.shape[1]))) + 1.0

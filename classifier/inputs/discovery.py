@@ -14,13 +14,14 @@ import os
 import stat
 import sys
 import zlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument
 from .formats import InputFormat, format_of, is_input_file
 from .readers import count_lines, read_path, read_stream
+
 
 def check_inputs(inputs: Sequence[str]) -> None:
     """Fail early, before any output is written, on paths that do not exist.

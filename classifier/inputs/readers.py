@@ -11,13 +11,15 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument, document_from_record
 from .decoding import decode_bytes, decode_html
 from .formats import InputFormat, format_of
+
 
 def _open_binary(path: Path) -> IO[bytes]:
     """A file for reading its bytes, decompressed as it is read when it ends in ``.gz``."""
@@ -45,7 +47,9 @@ def _document_id(path: Path, id_root: Path | None) -> str:
     return name
 
 
-def read_path(path: Path, fmt: InputFormat = InputFormat.AUTO, id_root: Path | None = None) -> Iterator[Document | FailedDocument]:
+def read_path(
+    path: Path, fmt: InputFormat = InputFormat.AUTO, id_root: Path | None = None
+) -> Iterator[Document | FailedDocument]:
     """The documents of one file: one for text or HTML, one per line for JSONL."""
     kind = format_of(path, fmt)
     doc_id = _document_id(path, id_root)
@@ -117,7 +121,9 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | LabeledDocu
             return
         except (OSError, EOFError, zlib.error) as error:
             where = f"{name}:{number + 1}"
-            yield FailedDocument(where, "InputError", f"{name}: cannot read past line {number} ({error})", {"line": number + 1})
+            yield FailedDocument(
+                where, "InputError", f"{name}: cannot read past line {number} ({error})", {"line": number + 1}
+            )
             return
         number += 1
         if not raw_line.strip():
@@ -126,7 +132,12 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | LabeledDocu
         try:
             record = _json_line(raw_line)
         except (ValueError, RecursionError, InputError) as error:  # ValueError: also numbers of over 4,300 digits
-            yield FailedDocument(where, "InputError", f"{where}: not valid JSON ({type(error).__name__}: {error})"[:1000], {"line": number})
+            yield FailedDocument(
+                where,
+                "InputError",
+                f"{where}: not valid JSON ({type(error).__name__}: {error})"[:1000],
+                {"line": number},
+            )
             continue
         yield document_from_record(record, where)
 

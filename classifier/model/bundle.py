@@ -134,6 +134,6 @@ def read_bundle(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         payload = joblib.load(path)
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable bundle
         raise ModelError(f"cannot load {path}: {type(error).__name__}: {error}") from None
-    if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT or not REQUIRED_KEYS <= payload.keys():
+    if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT or not payload.keys() >= REQUIRED_KEYS:
         raise ModelError(f"{path} is not a storyfilter bundle of format {BUNDLE_FORMAT}: retrain it")
     return payload, card

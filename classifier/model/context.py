@@ -61,7 +61,9 @@ def main_span(index: PageIndex, gain: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return span_start.astype(np.int64), span_stop.astype(np.int64)
 
 
-def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray, containers: np.ndarray | None = None) -> np.ndarray:
+def score_context(
+    index: PageIndex, scores: np.ndarray, words: np.ndarray, containers: np.ndarray | None = None
+) -> np.ndarray:
     """Context features from first-pass story probabilities.
 
     Parameters
@@ -97,7 +99,9 @@ def score_context(index: PageIndex, scores: np.ndarray, words: np.ndarray, conta
             columns.append(index.shift(logit, offset, fill=0.0))
         for width in _WINDOWS:
             columns.append(index.window_mean(p, width, width))
-            columns.append(index.window_sum(p * weight, width, width) / np.maximum(index.window_sum(weight, width, width), _EPS))
+            columns.append(
+                index.window_sum(p * weight, width, width) / np.maximum(index.window_sum(weight, width, width), _EPS)
+            )
             for side in (-1, 1):
                 columns.append(index.side_mean(p, width, side))
         columns.append(index.block_sum(p) / index.block_size())

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,9 @@ PAGE_SEGMENTS = 8192
 _LABELS = (Label.CHROME, Label.STORY)
 
 
-def label_chunk(model: Any, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+def label_chunk(
+    model: Any, chunk: Sequence[Document | LabeledDocument | FailedDocument]
+) -> list[LabeledDocument | FailedDocument]:
     """Label a chunk of documents, in order; failures and documents labelled already pass through.
 
     A document that cannot be labelled (no text, an HTML page for a model
@@ -48,7 +51,9 @@ def label_chunk(model: Any, chunk: Sequence[Document | LabeledDocument | FailedD
         return _label_chunk(model, chunk)
 
 
-def _label_chunk(model: Any, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+def _label_chunk(
+    model: Any, chunk: Sequence[Document | LabeledDocument | FailedDocument]
+) -> list[LabeledDocument | FailedDocument]:
     chunk = list(chunk)
     results: list[LabeledDocument | FailedDocument | None] = [None] * len(chunk)
     ready: list[int] = []  # plain-text documents
@@ -138,11 +143,19 @@ def _label_pages(
         labels = [_LABELS[flag] for flag in story[offset:end]]
         scored_pages.append(tuple(map(ScoredSegment, page, labels, values[offset:end])))
         offset = end
-    tagged = tag_stories(model, [[s.text for s in page] for page in scored_pages], [[s.label for s in page] for page in scored_pages])
+    tagged = tag_stories(
+        model, [[s.text for s in page] for page in scored_pages], [[s.label for s in page] for page in scored_pages]
+    )
     texts = texts if texts is not None else [None] * len(documents)
     return [
         LabeledDocument(
-            id=document.id, model=model.model_id, segments=scored, topics=topics, tags=tags, extra=document.extra, text=text
+            id=document.id,
+            model=model.model_id,
+            segments=scored,
+            topics=topics,
+            tags=tags,
+            extra=document.extra,
+            text=text,
         )
         for document, scored, (topics, tags), text in zip(documents, scored_pages, tagged, texts)
     ]
@@ -182,7 +195,9 @@ def score_segments(classifier, pages: Sequence[Sequence[Segment]]) -> np.ndarray
     return np.concatenate(scores) if scores else np.zeros(0)
 
 
-def tag_stories(model: Any, texts: Sequence[Sequence[str]], labels: Sequence[Sequence[Label]]) -> list[tuple[dict, tuple]]:
+def tag_stories(
+    model: Any, texts: Sequence[Sequence[str]], labels: Sequence[Sequence[Label]]
+) -> list[tuple[dict, tuple]]:
     """Topic probabilities and tags of each page, from its story (and headline)."""
     if model.topic_classifier is None:
         return [({}, ()) for _ in texts]

@@ -9,9 +9,10 @@ how a bundle is written and checked on disk is :mod:`classifier.model.bundle`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
@@ -60,7 +61,9 @@ class Model:
         return f"{self.name}@{self.version}"
 
     # --- labelling ----------------------------------------------------------
-    def label(self, text: str | None = None, *, html: str | bytes | None = None, id: str = "document") -> LabeledDocument:
+    def label(
+        self, text: str | None = None, *, html: str | bytes | None = None, id: str = "document"
+    ) -> LabeledDocument:
         """Label one page, given as plain text or as HTML.
 
         HTML may be a string or the file's bytes (decoded by its BOM, its
@@ -87,7 +90,9 @@ class Model:
             raise InputError("label() needs the page text as a string")
         return label_texts(self, [Document(id=id, text=text)])[0]
 
-    def label_chunk(self, chunk: Sequence[Document | LabeledDocument | FailedDocument]) -> list[LabeledDocument | FailedDocument]:
+    def label_chunk(
+        self, chunk: Sequence[Document | LabeledDocument | FailedDocument]
+    ) -> list[LabeledDocument | FailedDocument]:
         """Label a chunk of documents at once, in order (see :func:`~classifier.model.labelling.label_chunk`)."""
         return label_chunk(self, chunk)
 
@@ -141,7 +146,9 @@ class Model:
             raise ModelError(f"{self.model_id} has no topic stage: train one with topic-labelled data")
         unknown = wanted - set(self.tag_names)
         if unknown:
-            raise InputError(f"unknown topic(s) {', '.join(sorted(unknown))}; {self.model_id} tags {', '.join(self.tag_names)}")
+            raise InputError(
+                f"unknown topic(s) {', '.join(sorted(unknown))}; {self.model_id} tags {', '.join(self.tag_names)}"
+            )
         return wanted
 
     def filter(

@@ -17,7 +17,7 @@ labelling sites it has never seen.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -92,7 +92,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.dom = dom
 
-    def fit(self, X: Sequence[Segment], y, groups=None, sample_weight=None) -> "SegmentClassifier":
+    def fit(self, X: Sequence[Segment], y, groups=None, sample_weight=None) -> SegmentClassifier:
         """Fit the first-pass models and the context model.
 
         Parameters
@@ -170,9 +170,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
     def _first_pass(self, X, batch, index) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         dense, tokens, containers = self._features(X, batch, index)
-        first = np.column_stack(
-            [self.wording_.predict_proba(tokens)[:, 1], self.layout_.predict_proba(dense)[:, 1]]
-        )
+        first = np.column_stack([self.wording_.predict_proba(tokens)[:, 1], self.layout_.predict_proba(dense)[:, 1]])
         return dense, first, containers
 
     def predict_proba(self, X: Sequence[Segment]) -> np.ndarray:

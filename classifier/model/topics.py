@@ -12,7 +12,7 @@ tag of the model.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn import __version__ as sklearn_version
@@ -44,9 +44,8 @@ def headline_of(texts: Sequence[str], labels: Sequence[int]) -> str:
     best = ""
     for text in texts[max(0, first - _HEADLINE_REACH) : first]:
         words = len(text.split())
-        if _HEADLINE_WORDS[0] <= words <= _HEADLINE_WORDS[1] and text[-1] not in ".!?":
-            if words > len(best.split()):
-                best = text
+        if _HEADLINE_WORDS[0] <= words <= _HEADLINE_WORDS[1] and text[-1] not in ".!?" and words > len(best.split()):
+            best = text
     return best
 
 
@@ -88,7 +87,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.cv = cv
 
-    def fit(self, X: Sequence[str], y: Sequence[Sequence[str]], sample_weight=None) -> "TopicClassifier":
+    def fit(self, X: Sequence[str], y: Sequence[Sequence[str]], sample_weight=None) -> TopicClassifier:
         """Fit one calibrated model per tag found in ``y``.
 
         Parameters

@@ -18,9 +18,10 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO
 
 from ..errors import OutputError, WorkerError
 from ..inputs.discovery import iter_documents
@@ -123,9 +124,11 @@ def _byte_writer(out: IO[str]) -> Callable[[bytes], None]:
     """
     buffer = getattr(out, "buffer", None)
     if buffer is None:
+
         def write(data: bytes) -> None:
             out.write(data.decode("utf-8"))
             out.flush()
+
         return write
     out.flush()  # anything written as text so far goes first
 

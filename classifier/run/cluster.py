@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from distributed import Client, KilledWorker
 from distributed.comm.core import CommClosedError
@@ -127,7 +128,9 @@ class DaskCluster:
             del plugin
         except Exception as error:  # noqa: BLE001 - whatever went wrong, close the client and say so
             self.close()
-            raise WorkerError(f"cannot send the model to the Dask workers at {address}: {type(error).__name__}: {error}") from None
+            raise WorkerError(
+                f"cannot send the model to the Dask workers at {address}: {type(error).__name__}: {error}"
+            ) from None
 
     def _drop_stale_models(self, prefix: str) -> None:
         """Unregister the model plugins of earlier runs whose client is gone (killed before it could).
@@ -136,9 +139,13 @@ class DaskCluster:
         which clients are connected. Best effort: a scheduler that refuses
         to run the check keeps them.
         """
+
         def stale(dask_scheduler) -> list:  # runs on the scheduler, sent by value
-            return [name for name in dask_scheduler.worker_plugins
-                    if name.startswith(prefix) and name[len(prefix):] not in dask_scheduler.clients]
+            return [
+                name
+                for name in dask_scheduler.worker_plugins
+                if name.startswith(prefix) and name[len(prefix) :] not in dask_scheduler.clients
+            ]
 
         try:
             for name in self._client.run_on_scheduler(stale):

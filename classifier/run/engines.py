@@ -9,7 +9,8 @@ identical results, in the same order.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ..errors import InputError
 from .ordered import Engine, InProcess, Isolation, Task

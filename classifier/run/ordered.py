@@ -18,7 +18,8 @@ import collections
 import functools
 import itertools
 import operator
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple, Protocol
 
 from ..errors import WorkerError
 
@@ -136,7 +137,9 @@ def isolate(
     return functools.reduce(operator.add, parts) if parts else run_alone(chunk)
 
 
-def _one_alone(item: Any, run_alone: Callable[[list], Any], lost: tuple[type[BaseException], ...], isolation: Isolation) -> Any:
+def _one_alone(
+    item: Any, run_alone: Callable[[list], Any], lost: tuple[type[BaseException], ...], isolation: Isolation
+) -> Any:
     for _ in range(DEATHS_TO_BLAME):
         try:
             return run_alone([item])

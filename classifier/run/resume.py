@@ -35,7 +35,9 @@ _DECODER = json.JSONDecoder()
 def id_key(doc_id: object) -> int:
     """A 64-bit key for a document id as it appears in a record."""
     text = json.dumps(doc_id, ensure_ascii=False)
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", errors="surrogatepass"), digest_size=8).digest(), "little")
+    return int.from_bytes(
+        hashlib.blake2b(text.encode("utf-8", errors="surrogatepass"), digest_size=8).digest(), "little"
+    )
 
 
 class Finished:

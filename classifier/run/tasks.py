@@ -9,8 +9,9 @@ the output and the main process only writes them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from ..records import Document, FailedDocument, LabeledDocument
 from .ordered import Isolation
@@ -76,19 +77,24 @@ class ChunkRecords:
     written: int
     errors_by_type: dict[str, int]
 
-    def __add__(self, other: "ChunkRecords") -> "ChunkRecords":
+    def __add__(self, other: ChunkRecords) -> ChunkRecords:
         """The records of this part of a chunk followed by the next part's, as for the chunk whole."""
         return ChunkRecords.joined([self, other])
 
     @classmethod
-    def joined(cls, parts: Sequence["ChunkRecords"]) -> "ChunkRecords":
+    def joined(cls, parts: Sequence[ChunkRecords]) -> ChunkRecords:
         """Parts of a chunk, in order, as one (joined at once: adding many parts in turn copies their lines each time)."""
         errors: dict[str, int] = {}
         for part in parts:
             for kind, count in part.errors_by_type.items():
                 errors[kind] = errors.get(kind, 0) + count
-        return cls(b"".join(p.lines for p in parts), sum(p.documents for p in parts), sum(p.failed for p in parts),
-                   sum(p.written for p in parts), errors)
+        return cls(
+            b"".join(p.lines for p in parts),
+            sum(p.documents for p in parts),
+            sum(p.failed for p in parts),
+            sum(p.written for p in parts),
+            errors,
+        )
 
 
 def records_of_chunk(
@@ -117,15 +123,21 @@ def records_of_results(
             if isinstance(result, FailedDocument):  # its own error stays
                 result = FailedDocument(result.id, result.error_type, result.message)
             else:
-                result = FailedDocument(result.id, "OutputError", "its record cannot be written as JSON: a field carried "
-                                        "through holds NaN or Infinity, or is nested too deeply")
+                result = FailedDocument(
+                    result.id,
+                    "OutputError",
+                    "its record cannot be written as JSON: a field carried "
+                    "through holds NaN or Infinity, or is nested too deeply",
+                )
             line = _json_line(result, segments)
         if isinstance(result, FailedDocument):
             failed += 1
             errors[result.error_type] = errors.get(result.error_type, 0) + 1
         lines.append(line)
     # A lone surrogate (JSON accepts "\\ud800") is written as that same escape, so the line stays valid.
-    return ChunkRecords("".join(lines).encode("utf-8", errors="backslashreplace"), len(results), failed, len(lines), errors)
+    return ChunkRecords(
+        "".join(lines).encode("utf-8", errors="backslashreplace"), len(results), failed, len(lines), errors
+    )
 
 
 def _json_line(result: LabeledDocument | FailedDocument, segments: bool) -> str | None:

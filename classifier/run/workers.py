@@ -13,9 +13,10 @@ import os
 import pickle
 import signal
 import tempfile
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ..errors import WorkerError
 from .ordered import AHEAD_PER_WORKER, Isolation, Task, in_order, isolate
@@ -48,7 +49,6 @@ def _run_in_worker(task: Task, chunk: list, *args: Any) -> Any:
     return task(_worker_model, chunk, *args)
 
 
-
 class WorkerPool:
     """The task run in ``workers`` processes, each with its own copy of the model.
 
@@ -68,7 +68,7 @@ class WorkerPool:
         self._isolation = isolation
         self._workers = workers
         self._generation = 0
-        handle = tempfile.NamedTemporaryFile(prefix="storyfilter-model-", suffix=".pickle", delete=False)
+        handle = tempfile.NamedTemporaryFile(prefix="storyfilter-model-", suffix=".pickle", delete=False)  # noqa: SIM115
         self._model_file = handle.name
         try:
             with handle:

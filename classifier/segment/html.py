@@ -27,8 +27,24 @@ from .text import Segment
 
 # Elements whose content is never page text.
 SKIPPED = (
-    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed",
-    "canvas", "head", "title", "meta", "link", "base", "select", "option", "datalist",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "iframe",
+    "object",
+    "embed",
+    "canvas",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "base",
+    "select",
+    "option",
+    "datalist",
 )
 # Elements that end a line of text. Those in PARAGRAPHS also leave a blank line.
 PARAGRAPHS = frozenset(
@@ -41,15 +57,61 @@ BLOCKS = PARAGRAPHS | frozenset(
 )
 # The owner-block tags told apart (index 0: any other).
 OWNER_TAGS = (
-    "other", "p", "div", "li", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
-    "figcaption", "dd", "dt", "caption", "section", "article", "header", "footer", "nav", "aside", "body",
+    "other",
+    "p",
+    "div",
+    "li",
+    "td",
+    "th",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "figcaption",
+    "dd",
+    "dt",
+    "caption",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "nav",
+    "aside",
+    "body",
 )
 _OWNER_CODE = {tag: code for code, tag in enumerate(OWNER_TAGS)}
 # Ancestor kinds, one bit each: the segment sits inside such an element.
 ANCESTORS = (
-    "a", "nav", "header", "footer", "aside", "article", "main", "form", "li", "list", "table", "figure",
-    "figcaption", "blockquote", "heading", "p", "section", "button", "label", "time", "menu", "hidden",
-    "strong", "em", "small", "span",
+    "a",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "article",
+    "main",
+    "form",
+    "li",
+    "list",
+    "table",
+    "figure",
+    "figcaption",
+    "blockquote",
+    "heading",
+    "p",
+    "section",
+    "button",
+    "label",
+    "time",
+    "menu",
+    "hidden",
+    "strong",
+    "em",
+    "small",
+    "span",
 )
 _BIT = {name: 1 << i for i, name in enumerate(ANCESTORS)}
 _TAG_BITS = {name: _BIT[name] for name in ANCESTORS if name not in ("list", "heading", "hidden")}
@@ -61,7 +123,12 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _TOKEN = re.compile(r"[a-z][a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _PARSER_OPTIONS = dict(
-    encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True, recover=True, huge_tree=True,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+    no_network=True,
+    recover=True,
+    huge_tree=True,
     collect_ids=False,
 )
 _SKIPPED = frozenset(SKIPPED)
@@ -147,9 +214,9 @@ def split_html(html: str, page: int = 0) -> HtmlPage:
 class _Open:
     """An open element on the walk's stack; its description is worked out once, when a line needs it."""
 
-    __slots__ = ("bits", "tag", "label", "parent", "path", "steps", "classes")
+    __slots__ = ("bits", "classes", "label", "parent", "path", "steps", "tag")
 
-    def __init__(self, bits: int, tag: str, label: str | None, parent: "_Open | None"):
+    def __init__(self, bits: int, tag: str, label: str | None, parent: _Open | None):
         self.bits, self.tag, self.label, self.parent = bits, tag, label, parent
         self.path: str | None = None
         self.steps = 0

@@ -10,8 +10,9 @@ features use.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from itertools import accumulate
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 # Line breaks: "\r\n", a lone "\r" or "\n". Splitting keeps them so offsets add up.
 _BREAK = re.compile(r"(\r\n|\r|\n)")

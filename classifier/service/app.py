@@ -12,7 +12,6 @@ separate processes). The app needs the ``serve`` extra (FastAPI, uvicorn).
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Optional
 
 from fastapi import FastAPI
 
@@ -24,7 +23,7 @@ from .options import ServeOptions, read_token
 from .routes import router
 
 
-def create_app(options: ServeOptions = ServeOptions(), model: Optional[Model] = None) -> FastAPI:
+def create_app(options: ServeOptions = ServeOptions(), model: Model | None = None) -> FastAPI:
     """The service's ASGI app; it loads ``options.model`` (or uses ``model``) when it starts.
 
     Raises (at start-up)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from ..model.model import Model
 from ..records import LabeledDocument
@@ -34,7 +35,7 @@ class _Request:
 
     documents: list
     segments: bool
-    select: Optional[Callable[[LabeledDocument], bool]]
+    select: Callable[[LabeledDocument], bool] | None
     done: asyncio.Future
     taken: int = 0
     labelled: int = 0
@@ -105,8 +106,10 @@ class Labeller:
         self._in_flight: list[_Piece] = []
         self._answered_at = float("-inf")
         self._arrived = asyncio.Event()
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storyfilter-label", initializer=_one_native_thread)
-        self._runner: Optional[asyncio.Task] = None
+        self._thread = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="storyfilter-label", initializer=_one_native_thread
+        )
+        self._runner: asyncio.Task | None = None
 
     @property
     def waiting(self) -> int:
@@ -141,7 +144,7 @@ class Labeller:
         self._thread.shutdown(wait=False, cancel_futures=True)
 
     async def records(
-        self, documents: list, segments: bool = True, select: Optional[Callable[[LabeledDocument], bool]] = None
+        self, documents: list, segments: bool = True, select: Callable[[LabeledDocument], bool] | None = None
     ) -> ChunkRecords:
         """The records of ``documents``, in order, as ``label`` (or with ``select``, ``filter``) writes them."""
         if not documents:
@@ -171,7 +174,7 @@ class Labeller:
                         answered.add(piece.job)
                 expected = max(1, len(answered) + len(self._jobs))
                 self._answered_at = loop.time()
-            except Exception as error:  # noqa: BLE001 - a fault of ours: this batch's requests fail, the next are tried
+            except Exception as error:
                 log.error("labelling a batch failed", exc_info=error)
                 for piece in self._in_flight:
                     self._finish(piece, error)
@@ -215,7 +218,9 @@ class Labeller:
         if job.done.done():
             return
         if isinstance(outcome, Exception):
-            failure = RuntimeError(f"labelling failed: {type(outcome).__name__}: {outcome}")  # (a future refuses StopIteration)
+            failure = RuntimeError(
+                f"labelling failed: {type(outcome).__name__}: {outcome}"
+            )  # (a future refuses StopIteration)
             failure.__cause__ = outcome
             job.done.set_exception(failure)
             return

@@ -25,7 +25,9 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
     """The request's body, refused with 413 as soon as it is known to pass ``limit`` bytes, 408 after ``timeout`` s."""
     declared = request.headers.get("content-length")
     # Connection: close: the rest of a body refused is not to be read as the next request.
-    too_large = RequestError(413, f"the body is over the limit of {limit:,} bytes: send fewer documents per request", {"Connection": "close"})
+    too_large = RequestError(
+        413, f"the body is over the limit of {limit:,} bytes: send fewer documents per request", {"Connection": "close"}
+    )
     if declared is not None:
         if not re.fullmatch(r"[0-9]+", declared):
             raise RequestError(400, "Content-Length is not a number")
@@ -66,7 +68,9 @@ def gunzip(body: bytes, limit: int) -> bytes:
     try:
         data = inflate.decompress(body, limit + 1)
         if len(data) > limit or inflate.unconsumed_tail:
-            raise RequestError(413, f"the body inflates to over the limit of {limit:,} bytes: send fewer documents per request")
+            raise RequestError(
+                413, f"the body inflates to over the limit of {limit:,} bytes: send fewer documents per request"
+            )
         if not inflate.eof:
             raise RequestError(400, "the gzipped body is cut short")
         if inflate.unused_data:
@@ -123,7 +127,9 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
     return documents, single
 
 
-def _documents_in(body: bytes, gzipped: bool, limit: int) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
+def _documents_in(
+    body: bytes, gzipped: bool, limit: int
+) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
     return documents_of(parse(gunzip(body, limit) if gzipped else body))
 
 

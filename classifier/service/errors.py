@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
-from typing import Optional
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +24,7 @@ from ..errors import ModelError, StoryfilterError
 class RequestError(Exception):
     """A request the service refuses: its HTTP status and what to tell the client."""
 
-    def __init__(self, status: int, message: str, headers: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -34,12 +33,20 @@ class RequestError(Exception):
 
 # The error type that goes with each status (the phrases of http.HTTPStatus change between Python versions).
 ERROR_TYPES = {
-    400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed", 408: "Timeout",
-    413: "TooLarge", 415: "UnsupportedMediaType", 500: "InternalError", 501: "NotImplemented", 503: "Unavailable",
+    400: "BadRequest",
+    401: "Unauthorized",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    408: "Timeout",
+    413: "TooLarge",
+    415: "UnsupportedMediaType",
+    500: "InternalError",
+    501: "NotImplemented",
+    503: "Unavailable",
 }
 
 
-def error_response(status: int, message: str, headers: Optional[dict[str, str]] = None) -> Response:
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """``{"error": {"type", "message"}}``, typed by the status ("BadRequest", "Unauthorized"...).
 
     ASCII JSON: a message that quotes the request (a lone surrogate included) always encodes.

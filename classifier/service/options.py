@@ -10,7 +10,6 @@ import json
 import os
 import re
 from dataclasses import asdict, dataclass
-from typing import Optional
 
 from ..errors import InputError
 from ..run.ordered import DEFAULT_CHUNK
@@ -34,8 +33,8 @@ class ServeOptions:
     in the environment without the token in it.
     """
 
-    model: Optional[str] = None
-    token_file: Optional[str] = None
+    model: str | None = None
+    token_file: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     batch_size: int = DEFAULT_CHUNK
     gather: float = DEFAULT_GATHER
@@ -45,7 +44,7 @@ class ServeOptions:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_environment(cls) -> "ServeOptions":
+    def from_environment(cls) -> ServeOptions:
         return cls(**json.loads(os.environ.get(OPTIONS_VARIABLE, "{}")))
 
 
@@ -67,6 +66,8 @@ def read_token(path: str) -> str:
     if not token:
         raise InputError(f"the token file {path} is empty: write the token clients must send in it")
     if not TOKEN_PATTERN.fullmatch(token):
-        raise InputError(f"the token in {path} must be one line of letters, digits and -._~+/ (ending in = at most), "
-                         "as a bearer token is sent: e.g. `head -c 32 /dev/urandom | base64`")
+        raise InputError(
+            f"the token in {path} must be one line of letters, digits and -._~+/ (ending in = at most), "
+            "as a bearer token is sent: e.g. `head -c 32 /dev/urandom | base64`"
+        )
     return token

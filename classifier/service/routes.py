@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from http import HTTPStatus
-from typing import Awaitable, Optional
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -73,17 +73,29 @@ _DOCUMENT_SCHEMA = {
 _LABEL_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"oneOf": [_DOCUMENT_SCHEMA, {"type": "array", "items": _DOCUMENT_SCHEMA}]}}},
+        "content": {
+            "application/json": {"schema": {"oneOf": [_DOCUMENT_SCHEMA, {"type": "array", "items": _DOCUMENT_SCHEMA}]}}
+        },
     }
 }
 _ERRORS = {
-    status: {"description": HTTPStatus(status).phrase, "content": {"application/json": {"example": {"error": {"type": "...", "message": "..."}}}}}
+    status: {
+        "description": HTTPStatus(status).phrase,
+        "content": {"application/json": {"example": {"error": {"type": "...", "message": "..."}}}},
+    }
     for status in (400, 401, 408, 413, 415, 500)
 }
 
 
-@router.post("/label", dependencies=[Depends(authorize)], openapi_extra=_LABEL_BODY, responses={**_ERRORS, 422: {"description": "The one document sent could not be labelled: its error record."}})
-async def label(request: Request, segments: bool = Query(True, description="Include each segment (false: as --no-segments).")) -> Response:
+@router.post(
+    "/label",
+    dependencies=[Depends(authorize)],
+    openapi_extra=_LABEL_BODY,
+    responses={**_ERRORS, 422: {"description": "The one document sent could not be labelled: its error record."}},
+)
+async def label(
+    request: Request, segments: bool = Query(True, description="Include each segment (false: as --no-segments).")
+) -> Response:
     """Label one document (answer: its record) or an array of them (answer: their records, in order).
 
     Each record is what `storyfilter label` writes; a document of an
@@ -93,14 +105,24 @@ async def label(request: Request, segments: bool = Query(True, description="Incl
     documents, single = await request_documents(request)
     records = await _records(request, documents, segments)
     if single:
-        return Response(records.lines.rstrip(b"\n"), status_code=422 if records.failed else 200, media_type="application/json")
-    return Response(await off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json")
+        return Response(
+            records.lines.rstrip(b"\n"), status_code=422 if records.failed else 200, media_type="application/json"
+        )
+    return Response(
+        await off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json"
+    )
+
 
 @router.post("/filter", dependencies=[Depends(authorize)], openapi_extra=_LABEL_BODY, responses=_ERRORS)
 async def filter_(
     request: Request,
     topic: list[str] = Query(..., description="Keep documents whose story carries this topic (repeatable)."),
-    min_score: Optional[float] = Query(None, ge=0.0, le=1.0, description="Keep when a topic's probability is at least this; else by the tag thresholds."),
+    min_score: float | None = Query(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Keep when a topic's probability is at least this; else by the tag thresholds.",
+    ),
     segments: bool = Query(True, description="Include each segment (false: as --no-segments)."),
 ) -> Response:
     """The records of the documents (one or an array) whose story carries any of the topics, as `storyfilter filter` writes them.
@@ -111,17 +133,27 @@ async def filter_(
     select = TopicSelector(frozenset(served.check_topics(topic)), min_score)
     documents, _ = await request_documents(request)
     records = await _records(request, documents, segments, select)
-    return Response(await off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json")
+    return Response(
+        await off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json"
+    )
 
-@router.api_route("/health", methods=["GET", "HEAD"], responses={503: {"description": "This worker can no longer label."}})
+
+@router.api_route(
+    "/health", methods=["GET", "HEAD"], responses={503: {"description": "This worker can no longer label."}}
+)
 async def health(request: Request) -> Response:
     """Whether the service is up, the model it serves, and how many documents wait to be labelled (in this worker).
 
     503 with status "failing" when this worker's labelling has stopped (a fault of ours).
     """
     labeller: Labeller = request.app.state.labeller
-    state = {"status": "ok" if labeller.healthy else "failing", "model": request.app.state.model.model_id, "waiting": labeller.waiting}
+    state = {
+        "status": "ok" if labeller.healthy else "failing",
+        "model": request.app.state.model.model_id,
+        "waiting": labeller.waiting,
+    }
     return Response(json.dumps(state), status_code=200 if labeller.healthy else 503, media_type="application/json")
+
 
 @router.get("/model", dependencies=[Depends(authorize)], responses=_ERRORS)
 async def model_card(request: Request) -> dict:

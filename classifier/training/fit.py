@@ -11,10 +11,10 @@ bundle with its model card.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -111,7 +111,11 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     """
     started = time.time()
     sources = read_sources(
-        options.sources, cache=options.cache, html=options.html, held_out_fraction=options.held_out_fraction, progress=progress
+        options.sources,
+        cache=options.cache,
+        html=options.html,
+        held_out_fraction=options.held_out_fraction,
+        progress=progress,
     )
     documents = [d for source in sources for d in source.documents]
     labelled = [d for d in documents if any(label != UNLABELLED for label in d.labels)]
@@ -136,7 +140,9 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     topic_documents = [d for d in documents if d.topics is not None]
     if topic_documents:
         progress(f"fitting the topic model on {len(topic_documents)} topic-labelled documents")
-        model.topic_classifier, model.topic_thresholds, model.card["topics"] = train_topics(topic_documents, options.seed)
+        model.topic_classifier, model.topic_thresholds, model.card["topics"] = train_topics(
+            topic_documents, options.seed
+        )
         model.card["topic_model"] = describe(model.topic_classifier)
     model.card["training_seconds"] = round(time.time() - started)
     model.save(options.out)
@@ -153,7 +159,9 @@ def _fit_validated(documents, options: TrainingOptions, progress, kind: str, htm
         if held and fitting:
             progress(f"{kind}: fitting on {len(fitting)} documents to validate on {len(held)}")
             metrics = validation_metrics(_fit(fitting, options.seed, html), held)
-            metrics["rule"] = f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"
+            metrics["rule"] = (
+                f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"
+            )
             progress(f"{kind}: validation story F1 {metrics['story']['f1']:.4f}")
     progress(f"{kind}: fitting the model on {len(documents)} documents")
     return _fit(documents, options.seed, html), metrics
@@ -187,7 +195,12 @@ def validation_metrics(classifier, documents: Sequence[TrainingDocument]) -> dic
 
 
 def _score_dict(score: StoryScore) -> dict:
-    return {"f1": round(score.f1, 4), "precision": round(score.precision, 4), "recall": round(score.recall, 4), "pages": score.pages}
+    return {
+        "f1": round(score.f1, 4),
+        "precision": round(score.precision, 4),
+        "recall": round(score.recall, 4),
+        "pages": score.pages,
+    }
 
 
 def describe(estimator) -> dict:

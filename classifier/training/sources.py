@@ -8,9 +8,9 @@ model says exactly what it learnt from.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..corpus.documents import TrainingDocument, read_training_jsonl
 from ..corpus.sites import is_held_out

@@ -7,7 +7,7 @@ keeps those cross-validated figures and a reliability table per tag.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import clone
@@ -66,7 +66,10 @@ def train_topics(documents: Sequence[TrainingDocument], seed: int, folds: int = 
         "positives": {name: int(truth[:, j].sum()) for j, name in enumerate(names)},
         "thresholds": thresholds,
         "cross_validation": topic_metrics(truth, out_of_fold, [thresholds[n] for n in names], names)
-        | {"folds": folds, "rule": "shuffled k-fold over the training examples; thresholds maximise each tag's F1 here"},
+        | {
+            "folds": folds,
+            "rule": "shuffled k-fold over the training examples; thresholds maximise each tag's F1 here",
+        },
         "reliability": tag_reliability(truth, out_of_fold, names),
     }
     return fitted, thresholds, card
