@@ -129,3 +129,10 @@ def shared_path(*parts: str) -> Path:
 def write_jsonl(path: Path, records) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+def corpus_pages(count: int) -> list[dict]:
+    """The first pages of our own corpus as documents to label."""
+    with open(CORPUS_PAGES, encoding="utf-8") as handle:
+        records = [json.loads(line) for line in itertools.islice(handle, count)]
+    return [{"id": r["id"], "text": r["text"]} for r in records]

@@ -1,7 +1,9 @@
 import pytest
 
-from classifier.evaluation.evaluate import evaluate_documents
+from classifier.evaluation.evaluate import evaluate_documents, gold_story
 from classifier.evaluation.metrics import average_scores, score_page, shingles
+from classifier.records import Label, LabeledDocument, ScoredSegment
+from classifier.segment.text import split_text
 
 from .conftest import tiny_documents
 
@@ -34,10 +36,48 @@ def test_scores_average_precision_and_recall_before_f1():
     assert summary.f1 == pytest.approx(0.75)
 
 
-def test_evaluate_documents_reports_story_and_lines(tiny_model):
+class Oracle:
+    """A stand-in model that labels each page's lines as its gold says, or every line with one label."""
+
+    def __init__(self, documents, everything: Label | None = None):
+        self.gold = {d.id: d.labels for d in documents}
+        self.everything = everything
+
+    def label_many(self, inputs):
+        for page in inputs:
+            segments = split_text(page.text)
+            labels = [self.everything if self.everything is not None else Label(max(g, 0)) for g in self.gold[page.id]]
+            scored = tuple(ScoredSegment(s, label, float(label)) for s, label in zip(segments, labels))
+            yield LabeledDocument(id=page.id, model="oracle@1", segments=scored)
+
+
+def test_a_model_that_labels_as_the_gold_scores_one_and_makes_no_line_errors():
     documents = tiny_documents()[:5]
-    result = evaluate_documents(tiny_model, documents)
-    assert result.story.pages == 5
-    assert 0.0 <= result.story.f1 <= 1.0
-    assert result.lines == sum(sum(1 for label in d.labels if label >= 0) for d in documents)
-    assert 0.0 <= result.line_accuracy <= 1.0
+    result = evaluate_documents(Oracle(documents), documents)
+    known = sum(sum(1 for label in d.labels if label >= 0) for d in documents)
+    assert result.story.pages == 5 and result.lines == known
+    assert result.story.f1 == pytest.approx(1.0) and result.line_accuracy == 1.0
+    assert all(page.errors == 0 and page.mistakes == () for page in result.pages)
+    assert list(result.gold) == [label == Label.STORY for d in documents for label in d.labels if label >= 0]
+
+
+def test_a_model_that_keeps_nothing_has_no_recall_and_misses_every_story_line():
+    documents = tiny_documents()[:5]
+    result = evaluate_documents(Oracle(documents, everything=Label.CHROME), documents)
+    story_lines = sum(sum(1 for label in d.labels if label == Label.STORY) for d in documents)
+    assert result.story.recall == 0.0 and result.story.precision == 1.0 and result.story.f1 == 0.0
+    assert result.line_accuracy == pytest.approx(1 - story_lines / result.lines)
+    first = result.pages[0]
+    assert first.errors == len(first.mistakes) > 0
+    assert all(m.gold is Label.STORY and m.score == 0.0 for m in first.mistakes)
+    text = documents[0].text.splitlines()
+    assert all(text[m.line - 1].strip() == m.text for m in first.mistakes)  # each mistake names its line
+
+
+def test_keeping_everything_is_scored_page_by_page_and_averaged():
+    documents = tiny_documents()[:5]
+    result = evaluate_documents(Oracle(documents, everything=Label.STORY), documents)
+    everything = ["\n\n".join(s.text for s in split_text(d.text)) for d in documents]
+    expected = average_scores([score_page(kept, gold_story(d)) for kept, d in zip(everything, documents)])
+    assert (result.story.precision, result.story.recall) == pytest.approx((expected.precision, expected.recall))
+    assert expected.precision < 0.9 < expected.recall  # the chrome costs precision, not recall

@@ -37,8 +37,14 @@ def test_unlabelled_lines_stay_out_of_training_but_in_context():
     data = assemble(tiny_documents()[:30])
     labels = data.labels.copy()
     labels[::3] = -1
+    labelled = labels != -1
     model = build_segment_classifier().set_params(cv=3).fit(data.segments, labels, groups=data.groups)
-    assert model.predict_proba(data.segments).shape == (len(labels), 2)
+    # Out of training: the wording model made one update per labelled line per pass, none for the others.
+    assert model.wording_.t_ == model.wording_.n_iter_ * labelled.sum() + 1
+    # In context: the same pages without those lines (rather than with them unlabelled) teach another model.
+    kept = [segment for segment, keep in zip(data.segments, labelled) if keep]
+    dropped = build_segment_classifier().set_params(cv=3).fit(kept, labels[labelled], groups=data.groups[labelled])
+    assert not np.allclose(model.predict_proba(kept), dropped.predict_proba(kept))
 
 
 def test_fit_rejects_labels_of_one_class():
