@@ -1,7 +1,7 @@
 """The exceptions storyfilter raises on purpose.
 
 Each says what went wrong and what to do about it. The CLI maps them to exit
-codes in one place (``cli.py``); the library never exits.
+codes in one place (``classifier/cli/exits.py``); the library never exits.
 """
 
 from __future__ import annotations

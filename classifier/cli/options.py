@@ -25,7 +25,7 @@ WorkersOption = Annotated[
     typer.Option(
         "--workers",
         min=1,
-        help="Worker processes, each with one core and its own copy of the model [default: all cores].",
+        help="Worker processes, each with one core and its own copy of the model (default: every core).",
     ),
 ]
 SchedulerOption = Annotated[

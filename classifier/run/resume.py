@@ -7,7 +7,8 @@ many input documents as the output holds records of it, and appends the
 rest. Each input document therefore has its record exactly once, whatever
 the order in which ids repeat, and a finished document is not labelled
 again. (``filter`` writes only the documents that pass, so on resume it
-labels again the ones that did not; it writes nothing twice.)
+labels again the ones that did not; where an id repeats, an input that
+did not pass can be taken for one that did and a later one written twice.)
 
 Ids are kept as 64-bit hashes in sorted numpy arrays, 16 bytes per record,
 so that a run of millions of documents resumes in little memory.
