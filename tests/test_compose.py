@@ -2,15 +2,23 @@
 
 import json
 
+import pytest
+
+from classifier.corpus.documents import read_training_jsonl
+from training.compose import HELD_OUT_LANGUAGES, LANGUAGES
 from training.compose import main as compose
+from training.languages import problems
 
 from .conftest import CORPUS_PAGES
 
+CORPUS = CORPUS_PAGES.parent
+WRITTEN = ("pages.jsonl", "multilingual.jsonl", "multilingual-test.jsonl")
+
 
 def test_corpus_pages_are_reproducible(tmp_path):
-    out = tmp_path / "pages.jsonl"
-    compose(["--out", str(out)])
-    assert out.read_text(encoding="utf-8") == CORPUS_PAGES.read_text(encoding="utf-8")
+    compose(["--out", str(tmp_path)])
+    for name in WRITTEN:
+        assert (tmp_path / name).read_text(encoding="utf-8") == (CORPUS / name).read_text(encoding="utf-8"), name
 
 
 def test_corpus_pages_are_valid_training_data():
@@ -20,3 +28,31 @@ def test_corpus_pages_are_valid_training_data():
         assert labels == {"story", "chrome"}
         story = [page["text"][s["start"] : s["end"]] for s in page["segments"] if s["label"] == "story"]
         assert "\n\n".join(story) == page["story"]
+
+
+@pytest.mark.parametrize("path", sorted(LANGUAGES.glob("*.json")), ids=lambda p: p.stem)
+def test_each_language_file_is_complete(path):
+    assert problems(json.loads(path.read_text(encoding="utf-8")), path.stem) == []
+
+
+def test_pages_in_other_languages_come_as_text_and_as_html_with_the_same_story():
+    documents = list(read_training_jsonl(CORPUS / "multilingual.jsonl"))
+    by_id = {d.id: d for d in documents}
+    pairs = [(d, by_id[d.id + "-html"]) for d in documents if not d.is_html]
+    assert pairs and len(pairs) * 2 == len(documents)
+    for text, markup in pairs:
+        assert text.language == markup.language and text.site == markup.site
+        story = [s.text for s, label in zip(text.segments, text.labels) if label == 1]
+        html_story = [s.text for s, label in zip(markup.segments, markup.labels) if label == 1]
+        assert [" ".join(s.split()) for s in story] == html_story
+        assert all(label in (0, 1) for label in text.labels + markup.labels)  # every line labelled
+
+
+def test_languages_kept_apart_are_never_trained_on_and_each_trained_one_keeps_a_pool_apart():
+    train = {d.language for d in read_training_jsonl(CORPUS / "multilingual.jsonl")}
+    test = {d.language for d in read_training_jsonl(CORPUS / "multilingual-test.jsonl")}
+    assert not train & set(HELD_OUT_LANGUAGES)
+    assert train <= test and set(HELD_OUT_LANGUAGES) & {p.stem for p in LANGUAGES.glob("*.json")} <= test
+    train_sites = {d.site for d in read_training_jsonl(CORPUS / "multilingual.jsonl")}
+    test_sites = {d.site for d in read_training_jsonl(CORPUS / "multilingual-test.jsonl")}
+    assert not train_sites & test_sites

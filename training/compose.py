@@ -16,7 +16,12 @@ or only its lead), and some are news briefs: one of our short items
 site's chrome. A page that is only a headline and a short paragraph is a
 story, though the same two lines in a sidebar are a teaser.
 
-Run ``python -m training.compose`` to rewrite ``training/corpus/pages.jsonl``.
+The same is done for our pages in other languages (``corpus/languages/``,
+see :mod:`training.languages`), each page also laid out as HTML
+(:mod:`training.markup`), some kept apart to test on.
+
+Run ``python -m training.compose`` to rewrite ``training/corpus/pages.jsonl``,
+``multilingual.jsonl`` and ``multilingual-test.jsonl``.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
+
+from .markup import labelled_record, page_html
 
 CORPUS = Path(__file__).parent / "corpus"
 PAGES_PER_STORY = 2
@@ -42,25 +49,50 @@ BRIEF_SHARE, BARE_BRIEF_SHARE = 0.3, 0.7
 
 STORY, CHROME = "story", "chrome"
 
+# Our pages in other languages: the files they are made from, pages per story,
+# and what is kept apart from training (whole languages, and one pool of each).
+LANGUAGES = CORPUS / "languages"
+MULTILINGUAL_PAGES_PER_STORY = 3
+HELD_OUT_LANGUAGES = ("hi", "pl")
+# A language's stories are dealt into pools in turn (by id); pool 0's pages are kept apart.
+LANGUAGE_POOLS = 4
 
-@dataclass
-class Draft:
-    """A page being composed: blocks of (text, label) lines."""
 
-    blocks: list[list[tuple[str, str]]] = field(default_factory=list)
+# The fixed words of a page's layout in English; a language file gives its own ("phrases").
+ENGLISH_PHRASES = {
+    "skip": ["Skip to content", "Skip to main content", "Menu", "Search"],
+    "home": ["Home"],
+    "read_more": ["Read more:", "Also read:", "READ MORE", "Related:", "See also:"],
+    "advertisement": ["Advertisement"],
+    "sign_up": ["Sign up", "Subscribe"],
+    "tags": ["Topics: ", "Tags: ", ""],
+    "comments": ["Comments", "Join the conversation", "Reader comments"],
+    "accept": ["Accept", "Accept all", "OK"],
+}
 
-    def add(self, lines: list[tuple[str, str]]) -> None:
-        if lines:
-            self.blocks.append(lines)
+
+class Block(NamedTuple):
+    """Lines of a page that belong together, and what they are (for the HTML layout of the page)."""
+
+    kind: str
+    lines: list[tuple[str, str]]
 
 
 class Composer:
     """Draws page parts from the phrase bank with one random generator."""
 
-    def __init__(self, bank: dict, stories: list[dict], rng: random.Random):
+    def __init__(self, bank: dict, stories: list[dict], rng: random.Random, kin=None):
         self.bank = bank
         self.stories = stories
         self.rng = rng
+        # Which stories may be teased on a story's page: by default those of its own pool.
+        self.kin = kin or (lambda story, other: pool_of(story) == pool_of(other))
+        self.phrases = {**ENGLISH_PHRASES, **bank.get("phrases", {})}
+
+    def phrase(self, key: str) -> str:
+        """One of the layout's words for ``key`` (drawn when there is a choice)."""
+        choices = self.phrases[key]
+        return choices[0] if len(choices) == 1 else self.rng.choice(choices)
 
     # --- small parts -----------------------------------------------------
     def name(self) -> str:
@@ -82,11 +114,22 @@ class Composer:
 
     def date(self) -> str:
         moment = datetime(2004, 1, 1) + timedelta(minutes=self.rng.randrange(0, 21 * 365 * 24 * 60))
-        return moment.strftime(self.rng.choice(self.bank["date_formats"])).replace("  ", " ").strip()
+        pattern = self.rng.choice(self.bank["date_formats"])
+        if "months" not in self.bank:  # English: strftime patterns
+            return moment.strftime(pattern).replace("  ", " ").strip()
+        return pattern.format(
+            day=moment.day,
+            month=self.bank["months"][moment.month - 1],
+            mm=f"{moment.month:02d}",
+            year=moment.year,
+            hour=f"{moment.hour:02d}",
+            minute=f"{moment.minute:02d}",
+            weekday=self.bank["weekdays"][moment.weekday()],
+        )
 
     def other_stories(self, story: dict, k: int) -> list[dict]:
-        pool = [s for s in self.stories if s["id"] != story["id"] and pool_of(s) == pool_of(story)]
-        return self.rng.sample(pool, k)
+        pool = [s for s in self.stories if s["id"] != story["id"] and self.kin(story, s)]
+        return self.rng.sample(pool, min(k, len(pool)))
 
     def shout_first_word(self, text: str) -> str:
         """Print the first word in capitals, as some sites style a lead."""
@@ -98,7 +141,7 @@ class Composer:
         rng = self.rng
         lines = []
         if rng.random() < 0.3:
-            lines.append(rng.choice(["Skip to content", "Skip to main content", "Menu", "Search"]))
+            lines.append(self.phrase("skip"))
         lines.append(site["name"])
         if rng.random() < 0.5:
             lines.append(site["tagline"])
@@ -113,7 +156,7 @@ class Composer:
         return [(line, CHROME) for line in lines]
 
     def breadcrumb(self) -> list[tuple[str, str]]:
-        parts = ["Home", *self.rng.sample(self.bank["sections"], self.rng.randint(1, 2))]
+        parts = [self.phrase("home"), *self.rng.sample(self.bank["sections"], self.rng.randint(1, 2))]
         return [(self.rng.choice([" > ", " \u203a ", " / ", " \u00bb "]).join(parts), CHROME)]
 
     def article_head(self, story: dict, site: dict) -> list[tuple[str, str]]:
@@ -132,7 +175,7 @@ class Composer:
             lines.append(self.fill(rng.choice(self.bank["photo_credits"]), site["name"]))
         return [(line, CHROME) for line in lines]
 
-    def body(self, story: dict) -> list[list[tuple[str, str]]]:
+    def body(self, story: dict) -> list[Block]:
         """The story's paragraphs, with chrome boxes slipped in between some."""
         rng = self.rng
         paragraphs = list(story["body"])
@@ -148,58 +191,63 @@ class Composer:
             mark = rng.choice(["\u2014", " \u2014 ", "-", " (", "\u2014"])
             tail = f"{agency})" if mark == " (" else agency
             paragraphs[-1] = paragraphs[-1].rstrip() + mark + tail
-        blocks: list[list[tuple[str, str]]] = []
+        blocks: list[Block] = []
         for i, paragraph in enumerate(paragraphs):
-            blocks.append([(paragraph, STORY)])
+            blocks.append(Block("paragraph", [(paragraph, STORY)]))
             if 0 < i < len(paragraphs) - 1 and rng.random() < 0.12:
-                blocks.append(self.inline_box(story))
+                blocks.append(Block("box", self.inline_box(story)))
         return blocks
 
     def inline_box(self, story: dict) -> list[tuple[str, str]]:
         rng = self.rng
         kind = rng.random()
         if kind < 0.3:
-            return [("Advertisement", CHROME)]
+            return [(self.phrase("advertisement"), CHROME)]
         if kind < 0.6:
-            other = self.other_stories(story, 1)[0]
-            label = rng.choice(["Read more:", "Also read:", "READ MORE", "Related:", "See also:"])
+            found = self.other_stories(story, 1)
+            if not found:  # a story alone in its pool has no other to point to
+                return [(self.phrase("advertisement"), CHROME)]
+            other = found[0]
+            label = self.phrase("read_more")
             return [(f"{label} {other['title']}", CHROME)]
         if kind < 0.8:
-            return [(rng.choice(self.bank["newsletter"]), CHROME), (rng.choice(["Sign up", "Subscribe"]), CHROME)]
+            return [(rng.choice(self.bank["newsletter"]), CHROME), (self.phrase("sign_up"), CHROME)]
         others = self.other_stories(story, rng.randint(2, 3))
         return [(rng.choice(self.bank["section_headings"]), CHROME)] + [(o["title"], CHROME) for o in others]
 
-    def after_story(self, story: dict, site: dict) -> list[list[tuple[str, str]]]:
+    def after_story(self, story: dict, site: dict) -> list[Block]:
         rng = self.rng
-        parts: list[list[tuple[str, str]]] = []
+        parts: list[Block] = []
         if rng.random() < 0.3:
             topics = rng.sample(self.bank["sections"], rng.randint(2, 4))
-            parts.append([(rng.choice(["Topics: ", "Tags: ", ""]) + ", ".join(topics), CHROME)])
+            label = self.phrase("tags")
+            label = label if not label or label.endswith(" ") else label + " "
+            parts.append(Block("tags", [(label + self.phrases.get("list_separator", [", "])[0].join(topics), CHROME)]))
         if rng.random() < 0.4:
-            parts.append([(u, CHROME) for u in rng.sample(self.bank["utility"], rng.randint(1, 4))])
+            parts.append(Block("share", [(u, CHROME) for u in rng.sample(self.bank["utility"], rng.randint(1, 4))]))
         if rng.random() < 0.25:
-            parts.append([(self.fill(rng.choice(self.bank["author_bios"]), site["name"]), CHROME)])
+            parts.append(Block("bio", [(self.fill(rng.choice(self.bank["author_bios"]), site["name"]), CHROME)]))
         if rng.random() < 0.25:
-            parts.append([(rng.choice(self.bank["promo"]), CHROME)])
+            parts.append(Block("promo", [(rng.choice(self.bank["promo"]), CHROME)]))
         if rng.random() < 0.2:
-            parts.append(self.comments())
+            parts.append(Block("comments", self.comments()))
         return parts
 
     def comments(self) -> list[tuple[str, str]]:
         rng = self.rng
-        lines = [(rng.choice(["Comments", "Join the conversation", "Reader comments"]), CHROME)]
+        lines = [(self.phrase("comments"), CHROME)]
         for _ in range(rng.randint(1, 4)):
             lines.append((self.name(), CHROME))
             lines.append((rng.choice(self.bank["comment_lines"]["meta"]), CHROME))
             lines.append((rng.choice(self.bank["comment_lines"]["comments"]), CHROME))
         return lines
 
-    def teasers(self, story: dict) -> list[list[tuple[str, str]]]:
+    def teasers(self, story: dict) -> list[Block]:
         """A sidebar of teasers for other stories: the seed's hard case."""
         rng = self.rng
-        blocks: list[list[tuple[str, str]]] = []
+        blocks: list[Block] = []
         heading = rng.sample(self.bank["section_headings"] + self.bank["sections"], rng.randint(1, 2))
-        blocks.append([(h, CHROME) for h in heading])
+        blocks.append(Block("teaser_heading", [(h, CHROME) for h in heading]))
         style = rng.randrange(6)
         for other in self.other_stories(story, rng.randint(2, 7)):
             title, blurb, date = other["title"], other["dek"], self.date()
@@ -217,53 +265,62 @@ class Composer:
             elif style == 3:
                 lines = [title, blurb]
             elif style == 4:
-                lines = [rng.choice(self.bank["sections"]), title, self.fill("By {name}", ""), blurb]
+                lines = [rng.choice(self.bank["sections"]), title, self.fill(self.plain_byline(), ""), blurb]
             else:
                 lines = [title, date]
-            blocks.append([(line, CHROME) for line in lines])
+            blocks.append(Block("teaser", [(line, CHROME) for line in lines]))
         return blocks
 
-    def footer(self, site: dict) -> list[list[tuple[str, str]]]:
+    def plain_byline(self) -> str:
+        """A byline with the author's name alone ("By {name}")."""
+        if "months" not in self.bank:
+            return "By {name}"
+        return next(
+            (b for b in self.bank["bylines"] if "{name}" in b and "{name2}" not in b and "{agency}" not in b), "{name}"
+        )
+
+    def footer(self, site: dict) -> list[Block]:
         rng = self.rng
         parts = []
         if rng.random() < 0.5:
-            parts.append([(s, CHROME) for s in rng.sample(self.bank["sections"], rng.randint(3, 10))])
-        parts.append([(f, CHROME) for f in rng.sample(self.bank["footer"], rng.randint(1, 5))])
-        if rng.random() < 0.3:
             parts.append(
-                [(rng.choice(self.bank["cookie"]), CHROME), (rng.choice(["Accept", "Accept all", "OK"]), CHROME)]
+                Block("footer_links", [(s, CHROME) for s in rng.sample(self.bank["sections"], rng.randint(3, 10))])
             )
+        parts.append(Block("footer", [(f, CHROME) for f in rng.sample(self.bank["footer"], rng.randint(1, 5))]))
+        if rng.random() < 0.3:
+            parts.append(Block("cookie", [(rng.choice(self.bank["cookie"]), CHROME), (self.phrase("accept"), CHROME)]))
         return parts
 
-    def clean(self, story: dict) -> list[list[tuple[str, str]]]:
+    def clean(self, story: dict) -> list[Block]:
         """A story with no site around it: its headline, then all of it or only its lead (a brief)."""
         paragraphs = story["body"] if self.rng.random() < 0.5 else story["body"][:1]
-        blocks = [[(story["title"], CHROME)]] if self.rng.random() < 0.8 else []
-        return blocks + [[(paragraph, STORY)] for paragraph in paragraphs]
+        blocks = [Block("headline", [(story["title"], CHROME)])] if self.rng.random() < 0.8 else []
+        return blocks + [Block("paragraph", [(paragraph, STORY)]) for paragraph in paragraphs]
 
     def brief(self, item: dict, number: int) -> dict:
         """A page of one short news item: bare, or inside a site like any story."""
         story = {"id": item["id"], "title": item["title"], "body": [item["description"]], "topics": item["topics"]}
         if self.rng.random() < BARE_BRIEF_SHARE:
-            blocks = [[(story["title"], CHROME)], [(item["description"], STORY)]]
+            blocks = [Block("headline", [(story["title"], CHROME)]), Block("paragraph", [(item["description"], STORY)])]
             return render(blocks, story, self.rng.choice(self.bank["sites"]), number, self.rng)
         return self.page(story, number)
 
     # --- the page ------------------------------------------------------------
     def page(self, story: dict, number: int) -> dict:
+        """A page of the story, laid out as scraped text (its blocks kept for an HTML layout)."""
         rng = self.rng
         site = rng.choice(self.bank["sites"])
-        blocks: list[list[tuple[str, str]]] = []
+        blocks: list[Block] = []
         if rng.random() < 0.12:
             return render(self.clean(story), story, site, number, rng)
         bare = rng.random() < 0.25  # a scrape of the article area only, like the seed page
         if not bare:
-            blocks.append(self.header(site))
+            blocks.append(Block("header", self.header(site)))
             if rng.random() < 0.4:
-                blocks.append(self.breadcrumb())
+                blocks.append(Block("breadcrumb", self.breadcrumb()))
             if rng.random() < 0.2:
                 blocks.extend(self.teasers(story))
-            blocks.append(self.article_head(story, site))
+            blocks.append(Block("article_head", self.article_head(story, site)))
         blocks.extend(self.body(story))
         blocks.extend(self.after_story(story, site))
         for _ in range(rng.choice([1, 1, 1, 2])):
@@ -278,14 +335,14 @@ def pool_of(story: dict) -> int:
     return int(hashlib.sha256(story["id"].encode("utf-8")).hexdigest(), 16) % POOLS
 
 
-def render(blocks, story: dict, site: dict, number: int, rng: random.Random) -> dict:
-    """Lay the blocks out as scraped text and record each line's offsets."""
+def render(blocks: list[Block], story: dict, site: dict, number: int, rng: random.Random) -> dict:
+    """Lay the blocks out as scraped text and record each line's offsets (the blocks stay in ``blocks``)."""
     within = rng.choice(["\n", "\n", "\n\n"])  # between lines of a block
     between = rng.choice(["\n\n", "\n\n", "\n", "\n\n\n"])  # between blocks
     text = ""
     segments = []
-    for _b, block in enumerate(blocks):
-        for i, (line, label) in enumerate(block):
+    for block in blocks:
+        for i, (line, label) in enumerate(block.lines):
             if text:
                 text += within if i else between
             segments.append({"start": len(text), "end": len(text) + len(line), "label": label})
@@ -299,29 +356,91 @@ def render(blocks, story: dict, site: dict, number: int, rng: random.Random) -> 
         "segments": segments,
         "topics": story["topics"],
         "story": story_text,
+        "blocks": blocks,  # for the page's HTML layout; not written
+        "site_name": site["name"],
     }
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def english_pages(seed: int) -> list[dict]:
+    """Our English pages: two of each story, and briefs from some of the short items."""
+    stories = read_jsonl(CORPUS / "stories.jsonl")
+    bank = json.loads((CORPUS / "chrome.json").read_text(encoding="utf-8"))
+    rng = random.Random(seed)
+    composer = Composer(bank, stories, rng)
+    pages = [composer.page(story, number) for story in stories for number in range(PAGES_PER_STORY)]
+    pages += [composer.brief(item, 0) for item in read_jsonl(CORPUS / "items.jsonl") if rng.random() < BRIEF_SHARE]
+    for page in pages:
+        del page["blocks"], page["site_name"]
+    return pages
+
+
+def multilingual_pages(seed: int) -> tuple[list[dict], list[dict]]:
+    """Our pages in other languages, each as text and as HTML: (to train on, kept apart to test on).
+
+    Of each language, the pages of one pool of stories (every
+    :data:`LANGUAGE_POOLS`-th story, from the first, by id) are kept apart, and of the :data:`HELD_OUT_LANGUAGES` every page: the
+    model is measured on a language it never saw.
+    """
+    train: list[dict] = []
+    test: list[dict] = []
+    for path in sorted(LANGUAGES.glob("*.json")):
+        bank = json.loads(path.read_text(encoding="utf-8"))
+        code, stories = bank["language"], bank["stories"]
+        pools = {
+            story["id"]: number % LANGUAGE_POOLS for number, story in enumerate(sorted(stories, key=lambda s: s["id"]))
+        }
+        apart = {key: code in HELD_OUT_LANGUAGES or pool == 0 for key, pool in pools.items()}
+
+        def kin(story: dict, other: dict, apart: dict = apart) -> bool:
+            """Stories kept apart are teased among themselves; the rest among the rest."""
+            return apart[story["id"]] == apart[other["id"]]
+
+        composer = Composer(bank, stories, random.Random(f"{seed}-{code}"), kin)
+        layout = random.Random(f"{seed}-{code}-html")
+        titles = {story["title"] for story in stories}
+        for story in stories:
+            for number in range(MULTILINGUAL_PAGES_PER_STORY):
+                page = composer.page(story, number)
+                blocks, site_name = page.pop("blocks"), page.pop("site_name")
+                page = {**page, "site": f"corpus-{code}-pool{pools[story['id']]}", "language": code}
+                markup = page_html(blocks, story, {"name": site_name}, titles, code, bank["direction"], layout)
+                rendered = labelled_record(markup, blocks)
+                as_html = {
+                    **{k: page[k] for k in ("site", "language")},
+                    "id": page["id"] + "-html",
+                    "html": markup,
+                    "segments": rendered["segments"],
+                    "topics": page["topics"],
+                    "story": page["story"],
+                }
+                (test if apart[story["id"]] else train).extend([page, as_html])
+    return train, test
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=20261128)
-    parser.add_argument("--out", type=Path, default=CORPUS / "pages.jsonl")
+    parser.add_argument("--out", type=Path, default=CORPUS, help="The folder to write the pages into.")
     args = parser.parse_args(argv)
-    stories = [
-        json.loads(line) for line in (CORPUS / "stories.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
-    bank = json.loads((CORPUS / "chrome.json").read_text(encoding="utf-8"))
-    items = [
-        json.loads(line) for line in (CORPUS / "items.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
-    rng = random.Random(args.seed)
-    composer = Composer(bank, stories, rng)
-    pages = [composer.page(story, number) for story in stories for number in range(PAGES_PER_STORY)]
-    pages += [composer.brief(item, 0) for item in items if rng.random() < BRIEF_SHARE]
-    with open(args.out, "w", encoding="utf-8") as out:
-        for page in pages:
-            out.write(json.dumps(page, ensure_ascii=False) + "\n")
-    print(f"wrote {len(pages)} pages to {args.out}")
+    pages = english_pages(args.seed)
+    write_jsonl(args.out / "pages.jsonl", pages)
+    train, test = multilingual_pages(args.seed)
+    write_jsonl(args.out / "multilingual.jsonl", train)
+    write_jsonl(args.out / "multilingual-test.jsonl", test)
+    print(
+        f"wrote {len(pages)} English pages, {len(train)} pages in other languages to train on and {len(test)} to "
+        f"test on (text and HTML) to {args.out}"
+    )
 
 
 if __name__ == "__main__":
