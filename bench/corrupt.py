@@ -54,7 +54,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifier.corpus.webpages import default_cache, read_web_pages
+from classifier.cache import cache_folder
+from classifier.corpus.webpages import read_web_pages
 
 ENCODINGS = ("utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "cp1252", "latin-1", "shift_jis", "koi8-r")
 
@@ -210,7 +211,7 @@ def jsonl_line(doc_id: str, field: str, text: str, rng: random.Random) -> tuple[
 
 def build_input(data: Path, directory: Path, rng: random.Random, lines_per_file: int) -> list[Expected]:
     """Write the damaged inputs into ``directory``; the documents they hold, in the order ``label`` reads them."""
-    pages = list(read_web_pages(data, renderers=["html-text"], cache=default_cache()))
+    pages = list(read_web_pages(data, renderers=["html-text"], cache=cache_folder()))
     index = [json.loads(line) for line in (data / "pages.jsonl").open(encoding="utf-8")]
     expected: dict[str, list[Expected]] = {}
     jsonl: list[tuple[str, str, str]] = []

@@ -36,14 +36,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from classifier.corpus.webpages import default_cache, read_web_pages
+from classifier.cache import cache_folder
+from classifier.corpus.webpages import read_web_pages
 
 MODES = ("1 worker", "2 workers", "dask")
 
 
 def write_input(data: Path, size: int, path: Path) -> None:
     """``size`` documents made by cycling through the corpus's pages, each with its own id."""
-    pages = [d.text for d in read_web_pages(data, renderers=["html-text"], cache=default_cache())]
+    pages = [d.text for d in read_web_pages(data, renderers=["html-text"], cache=cache_folder())]
     with open(path, "w", encoding="utf-8") as handle:
         for i in range(size):
             handle.write(json.dumps({"id": f"doc-{i:07d}", "text": pages[i % len(pages)]}, ensure_ascii=False) + "\n")

@@ -262,9 +262,10 @@ def main() -> None:
 
 def write_pages(data: Path, path: Path) -> None:
     """The corpus's pages, once each, as a JSONL file of ``{"id", "text"}``."""
-    from classifier.corpus.webpages import default_cache, read_web_pages
+    from classifier.cache import cache_folder
+    from classifier.corpus.webpages import read_web_pages
 
-    count = sum(1 for _ in read_web_pages(data, renderers=["html-text"], cache=default_cache()))
+    count = sum(1 for _ in read_web_pages(data, renderers=["html-text"], cache=cache_folder()))
     write_input(data, count, path)
 
 

@@ -43,7 +43,7 @@ class Label(IntEnum):
 UNLABELLED = -1
 
 # Fields of an output record that a document's own fields may not overwrite.
-RESERVED_FIELDS = frozenset({"id", "model", "segments", "story", "topics", "tags", "error"})
+RESERVED_FIELDS = frozenset({"id", "model", "language", "segments", "story", "topics", "tags", "error"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class LabeledDocument:
 
     ``text`` is set for a page that came as HTML: its rendering as text,
     into which the segments' offsets point; the record carries it.
+    ``language`` is the ISO 639-1 code of the story's language (None when
+    it cannot be told).
     """
 
     id: str
@@ -97,6 +99,7 @@ class LabeledDocument:
     extra: Mapping[str, Any] = field(default_factory=dict)
     text: str | None = None
     story_text: str | None = field(default=None, repr=False)
+    language: str | None = None
 
     @property
     def story(self) -> str:
@@ -123,7 +126,9 @@ class LabeledDocument:
             raise ValueError("'topics' must be an object of numbers")
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError("'tags' must be a list of strings")
-        text = record.get("text")
+        text, language = record.get("text"), record.get("language")
+        if language is not None and not isinstance(language, str):
+            raise ValueError("'language' must be a string or null")
         return cls(
             id=str(record.get("id")),
             model=str(record.get("model", "")),
@@ -133,6 +138,7 @@ class LabeledDocument:
             extra={k: v for k, v in record.items() if k not in RESERVED_FIELDS},
             text=text if isinstance(text, str) else None,
             story_text=story,
+            language=language,
         )
 
     def carries(self, wanted: Iterable[str], min_score: float | None = None) -> bool:
@@ -147,7 +153,7 @@ class LabeledDocument:
 
     def to_record(self, segments: bool = True) -> dict:
         """The output record of SPEC.md (``segments=False`` leaves them out)."""
-        record: dict[str, Any] = {"id": self.id, "model": self.model}
+        record: dict[str, Any] = {"id": self.id, "model": self.model, "language": self.language}
         if self.text is not None:  # the rendering of an HTML page: segment offsets point into it
             record["text"] = self.text
         if segments:

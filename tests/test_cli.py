@@ -91,3 +91,19 @@ def test_train_writes_a_bundle_that_labels(tmp_path):
     assert card["training_data"][0]["documents"] == 60
     result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(out)])
     assert result.exit_code == 0
+
+
+def test_help_and_version_start_without_loading_scikit_learn_numpy_or_scipy():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from classifier.cli.app import app\n"
+        "try:\n    app(['--version'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('sklearn', 'numpy', 'scipy', 'joblib') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    from classifier.versions import package_version
+
+    assert result.stdout.splitlines() == [f"storyfilter {package_version()}", "[]"]

@@ -35,8 +35,9 @@ def test_each_language_file_is_complete(path):
     assert problems(json.loads(path.read_text(encoding="utf-8")), path.stem) == []
 
 
-def test_pages_in_other_languages_come_as_text_and_as_html_with_the_same_story():
-    documents = list(read_training_jsonl(CORPUS / "multilingual.jsonl"))
+def test_pages_kept_apart_come_as_text_and_as_html_with_the_same_story_and_those_to_train_on_as_text():
+    assert not any(d.is_html for d in read_training_jsonl(CORPUS / "multilingual.jsonl"))
+    documents = list(read_training_jsonl(CORPUS / "multilingual-test.jsonl"))
     by_id = {d.id: d for d in documents}
     pairs = [(d, by_id[d.id + "-html"]) for d in documents if not d.is_html]
     assert pairs and len(pairs) * 2 == len(documents)

@@ -62,3 +62,11 @@ def test_training_jsonl_errors_name_the_line(tmp_path):
     path.write_text('{"id": "a", "text": "x", "segments": [{"start": 0, "end": 1, "label": "boilerplate"}]}\n')
     with pytest.raises(TrainingDataError, match="unknown segment label"):
         list(read_training_jsonl(path))
+
+
+def test_a_story_threshold_other_than_one_half_needs_a_clear_gain_on_validation():
+    from classifier.training.fit import choose_threshold
+
+    assert choose_threshold({0.4: 0.9103, 0.5: 0.9095, 0.6: 0.9090}) == 0.5  # noise
+    assert choose_threshold({0.4: 0.90, 0.5: 0.91, 0.6: 0.92}) == 0.6
+    assert choose_threshold({0.5: 0.91}) == 0.5

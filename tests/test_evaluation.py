@@ -81,3 +81,21 @@ def test_keeping_everything_is_scored_page_by_page_and_averaged():
     expected = average_scores([score_page(kept, gold_story(d)) for kept, d in zip(everything, documents)])
     assert (result.story.precision, result.story.recall) == pytest.approx((expected.precision, expected.recall))
     assert expected.precision < 0.9 < expected.recall  # the chrome costs precision, not recall
+
+
+def test_scores_are_broken_down_by_source_and_by_language():
+    from classifier.evaluation.evaluate import PageResult, breakdown
+    from classifier.evaluation.metrics import PageScore
+
+    pages = [
+        PageResult("a", "s", PageScore(1.0, 1.0), 1, 0, corpus="web", language="en"),
+        PageResult("b", "s", PageScore(0.5, 1.0), 1, 0, corpus="web", language="de"),
+        PageResult("c", "t", PageScore(1.0, 0.0), 1, 0, corpus="ours", language="de"),
+    ]
+    by_source = breakdown(pages, lambda p: p.corpus)
+    assert list(by_source) == ["ours", "web"] and by_source["web"]["pages"] == 2
+    assert by_source["web"]["precision"] == 0.75 and by_source["web"]["recall"] == 1.0
+    by_language = breakdown(pages, lambda p: p.language)
+    assert by_language["de"] == {"pages": 2, "f1": 0.75, "precision": 0.75, "recall": 0.5} | {
+        "f1": round(2 * 0.75 * 0.5 / 1.25, 4)
+    }

@@ -30,6 +30,22 @@ def test_loaded_model_labels_text(tiny_model, harbour_text):
     assert 0.0 <= min(s.score for s in doc.segments) <= max(s.score for s in doc.segments) <= 1.0
 
 
+def test_the_record_says_the_language_of_the_story(tiny_model, harbour_text):
+    doc = tiny_model.label(harbour_text, id="harbour")
+    assert doc.language == "en" and doc.to_record()["language"] == "en"
+    assert list(doc.to_record())[:3] == ["id", "model", "language"]
+    assert tiny_model.label("Menu\nHome", id="nothing").language is None  # no story to tell it by
+
+
+def test_a_bundle_of_another_format_is_refused_before_it_is_unpickled(tiny_model_path, tmp_path):
+    path = copy_bundle(tiny_model_path, tmp_path)
+    card = json.loads(path.with_suffix(".json").read_text())
+    card["bundle_format"] = 1
+    path.with_suffix(".json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=r"format 1.*retrain"):
+        load_model(path)
+
+
 def test_a_changed_file_is_refused(tiny_model_path, tmp_path):
     path = copy_bundle(tiny_model_path, tmp_path)
     with open(path, "ab") as handle:
@@ -98,3 +114,27 @@ def test_a_very_long_page_is_scored_in_pieces_of_bounded_size(tiny_model, harbou
     pieces = [whole[i : i + 10] for i in range(0, len(whole), 10)]
     assert [s.score for s in result.segments] == [float(p) for piece in pieces for p in real(piece)[:, 1]]
     assert all(long_text[s.segment.start : s.segment.end] == s.text for s in result.segments)
+
+
+def test_labelling_runs_the_native_thread_pools_at_one_thread_unless_asked(tiny_model, harbour_text, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    real = tiny_model.text_classifier.predict_proba
+
+    def spy(X):
+        seen.append({pool["user_api"]: pool["num_threads"] for pool in threadpool_info()})
+        return real(X)
+
+    monkeypatch.setattr(tiny_model.text_classifier, "predict_proba", spy)
+    monkeypatch.delenv("STORYFILTER_THREADS", raising=False)
+    tiny_model.label(harbour_text)
+    list(tiny_model.label_many([harbour_text]))
+    assert len(seen) == 2 and all(set(pools.values()) == {1} for pools in seen)
+    monkeypatch.setattr(tiny_model, "threads", 2)
+    tiny_model.label(harbour_text)
+    assert set(seen[-1].values()) == {2}
+    monkeypatch.setattr(tiny_model, "threads", None)
+    monkeypatch.setenv("STORYFILTER_THREADS", "2")
+    tiny_model.label(harbour_text)
+    assert set(seen[-1].values()) == {2}

@@ -1,9 +1,12 @@
 """The retraining script: ``python -m training.train`` (the same code as ``storyfilter train``).
 
 With no arguments it rebuilds the shipped model from the project's own
-corpus (composed pages and short news items) and the shared web-page
-corpus and topic-labelled news items (``train.jsonl`` only, never
-``dev.jsonl``) beside the repository::
+corpus (composed pages in English and other languages, short news items),
+the shared web-page corpora whose licenses allow it (``web-pages-2026``,
+``cleaneval-dev``, ``cleanportaleval``, ``chinese-web``; never ``dragnet``
+or ``l3s-gn1``, and never their held-out sites) and the topic-labelled
+news items (``train.jsonl`` only, never ``dev.jsonl``) beside the
+repository::
 
     python -m training.train                      # models/default.joblib
     python -m training.train DATA... --out models/mine.joblib
@@ -17,11 +20,16 @@ from pathlib import Path
 from classifier.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "datasets"
 DEFAULT_SOURCES = [
     ROOT / "training" / "corpus" / "pages.jsonl",
     ROOT / "training" / "corpus" / "items.jsonl",
-    ROOT.parent / "shared" / "datasets" / "web-pages-2026",
-    ROOT.parent / "shared" / "datasets" / "topics" / "train.jsonl",
+    ROOT / "training" / "corpus" / "multilingual.jsonl",
+    SHARED / "web-pages-2026",
+    SHARED / "cleaneval-dev",
+    SHARED / "cleanportaleval",
+    SHARED / "chinese-web",
+    SHARED / "topics" / "train.jsonl",
 ]
 
 

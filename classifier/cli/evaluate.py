@@ -45,7 +45,7 @@ def evaluate(
     ] = False,
 ) -> None:
     """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""
-    from ..corpus.webpages import default_cache
+    from ..cache import cache_folder
     from ..evaluation.evaluate import evaluate as run_evaluation
     from ..evaluation.evaluate import read_gold
     from ..model.model import load_model
@@ -57,7 +57,7 @@ def evaluate(
             check_plotting()
         loaded = load_model(model)
         documents = read_gold(
-            data, all_sites=sites is Sites.ALL, page_types=page_type, renderers=renderer, cache=default_cache()
+            data, all_sites=sites is Sites.ALL, page_types=page_type, renderers=renderer, cache=cache_folder()
         )
         findings = run_evaluation(loaded, documents)
         summary = findings.summary
@@ -67,6 +67,15 @@ def evaluate(
                 f"pages {story.pages}  story F1 {story.f1:.4f}  precision {story.precision:.4f}  "
                 f"recall {story.recall:.4f}  line accuracy {findings.story.line_accuracy:.4f} ({findings.story.lines} lines)"
             )
+        for title, key in (("by source", "by_source"), ("by language", "by_language")):
+            table = summary.get(key, {})
+            if len(table) > 1:
+                typer.echo(f"{title}:")
+                for name, row in table.items():
+                    typer.echo(
+                        f"  {name:20} {row['pages']:5} pages  story F1 {row['f1']:.4f}  precision {row['precision']:.4f}  "
+                        f"recall {row['recall']:.4f}"
+                    )
         if "topics" in summary:
             topics = summary["topics"]
             typer.echo(f"topics: {topics['documents']} documents  micro-F1 {topics['micro_f1']:.4f}")
@@ -79,11 +88,12 @@ def evaluate(
         if report is not None:
             from ..evaluation.report import write_report
 
+            html_only = renderer == ["html"] and loaded.html_story_threshold is not None
             page = write_report(
                 report,
                 summary,
                 findings.story,
-                loaded.story_threshold,
+                loaded.html_story_threshold if html_only else loaded.story_threshold,
                 findings.topics,
                 loaded.topic_thresholds,
                 redact,

@@ -30,7 +30,7 @@ def train(
     Text pages train the text classifier; HTML pages (JSONL records with
     ``html``, and the HTML of web-page corpora) train the HTML classifier.
     """
-    from ..corpus.webpages import default_cache
+    from ..cache import cache_folder
     from ..training.fit import TrainingOptions
     from ..training.fit import train as run_training
 
@@ -41,7 +41,7 @@ def train(
         if not out.parent.exists():
             out.parent.mkdir(parents=True)
         options = TrainingOptions(
-            sources=data, out=out, seed=seed, validate=validate, cache=cache or default_cache(), html=html
+            sources=data, out=out, seed=seed, validate=validate, cache=cache or cache_folder(), html=html
         )
         model = run_training(options, progress=lambda message: typer.echo(message, err=True))
     for kind, validation in (

@@ -8,7 +8,9 @@ how much of their wording the gold text holds (:func:`align_gold`).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 
 from ..records import UNLABELLED, Label
 from ..segment.text import Segment
@@ -24,12 +26,27 @@ CHROME_COVERAGE = 0.3
 # lines (a heading, "Share") legitimately recur within a story.
 _COPY_WORDS = 6
 
-_WORD = re.compile(r"\w+")
+# A word: a run of letters and digits, or one character of a script written without spaces
+# (CJK ideographs, kana, Thai, ...), where a run would be a whole clause.
+_SOLO = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uff66-\uff9f\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff"
+_WORD = re.compile(f"[{_SOLO}]|(?:(?![{_SOLO}])\\w)+")
+
+
+@lru_cache(maxsize=1)
+def _without_marks() -> dict[int, None]:
+    """A translation table that drops combining marks, which ``\\w`` does not count as word characters."""
+    return {code: None for code in range(0x10000) if unicodedata.category(chr(code)).startswith("M")}
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens, as alignment and evaluation count them."""
-    return _WORD.findall(text.lower())
+    """Lower-cased word tokens, as alignment and evaluation count them.
+
+    Combining marks are dropped first (so that a Devanagari word is one
+    token, not one per vowel sign), and each character of a script written
+    without spaces is a token of its own (a Chinese page is scored on
+    characters). Text in other scripts gives the same tokens as ``\\w+``.
+    """
+    return _WORD.findall(text.lower().translate(_without_marks()))
 
 
 def align_gold(segments: Sequence[Segment], gold: str) -> list[int]:

@@ -28,7 +28,10 @@ class TrainingDocument:
     """One labelled page.
 
     ``labels`` holds one value per segment: a :class:`Label` value, or
-    ``UNLABELLED`` where the line is not labelled.
+    ``UNLABELLED`` where the line is not labelled. ``corpus`` names the file
+    or corpus it came from, ``source`` how it was read (a renderer of a
+    web-page corpus, or the file's name), ``language`` its ISO 639-1 code
+    when the data says it.
     """
 
     id: str
@@ -41,6 +44,8 @@ class TrainingDocument:
     page_type: str | None = None
     source: str = ""
     extra: dict = field(default_factory=dict, compare=False)
+    corpus: str = ""
+    language: str | None = None
     html: str | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -94,6 +99,8 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
         story=record.get("story"),
         page_type=record.get("page_type"),
         source=source,
+        corpus=source,
+        language=_language_of(record),
     )
 
 
@@ -117,7 +124,14 @@ def _html_document_from_record(record: dict, html: str, where: str, source: str)
         page_type=record.get("page_type"),
         source=source,
         html=html,
+        corpus=source,
+        language=_language_of(record),
     )
+
+
+def _language_of(record: dict) -> str | None:
+    language = record.get("language")
+    return language if isinstance(language, str) and language else None
 
 
 def _topics_of(record: dict, where: str) -> tuple[str, ...] | None:

@@ -8,7 +8,7 @@ pipeline on documents with gold tags and scores each tag.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -19,6 +19,7 @@ from ..corpus.documents import TrainingDocument, read_training_jsonl
 from ..corpus.sites import is_held_out
 from ..corpus.webpages import RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import InputError, ModelError
+from ..model.language import language_of
 from ..records import UNLABELLED, Document, Label, LabeledDocument
 from .metrics import PageScore, StoryScore, average_scores, score_page, topic_metrics
 
@@ -45,6 +46,8 @@ class PageResult:
     lines: int
     errors: int
     mistakes: tuple[Mistake, ...] = ()
+    corpus: str = ""
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,14 @@ def evaluate_documents(model: Model, documents: Iterable[TrainingDocument]) -> E
                 mistakes.append(Mistake(line, scored.text, float(scored.score), Label(label)))
         right += known - len(mistakes)
         total += known
-        score = score_page(result.story, gold_story(document))
-        pages.append(PageResult(document.id, document.site, score, known, len(mistakes), tuple(mistakes)))
+        gold_text = gold_story(document)
+        score = score_page(result.story, gold_text)
+        language = document.language or language_of(gold_text)
+        pages.append(
+            PageResult(
+                document.id, document.site, score, known, len(mistakes), tuple(mistakes), document.corpus, language
+            )
+        )
     return Evaluation(
         story=average_scores([p.score for p in pages]),
         line_accuracy=right / total if total else 0.0,
@@ -235,9 +244,28 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
                 }
                 for p in result.pages
             ],
+            by_source=breakdown(result.pages, lambda p: p.corpus or "-"),
+            by_language=breakdown(result.pages, lambda p: p.language or "unknown"),
         )
     if tagged:
         topics = evaluate_topics(model, documents)
         findings.topics = topics.pop("outcome")
         findings.summary["topics"] = topics
     return findings
+
+
+def breakdown(pages: Sequence[PageResult], key: Callable[[PageResult], str]) -> dict[str, dict]:
+    """Story F1, precision and recall of the pages of each group (a source, a language), averaged as overall."""
+    groups: dict[str, list[PageResult]] = {}
+    for page in pages:
+        groups.setdefault(key(page), []).append(page)
+    table = {}
+    for name in sorted(groups):
+        score = average_scores([p.score for p in groups[name]])
+        table[name] = {
+            "pages": score.pages,
+            "f1": round(score.f1, 4),
+            "precision": round(score.precision, 4),
+            "recall": round(score.recall, 4),
+        }
+    return table

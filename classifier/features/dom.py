@@ -142,6 +142,7 @@ def dense_names() -> list[str]:
         "link_density",
         "log_element_size",
         "markup_density",
+        "log_path_records",
     ]
     for group in ("element", "parent", "path"):
         names += [f"{group}_log_lines", f"{group}_log_chars", f"{group}_link_density", f"{group}_char_share"]
@@ -233,6 +234,7 @@ def dom_parts(X: Sequence[Segment], index: PageIndex, n_features: int) -> DomPar
         link_chars / np.maximum(chars, 1.0),
         np.log1p(size),
         np.log1p(group_sum(groups[:, 0], chars) / np.maximum(size, 1.0)),
+        np.log1p(_records_on_path(groups)),
     ]
     page_chars = index.page_sum(chars)
     for g in range(3):
@@ -249,6 +251,19 @@ def dom_parts(X: Sequence[Segment], index: PageIndex, n_features: int) -> DomPar
         column += 1
     out[~has] = 0.0
     return DomParts(out, _class_tokens(rows, has, n_features), groups)
+
+
+def _records_on_path(groups: np.ndarray) -> np.ndarray:
+    """For each segment, how many parent elements hold segments on its DOM path: the records of a list.
+
+    A story's paragraphs share one path and one parent (the article body);
+    a list of teasers repeats one structure, title and blurb in each item:
+    every title is on one path, under as many parents as the list has items.
+    """
+    path, parent = groups[:, 2], groups[:, 1]
+    pairs = np.unique(path * np.int64(parent.max() + 1) + parent)
+    per_path = np.bincount(pairs // np.int64(parent.max() + 1), minlength=int(path.max()) + 1)
+    return per_path[path].astype(np.float64)
 
 
 def _page_argmax(index: PageIndex, values: np.ndarray) -> np.ndarray:

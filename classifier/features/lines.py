@@ -33,8 +33,22 @@ _PROSE_WORDS = 15
 _OFFSETS = (-3, -2, -1, 1, 2, 3)
 # Window half-widths (in lines) for the neighbourhood averages.
 _WINDOWS = (2, 5, 15)
+# Periods (in lines) of the records of a list looked for, and the window (each side) they are looked for in.
+_PERIODS = (2, 3, 4)
+_PERIOD_WINDOW = 8
 # Cap for distances in lines ("none within reach").
 _FAR = 50
+
+
+def _line_kinds(words: np.ndarray, ends: np.ndarray, dated: np.ndarray, sentences: np.ndarray) -> np.ndarray:
+    """A coarse kind of each line: a date, a short label, a title, a short sentence, a paragraph, or else."""
+    kind = np.full(len(words), 5.0)
+    kind[(words >= 4) & (words < _PROSE_WORDS) & (ends == 0)] = 2.0  # a title
+    kind[(words < _PROSE_WORDS) & (ends > 0)] = 3.0  # a sentence or two
+    kind[(words >= _PROSE_WORDS) & (sentences > 0)] = 4.0  # a paragraph
+    kind[words <= 3] = 1.0  # a label, a name, a button
+    kind[(dated > 0) & (words <= 8)] = 0.0  # a date
+    return kind
 
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -78,6 +92,10 @@ def line_features(
     add("word_length", np.minimum(_ratio(raw["letters"] + raw["digits"], words), 20.0))
     add("letter_ratio", _ratio(raw["letters"], chars))
     add("upper_ratio", _ratio(raw["upper"], raw["letters"]))
+    # How much of the line is in a script with case, and in one without spaces: what the
+    # capital and word-length features can mean for it.
+    add("cased_ratio", _ratio(raw["cased"], raw["letters"]))
+    add("solo_ratio", _ratio(raw["solo"], raw["letters"]))
     add("digit_ratio", _ratio(raw["digits"], chars))
     add("punct_ratio", _ratio(raw["punct"], chars))
     add("cap_word_ratio", _ratio(raw["cap_words"], words))
@@ -163,6 +181,17 @@ def line_features(
     add("log_to_prose_after", np.log1p(index.nearest_distance(prose > 0, 1, _FAR)))
     add("log_to_date_before", np.log1p(index.nearest_distance(dated > 0, -1, _FAR)))
     add("log_to_date_after", np.log1p(index.nearest_distance(dated > 0, 1, _FAR)))
+
+    # Records repeated in a list (title, date, blurb; title, date; ...): the kinds of line
+    # around repeat with a period of 2 to 4 lines, where a run of paragraphs (or of menu
+    # items) repeats with a period of one.
+    kind = _line_kinds(words, ends, dated, raw["sentences"])
+    same = {k: (index.shift(kind, k, fill=-1.0) == kind).astype(np.float64) for k in (1, *_PERIODS)}
+    flat = index.window_mean(same[1], _PERIOD_WINDOW, _PERIOD_WINDOW)
+    periodic = [np.maximum(index.window_mean(same[k], _PERIOD_WINDOW, _PERIOD_WINDOW) - flat, 0.0) for k in _PERIODS]
+    for k, values in zip(_PERIODS, periodic):
+        add(f"periodic{k}", values)
+    add("periodic_best", np.max(periodic, axis=0))
     if len(names) != _N_FEATURES:
         raise AssertionError(f"{len(names)} features computed, {_N_FEATURES} declared")
     return out.T, names
@@ -176,7 +205,7 @@ def feature_names() -> list[str]:
 
 
 # Width of the dense features; line_features checks it fills exactly this many.
-_N_FEATURES = 130
+_N_FEATURES = 136
 
 
 class LineFeatures(TransformerMixin, BaseEstimator):

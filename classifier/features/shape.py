@@ -18,7 +18,23 @@ import numpy as np
 
 from ..segment.text import Segment
 from .pages import PageIndex
-from .tokens import ALNUM, CLOSER, DIGIT, LETTER, PUNCT, SPACE, STOP, UPPER, LineBatch, hash_words
+from .tokens import (
+    ALNUM,
+    CLOSER,
+    DIGIT,
+    LETTER,
+    LOWER,
+    NOT_A_DIGIT,
+    PUNCT,
+    SOLO,
+    SPACE,
+    STOP,
+    UPPER,
+    WIDE_STOP,
+    LineBatch,
+    digit_values,
+    hash_words,
+)
 
 _BULLETS = "*\u2022\u00b7\u25aa\u25cf\u25ba\u2023\u2043\u2013-+>\u203a\u00bb"
 # Characters counted one by one: (name, characters).
@@ -41,13 +57,47 @@ COUNTED = (
 # Shape columns about the line's ends, which clipping keeps whole.
 _LINE_ENDS = frozenset({"ends_sentence", "ends_colon", "ends_digit", "starts_upper", "starts_digit", "starts_bullet"})
 # Function words ("the", "of", "and", "in", "to") mark running prose; short
-# lower-case words stand in for them in any language written in cases.
+# words without capitals or digits stand in for them in any language written
+# with spaces (in cases or not). In scripts without spaces, where every
+# character is a word, these frequent ones stand in for them (Chinese
+# particles and pronouns, Japanese particles and verb endings).
 _FUNCTION_WORD_LETTERS = 3
-# Month names and their abbreviations, as a date's tell-tale words.
-_MONTHS = (
-    "jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july "
-    "august september october november december"
-).split()
+_FUNCTION_CHARACTERS = "的了是在和有也就都而与及着被把从对为以之其所这那他她们不会将已但并或等于向到说个中の は が を に で と も へ や た て し る れ す ま い".replace(
+    " ", ""
+)
+# Month names and their abbreviations, as a date's tell-tale words, in English, German,
+# French, Spanish, Portuguese, Italian, Dutch, the Nordic languages, Polish, Czech,
+# Romanian, Turkish, Indonesian, Russian, Ukrainian, Greek, Arabic (three calendars'
+# names) and Hindi; abbreviations that are common words elsewhere ("set", "out", "des") left out.
+_MONTHS = """
+jan feb mar apr may jun jul aug sep sept oct nov dec january february march april june july august
+september october november december
+januar jänner februar märz mai juni juli oktober dezember mär okt dez
+janvier février mars avril juin juillet août septembre octobre novembre décembre janv févr avr juil déc
+enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre diciembre ene abr ago dic
+janeiro fevereiro março maio junho julho setembro outubro novembro dezembro fev
+gennaio febbraio aprile maggio giugno luglio settembre ottobre dicembre gen mag giu lug ott
+maart augustus mei augusti
+styczeń luty marzec kwiecień maj czerwiec lipiec sierpień wrzesień październik listopad grudzień
+stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października listopada grudnia
+leden únor březen duben květen červen červenec srpen září říjen prosinec
+ledna února března dubna května června července srpna října listopadu prosince
+ianuarie februarie martie aprilie iunie iulie septembrie octombrie noiembrie decembrie
+ocak şubat mart nisan mayıs haziran temmuz ağustos eylül ekim kasım aralık
+januari februari maret agustus desember
+январь февраль март апрель май июнь июль август сентябрь октябрь ноябрь декабрь
+января февраля марта апреля мая июня июля августа сентября октября ноября декабря
+янв фев апр июн июл авг сен сент окт ноя нояб дек
+січень лютий березень квітень травень червень липень серпень вересень жовтень грудень
+січня лютого березня квітня травня червня липня серпня вересня жовтня листопада грудня
+ιανουαρίου φεβρουαρίου μαρτίου απριλίου μαΐου ιουνίου ιουλίου αυγούστου σεπτεμβρίου οκτωβρίου νοεμβρίου δεκεμβρίου
+يناير فبراير مارس أبريل إبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر
+كانون شباط آذار نيسان أيار حزيران تموز أيلول تشرين
+جانفي فيفري أفريل جوان جويلية أوت يوليوز غشت شتنبر نونبر دجنبر
+जनवरी फ़रवरी फरवरी मार्च अप्रैल मई जून जुलाई अगस्त सितंबर सितम्बर अक्टूबर अक्तूबर नवंबर नवम्बर दिसंबर दिसम्बर
+""".split()
+# Year, month and day signs after a number, in Chinese, Japanese and Korean dates ("2024年3月5日").
+_DATE_SIGNS = "年月日년월일"
 # A wire story's last line may end with the agency after the full stop:
 # "...said on Monday.—Agency", "...on Monday. (Agency)". The sentence still ends.
 _SIGNOFF = re.compile(
@@ -55,7 +105,10 @@ _SIGNOFF = re.compile(
 )
 # How far from the line end a sign-off is looked for.
 _SIGNOFF_CHARS = 60
-_DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,}(?:,\s*[A-Z][\w .]*)?\s*(?:[,:(\u2014\u2013-]|$)")
+# A dateline opens a story with a place in capitals ("AMARA, June 14:", "МОСКВА, 3 марта —").
+_DATELINE = re.compile(
+    r"^([^\W\d_][^\W\d_ .'-]*(?:[ .'-]+[^\W\d_]+)*)\s*(?:,\s*[^\W\d_][\w .]*)?\s*(?:[,:(\u2014\u2013-]|$)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -80,7 +133,8 @@ def _is_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
 
 
 def _date_parts(batch: LineBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Per line, how many date parts (years 1900-2099, month names) and clock times it holds."""
+    """Per line, how many date parts (years 1900-2099 in digits of any script, month names, the
+    year, month and day signs of CJK dates) and clock times it holds."""
     n = len(batch)
     points, flags = batch.points, batch.flags
     is_digit = (flags & DIGIT) != 0
@@ -91,11 +145,20 @@ def _date_parts(batch: LineBatch) -> tuple[np.ndarray, np.ndarray]:
     firsts = firsts[firsts + 4 <= len(points)]
     four = is_digit[firsts + 1] & is_digit[firsts + 2] & is_digit[firsts + 3]
     four &= (firsts + 4 == len(points)) | ~is_digit[np.minimum(firsts + 4, len(points) - 1)]
-    century = (points[firsts] - 48) * 10 + (points[firsts + 1] - 48)
+    values = digit_values()[np.minimum(points, 0xFFFF)].astype(np.int64)
+    values[points > 0xFFFF] = NOT_A_DIGIT
+    century = values[firsts] * 10 + values[np.minimum(firsts + 1, len(points) - 1)]
     years = firsts[four & ((century == 19) | (century == 20))]
     line, hashes, is_word = batch.tokens
     months = line[is_word & _is_member(hashes, _month_hashes())]
-    parts = np.bincount(batch.line_of(years), minlength=n) + np.bincount(months, minlength=n)
+    signs = np.flatnonzero(np.isin(points, [ord(c) for c in _DATE_SIGNS]))
+    signs = signs[signs > 0]
+    signs = signs[is_digit[signs - 1]]
+    parts = (
+        np.bincount(batch.line_of(years), minlength=n)
+        + np.bincount(months, minlength=n)
+        + np.bincount(batch.line_of(signs), minlength=n)
+    )
     # Clock times: a colon between digits ("9:30", "14:05").
     colons = np.flatnonzero(points == ord(":"))
     colons = colons[(colons > 0) & (colons + 2 < len(points))]
@@ -105,20 +168,31 @@ def _date_parts(batch: LineBatch) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _function_word_counts(batch: LineBatch) -> np.ndarray:
-    """Short all-lower-case words in each line: a cheap, language-light stopword count."""
+    """Function words in each line, roughly: short words with no capital or digit (in scripts
+    with spaces), and frequent particles and pronouns (in scripts without)."""
     flags = batch.flags
-    starts = np.flatnonzero(batch.word_starts)
+    word_start = batch.word_starts
+    starts = np.flatnonzero(word_start)
     wordish = (flags & ALNUM) != 0
     ends_mask = wordish.copy()
-    ends_mask[:-1] &= ~wordish[1:]
+    ends_mask[:-1] &= ~wordish[1:] | word_start[1:]
     ends = np.flatnonzero(ends_mask)
     # Words holding a capital or a digit: find those characters' words.
     marked = np.flatnonzero(flags & (UPPER | DIGIT))
     lower_only = np.ones(len(starts), dtype=bool)
     lower_only[np.searchsorted(starts, marked, side="right") - 1] = False
     short = (ends - starts) < _FUNCTION_WORD_LETTERS
-    chosen = starts[lower_only & short]
-    return np.bincount(batch.line_of(chosen), minlength=len(batch)).astype(np.float64)
+    spaced = (flags[starts] & SOLO) == 0
+    chosen = starts[lower_only & short & spaced]
+    particles = np.flatnonzero(np.isin(batch.points, [ord(c) for c in _FUNCTION_CHARACTERS]))
+    counts = np.bincount(batch.line_of(chosen), minlength=len(batch))
+    return (counts + np.bincount(batch.line_of(particles), minlength=len(batch))).astype(np.float64)
+
+
+def _is_dateline(text: str) -> bool:
+    """Whether a line opens with a place in capitals, then a comma, colon, bracket or dash (or nothing)."""
+    found = _DATELINE.match(text)
+    return found is not None and len(found.group(1)) >= 3 and found.group(1).isupper()
 
 
 def _page_repeats(texts: Sequence[str], index: PageIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -153,6 +227,7 @@ def shape_table(segments: Sequence[Segment], batch: LineBatch, index: PageIndex)
     stops = np.flatnonzero(flags & STOP)
     following = np.minimum(stops + 1, len(points) - 1)
     ends_here = ((flags[following] & (SPACE | CLOSER)) != 0) | (points[following] == 10) | (stops + 1 == len(points))
+    ends_here |= (flags[stops] & WIDE_STOP) != 0  # 。！？ end a sentence with no space after them
     sentence_ends = np.bincount(batch.line_of(stops[ends_here]), minlength=n).astype(np.float64)
     last = starts + batch.lengths - 1
     last_flags = flags[last]
@@ -162,6 +237,8 @@ def shape_table(segments: Sequence[Segment], batch: LineBatch, index: PageIndex)
     columns: dict[str, np.ndarray] = {
         "words": words,
         "upper": batch.per_line((flags & UPPER) != 0),
+        "cased": batch.per_line((flags & (UPPER | LOWER)) != 0),
+        "solo": batch.per_line((flags & SOLO) != 0),
         "letters": batch.per_line((flags & LETTER) != 0),
         "digits": digits,
         "punct": batch.per_line((flags & PUNCT) != 0),
@@ -203,14 +280,12 @@ def shape_table(segments: Sequence[Segment], batch: LineBatch, index: PageIndex)
     columns["signoff"] = np.zeros(n)
     columns["signoff"][open_ended[signed]] = 1.0
     columns["ends_sentence"] = np.maximum(columns["ends_sentence"], columns["signoff"])
-    # A dateline opens with a word in capitals ("AMARA, June 14:").
+    # A dateline opens with a word in capitals ("AMARA, June 14:"): its first two letters are capitals.
     capital_start = np.flatnonzero(
         ((flags[starts] & UPPER) != 0) & ((flags[np.minimum(starts + 1, len(points) - 1)] & UPPER) != 0)
     )
     columns["dateline"] = np.zeros(n)
-    opened = np.fromiter(
-        (_DATELINE.match(texts[i]) is not None for i in capital_start), dtype=bool, count=len(capital_start)
-    )
+    opened = np.fromiter((_is_dateline(texts[i]) for i in capital_start), dtype=bool, count=len(capital_start))
     columns["dateline"][capital_start[opened]] = 1.0
     columns["repeats"], columns["earlier_copies"] = _page_repeats(batch.full_texts, index)
     columns["gap"] = index.gap.astype(np.float64)

@@ -11,16 +11,48 @@ so a model fitted in one process labels identically in another.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import numpy as np
 
-# Character classes, as bit flags in a lookup table over code points.
-UPPER, LOWER, DIGIT, SPACE, LETTER, PUNCT, STOP, CLOSER, ALNUM = (1 << i for i in range(9))
-SENTENCE_END = ".!?\u2026\u3002\uff01\uff1f"
-CLOSERS = "\"'\u201d\u2019)]\u00bb"
+from ..cache import cached_arrays
+
+# Character classes, as bit flags in a lookup table over code points. SOLO marks the
+# characters of scripts written without spaces between words (Han, kana, Thai, ...):
+# each is a word of its own, so that lengths, word counts and word features mean
+# about the same in every script.
+UPPER, LOWER, DIGIT, SPACE, LETTER, PUNCT, STOP, CLOSER, ALNUM, SOLO, WIDE_STOP = (1 << i for i in range(11))
+# Sentence ends of every script; WIDE_STOPS end a sentence with no space after them.
+SENTENCE_END = (
+    ".!?\u2026\u3002\uff01\uff1f\uff61\u061f\u06d4\u0964\u0965\u0589\u1362\u1367\u037e\u203c\u2047\u2048\u2049"
+)
+WIDE_STOPS = "\u3002\uff01\uff1f\uff61"
+CLOSERS = "\"'\u201d\u2019)]\u00bb\u203a\u300d\u300f\u300b\u3009\u3011\u3015\uff09"
+# Blocks of scripts written without spaces: CJK ideographs (and extension A, compatibility),
+# hiragana, katakana (and half-width), Thai, Lao, Tibetan, Myanmar, Khmer.
+SOLO_RANGES = (
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0x3040, 0x30FF),
+    (0xFF66, 0xFF9F),
+    (0x0E00, 0x0E7F),
+    (0x0E80, 0x0EFF),
+    (0x0F00, 0x0FFF),
+    (0x1000, 0x109F),
+    (0x1780, 0x17FF),
+)
+# The supplementary planes of CJK ideographs (extensions B and later).
+_SUPPLEMENTARY_IDEOGRAPHS = (0x20000, 0x3FFFF)
+# Joiners that sit inside words (Persian, Indic scripts).
+_JOINERS = "\u200c\u200d"
+# Value of each digit of any script (0-9), else 255.
+NOT_A_DIGIT = 255
 
 # Multiplier of the polynomial token hash and the largest position weighed
 # separately (characters further into a very long token share a weight).
@@ -31,13 +63,34 @@ with np.errstate(over="ignore"):
 
 
 @lru_cache(maxsize=1)
+def _tables() -> dict[str, np.ndarray]:
+    """The character tables, from the cache folder (see :mod:`classifier.cache`) or made now."""
+    key = hashlib.sha256(
+        marshal.dumps(_make_tables.__code__) + repr((SENTENCE_END, WIDE_STOPS, CLOSERS, SOLO_RANGES, _JOINERS)).encode()
+    ).hexdigest()[:16]
+    return cached_arrays("characters", f"{unicodedata.unidata_version}-{key}", _make_tables)
+
+
 def class_table() -> tuple[np.ndarray, np.ndarray]:
     """Class flags and lower-case code point for each code point of the basic plane.
 
-    Built once per process (a fraction of a second).
+    Made once (a fraction of a second) and kept in the cache folder.
+    Combining marks (the vowel signs of Devanagari, Arabic vowel marks)
+    count as letters, so that they do not cut their word in two.
     """
+    tables = _tables()
+    return tables["flags"], tables["lower"]
+
+
+def digit_values() -> np.ndarray:
+    """The value (0-9) of each digit of the basic plane, of any script; :data:`NOT_A_DIGIT` elsewhere."""
+    return _tables()["digits"]
+
+
+def _make_tables() -> dict[str, np.ndarray]:
     flags = np.zeros(0x10000, dtype=np.uint16)
     lower = np.arange(0x10000, dtype=np.uint32)
+    digits = np.full(0x10000, NOT_A_DIGIT, dtype=np.uint8)
     for code in range(0x10000):
         char = chr(code)
         value = 0
@@ -50,6 +103,9 @@ def class_table() -> tuple[np.ndarray, np.ndarray]:
             value |= LOWER
         if char.isdigit():
             value |= DIGIT
+            digit = unicodedata.digit(char, None)
+            if digit is not None:
+                digits[code] = digit
         if char.isalpha():
             value |= LETTER
         if char.isspace() and char != "\n":
@@ -58,12 +114,19 @@ def class_table() -> tuple[np.ndarray, np.ndarray]:
             value |= PUNCT
         if char.isalnum():
             value |= ALNUM
+        if unicodedata.category(char).startswith("M") or char in _JOINERS:
+            value = (value & ~PUNCT) | LETTER | ALNUM
         flags[code] = value
+    for low, high in SOLO_RANGES:
+        span = slice(low, high + 1)
+        flags[span] = np.where((flags[span] & ALNUM) != 0, flags[span] | SOLO, flags[span])
     for char in SENTENCE_END:
         flags[ord(char)] |= STOP
+    for char in WIDE_STOPS:
+        flags[ord(char)] |= WIDE_STOP
     for char in CLOSERS:
         flags[ord(char)] |= CLOSER
-    return flags, lower
+    return {"flags": flags, "lower": lower, "digits": digits}
 
 
 def mix(h: np.ndarray) -> np.ndarray:
@@ -152,11 +215,17 @@ class LineBatch:
 
     @cached_property
     def flags(self) -> np.ndarray:
-        """Class flags of each character; beyond the basic plane, a letter."""
+        """Class flags of each character; beyond the basic plane, a letter (a word of its own among the ideographs)."""
         table, _ = class_table()
-        if self.points.size == 0 or self.points.max() < 0x10000:
-            return table[self.points]
-        return np.where(self.points < 0x10000, table[np.minimum(self.points, 0xFFFF)], LETTER | ALNUM)
+        points = self.points
+        if points.size == 0 or points.max() < 0x10000:
+            return table[points]
+        beyond = np.where(
+            (points >= _SUPPLEMENTARY_IDEOGRAPHS[0]) & (points <= _SUPPLEMENTARY_IDEOGRAPHS[1]),
+            LETTER | ALNUM | SOLO,
+            LETTER | ALNUM,
+        )
+        return np.where(points < 0x10000, table[np.minimum(points, 0xFFFF)], beyond).astype(np.uint16)
 
     def per_line(self, mask: np.ndarray) -> np.ndarray:
         """How many characters of each line ``mask`` marks."""
@@ -177,10 +246,12 @@ class LineBatch:
 
     @cached_property
     def word_starts(self) -> np.ndarray:
-        """Mask of characters that begin a run of letters and digits."""
-        wordish = (self.flags & ALNUM) != 0
+        """Mask of characters that begin a word: a run of letters and digits, or one character of a script without spaces."""
+        flags = self.flags
+        wordish = (flags & ALNUM) != 0
+        solo = (flags & SOLO) != 0
         start = wordish.copy()
-        start[1:] &= ~wordish[:-1]
+        start[1:] &= ~wordish[:-1] | solo[1:] | solo[:-1]
         return start
 
     @cached_property

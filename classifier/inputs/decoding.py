@@ -33,6 +33,8 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Where an HTML file's declared encoding is looked for, and how it is declared.
 _HEAD_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# Declared encodings read as the larger encoding that holds them.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
 # Declared encodings not trusted: their bytes would decode as something else entirely.
 _UNTRUSTED_DECLARATIONS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7"})
 
@@ -122,8 +124,12 @@ def _wide_text(raw: bytes) -> str | None:
 def decode_html(raw: bytes) -> str:
     """The text of an HTML file: by its BOM, its declared charset, UTF-8, or detection.
 
-    Never raises on text: bytes the encoding cannot map are replaced.
-    Binary bytes raise :class:`InputError`, as for text files.
+    Bytes that are valid UTF-8 (and not plain ASCII) are read as UTF-8
+    whatever the page declares: a page saved or served as UTF-8 often keeps
+    a stale Latin-1 declaration, and text in a legacy encoding almost never
+    happens to be valid UTF-8. A declared GB2312 or GBK is read as GB18030,
+    which holds them both. Never raises on text: bytes the encoding cannot
+    map are replaced. Binary bytes raise :class:`InputError`, as for text files.
     """
     if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return decode_bytes(raw)
@@ -134,8 +140,13 @@ def decode_html(raw: bytes) -> str:
         except (LookupError, UnicodeDecodeError):
             codec = None
         if codec is not None and codec.name not in _UNTRUSTED_DECLARATIONS:
+            if codec.name != "utf-8" and not raw.isascii():
+                try:
+                    return raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    pass  # not UTF-8: the declaration stands
             try:
-                return raw.decode(codec.name)
+                return raw.decode(_SUPERSETS.get(codec.name, codec.name))
             except UnicodeDecodeError:
                 pass  # the declaration is wrong; fall through to what the bytes say
     return decode_bytes(raw)

@@ -27,6 +27,8 @@ from ..inputs.decoding import decode_html
 from ..records import Document, FailedDocument, Label, LabeledDocument, ScoredSegment
 from ..segment.html import split_html
 from ..segment.text import Segment, split_text
+from .language import languages_of
+from .threads import native_threads
 from .topics import topic_text
 
 # Segments scored together at most (see score_segments), unless one page holds more.
@@ -47,7 +49,7 @@ def label_chunk(
     without an HTML classifier, bytes that do not decode, a fault in the
     labelling) gets its :class:`FailedDocument` in its place.
     """
-    with _gc_paused():
+    with _gc_paused(), native_threads(model.threads):
         return _label_chunk(model, chunk)
 
 
@@ -112,18 +114,21 @@ def _label_alone(model: Any, label, document: Document) -> LabeledDocument | Fai
 def label_texts(model: Any, documents: Sequence[Document]) -> list[LabeledDocument]:
     """Label plain-text documents (their ``text``) with the model's text classifier."""
     pages = [split_text(document.text, page=number) for number, document in enumerate(documents)]
-    return _label_pages(model, model.text_classifier, pages, documents)
+    return _label_pages(model, model.text_classifier, model.story_threshold, pages, documents)
 
 
 def label_htmls(model: Any, documents: Sequence[Document]) -> list[LabeledDocument]:
     """Label HTML documents (their ``html``, a string) with the model's HTML classifier."""
     split = [split_html(document.html, page=number) for number, document in enumerate(documents)]
-    return _label_pages(model, model.html_classifier, [s.segments for s in split], documents, [s.text for s in split])
+    threshold = model.html_story_threshold if model.html_story_threshold is not None else model.story_threshold
+    segments, texts = [s.segments for s in split], [s.text for s in split]
+    return _label_pages(model, model.html_classifier, threshold, segments, documents, texts)
 
 
 def _label_pages(
     model: Any,
     classifier,
+    threshold: float,
     pages: Sequence[Sequence[Segment]],
     documents: Sequence[Document],
     texts: Sequence[str] | None = None,
@@ -134,7 +139,7 @@ def _label_pages(
     the records, as the segments' offsets point into them).
     """
     scores = score_segments(classifier, pages)
-    story = (scores >= model.story_threshold).tolist()
+    story = (scores >= threshold).tolist()
     values = scores.tolist()
     scored_pages = []
     offset = 0
@@ -143,6 +148,7 @@ def _label_pages(
         labels = [_LABELS[flag] for flag in story[offset:end]]
         scored_pages.append(tuple(map(ScoredSegment, page, labels, values[offset:end])))
         offset = end
+    languages = languages_of(["\n\n".join(s.text for s in page if s.label is Label.STORY) for page in scored_pages])
     tagged = tag_stories(
         model, [[s.text for s in page] for page in scored_pages], [[s.label for s in page] for page in scored_pages]
     )
@@ -156,8 +162,9 @@ def _label_pages(
             tags=tags,
             extra=document.extra,
             text=text,
+            language=language,
         )
-        for document, scored, (topics, tags), text in zip(documents, scored_pages, tagged, texts)
+        for document, scored, (topics, tags), text, language in zip(documents, scored_pages, tagged, texts, languages)
     ]
 
 

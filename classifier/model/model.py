@@ -22,6 +22,7 @@ from ..run.ordered import DEFAULT_CHUNK, chunked
 from ..run.tasks import DOCUMENT_ISOLATION, label_chunk_task
 from .bundle import default_model_path, read_bundle, write_bundle
 from .labelling import check_html, label_chunk, label_htmls, label_texts
+from .threads import native_threads
 
 
 @dataclass
@@ -45,6 +46,11 @@ class Model:
         The probability at or over which each topic is a tag.
     card : dict
         The model card.
+    html_story_threshold : float or None
+        The same for the HTML classifier (None: ``story_threshold``).
+    threads : int or None
+        Native threads (OpenMP, BLAS) a labelling call may use; None for the
+        default, one (see :mod:`classifier.model.threads`). Not saved.
     """
 
     text_classifier: Any
@@ -55,6 +61,8 @@ class Model:
     topic_classifier: Any = None
     topic_thresholds: dict[str, float] = field(default_factory=dict)
     card: dict = field(default_factory=dict)
+    html_story_threshold: float | None = None
+    threads: int | None = None
 
     @property
     def model_id(self) -> str:
@@ -85,10 +93,12 @@ class Model:
             if not isinstance(html, str):
                 raise InputError("label(html=...) needs the page's HTML as a string or bytes")
             check_html(self)
-            return label_htmls(self, [Document(id=id, html=html)])[0]
+            with native_threads(self.threads):
+                return label_htmls(self, [Document(id=id, html=html)])[0]
         if not isinstance(text, str):
             raise InputError("label() needs the page text as a string")
-        return label_texts(self, [Document(id=id, text=text)])[0]
+        with native_threads(self.threads):
+            return label_texts(self, [Document(id=id, text=text)])[0]
 
     def label_chunk(
         self, chunk: Sequence[Document | LabeledDocument | FailedDocument]
@@ -192,6 +202,7 @@ class Model:
             "name": self.name,
             "version": self.version,
             "story_threshold": self.story_threshold,
+            "html_story_threshold": self.html_story_threshold,
             "text_classifier": self.text_classifier,
             "html_classifier": self.html_classifier,
             "topic_classifier": self.topic_classifier,
@@ -202,19 +213,23 @@ class Model:
             "name": self.name,
             "version": self.version,
             "story_threshold": self.story_threshold,
+            "html_story_threshold": self.html_story_threshold,
             "topic_thresholds": self.topic_thresholds,
         }
         self.card = write_bundle(Path(path), payload, card)
         return Path(path)
 
 
-def load_model(path: str | Path | None = None) -> Model:
+def load_model(path: str | Path | None = None, *, threads: int | None = None) -> Model:
     """Load a model bundle, checking its hash and library versions first.
 
     Parameters
     ----------
     path : str or Path, optional
         The ``.joblib`` file; the shipped default when omitted.
+    threads : int, optional
+        Native threads (OpenMP, BLAS) its labelling calls may use; one by
+        default (``$STORYFILTER_THREADS`` sets another default).
 
     Raises
     ------
@@ -223,7 +238,16 @@ def load_model(path: str | Path | None = None) -> Model:
         card's sha256, the card's library versions differ from the running
         ones, or the file cannot be read.
     """
-    payload, card = read_bundle(Path(path) if path is not None else default_model_path())
+    path = Path(path) if path is not None else default_model_path()
+    payload, card = read_bundle(path)
+    for key in ("text_classifier", "html_classifier"):
+        classifier = payload.get(key)
+        stale = classifier.stale_features() if hasattr(classifier, "stale_features") else []
+        if stale:
+            raise ModelError(
+                f"{path} was fitted with other features than this storyfilter computes "
+                f"({'; '.join(stale)}): retrain it with `storyfilter train`"
+            )
     return Model(
         text_classifier=payload["text_classifier"],
         html_classifier=payload.get("html_classifier"),
@@ -233,4 +257,6 @@ def load_model(path: str | Path | None = None) -> Model:
         topic_classifier=payload.get("topic_classifier"),
         topic_thresholds=payload.get("topic_thresholds", {}),
         card=card,
+        html_story_threshold=payload.get("html_story_threshold"),
+        threads=threads,
     )

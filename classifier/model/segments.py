@@ -28,7 +28,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import GroupKFold
 from sklearn.utils.validation import check_is_fitted
 
-from ..features.dom import DomFeatures
+from ..features.dom import DomFeatures, dense_names
 from ..features.lexical import LexicalFeatures
 from ..features.lines import LineFeatures, feature_names
 from ..features.pages import PageIndex
@@ -172,6 +172,17 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         dense, tokens, containers = self._features(X, batch, index)
         first = np.column_stack([self.wording_.predict_proba(tokens)[:, 1], self.layout_.predict_proba(dense)[:, 1]])
         return dense, first, containers
+
+    def stale_features(self) -> list[str]:
+        """What of the features this classifier was fitted with this code no longer computes (empty when all is well)."""
+        check_is_fitted(self, "context_")
+        stale = []
+        if list(self.line_features_.get_feature_names_out()) != feature_names():
+            stale.append(f"line features ({self.line_features_.n_features_out_} fitted, {len(feature_names())} now)")
+        dom = getattr(self, "dom_", None)
+        if dom is not None and list(dom.get_feature_names_out()) != dense_names():
+            stale.append(f"DOM features ({dom.n_features_out_} fitted, {len(dense_names())} now)")
+        return stale
 
     def predict_proba(self, X: Sequence[Segment]) -> np.ndarray:
         """Probabilities of chrome and story, shape (n, 2)."""

@@ -10,6 +10,7 @@ bundle with its model card.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,12 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cache import cache_folder
+from ..corpus.alignment import words as tokens
 from ..corpus.documents import TrainingDocument
 from ..corpus.sites import HELD_OUT_FRACTION, site_bucket
-from ..corpus.webpages import MARKUP, RENDERERS, default_cache
+from ..corpus.webpages import MARKUP, RENDERERS
 from ..errors import TrainingDataError
-from ..evaluation.evaluate import score_documents
-from ..evaluation.metrics import StoryScore
+from ..evaluation.evaluate import as_input, gold_story
+from ..evaluation.metrics import StoryScore, score_stories
+from ..model.bundle import card_path
 from ..model.model import Model
 from ..model.segments import build_segment_classifier
 from ..records import UNLABELLED
@@ -34,6 +38,10 @@ from .topics import train_topics
 # Page types whose pages are what users label; they weigh more in training.
 USER_PAGE_TYPES = frozenset({None, "article", "blog", "news"})
 USER_PAGE_WEIGHT = 3.0
+# Story thresholds tried on the validation sites; the best is the one a model labels with.
+THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+# Least gain in validation story F1 over a threshold of 0.5 for another to be chosen.
+THRESHOLD_GAIN = 0.003
 # Sites of web-page corpora whose bucket falls in this range validate the
 # model for its card (after the held-out range, which is never touched).
 VALIDATION_BUCKETS = (HELD_OUT_FRACTION, HELD_OUT_FRACTION + 0.15)
@@ -46,10 +54,10 @@ class TrainingOptions:
     sources: Sequence[Path]
     out: Path = Path("models/default.joblib")
     seed: int = 0
-    name: str = "default"
+    name: str | None = None  # the model's name in its records; the file's (default for default.joblib) when None
     version: int = 1
     validate: bool = True
-    cache: Path | None = field(default_factory=default_cache)
+    cache: Path | None = field(default_factory=cache_folder)
     held_out_fraction: float = HELD_OUT_FRACTION
     html: bool = True
 
@@ -81,7 +89,7 @@ def assemble(documents: Sequence[TrainingDocument]) -> TrainingSet:
         for segment in document.segments:
             segments.append(segment._replace(page=number))
         page_labels = np.asarray(document.labels, dtype=np.int64)
-        words = np.array([max(1, len(s.text.split())) for s in document.segments], dtype=np.float64)
+        words = np.array([max(1, len(tokens(s.text))) for s in document.segments], dtype=np.float64)
         words[page_labels == UNLABELLED] = 0.0
         page_weight = USER_PAGE_WEIGHT if document.page_type in USER_PAGE_TYPES else 1.0
         weights.append(words / max(words.sum(), 1.0) * page_weight * 100.0)
@@ -107,9 +115,13 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
 
     Text pages train the text classifier; HTML pages (if any) train the HTML
     classifier, the same pipeline with DOM features. Each is validated on
-    its own split of sites, then refitted on all its training sites.
+    its own split of sites, then refitted on all its training sites. A
+    model written over an earlier one of the same name takes the next
+    version (``default@1``, then ``default@2``), so records say which labelled them.
     """
     started = time.time()
+    name = options.name or Path(options.out).stem
+    version = max(options.version, _next_version(options.out, name))
     sources = read_sources(
         options.sources,
         cache=options.cache,
@@ -125,11 +137,17 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
         raise TrainingDataError("the training data has no labelled segments of plain-text pages")
 
     classifier, metrics = _fit_validated(texts, options, progress, "text")
-    model = Model(text_classifier=classifier, name=options.name, version=options.version)
+    model = Model(
+        text_classifier=classifier,
+        name=name,
+        version=version,
+        story_threshold=metrics.get("threshold", 0.5),
+    )
     model.card = _card(options, sources, texts, metrics, 0.0)
     model.card["segment_model"] = describe(classifier)
     if pages:
         model.html_classifier, html_metrics = _fit_validated(pages, options, progress, "HTML", html=True)
+        model.html_story_threshold = html_metrics.get("threshold", model.story_threshold)
         model.card["html"] = {
             "validation": html_metrics,
             "documents": len(pages),
@@ -137,7 +155,9 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
             "segments_trained": sum(len(d.segments) for d in pages),
             "segment_model": describe(model.html_classifier),
         }
-    topic_documents = [d for d in documents if d.topics is not None]
+    # The topic stage reads English: pages in other languages teach it their tags' words too
+    # thinly to be trusted (their tags stay in the data for a topic model that reads them).
+    topic_documents = [d for d in documents if d.topics is not None and d.language in (None, "en")]
     if topic_documents:
         progress(f"fitting the topic model on {len(topic_documents)} topic-labelled documents")
         model.topic_classifier, model.topic_thresholds, model.card["topics"] = train_topics(
@@ -148,6 +168,17 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     model.save(options.out)
     progress(f"wrote {options.out} and its card")
     return model
+
+
+def _next_version(out: Path, name: str) -> int:
+    """One more than the version of the model of this name at ``out`` (1 when there is none)."""
+    try:
+        card = json.loads(card_path(out).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 1
+    if not isinstance(card, dict) or card.get("name") != name or not isinstance(card.get("version"), int):
+        return 1
+    return card["version"] + 1
 
 
 def _fit_validated(documents, options: TrainingOptions, progress, kind: str, html: bool = False):
@@ -162,7 +193,11 @@ def _fit_validated(documents, options: TrainingOptions, progress, kind: str, htm
             metrics["rule"] = (
                 f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"
             )
-            progress(f"{kind}: validation story F1 {metrics['story']['f1']:.4f}")
+            progress(
+                f"{kind}: validation story F1 {metrics['story']['f1']:.4f} at story threshold {metrics['threshold']}"
+            )
+            for name, score in metrics["by_source"].items():
+                progress(f"  {name}: story F1 {score['f1']:.4f} on {score['pages']} pages")
     progress(f"{kind}: fitting the model on {len(documents)} documents")
     return _fit(documents, options.seed, html), metrics
 
@@ -178,20 +213,49 @@ def _fit(documents: Sequence[TrainingDocument], seed: int, html: bool = False):
 
 
 def validation_metrics(classifier, documents: Sequence[TrainingDocument]) -> dict:
-    """Story F1 on the user page types, and line accuracy, of a fitted classifier."""
-    model = Model(text_classifier=classifier, html_classifier=classifier)
+    """Story F1 on the user page types at the best story threshold, that threshold, and line accuracy.
+
+    The threshold is chosen on these validation sites by
+    :func:`choose_threshold`; it is the one the model labels with.
+    """
     users = [d for d in documents if d.page_type in USER_PAGE_TYPES]
-    story = score_documents(model, users)
+    scored = list(Model(text_classifier=classifier, html_classifier=classifier).label_many(map(as_input, users)))
+    golds = [gold_story(d) for d in users]
+    by_threshold = {
+        threshold: score_stories(
+            ("\n\n".join(s.text for s in result.segments if s.score >= threshold), gold)
+            for result, gold in zip(scored, golds)
+        )
+        for threshold in THRESHOLDS
+    }
+    best = choose_threshold({t: score.f1 for t, score in by_threshold.items()})
     data = assemble(documents)
-    predicted = classifier.predict(data.segments)
+    predicted = classifier.predict_proba(data.segments)[:, 1] >= best
     known = data.labels != UNLABELLED
+    by_source: dict[str, list[tuple[str, str]]] = {}
+    for document, result, gold in zip(users, scored, golds):
+        kept = "\n\n".join(s.text for s in result.segments if s.score >= best)
+        by_source.setdefault(document.corpus or "-", []).append((kept, gold))
     return {
-        "story": _score_dict(story),
+        "story": _score_dict(by_threshold[best]),
+        "by_source": {name: _score_dict(score_stories(pairs)) for name, pairs in sorted(by_source.items())},
+        "threshold": best,
+        "story_f1_by_threshold": {str(t): round(by_threshold[t].f1, 4) for t in THRESHOLDS},
         "story_page_types": sorted(str(t) for t in USER_PAGE_TYPES if t),
         "line_accuracy_all_page_types": round(float((predicted[known] == data.labels[known]).mean()), 4),
         "documents": len(documents),
         "sites": len({d.site for d in documents}),
     }
+
+
+def choose_threshold(f1_by_threshold: dict[float, float]) -> float:
+    """The story threshold under which the validation pages score best, if it beats 0.5 by :data:`THRESHOLD_GAIN`; else 0.5.
+
+    Validation sets are small: a gain smaller than that is noise, and a
+    threshold far from 0.5 chosen on noise costs on the next site.
+    """
+    best = max(f1_by_threshold, key=lambda t: (f1_by_threshold[t], -abs(t - 0.5)))
+    return best if f1_by_threshold[best] - f1_by_threshold.get(0.5, 0.0) >= THRESHOLD_GAIN else 0.5
 
 
 def _score_dict(score: StoryScore) -> dict:

@@ -1,0 +1,42 @@
+"""How many threads the native libraries (OpenMP, BLAS) use while a model labels: one, unless asked.
+
+A labelling process is one of many: the CLI's workers, a Dask cluster's,
+the service's, or a user's program that labels among other work. Native
+thread pools sized to every core spin at each barrier against whatever
+else runs there; the gradient-boosted trees hit thousands of barriers per
+chunk. So labelling runs them at one thread. ``load_model(threads=N)`` (or
+``Model.threads``) allows more, and ``STORYFILTER_THREADS`` in the
+environment sets the default of every process (the CLI's, the service's).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+ENVIRONMENT = "STORYFILTER_THREADS"
+
+
+def default_threads() -> int:
+    """The native threads a labelling call may use: ``$STORYFILTER_THREADS``, else one."""
+    try:
+        return max(1, int(os.environ.get(ENVIRONMENT, "1")))
+    except ValueError:
+        return 1
+
+
+@lru_cache(maxsize=1)
+def _controller():
+    """The native libraries loaded in this process, found once (finding them takes milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextmanager
+def native_threads(count: int | None = None) -> Iterator[None]:
+    """Limit the native thread pools to ``count`` threads (the default when None) while inside."""
+    with _controller().limit(limits=count or default_threads()):
+        yield
