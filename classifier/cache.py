@@ -41,7 +41,8 @@ def cached_arrays(family: str, version: str, make: Callable[[], dict[str, np.nda
     try:
         files = sorted(folder.glob("*.npy"))
         if files and (folder / "complete").is_file():
-            return {path.stem: np.load(path, mmap_mode="r", allow_pickle=False) for path in files}
+            # Plain arrays over the mapped file: a memmap's own indexing costs a Python call each time.
+            return {path.stem: np.load(path, mmap_mode="r", allow_pickle=False).view(np.ndarray) for path in files}
     except (OSError, ValueError):
         pass  # unreadable: make them again
     arrays = make()

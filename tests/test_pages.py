@@ -1,4 +1,7 @@
+import itertools
+
 import numpy as np
+import pytest
 
 from classifier.features.pages import PageIndex
 from classifier.segment.text import Segment
@@ -50,3 +53,29 @@ def test_a_page_gets_the_same_sums_whatever_pages_come_before_it():
     for width in (2, 5, 15):
         assert (joined.window_sum(values, width, width)[500:] == alone.window_sum(alone_values, width, width)).all()
     assert (joined.cumulative_before(values)[500:] == alone.cumulative_before(alone_values)).all()
+
+
+def _pages_of(sizes):
+    from classifier.segment.text import Segment
+
+    return [Segment("x", 0, 1, page, 0, 0) for page, size in enumerate(sizes) for _ in range(size)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_batch_wide_running_sums_and_windows_match_page_by_page_ones(seed):
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 30, size=12)
+    index = PageIndex.from_segments(_pages_of(sizes))
+    values = rng.normal(size=len(index)) * 10
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    expected_sum, expected_min, expected_window = [], [], []
+    for start, stop in itertools.pairwise(bounds):
+        page = values[start:stop]
+        expected_sum.extend(np.cumsum(page))
+        expected_min.extend(np.minimum.accumulate(page))
+        for i in range(len(page)):
+            expected_window.append(page[max(0, i - 3) : i + 2 + 1].sum())
+    assert np.allclose(index.accumulate(np.add, values), expected_sum)
+    assert np.array_equal(index.accumulate(np.minimum, values), expected_min)
+    assert np.allclose(index.window_sum(values, 3, 2), expected_window)
+    assert np.allclose(index.cumulative_before(values), np.array(expected_sum) - values)

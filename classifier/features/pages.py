@@ -115,17 +115,27 @@ class PageIndex:
 
     def window_sum(self, values: np.ndarray, before: int, after: int) -> np.ndarray:
         """Sum of ``values`` over ``before`` segments before to ``after`` after, within the page."""
-        index = np.arange(len(self.page))
-        lo = np.maximum(index - before, self.first)
-        hi = np.minimum(index + after + 1, self.stop)
-        return self.range_sum(values, lo, hi)
+        return self.range_sum(values, *self._window(before, after))
 
     def window_count(self, before: int, after: int) -> np.ndarray:
         """How many segments of the page fall in each segment's window."""
-        index = np.arange(len(self.page))
-        lo = np.maximum(index - before, self.first)
-        hi = np.minimum(index + after + 1, self.stop)
+        lo, hi = self._window(before, after)
         return (hi - lo).astype(np.float64)
+
+    def _window(self, before: int, after: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each segment's window of the page: its first row and one past its last (kept: asked for again and again)."""
+        found = self._windows.get((before, after))
+        if found is None:
+            rows = np.arange(len(self.page))
+            found = self._windows[(before, after)] = (
+                np.maximum(rows - before, self.first),
+                np.minimum(rows + after + 1, self.stop),
+            )
+        return found
+
+    @cached_property
+    def _windows(self) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
+        return {}
 
     def window_mean(self, values: np.ndarray, before: int, after: int) -> np.ndarray:
         """Mean of ``values`` over a window of the page (the segment included)."""

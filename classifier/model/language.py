@@ -15,7 +15,7 @@ import numpy as np
 from ..cache import cached_arrays
 
 # Characters of the story read: enough to tell any language, and the cost stays flat.
-READ_CHARS = 500
+READ_CHARS = 300
 # Fewer characters than this (a headline, a caption) tell too little.
 MIN_CHARS = 20
 # The identifier's probability under which a story has no language.

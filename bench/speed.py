@@ -1,0 +1,139 @@
+"""Benchmark: how fast storyfilter starts and labels, as a user runs it, against jusText and trafilatura.
+
+In one run, on this machine:
+
+* ``storyfilter --help`` and ``--version``: wall time of the whole command
+  (median of ``--repeats``);
+* labelling one page from the command line (``storyfilter label PAGE``),
+  start-up and model loading included (median);
+* ``storyfilter label --workers 1`` over the pages as text (a JSONL file),
+  wall time, start-up included, quiet and with another core kept busy (a
+  process spinning, as on a machine that does other work); jusText over the
+  same pages in the same two conditions (one process, one thread);
+* the same over the pages as HTML, against trafilatura.
+
+The pages are a web-page corpus's held-out article and blog pages (or all
+its pages with ``--split all``), rendered by html-text for the text runs.
+
+    python bench/speed.py --data ../shared/datasets/web-pages-2026
+    python bench/speed.py --data ../shared/datasets/l3s-gn1 --split all --page-types all
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from extraction import busy_neighbour, corpus_pages
+
+STORYFILTER = [sys.executable, "-m", "classifier"]
+# Documents a labelling run is timed on at least (the pages repeated), start-up included.
+LEAST_DOCUMENTS = 500
+
+
+def wall(command: list[str], repeats: int) -> float:
+    """Median wall time of a command, in seconds."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def justext_rate(texts: list[str]) -> float:
+    import justext
+
+    stoplist = justext.get_stoplist("English")
+    started = time.perf_counter()
+    for text in texts:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        justext.justext(
+            "<html><body>" + "".join(f"<p>{html.escape(x)}</p>" for x in lines) + "</body></html>", stoplist
+        )
+    return len(texts) / (time.perf_counter() - started)
+
+
+def trafilatura_rate(htmls: list[str]) -> float:
+    import trafilatura
+
+    started = time.perf_counter()
+    for page in htmls:
+        trafilatura.extract(page, include_comments=False)
+    return len(htmls) / (time.perf_counter() - started)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--split", default="held-out", choices=["held-out", "validation", "all"])
+    parser.add_argument("--page-types", default="article,blog")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    page_types = None if args.page_types == "all" else tuple(args.page_types.split(","))
+    pages = [p for p in corpus_pages(args.data, args.split, page_types) if p.text is not None and p.html is not None]
+    texts, htmls = [p.text for p in pages], [p.html for p in pages]
+    print(
+        f"{args.data.name}: {len(pages)} pages, {sum(map(len, texts)) / len(texts) / 1000:.1f} KB of text and "
+        f"{sum(map(len, htmls)) / len(htmls) / 1000:.0f} KB of HTML a page on average\n"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        (folder / "page.txt").write_text(texts[0], encoding="utf-8")
+        copies = max(1, -(-LEAST_DOCUMENTS // len(pages)))  # enough documents that start-up is a small part
+        for kind, inputs in (("text", texts), ("html", htmls)):
+            with open(folder / f"{kind}.jsonl", "w", encoding="utf-8") as out:
+                for number, value in enumerate(inputs * copies):
+                    out.write(json.dumps({"id": str(number), kind: value}) + "\n")
+        wall([*STORYFILTER, "label", str(folder / "page.txt")], 1)  # the cache folder filled once
+        print(
+            f"storyfilter --help: {wall([*STORYFILTER, '--help'], args.repeats):.3f} s, --version: "
+            f"{wall([*STORYFILTER, '--version'], args.repeats):.3f} s, one page from the command line: "
+            f"{wall([*STORYFILTER, 'label', str(folder / 'page.txt')], args.repeats):.3f} s (medians of {args.repeats})\n"
+        )
+        print(f"{'run':44} {'quiet':>9} {'busy':>9}   pages/s")
+        rows = {}
+        for busy in (False, True):
+            with busy_neighbour(busy):
+                for kind in ("text", "html"):
+                    command = [
+                        *STORYFILTER,
+                        "label",
+                        str(folder / f"{kind}.jsonl"),
+                        "--workers",
+                        "1",
+                        "--no-segments",
+                        "-o",
+                        str(folder / "out.jsonl"),
+                    ]
+                    rows.setdefault(f"storyfilter label --workers 1 ({kind})", []).append(
+                        len(pages) * copies / wall(command, 3)
+                    )
+                rows.setdefault("jusText (text, lines as paragraphs)", []).append(
+                    statistics.median(justext_rate(texts) for _ in range(3))
+                )
+                rows.setdefault("trafilatura (HTML)", []).append(
+                    statistics.median(trafilatura_rate(htmls) for _ in range(3))
+                )
+        for name, (quiet, busy) in rows.items():
+            print(f"{name:44} {quiet:9.1f} {busy:9.1f}")
+        ours_text, ours_html = (
+            rows["storyfilter label --workers 1 (text)"],
+            rows["storyfilter label --workers 1 (html)"],
+        )
+        justext, trafilatura = rows["jusText (text, lines as paragraphs)"], rows["trafilatura (HTML)"]
+        print(
+            f"\ntext vs jusText: {ours_text[0] / justext[0]:.2f}x quiet, {ours_text[1] / justext[1]:.2f}x busy; "
+            f"HTML vs trafilatura: {ours_html[0] / trafilatura[0]:.2f}x quiet, {ours_html[1] / trafilatura[1]:.2f}x busy"
+        )
+
+
+if __name__ == "__main__":
+    main()
