@@ -87,6 +87,9 @@ def test_train_writes_a_bundle_that_labels(tmp_path):
         app, ["train", str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "cache")]
     )
     assert result.exit_code == 0, result.output
+    stages = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert [line[:22] for line in stages] == ["[1/2] text: fitting: 6", "[2/2] topics: fitting:"]
+    assert stages[1].endswith(" left)")  # once a stage has been timed, the time left
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training_data"][0]["documents"] == 60
     result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(out)])

@@ -8,8 +8,12 @@ or ``l3s-gn1``, and never their held-out sites) and the topic-labelled
 news items (``train.jsonl`` only, never ``dev.jsonl``) beside the
 repository::
 
-    python -m training.train                      # models/default.joblib
+    python -m training.train                      # replaces models/default.joblib (next version)
     python -m training.train DATA... --out models/mine.joblib
+
+Without ``--out`` it writes over the shipped model (``--out
+models/default.joblib --force``); ``storyfilter train`` never does that
+unless told.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from classifier.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
+SHIPPED = ROOT / "models" / "default.joblib"
 DEFAULT_SOURCES = [
     ROOT / "training" / "corpus" / "pages.jsonl",
     ROOT / "training" / "corpus" / "items.jsonl",
@@ -37,6 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-"):
         argv = [str(p) for p in DEFAULT_SOURCES] + argv
+    if not any(arg == "--out" or arg.startswith("--out=") for arg in argv):
+        # Rebuilding the shipped model is what this script is for: it replaces it, as the next version.
+        argv += ["--out", str(SHIPPED), "--force"]
     app(["train", *argv], prog_name="python -m training.train")
 
 

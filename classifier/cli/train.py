@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -10,12 +11,20 @@ import typer
 from ..errors import InputError
 from .exits import exit_codes
 
+# What a model's name may be: it goes into every record as NAME@VERSION, and into file names.
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
 
 def train(
     data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
-    out: Annotated[Path, typer.Option("--out", help="Where to write the bundle; its card goes beside it.")] = Path(
-        "models/default.joblib"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the bundle (NAME.joblib); its card goes beside it.")
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Replace the model (and card) already at --out.")] = False,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The model's name in its records (NAME@VERSION); the file's name by default."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the learners.")] = 0,
     validate: Annotated[
         bool, typer.Option("--validate/--no-validate", help="Measure on a validation split of sites first.")
@@ -31,6 +40,7 @@ def train(
     ``html``, and the HTML of web-page corpora) train the HTML classifier.
     """
     from ..cache import cache_folder
+    from ..model.bundle import card_path
     from ..training.fit import TrainingOptions
     from ..training.fit import train as run_training
 
@@ -38,20 +48,35 @@ def train(
         for path in data:
             if not path.exists():
                 raise InputError(f"training data not found: {path}")
+        if out.suffix != ".joblib":
+            raise InputError(f"--out {out}: a model bundle is written as NAME.joblib (its card as NAME.json)")
+        existing = [p for p in (out, card_path(out)) if p.exists()]
+        if existing and not force:
+            raise InputError(
+                f"{existing[0]} exists: pass --force to replace it, or choose another --out "
+                "(a model with the same --name still gets the next version)"
+            )
+        if not MODEL_NAME.fullmatch(name or out.stem):
+            raise InputError(
+                f"model name {name or out.stem!r}: use letters, digits, '.', '_' and '-' "
+                "(give one with --name; the version is added)"
+            )
         if not out.parent.exists():
             out.parent.mkdir(parents=True)
         options = TrainingOptions(
-            sources=data, out=out, seed=seed, validate=validate, cache=cache or cache_folder(), html=html
+            sources=data, out=out, seed=seed, name=name, validate=validate, cache=cache or cache_folder(), html=html
         )
         model = run_training(options, progress=lambda message: typer.echo(message, err=True))
     for kind, validation in (
         ("text", model.card.get("validation")),
         ("HTML", model.card.get("html", {}).get("validation")),
     ):
-        if validation:
+        if validation and "story" in validation:
             story = validation["story"]
             typer.echo(
                 f"{kind} validation: story F1 {story['f1']:.4f} (P {story['precision']:.4f}, "
-                f"R {story['recall']:.4f}) on {story['pages']} pages",
+                f"R {story['recall']:.4f}) on {story['pages']} pages, story threshold {validation['threshold']}",
                 err=True,
             )
+        elif validation is not None:
+            typer.echo(f"{kind}: no validation figures: {validation.get('skipped', 'none measured')}", err=True)

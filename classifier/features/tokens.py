@@ -12,11 +12,11 @@ so a model fitted in one process labels identically in another.
 from __future__ import annotations
 
 import hashlib
-import marshal
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -65,9 +65,8 @@ with np.errstate(over="ignore"):
 @lru_cache(maxsize=1)
 def _tables() -> dict[str, np.ndarray]:
     """The character tables, from the cache folder (see :mod:`classifier.cache`) or made now."""
-    key = hashlib.sha256(
-        marshal.dumps(_make_tables.__code__) + repr((SENTENCE_END, WIDE_STOPS, CLOSERS, SOLO_RANGES, _JOINERS)).encode()
-    ).hexdigest()[:16]
+    # This module's source says what the tables are made from (and not where it is installed).
+    key = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
     return cached_arrays("characters", f"{unicodedata.unidata_version}-{key}", _make_tables)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from importlib import metadata
 
 import numpy as np
 
@@ -33,7 +34,8 @@ def _identifier():
         from py3langid.modelio import _to_array, load_model
 
         model_file = langid.MODEL_DIR / langid.MODEL_FILE
-        stamp = f"{model_file.stat().st_size}-{int(model_file.stat().st_mtime)}"
+        # The identifier's version and its model's size (not the file's time: each install has its own).
+        stamp = f"{metadata.version('py3langid')}-{model_file.stat().st_size}"
 
         def unpack() -> dict:
             ptc, pc, classes, nextmove, row, output = load_model(model_file)

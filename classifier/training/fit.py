@@ -27,13 +27,14 @@ from ..corpus.webpages import MARKUP, RENDERERS
 from ..errors import TrainingDataError
 from ..evaluation.evaluate import as_input, gold_story
 from ..evaluation.metrics import StoryScore, score_stories
-from ..model.bundle import card_path
 from ..model.model import Model
 from ..model.segments import build_segment_classifier
 from ..records import UNLABELLED
 from ..segment.text import Segment
+from .checks import check_segment_labels, check_tags
+from .progress import TOPIC_EXAMPLE_WEIGHT, TrainingProgress, duration
 from .sources import Source, read_sources
-from .topics import train_topics
+from .topics import topic_examples, train_topics
 
 # Page types whose pages are what users label; they weigh more in training.
 USER_PAGE_TYPES = frozenset({None, "article", "blog", "news"})
@@ -115,13 +116,21 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
 
     Text pages train the text classifier; HTML pages (if any) train the HTML
     classifier, the same pipeline with DOM features. Each is validated on
-    its own split of sites, then refitted on all its training sites. A
-    model written over an earlier one of the same name takes the next
-    version (``default@1``, then ``default@2``), so records say which labelled them.
+    its own split of sites, then refitted on all its training sites. The
+    data is checked before any fitting (:mod:`.checks`), and each stage is
+    announced with the time left (:mod:`.progress`). A model takes the next
+    version of its name among the models beside ``out`` (``default@1``,
+    then ``default@2``), so records say which labelled them.
+
+    Raises
+    ------
+    TrainingDataError
+        Data that cannot train a model (no plain-text pages, too few labelled
+        segments of a label, a tag too rare to learn), before any fitting.
     """
     started = time.time()
     name = options.name or Path(options.out).stem
-    version = max(options.version, _next_version(options.out, name))
+    version = max(options.version, next_version(options.out, name))
     sources = read_sources(
         options.sources,
         cache=options.cache,
@@ -135,8 +144,25 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     pages = [d for d in labelled if d.is_html]
     if not texts:
         raise TrainingDataError("the training data has no labelled segments of plain-text pages")
+    check_segment_labels(texts, "text")
+    if pages:
+        check_segment_labels(pages, "HTML")
+    # The topic stage reads English: pages in other languages teach it their tags' words too
+    # thinly to be trusted (their tags stay in the data for a topic model that reads them).
+    topic_documents = [d for d in documents if d.topics is not None and d.language in (None, "en")]
+    topic_tags = topic_examples(topic_documents)[1] if topic_documents else []
+    check_tags(topic_tags)
 
-    classifier, metrics = _fit_validated(texts, options, progress, "text")
+    stages = TrainingProgress(progress)
+    splits = {kind: _validation_split(group, options) for kind, group in (("text", texts), ("HTML", pages)) if group}
+    for kind, (fitting, held, _) in splits.items():
+        if held:
+            stages.plan(f"{kind}: fitting to validate", _segment_count(fitting) + _segment_count(held))
+        stages.plan(f"{kind}: fitting", _segment_count(texts if kind == "text" else pages))
+    if topic_tags:
+        stages.plan("topics: fitting", len(topic_tags) * TOPIC_EXAMPLE_WEIGHT)
+
+    classifier, metrics = _fit_validated(texts, splits["text"], options, stages, "text")
     model = Model(
         text_classifier=classifier,
         name=name,
@@ -146,7 +172,7 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     model.card = _card(options, sources, texts, metrics, 0.0)
     model.card["segment_model"] = describe(classifier)
     if pages:
-        model.html_classifier, html_metrics = _fit_validated(pages, options, progress, "HTML", html=True)
+        model.html_classifier, html_metrics = _fit_validated(pages, splits["HTML"], options, stages, "HTML", html=True)
         model.html_story_threshold = html_metrics.get("threshold", model.story_threshold)
         model.card["html"] = {
             "validation": html_metrics,
@@ -155,51 +181,80 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
             "segments_trained": sum(len(d.segments) for d in pages),
             "segment_model": describe(model.html_classifier),
         }
-    # The topic stage reads English: pages in other languages teach it their tags' words too
-    # thinly to be trusted (their tags stay in the data for a topic model that reads them).
-    topic_documents = [d for d in documents if d.topics is not None and d.language in (None, "en")]
-    if topic_documents:
-        progress(f"fitting the topic model on {len(topic_documents)} topic-labelled documents")
+    if topic_tags:
+        stages.start(f"{len(topic_tags)} stories from {len(topic_documents)} topic-labelled documents")
         model.topic_classifier, model.topic_thresholds, model.card["topics"] = train_topics(
             topic_documents, options.seed
         )
         model.card["topic_model"] = describe(model.topic_classifier)
+    stages.finish()
     model.card["training_seconds"] = round(time.time() - started)
     model.save(options.out)
-    progress(f"wrote {options.out} and its card")
+    progress(f"wrote {options.out} and its card: {model.model_id}, in {duration(time.time() - started)}")
     return model
 
 
-def _next_version(out: Path, name: str) -> int:
-    """One more than the version of the model of this name at ``out`` (1 when there is none)."""
-    try:
-        card = json.loads(card_path(out).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 1
-    if not isinstance(card, dict) or card.get("name") != name or not isinstance(card.get("version"), int):
-        return 1
-    return card["version"] + 1
+def next_version(out: Path, name: str) -> int:
+    """One more than the highest version of a model called ``name`` beside ``out`` (1 when there is none).
+
+    Every card in ``out``'s folder counts, so a model written under a new
+    file name but an existing model name still gets a version of its own.
+    """
+    versions = [0]
+    folder = Path(out).parent
+    for card_file in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        if not Path(card_file).with_suffix(".joblib").exists():
+            continue
+        try:
+            card = json.loads(card_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(card, dict) and card.get("name") == name and isinstance(card.get("version"), int):
+            versions.append(card["version"])
+    return max(versions) + 1
 
 
-def _fit_validated(documents, options: TrainingOptions, progress, kind: str, html: bool = False):
+def _validation_split(documents, options: TrainingOptions):
+    """The documents to fit on and to validate on, and why there is no validation when there is none."""
+    if not options.validate:
+        return documents, [], "validation was turned off (--no-validate)"
+    held = [d for d in documents if d.source in _VALIDATED and is_validation_site(d.site)]
+    fitting = [d for d in documents if not (d.source in _VALIDATED and is_validation_site(d.site))]
+    if not held:
+        return (
+            documents,
+            [],
+            (
+                "no validation sites: only the pages of web-page corpora validate, and none of their sites "
+                f"falls in the validation range [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"
+            ),
+        )
+    if not fitting:
+        return documents, [], "every site is a validation site: none would be left to fit on"
+    return fitting, held, None
+
+
+def _fit_validated(documents, split, options: TrainingOptions, stages: TrainingProgress, kind: str, html=False):
     """Fit on the validation split's training side, measure, then refit on everything."""
-    metrics: dict = {}
-    if options.validate:
-        held = [d for d in documents if d.source in _VALIDATED and is_validation_site(d.site)]
-        fitting = [d for d in documents if not (d.source in _VALIDATED and is_validation_site(d.site))]
-        if held and fitting:
-            progress(f"{kind}: fitting on {len(fitting)} documents to validate on {len(held)}")
-            metrics = validation_metrics(_fit(fitting, options.seed, html), held)
-            metrics["rule"] = (
-                f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"
-            )
-            progress(
-                f"{kind}: validation story F1 {metrics['story']['f1']:.4f} at story threshold {metrics['threshold']}"
-            )
-            for name, score in metrics["by_source"].items():
-                progress(f"  {name}: story F1 {score['f1']:.4f} on {score['pages']} pages")
-    progress(f"{kind}: fitting the model on {len(documents)} documents")
+    fitting, held, why_not = split
+    metrics: dict = {"skipped": why_not} if why_not else {}
+    if held:
+        stages.start(f"{len(fitting)} documents, to validate on {len(held)}")
+        metrics = validation_metrics(_fit(fitting, options.seed, html), held)
+        metrics["rule"] = (
+            f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"
+        )
+        stages.say(
+            f"{kind}: validation story F1 {metrics['story']['f1']:.4f} at story threshold {metrics['threshold']}"
+        )
+        for name, score in metrics["by_source"].items():
+            stages.say(f"  {name}: story F1 {score['f1']:.4f} on {score['pages']} pages")
+    stages.start(f"{len(documents)} documents, {_segment_count(documents)} segments")
     return _fit(documents, options.seed, html), metrics
+
+
+def _segment_count(documents: Sequence[TrainingDocument]) -> int:
+    return sum(len(d.segments) for d in documents)
 
 
 # Sources whose pages can validate: the renderings of web-page corpora.

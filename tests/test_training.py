@@ -1,0 +1,148 @@
+"""Safe, explained retraining: where a model goes, what it is called, what is checked first, what is said."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from classifier.cli.app import app
+from classifier.training import fit
+from classifier.training.checks import MIN_TAG_EXAMPLES
+from classifier.training.progress import TrainingProgress
+
+from .conftest import CORPUS_PAGES, write_jsonl
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tagged_rows():
+    """Some of our corpus pages, with their topics."""
+    return [json.loads(line) for line in CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[::6][:60]]
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory, tagged_rows):
+    """A few of our corpus pages to train on, without topics: a segment model only, quick to fit."""
+    rows = [{k: v for k, v in row.items() if k != "topics"} for row in tagged_rows[:24]]
+    return write_jsonl(tmp_path_factory.mktemp("train") / "pages.jsonl", rows)
+
+
+def train(*arguments, cache):
+    return runner.invoke(app, ["train", *map(str, arguments), "--no-validate", "--cache", str(cache)])
+
+
+def test_train_needs_out_and_never_replaces_a_model_unless_forced(pages, tmp_path):
+    result = train(pages, cache=tmp_path / "c")
+    assert result.exit_code == 2 and "--out" in result.output
+
+    out = tmp_path / "mine.joblib"
+    out.write_bytes(b"somebody's model")
+    result = train(pages, "--out", out, cache=tmp_path / "c")
+    assert result.exit_code == 2
+    assert "exists: pass --force" in result.stderr
+    assert out.read_bytes() == b"somebody's model"
+
+
+def test_versions_count_up_per_name_and_name_sets_the_id(pages, tmp_path):
+    first = tmp_path / "mine.joblib"
+    assert train(pages, "--out", first, cache=tmp_path / "c").exit_code == 0
+    assert json.loads(first.with_suffix(".json").read_text())["name"] == "mine"
+    assert json.loads(first.with_suffix(".json").read_text())["version"] == 1
+
+    result = train(pages, "--out", first, "--force", cache=tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    assert json.loads(first.with_suffix(".json").read_text())["version"] == 2
+    assert "mine@2" in result.stderr
+
+    # Another file, the same model name: the next version of that name, not @1 again.
+    other = tmp_path / "mine-next.joblib"
+    assert train(pages, "--out", other, "--name", "mine", cache=tmp_path / "c").exit_code == 0
+    card = json.loads(other.with_suffix(".json").read_text())
+    assert (card["name"], card["version"]) == ("mine", 3)
+
+    result = train(pages, "--out", tmp_path / "x.joblib", "--name", "no spaces please", cache=tmp_path / "c")
+    assert result.exit_code == 2 and "--name" in result.stderr
+
+
+def test_stages_are_numbered_and_validation_says_why_it_is_missing(pages, tmp_path):
+    result = train(pages, "--out", tmp_path / "m.joblib", cache=tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    stages = [line for line in lines if line.startswith("[")]
+    assert stages == ["[1/1] text: fitting: 24 documents, " + stages[0].rsplit(", ", 1)[1]]
+    assert stages[0].endswith(" segments")
+    assert "text: no validation figures: validation was turned off (--no-validate)" in lines
+
+
+def test_validation_on_data_without_validation_sites_says_so(pages, tmp_path):
+    result = runner.invoke(
+        app, ["train", str(pages), "--out", str(tmp_path / "m.joblib"), "--cache", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "text: no validation figures: no validation sites: only the pages of web-page corpora validate" in (
+        result.stderr
+    )
+
+
+def test_a_rare_tag_is_refused_before_any_fitting(tagged_rows, tmp_path, monkeypatch):
+    rows = tagged_rows
+    tagged = [row for row in rows if row.get("topics")]
+    rare = [dict(row, topics=[*row["topics"], "rare_tag"]) for row in tagged[: MIN_TAG_EXAMPLES - 1]]
+    data = write_jsonl(
+        tmp_path / "rare.jsonl", rare + tagged[MIN_TAG_EXAMPLES:] + [r for r in rows if not r.get("topics")]
+    )
+
+    def no_fitting(*_):
+        raise AssertionError("fitted before the data was checked")
+
+    monkeypatch.setattr(fit, "_fit", no_fitting)
+    result = train(data, "--out", tmp_path / "m.joblib", cache=tmp_path / "c")
+    assert result.exit_code == 2
+    assert f"tag 'rare_tag' is on {MIN_TAG_EXAMPLES - 1} of the" in result.stderr
+    assert f"at least {MIN_TAG_EXAMPLES} stories with each tag" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_pages_with_too_few_chrome_lines_are_refused(tmp_path):
+    data = write_jsonl(
+        tmp_path / "story-only.jsonl",
+        [
+            {
+                "id": f"p{n}",
+                "text": f"Story line {n} of the page.",
+                "segments": [{"start": 0, "end": 26, "label": "story"}],
+            }
+            for n in range(20)
+        ],
+    )
+    result = train(data, "--out", tmp_path / "m.joblib", cache=tmp_path / "c")
+    assert result.exit_code == 2
+    assert "have 0 segments labelled chrome; at least 10 of each label are needed" in result.stderr
+
+
+def test_time_left_is_the_rate_of_the_stages_done_times_the_weight_to_come():
+    said, now = [], [0.0]
+    progress = TrainingProgress(said.append, clock=lambda: now[0])
+    for name, weight in (("a", 100), ("b", 200), ("c", 400)):
+        progress.plan(name, weight)
+    progress.start()
+    now[0] = 10.0  # 100 units in 10 s
+    progress.start("more")
+    now[0] = 40.0  # 300 units in 40 s
+    progress.start()
+    progress.finish()
+    assert said == ["[1/3] a", "[2/3] b: more (about 60 s left)", "[3/3] c (about 53 s left)"]
+    assert progress.seconds_left() == 0
+
+
+def test_the_retraining_script_replaces_the_shipped_model_only_by_default(monkeypatch):
+    import training.train as script
+
+    calls = []
+    monkeypatch.setattr(script, "app", lambda argv, prog_name: calls.append(argv))
+    script.main([])
+    script.main(["mine.jsonl", "--out", "models/mine.joblib"])
+    assert calls[0][-3:] == ["--out", str(script.SHIPPED), "--force"]
+    assert calls[0][1 : 1 + len(script.DEFAULT_SOURCES)] == [str(p) for p in script.DEFAULT_SOURCES]
+    assert calls[1] == ["train", "mine.jsonl", "--out", "models/mine.joblib"]
