@@ -51,11 +51,14 @@ def chunked(
     chunk, spent = [], 0
     for item in iterator:
         price = cost(item)
-        if chunk and (len(chunk) == size or spent + price > budget):
+        if chunk and spent + price > budget:
             yield chunk
             chunk, spent = [], 0
         chunk.append(item)
         spent += price
+        if len(chunk) == size:  # given at once: the next item is not read before it is needed
+            yield chunk
+            chunk, spent = [], 0
     if chunk:
         yield chunk
 
