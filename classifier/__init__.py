@@ -36,16 +36,19 @@ _PUBLIC = {
     "split_text": ".segment.text",
     "Model": ".model.model",
     "load_model": ".model.model",
+    "DocumentLimits": ".limits",
     "InputError": ".errors",
     "ModelError": ".errors",
     "OutputError": ".errors",
     "StoryfilterError": ".errors",
+    "TooLargeError": ".errors",
     "TrainingDataError": ".errors",
     "WorkerError": ".errors",
 }
 
 __all__ = [
     "Document",
+    "DocumentLimits",
     "FailedDocument",
     "InputError",
     "Label",
@@ -56,6 +59,7 @@ __all__ = [
     "ScoredSegment",
     "Segment",
     "StoryfilterError",
+    "TooLargeError",
     "TrainingDataError",
     "WorkerError",
     "__version__",
@@ -64,7 +68,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError
+    from .errors import (
+        InputError,
+        ModelError,
+        OutputError,
+        StoryfilterError,
+        TooLargeError,
+        TrainingDataError,
+        WorkerError,
+    )
+    from .limits import DocumentLimits
     from .model.model import Model, load_model
     from .records import Document, FailedDocument, Label, LabeledDocument, ScoredSegment
     from .segment.text import Segment, split_text

@@ -37,3 +37,14 @@ class OutputError(StoryfilterError):
     def __init__(self, message: str, closed: bool = False):
         super().__init__(message)
         self.closed = closed
+
+
+class TooLargeError(InputError):
+    """A document past a limit on its size (segments or characters): refused before it is labelled.
+
+    ``limit`` names the limit passed (``"segments"`` or ``"characters"``).
+    """
+
+    def __init__(self, message: str, limit: str):
+        super().__init__(message)
+        self.limit = limit

@@ -252,3 +252,23 @@ def test_failures_in_the_input_pass_through_as_error_records():
     result = run(scenario())
     assert result.failed == 1 and result.documents == 2
     assert [json.loads(line).get("error", {}).get("type") for line in result.lines.splitlines()] == ["InputError", None]
+
+
+def test_a_batch_holds_no_more_segments_than_one_page_at_the_limit_and_answers_come_a_batch_at_a_time():
+    from classifier.limits import DocumentLimits
+
+    model = CountingModel(load_model())
+    model.limits = DocumentLimits(max_segments=250)
+    pages = [Document(id=f"p{i}", text="A line of a page.\n" * 100) for i in range(7)]  # 101 segments at most each
+
+    async def scenario():
+        labeller = Labeller(model, batch_size=64, gather=0.0)
+        labeller.start()
+        parts = [part async for part in labeller.stream(pages, segments=False)]
+        await labeller.stop()
+        return parts
+
+    parts = run(scenario())
+    assert model.chunks == [["p0", "p1"], ["p2", "p3"], ["p4", "p5"], ["p6"]]
+    assert [part.documents for part in parts] == [2, 2, 2, 1]
+    assert [json.loads(line)["id"] for part in parts for line in part.lines.splitlines()] == [p.id for p in pages]

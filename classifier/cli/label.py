@@ -15,11 +15,14 @@ import typer
 
 from ..errors import InputError
 from ..inputs.formats import InputFormat
+from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
 from ..run.ordered import DEFAULT_CHUNK
 from .exits import EXIT_FAILED_DOCUMENTS, EXIT_OK, exit_codes
 from .options import (
     ChunkSizeOption,
     FormatOption,
+    MaxCharsOption,
+    MaxSegmentsOption,
     ModelOption,
     NoSegmentsOption,
     OutOption,
@@ -46,6 +49,7 @@ class LabelJob:
     workers: int | None
     scheduler: str | None
     resume: bool
+    limits: DocumentLimits
 
 
 def label(
@@ -58,9 +62,12 @@ def label(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
+    max_segments: MaxSegmentsOption = DEFAULT_MAX_SEGMENTS,
+    max_chars: MaxCharsOption = DEFAULT_MAX_CHARS,
 ) -> None:
     """Label every segment of every page as story or chrome and write one JSON record per page."""
-    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume))
+    limits = DocumentLimits(max_segments, max_chars)
+    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume, limits))
 
 
 def filter_(
@@ -87,6 +94,8 @@ def filter_(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
+    max_segments: MaxSegmentsOption = DEFAULT_MAX_SEGMENTS,
+    max_chars: MaxCharsOption = DEFAULT_MAX_CHARS,
 ) -> None:
     """Write the records whose story carries any of the topics (raw pages are labelled on the way).
 
@@ -98,7 +107,8 @@ def filter_(
     def selector(loaded):
         return TopicSelector(frozenset(loaded.check_topics(topic)), min_score)
 
-    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume), selector)
+    limits = DocumentLimits(max_segments, max_chars)
+    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume, limits), selector)
 
 
 def run(job: LabelJob, selector: Callable | None = None) -> None:
@@ -114,7 +124,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
 
     with exit_codes():
         check_inputs(job.inputs)
-        loaded = load_model(job.model)
+        loaded = load_model(job.model, limits=job.limits)
         select = selector(loaded) if selector is not None else None
         with _output(job.out, job.resume) as (handle, finished):
             options = RunOptions(

@@ -38,3 +38,19 @@ ResumeOption = Annotated[
         "--resume", help="Finish an interrupted run: keep the records in -o FILE, label only what is missing."
     ),
 ]
+MaxSegmentsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-segments",
+        min=1,
+        help="Most segments (lines, HTML blocks) a document may have; one with more gets an error record (413 in serve).",
+    ),
+]
+MaxCharsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-chars",
+        min=1,
+        help="Most characters (of text or HTML) a document may have; one with more gets an error record (413 in serve).",
+    ),
+]

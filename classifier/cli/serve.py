@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
+from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS
 from ..run.ordered import DEFAULT_CHUNK
-from .exits import exit_codes
-from .options import ModelOption, WorkersOption
+from ..service.options import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DOCUMENTS
+from .exits import EXIT_USAGE, exit_codes, fail
+from .options import MaxCharsOption, MaxSegmentsOption, ModelOption, WorkersOption
 
 _SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 
@@ -72,19 +74,34 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every request to standard output.")
     ] = True,
+    max_documents: Annotated[
+        int, typer.Option("--max-documents", min=1, help="Most documents in one request; more get 413.")
+    ] = DEFAULT_MAX_DOCUMENTS,
+    max_segments: MaxSegmentsOption = DEFAULT_MAX_SEGMENTS,
+    max_chars: MaxCharsOption = DEFAULT_MAX_CHARS,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout", min=0.1, help="Seconds a request's line and headers may take to arrive; then 408."
+        ),
+    ] = DEFAULT_HEADER_TIMEOUT,
+    max_connections: Annotated[
+        int,
+        typer.Option("--max-connections", min=1, help="Open connections per worker; one more gets 503 at once."),
+    ] = DEFAULT_MAX_CONNECTIONS,
 ) -> None:
     """Serve the model over HTTP: POST /label and /filter take JSON documents and answer the records label and filter write.
 
     GET /health and /model say what is served; /docs has the API. Each
     worker process loads the model once. Ctrl-C (or SIGTERM) stops it once
-    the requests in hand are answered.
+    the requests in hand are answered (new connections are refused at
+    once), with exit 0.
     """
     with exit_codes():
         try:
-            import uvicorn
-
             from ..service.app import create_app
             from ..service.options import OPTIONS_VARIABLE, ServeOptions, read_token
+            from ..service.server import run_server
         except ImportError as error:
             raise InputError(
                 f"serve needs the serve extra ({error.name} is missing): pip install 'storyfilter[serve]'"
@@ -97,6 +114,11 @@ def serve(
             token_file=str(token_file) if token_file else None,
             max_body=_byte_size(max_body),
             batch_size=batch_size,
+            max_documents=max_documents,
+            max_segments=max_segments,
+            max_chars=max_chars,
+            header_timeout=header_timeout,
+            max_connections=max_connections,
         )
         if options.token_file:
             read_token(options.token_file)
@@ -116,9 +138,11 @@ def serve(
             f"storyfilter: warning: {host} is reachable from other machines and no --token-file is set: anyone who reaches it can use it",
             err=True,
         )
-    server = dict(host=host, port=port, access_log=access_log, timeout_graceful_shutdown=30)
+    server = dict(host=host, port=port, workers=count, access_log=access_log)
     if loaded is not None:  # one worker: this process, with the model it has loaded
-        uvicorn.run(create_app(options, model=loaded), **server)
-        return
-    os.environ[OPTIONS_VARIABLE] = options.to_environment()
-    uvicorn.run("classifier.service.app:app_from_environment", factory=True, workers=count, **server)
+        started = run_server(create_app(options, model=loaded), options, **server)
+    else:
+        os.environ[OPTIONS_VARIABLE] = options.to_environment()
+        started = run_server("classifier.service.app:app_from_environment", options, **server)
+    if not started:
+        raise fail("the server did not start: its log above says why", EXIT_USAGE)

@@ -24,8 +24,9 @@ import numpy as np
 
 from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
+from ..limits import DocumentLimits, limits_of
 from ..records import Document, FailedDocument, Label, LabeledDocument, ScoredSegment
-from ..segment.html import split_html
+from ..segment.html import HtmlPage, TooManyBlocks, split_html
 from ..segment.text import Segment, split_text
 from .language import languages_of
 from .threads import native_threads
@@ -46,7 +47,8 @@ def label_chunk(
     """Label a chunk of documents, in order; failures and documents labelled already pass through.
 
     A document that cannot be labelled (no text, an HTML page for a model
-    without an HTML classifier, bytes that do not decode, a fault in the
+    without an HTML classifier, bytes that do not decode, a page over the
+    model's :class:`~classifier.limits.DocumentLimits`, a fault in the
     labelling) gets its :class:`FailedDocument` in its place.
     """
     with _gc_paused(), native_threads(model.threads):
@@ -57,51 +59,65 @@ def _label_chunk(
     model: Any, chunk: Sequence[Document | LabeledDocument | FailedDocument]
 ) -> list[LabeledDocument | FailedDocument]:
     chunk = list(chunk)
+    limits = limits_of(model)
     results: list[LabeledDocument | FailedDocument | None] = [None] * len(chunk)
     ready: list[int] = []  # plain-text documents
     markup: list[int] = []  # HTML documents
+    split: list[HtmlPage] = []  # their pages, in the same order
     for i, document in enumerate(chunk):
         if isinstance(document, (FailedDocument, LabeledDocument)):
             results[i] = document  # failures and documents labelled already pass through
-        elif isinstance(document.html, (bytes, bytearray)):  # the file's bytes: decode as an HTML file
-            try:
-                chunk[i] = dataclasses.replace(document, html=decode_html(bytes(document.html)))
-            except InputError as error:
-                results[i] = FailedDocument(document.id, "InputError", str(error), document.extra)
-                continue
-            results[i] = _html_ready(model, chunk[i], i, markup)
-        elif isinstance(document.html, str):
-            results[i] = _html_ready(model, document, i, markup)
-        elif isinstance(document.text, str):
-            ready.append(i)
-        else:
-            results[i] = FailedDocument(document.id, "InputError", "document has no text", document.extra)
-    for rows, label in ((ready, label_texts), (markup, label_htmls)):
+            continue
+        try:
+            if isinstance(document.html, (bytes, bytearray)):  # the file's bytes: decode as an HTML file
+                document = chunk[i] = dataclasses.replace(document, html=decode_html(bytes(document.html)))
+            if isinstance(document.html, str):
+                check_html(model)
+                split.append(split_page(document.html, limits, page=len(split)))
+                markup.append(i)
+            elif isinstance(document.text, str):
+                limits.check_text(document.text)
+                ready.append(i)
+            else:
+                results[i] = FailedDocument(document.id, "InputError", "document has no text", document.extra)
+        except (InputError, ModelError) as error:  # TooLargeError is an InputError
+            results[i] = FailedDocument(document.id, type(error).__name__, str(error), document.extra)
+        except Exception as error:  # noqa: BLE001 - a fault in the parser: this document's alone
+            results[i] = FailedDocument(document.id, type(error).__name__, str(error) or repr(error), document.extra)
+    for rows, label, alone in ((ready, label_texts, label_texts), (markup, _labeller_of(split), label_htmls)):
         if not rows:
             continue
         try:
             labelled = label(model, [chunk[i] for i in rows])
         except Exception:  # noqa: BLE001 - isolate the failing document, keep the rest
-            labelled = [_label_alone(model, label, chunk[i]) for i in rows]
+            labelled = [_label_alone(model, alone, chunk[i]) for i in rows]
         for i, result in zip(rows, labelled):
             results[i] = result
     return results  # type: ignore[return-value]
+
+
+def split_page(html: str, limits: DocumentLimits, page: int = 0) -> HtmlPage:
+    """An HTML page's blocks, or :class:`TooLargeError` once it is over a limit (parsing stops there)."""
+    limits.check_chars(len(html))
+    try:
+        return split_html(html, page=page, max_segments=limits.max_segments)
+    except TooManyBlocks:
+        raise limits.too_many_segments() from None
+
+
+def _labeller_of(split: list[HtmlPage]):
+    """Label HTML documents whose pages are split already (in the same order)."""
+
+    def label(model: Any, documents: Sequence[Document]) -> list[LabeledDocument]:
+        return _label_split(model, split, documents)
+
+    return label
 
 
 def check_html(model: Any) -> None:
     """Raise :class:`ModelError` when ``model`` has no HTML classifier."""
     if model.html_classifier is None:
         raise ModelError(f"{model.model_id} has no HTML classifier: retrain it with HTML pages (a web-page corpus)")
-
-
-def _html_ready(model: Any, document: Document, i: int, markup: list[int]) -> FailedDocument | None:
-    """Queue an HTML document for labelling, or say why this model cannot."""
-    try:
-        check_html(model)
-    except ModelError as error:
-        return FailedDocument(document.id, "ModelError", str(error), document.extra)
-    markup.append(i)
-    return None
 
 
 def _label_alone(model: Any, label, document: Document) -> LabeledDocument | FailedDocument:
@@ -112,14 +128,29 @@ def _label_alone(model: Any, label, document: Document) -> LabeledDocument | Fai
 
 
 def label_texts(model: Any, documents: Sequence[Document]) -> list[LabeledDocument]:
-    """Label plain-text documents (their ``text``) with the model's text classifier."""
+    """Label plain-text documents (their ``text``) with the model's text classifier.
+
+    The caller checks them against the model's limits first
+    (:meth:`~classifier.limits.DocumentLimits.check_text`).
+    """
     pages = [split_text(document.text, page=number) for number, document in enumerate(documents)]
     return _label_pages(model, model.text_classifier, model.story_threshold, pages, documents)
 
 
 def label_htmls(model: Any, documents: Sequence[Document]) -> list[LabeledDocument]:
-    """Label HTML documents (their ``html``, a string) with the model's HTML classifier."""
-    split = [split_html(document.html, page=number) for number, document in enumerate(documents)]
+    """Label HTML documents (their ``html``, a string) with the model's HTML classifier.
+
+    Raises
+    ------
+    TooLargeError
+        When a page is over the model's limits.
+    """
+    limits = limits_of(model)
+    split = [split_page(document.html, limits, page=number) for number, document in enumerate(documents)]
+    return _label_split(model, split, documents)
+
+
+def _label_split(model: Any, split: Sequence[HtmlPage], documents: Sequence[Document]) -> list[LabeledDocument]:
     threshold = model.html_story_threshold if model.html_story_threshold is not None else model.story_threshold
     segments, texts = [s.segments for s in split], [s.text for s in split]
     return _label_pages(model, model.html_classifier, threshold, segments, documents, texts)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
+from ..limits import DocumentLimits, document_cost, limits_of
 from ..records import Document, FailedDocument, LabeledDocument, as_documents
 from ..run.engines import run_chunks
 from ..run.ordered import DEFAULT_CHUNK, chunked
@@ -51,6 +52,10 @@ class Model:
     threads : int or None
         Native threads (OpenMP, BLAS) a labelling call may use; None for the
         default, one (see :mod:`classifier.model.threads`). Not saved.
+    limits : DocumentLimits
+        The most segments and characters a document may have; one over
+        them is refused (:class:`~classifier.errors.TooLargeError`, or its
+        error record). Not saved.
     """
 
     text_classifier: Any
@@ -63,6 +68,7 @@ class Model:
     card: dict = field(default_factory=dict)
     html_story_threshold: float | None = None
     threads: int | None = None
+    limits: DocumentLimits = field(default_factory=DocumentLimits)
 
     @property
     def model_id(self) -> str:
@@ -84,6 +90,8 @@ class Model:
             When neither a text nor an HTML string is given, or both are.
         ModelError
             For HTML, when the model has no HTML classifier.
+        TooLargeError
+            When the page is over the model's ``limits`` (an InputError).
         """
         if html is not None:
             if text is not None:
@@ -97,6 +105,7 @@ class Model:
                 return label_htmls(self, [Document(id=id, html=html)])[0]
         if not isinstance(text, str):
             raise InputError("label() needs the page text as a string")
+        limits_of(self).check_text(text)
         with native_threads(self.threads):
             return label_texts(self, [Document(id=id, text=text)])[0]
 
@@ -129,7 +138,8 @@ class Model:
         in a script), or with ``scheduler`` on that Dask cluster; the
         results are the same and come in the same order.
         """
-        chunks = chunked(as_documents(documents), chunk_size)
+        # A chunk holds no more segments than a page at the limit (unless one page alone does).
+        chunks = chunked(as_documents(documents), chunk_size, limits_of(self).max_segments, document_cost)
         results = run_chunks(
             self, label_chunk_task, chunks, workers=workers, scheduler=scheduler, isolation=DOCUMENT_ISOLATION
         )
@@ -220,7 +230,9 @@ class Model:
         return Path(path)
 
 
-def load_model(path: str | Path | None = None, *, threads: int | None = None) -> Model:
+def load_model(
+    path: str | Path | None = None, *, threads: int | None = None, limits: DocumentLimits | None = None
+) -> Model:
     """Load a model bundle, checking its hash and library versions first.
 
     Parameters
@@ -230,6 +242,9 @@ def load_model(path: str | Path | None = None, *, threads: int | None = None) ->
     threads : int, optional
         Native threads (OpenMP, BLAS) its labelling calls may use; one by
         default (``$STORYFILTER_THREADS`` sets another default).
+    limits : DocumentLimits, optional
+        The most segments and characters a document may have to be
+        labelled; :class:`~classifier.limits.DocumentLimits` () by default.
 
     Raises
     ------
@@ -259,4 +274,5 @@ def load_model(path: str | Path | None = None, *, threads: int | None = None) ->
         card=card,
         html_story_threshold=payload.get("html_story_threshold"),
         threads=threads,
+        limits=limits if limits is not None else DocumentLimits(),
     )

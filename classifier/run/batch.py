@@ -26,6 +26,7 @@ from typing import IO
 from ..errors import OutputError, WorkerError
 from ..inputs.discovery import iter_documents
 from ..inputs.formats import InputFormat
+from ..limits import document_cost, limits_of
 from ..records import Document, FailedDocument, LabeledDocument
 from .engines import run_chunks
 from .ordered import DEFAULT_CHUNK, chunked
@@ -183,7 +184,7 @@ def run_label(
         chunks = run_chunks(
             model,
             records_of_chunk,
-            chunked(documents, options.chunk_size),
+            chunked(documents, options.chunk_size, limits_of(model).max_segments, document_cost),
             options.segments,
             select,
             workers=options.workers,

@@ -34,10 +34,32 @@ DEATHS_TO_BLAME = 2
 Task = Callable[..., Any]
 
 
-def chunked(items: Iterable, size: int) -> Iterator[list]:
-    """Consecutive lists of ``size`` items (the last may be shorter), read lazily."""
+def chunked(
+    items: Iterable, size: int, budget: int | None = None, cost: Callable[[Any], int] | None = None
+) -> Iterator[list]:
+    """Consecutive lists of ``size`` items (the last may be shorter), read lazily.
+
+    With a ``budget``, a list also ends before the ``cost`` of its items
+    would pass it (a list holds one item at least), so that a run of large
+    items is cut into smaller lists.
+    """
     iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
+    if budget is None or cost is None:
+        while chunk := list(itertools.islice(iterator, size)):
+            yield chunk
+        return
+    chunk, spent = [], 0
+    for item in iterator:
+        price = cost(item)
+        if chunk and spent + price > budget:
+            yield chunk
+            chunk, spent = [], 0
+        chunk.append(item)
+        spent += price
+        if len(chunk) == size:  # given at once: the next item is not read before it is needed
+            yield chunk
+            chunk, spent = [], 0
+    if chunk:
         yield chunk
 
 

@@ -192,7 +192,11 @@ def _tokens(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     return found
 
 
-def split_html(html: str, page: int = 0) -> HtmlPage:
+class TooManyBlocks(Exception):
+    """Raised by :func:`split_html` as soon as a page passes its ``max_segments``."""
+
+
+def split_html(html: str, page: int = 0, max_segments: int | None = None) -> HtmlPage:
     """Parse an HTML page into its text blocks and lay them out as text.
 
     Parameters
@@ -202,8 +206,11 @@ def split_html(html: str, page: int = 0) -> HtmlPage:
         do; markup with no text gives an empty page.
     page : int, default=0
         The page number stamped on every segment (for batches).
+    max_segments : int, optional
+        Stop reading, with :class:`TooManyBlocks`, once the page has more
+        segments than this (the rest of the markup is not parsed).
     """
-    walk = _Walk(page)
+    walk = _Walk(page, max_segments)
     parser = etree.HTMLParser(target=walk, **_PARSER_OPTIONS)
     try:
         return etree.fromstring(html.encode("utf-8", errors="replace"), parser)
@@ -276,8 +283,9 @@ class _Walk:
     :meth:`close` returns the page. This is the hot loop of HTML labelling.
     """
 
-    def __init__(self, page: int):
+    def __init__(self, page: int, max_segments: int | None = None):
         self.page = page
+        self.max_segments = max_segments
         self.parts: list[str] = []  # the rendered text: lines and the breaks between them
         self.length = 0
         self.pending: list[tuple] = []  # lines waiting for their owner block's size
@@ -372,6 +380,9 @@ class _Walk:
             (text, start, max(self.gap, 0), tag, top, len(self.stack), min(self.link_chars, len(text)), owner, parent)
         )
         self.gap = 0
+        if self.max_segments is not None and len(self.pending) > self.max_segments:
+            self.pending, self.stack, self.parts = [], [], []  # let go now: the parser keeps its target a while
+            raise TooManyBlocks()
 
     def page_out(self) -> HtmlPage:
         segments = []

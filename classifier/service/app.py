@@ -11,6 +11,7 @@ separate processes). The app needs the ``serve`` extra (FastAPI, uvicorn).
 
 from __future__ import annotations
 
+import dataclasses
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -34,7 +35,9 @@ def create_app(options: ServeOptions = ServeOptions(), model: Model | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.model = model if model is not None else load_model(options.model)
+        served = model if model is not None else load_model(options.model)
+        # The service's limits, on a copy: a model handed in is left as it was.
+        app.state.model = dataclasses.replace(served, limits=options.limits) if isinstance(served, Model) else served
         app.state.token = read_token(options.token_file) if options.token_file else None
         app.state.labeller = Labeller(app.state.model, options.batch_size, options.gather)
         app.state.labeller.start()

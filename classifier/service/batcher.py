@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..limits import document_cost, limits_of
 from ..model.model import Model
 from ..records import LabeledDocument
 from ..run.ordered import DEFAULT_CHUNK
@@ -31,7 +32,12 @@ log = logging.getLogger("storyfilter.serve")
 
 @dataclass(eq=False)
 class _Request:
-    """One request's documents, handed to batches a piece at a time; done when every piece is back."""
+    """One request's documents, handed to batches a piece at a time; done when every piece is back.
+
+    The records of each piece wait in ``ready`` until the request's answer
+    takes them (``progress`` says when one comes); documents taken into a
+    batch are let go of.
+    """
 
     documents: list
     segments: bool
@@ -39,7 +45,8 @@ class _Request:
     done: asyncio.Future
     taken: int = 0
     labelled: int = 0
-    parts: list[ChunkRecords] = field(default_factory=list)
+    ready: deque[ChunkRecords] = field(default_factory=deque)
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(frozen=True)
@@ -93,15 +100,18 @@ class Labeller:
     every client's page, not only those that happened to be waiting: the
     model's fixed cost per call (a few ms) is then shared. A request that
     comes later than that is labelled at once. Batches hold up to
-    ``batch_size`` documents; a request of more is labelled a batch at a
-    time, taking turns with the others, so that one large request does not
-    hold up the small ones behind it.
+    ``batch_size`` documents, and no more segments than one page at the
+    model's limit (by a cheap bound, :func:`~classifier.limits.document_cost`);
+    a request of more is labelled a batch at a time, taking turns with the
+    others, so that one large request does not hold up the small ones
+    behind it, and its records go out a batch at a time (:meth:`stream`).
     """
 
     def __init__(self, model: Model, batch_size: int = DEFAULT_CHUNK, gather: float = DEFAULT_GATHER) -> None:
         self.model = model
         self.batch_size = batch_size
         self.gather = gather
+        self.budget = limits_of(model).max_segments or float("inf")
         self._jobs: deque[_Request] = deque()
         self._in_flight: list[_Piece] = []
         self._answered_at = float("-inf")
@@ -132,6 +142,7 @@ class Labeller:
         for job in [*self._jobs, *(piece.job for piece in self._in_flight)]:
             if not job.done.done():
                 job.done.set_exception(RuntimeError("the labelling task has stopped"))
+                job.progress.set()
         self._jobs.clear()
 
     async def stop(self) -> None:
@@ -147,15 +158,40 @@ class Labeller:
         self, documents: list, segments: bool = True, select: Callable[[LabeledDocument], bool] | None = None
     ) -> ChunkRecords:
         """The records of ``documents``, in order, as ``label`` (or with ``select``, ``filter``) writes them."""
+        parts = [part async for part in self.stream(documents, segments, select)]
+        return await off_the_loop_if_large(sum(len(part.lines) for part in parts), ChunkRecords.joined, parts)
+
+    async def stream(
+        self, documents: list, segments: bool = True, select: Callable[[LabeledDocument], bool] | None = None
+    ) -> AsyncIterator[ChunkRecords]:
+        """The records of ``documents`` a batch's share at a time, in order, as soon as each is labelled.
+
+        Closing it early (the client went away) gives up the documents not
+        labelled yet. A failure raises ``RuntimeError`` where it happens.
+        """
         if not documents:
-            return records_of_results([], segments, select)
+            return
         if not self.healthy:
             raise RuntimeError("the labelling task has stopped")
         job = _Request(list(documents), segments, select, asyncio.get_running_loop().create_future())
         self._jobs.append(job)
         self._arrived.set()
-        parts: list[ChunkRecords] = await job.done
-        return await off_the_loop_if_large(sum(len(part.lines) for part in parts), ChunkRecords.joined, parts)
+        try:
+            while True:
+                while job.ready:
+                    yield job.ready.popleft()
+                if job.done.done():
+                    job.done.result()  # raises the failure, if any
+                    if not job.ready:
+                        return
+                    continue
+                job.progress.clear()
+                await job.progress.wait()
+        finally:
+            if not job.done.done():
+                job.done.cancel()  # given up: its documents not taken yet are not labelled
+            elif not job.done.cancelled():
+                job.done.exception()  # retrieved: a failure already raised is not logged as lost
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -197,15 +233,26 @@ class Labeller:
                 return
 
     def _next_batch(self) -> list[_Piece]:
-        """Up to ``batch_size`` documents, a piece of each waiting request in turn."""
+        """Up to ``batch_size`` documents and ``budget`` segments (one document at least), a piece of each request in turn."""
         pieces: list[_Piece] = []
-        room = self.batch_size
+        room, budget = self.batch_size, self.budget
         while self._jobs and room > 0:
             job = self._jobs.popleft()
             if job.done.done():  # failed already, or its client went away
                 continue
-            piece = job.documents[job.taken : job.taken + room]
-            job.taken += len(piece)
+            end = job.taken
+            while end < len(job.documents) and end - job.taken < room:
+                cost = document_cost(job.documents[end])
+                if cost > budget and (pieces or end > job.taken):
+                    break
+                budget -= cost
+                end += 1
+            if end == job.taken:  # the budget is spent: this request goes first next time
+                self._jobs.appendleft(job)
+                break
+            piece = job.documents[job.taken : end]
+            job.documents[job.taken : end] = [None] * len(piece)  # held by the piece alone from now on
+            job.taken = end
             room -= len(piece)
             pieces.append(_Piece(job, piece))
             if job.taken < len(job.documents):
@@ -223,11 +270,13 @@ class Labeller:
             )  # (a future refuses StopIteration)
             failure.__cause__ = outcome
             job.done.set_exception(failure)
+            job.progress.set()
             return
-        job.parts.append(outcome)
+        job.ready.append(outcome)
         job.labelled += outcome.documents
         if job.labelled == len(job.documents):
-            job.done.set_result(job.parts)
+            job.done.set_result(None)
+        job.progress.set()
 
 
 async def off_the_loop_if_large(size: int, work: Callable, *args: Any) -> Any:

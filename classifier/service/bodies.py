@@ -15,6 +15,8 @@ from typing import Any
 
 from fastapi import Request
 
+from ..errors import TooLargeError
+from ..limits import DocumentLimits
 from ..records import Document, FailedDocument, LabeledDocument, document_from_record, is_error_record, is_label_record
 from .batcher import off_the_loop_if_large
 from .errors import RequestError
@@ -98,7 +100,9 @@ def parse(body: bytes) -> Any:
         raise RequestError(400, f"the body is not valid JSON: {error}") from None
 
 
-def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
+def documents_of(
+    payload: Any, max_documents: int | None = None, limits: DocumentLimits | None = None
+) -> tuple[list[Document | LabeledDocument], bool]:
     """The documents of a request's JSON (one object or an array), and whether it was one.
 
     Documents are read as lines of a JSONL file are (other fields carried
@@ -112,10 +116,20 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
         400, naming the first document that is not one (not an object, no
         text or html, not strings, a label record with bad fields).
         Error records written by ``label`` are taken, and stay error records.
+        413 for more than ``max_documents``, before any document is read, or
+        for the first document over ``limits`` (its characters, and the
+        segments of plain text; an HTML page's blocks are counted as it is
+        parsed, when it is labelled).
     """
     single = isinstance(payload, dict)
     if not single and not isinstance(payload, list):
         raise RequestError(400, "the body must be a JSON object (one document) or an array of them")
+    if max_documents is not None and not single and len(payload) > max_documents:
+        raise RequestError(
+            413,
+            f"the request holds {len(payload):,} documents, over the limit of {max_documents:,} a request "
+            "(the service's --max-documents): send them in several requests",
+        )
     documents = []
     for number, item in enumerate([payload] if single else payload):
         if not isinstance(item, dict):
@@ -123,14 +137,28 @@ def documents_of(payload: Any) -> tuple[list[Document | LabeledDocument], bool]:
         document = document_from_record(item, f"record {number}")
         if isinstance(document, FailedDocument) and (is_label_record(item) or not is_error_record(item)):
             raise RequestError(400, document.message)
+        if limits is not None and isinstance(document, Document):
+            _check_size(document, limits, number)
         documents.append(document)
     return documents, single
 
 
+def _check_size(document: Document, limits: DocumentLimits, number: int) -> None:
+    """413 for a document over the limits, naming it and the limit (the service's own options)."""
+    try:
+        if document.html is not None:
+            limits.check_chars(len(document.html))
+        else:
+            limits.check_text(document.text)
+    except TooLargeError as error:
+        raise RequestError(413, f"record {number}: {error}") from None
+
+
 def _documents_in(
-    body: bytes, gzipped: bool, limit: int
+    body: bytes, gzipped: bool, options: ServeOptions
 ) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
-    return documents_of(parse(gunzip(body, limit) if gzipped else body))
+    payload = parse(gunzip(body, options.max_body) if gzipped else body)
+    return documents_of(payload, options.max_documents, options.limits)
 
 
 async def request_documents(request: Request) -> tuple[list[Document | FailedDocument | LabeledDocument], bool]:
@@ -139,4 +167,4 @@ async def request_documents(request: Request) -> tuple[list[Document | FailedDoc
     body = await read_body(request, options.max_body, options.body_timeout)
     # A gzipped body is judged by what it inflates to (up to 20 times its size is usual for pages).
     size = len(body) * (20 if gzipped else 1)
-    return await off_the_loop_if_large(size, _documents_in, body, gzipped, options.max_body)
+    return await off_the_loop_if_large(size, _documents_in, body, gzipped, options)

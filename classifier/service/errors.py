@@ -2,8 +2,8 @@
 
 ``{"error": {"type", "message"}}``: 400 for a body that is not JSON or a
 document without text, 401 without the bearer token (when one is set), 408
-for a body that does not come, 413 over the body limit, 415 for anything but
-``application/json``, 500 (with no traceback) for a fault of ours, 501 for
+for a body that does not come, 413 over the body limit, the documents limit or
+a document's limits, 415 for anything but ``application/json``, 500 (with no traceback) for a fault of ours, 501 for
 what the model served cannot do.
 """
 
@@ -40,6 +40,7 @@ ERROR_TYPES = {
     408: "Timeout",
     413: "TooLarge",
     415: "UnsupportedMediaType",
+    431: "HeadersTooLarge",
     500: "InternalError",
     501: "NotImplemented",
     503: "Unavailable",

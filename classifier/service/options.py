@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from ..errors import InputError
+from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
 from ..run.ordered import DEFAULT_CHUNK
 
 DEFAULT_MAX_BODY = 16 * 2**20  # bytes: a batch of some hundred pages, or a few huge HTML ones
@@ -19,6 +20,18 @@ DEFAULT_MAX_BODY = 16 * 2**20  # bytes: a batch of some hundred pages, or a few 
 DEFAULT_GATHER = 0.005
 # A body not received within this many seconds is refused (408): a client must not hold a worker's memory.
 DEFAULT_BODY_TIMEOUT = 60.0
+# Most documents in one request (413 past it): a request of many tiny documents costs a worker in proportion
+# to their number (objects, records), whatever their size; a batch of a thousand pages is plenty per request.
+DEFAULT_MAX_DOCUMENTS = 1000
+# Seconds a connection may take to send a request's line and headers (from its first byte, or from being opened).
+DEFAULT_HEADER_TIMEOUT = 10.0
+# Seconds an idle keep-alive connection is kept after its last answer (uvicorn's own default).
+DEFAULT_KEEP_ALIVE = 5
+# Bytes of a request's line and headers, and how many headers (nginx reads 32 KB at most by default; Apache 100 headers).
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_MAX_HEADERS = 100
+# Open connections per worker; one more is answered 503 and closed at once.
+DEFAULT_MAX_CONNECTIONS = 1000
 # What RFC 6750 allows in a bearer token.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 # How the `serve` command hands its options to uvicorn's worker processes.
@@ -27,7 +40,7 @@ OPTIONS_VARIABLE = "STORYFILTER_SERVE_OPTIONS"
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """What the service serves and how: the model, the token file, the body limit, the batch size.
+    """What the service serves and how: the model, the token file, the limits on bodies, documents and connections.
 
     Paths, not contents, so that the options can travel to worker processes
     in the environment without the token in it.
@@ -39,6 +52,19 @@ class ServeOptions:
     batch_size: int = DEFAULT_CHUNK
     gather: float = DEFAULT_GATHER
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_documents: int = DEFAULT_MAX_DOCUMENTS
+    max_segments: int = DEFAULT_MAX_SEGMENTS
+    max_chars: int = DEFAULT_MAX_CHARS
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    keep_alive: int = DEFAULT_KEEP_ALIVE
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_headers: int = DEFAULT_MAX_HEADERS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+    @property
+    def limits(self) -> DocumentLimits:
+        """The most segments and characters of one document."""
+        return DocumentLimits(self.max_segments, self.max_chars)
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self))

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from http import HTTPStatus
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from ..model.model import Model
@@ -30,7 +30,7 @@ CLIENT_CHECK = 0.5
 router = APIRouter()
 
 
-async def _unless_client_leaves(request: Request, work: Awaitable[ChunkRecords], watch: bool) -> ChunkRecords:
+async def _unless_client_leaves(request: Request, work: Awaitable, watch: bool):
     """The result of ``work``; with ``watch``, given up (its documents not labelled) once the client has gone."""
     if not watch:
         return await work
@@ -55,8 +55,44 @@ async def _records(request: Request, documents: list, segments: bool, select=Non
     return await _unless_client_leaves(request, work, watch=len(documents) > labeller.batch_size)
 
 
-def _json_array(records: ChunkRecords) -> bytes:
-    return b"[" + b",".join(records.lines.splitlines()) + b"]"
+def _array_items(records: ChunkRecords) -> bytes:
+    """The records as items of a JSON array (commas between them, none around)."""
+    return b",".join(records.lines.splitlines())
+
+
+async def _next_part(parts: AsyncIterator[ChunkRecords]) -> ChunkRecords | None:
+    return await anext(parts, None)
+
+
+async def _array_answer(request: Request, documents: list, segments: bool, select=None) -> Response:
+    """The records as a JSON array, sent a batch's share at a time as each is labelled.
+
+    No answer holds every record at once, and no single call on the loop
+    encodes more than one batch's share. A failure before the first share
+    is a 500; a failure after it cuts the answer short (the status is sent).
+    """
+    labeller: Labeller = request.app.state.labeller
+    parts = labeller.stream(documents, segments, select)
+    try:
+        first = await _unless_client_leaves(request, _next_part(parts), watch=len(documents) > labeller.batch_size)
+    except BaseException:
+        await parts.aclose()
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield b"["
+            part, separator = first, b""
+            while part is not None:
+                if part.lines:
+                    yield separator + await off_the_loop_if_large(len(part.lines), _array_items, part)
+                    separator = b","
+                part = await _next_part(parts)
+            yield b"]"
+        finally:
+            await parts.aclose()  # the client went away, or the answer is done: nothing more is labelled
+
+    return StreamingResponse(body(), media_type="application/json")
 
 
 # What OpenAPI shows of the bodies, which the endpoints read themselves (to enforce the limits first).
@@ -83,7 +119,7 @@ _ERRORS = {
         "description": HTTPStatus(status).phrase,
         "content": {"application/json": {"example": {"error": {"type": "...", "message": "..."}}}},
     }
-    for status in (400, 401, 408, 413, 415, 500)
+    for status in (400, 401, 408, 413, 415, 500, 503)
 }
 
 
@@ -103,14 +139,13 @@ async def label(
     single document that cannot be labelled answers 422 with its error record.
     """
     documents, single = await request_documents(request)
+    if not single:
+        return await _array_answer(request, documents, segments)
     records = await _records(request, documents, segments)
-    if single:
-        return Response(
-            records.lines.rstrip(b"\n"), status_code=422 if records.failed else 200, media_type="application/json"
-        )
-    return Response(
-        await off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json"
-    )
+    status = 200
+    if records.failed:  # a page over the limits (an HTML page's blocks are counted as it is read) is 413
+        status = 413 if "TooLargeError" in records.errors_by_type else 422
+    return Response(records.lines.rstrip(b"\n"), status_code=status, media_type="application/json")
 
 
 @router.post("/filter", dependencies=[Depends(authorize)], openapi_extra=_LABEL_BODY, responses=_ERRORS)
@@ -132,10 +167,7 @@ async def filter_(
     served: Model = request.app.state.model
     select = TopicSelector(frozenset(served.check_topics(topic)), min_score)
     documents, _ = await request_documents(request)
-    records = await _records(request, documents, segments, select)
-    return Response(
-        await off_the_loop_if_large(len(records.lines), _json_array, records), media_type="application/json"
-    )
+    return await _array_answer(request, documents, segments, select)
 
 
 @router.api_route(

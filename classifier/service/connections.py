@@ -1,0 +1,152 @@
+"""Connections that cannot be held open: uvicorn's HTTP/1.1 protocol (httptools) with the limits it lacks.
+
+uvicorn closes idle keep-alive connections (``timeout_keep_alive``) but
+waits forever for a request's headers, reads headers of any size and
+number with httptools, serves any number of connections, answers a broken
+request in plain text and closes a connection whose client half-closes
+after sending its request, before answering. :class:`GuardedProtocol` is
+that protocol with, per connection:
+
+* a header timeout: a request's line and headers must all arrive within
+  ``header_timeout`` seconds of the connection opening (or of the
+  request's first byte, on a kept-alive connection), else 408 and closed;
+* a cap on the bytes of a request's line and headers and on the number of
+  headers: past either, 431 and closed (httptools buffers at most the cap
+  and one read);
+* a cap on the open connections of a worker: one more is answered 503
+  and closed at once;
+* every answer of its own in the service's JSON (``{"error": {"type",
+  "message"}}``), 400 for a request that is not HTTP/1.1 included;
+* a client that half-closes (shuts its side after sending the request)
+  still gets its answer, and the connection is closed once it is sent.
+
+The limits come from the :class:`~classifier.service.options.ServeOptions`
+on uvicorn's config (:class:`~classifier.service.server.ServeConfig`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from .errors import ERROR_TYPES
+from .options import ServeOptions
+
+
+class _Refused(Exception):
+    """Raised in a parser callback to stop parsing a request refused (its answer is set first)."""
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with header timeouts, header caps, a connection cap, JSON errors, half-closes."""
+
+    def __init__(self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: Any = None) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        guards: ServeOptions = getattr(config, "guards", None) or ServeOptions()
+        self.header_timeout = guards.header_timeout
+        self.max_header_bytes = guards.max_header_bytes
+        self.max_headers = guards.max_headers
+        self.max_connections = guards.max_connections
+        self._header_timer: Any = None
+        self._reading_headers = True  # from the connection's start, and each request's first byte, to its headers' end
+        self._header_bytes = 0  # bytes received while reading them (a bound on what httptools buffers)
+        self._header_size = 0  # bytes of the URL and headers read
+        self._header_count = 0
+        self._refusal: tuple[int, str] | None = None
+        self._half_closed = False
+
+    # --- the connection -------------------------------------------------------
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            self._answer(503, f"this worker has {self.max_connections:,} connections open: try again shortly")
+            return
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def eof_received(self) -> bool | None:
+        """A client that half-closes after its request still gets the answer: keep the transport open for it."""
+        if self.cycle is not None and not self.cycle.response_complete and not self._reading_headers:
+            self._half_closed = True
+            return True
+        return None  # nothing to answer: the transport closes
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._half_closed and not self.transport.is_closing():
+            self.transport.close()
+
+    # --- reading a request's headers ----------------------------------------
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._reading_headers and not self.transport.is_closing():
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes:
+                self._answer(431, self._too_large)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._reading_headers = True
+        self._header_bytes = self._header_count = self._header_size = 0
+        self._arm_header_timer()
+
+    @property
+    def _too_large(self) -> str:
+        return f"the request's line and headers are over {self.max_header_bytes:,} bytes"
+
+    def on_url(self, url: bytes) -> None:
+        self._header_size += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        self._header_size += len(name) + len(value)
+        if self._header_count > self.max_headers:
+            self._refusal = (431, f"the request has over {self.max_headers} headers")
+            raise _Refused()
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._reading_headers = False
+        self._disarm_header_timer()
+        if self._header_size > self.max_header_bytes:  # all of it came in one read
+            self._refusal = (431, self._too_large)
+            raise _Refused()
+        super().on_headers_complete()
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self._reading_headers and not self.transport.is_closing():
+            self._answer(408, f"the request's headers did not arrive within {self.header_timeout:g} s")
+
+    # --- answers of its own ---------------------------------------------------
+    def send_400_response(self, msg: str) -> None:
+        """A request httptools cannot read (or one refused in a callback): answered in JSON and closed."""
+        status, message = self._refusal or (400, "the request is not valid HTTP/1.1: " + msg.rstrip("."))
+        self._answer(status, message)
+
+    def _answer(self, status: int, message: str) -> None:
+        """Write a JSON error and close the connection (no request of it reaches the app)."""
+        self._disarm_header_timer()
+        self._reading_headers = False
+        body = json.dumps({"error": {"type": ERROR_TYPES.get(status, "Error"), "message": message}}).encode()
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            head.append(name + b": " + value + b"\r\n")
+        head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()

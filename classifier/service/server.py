@@ -1,0 +1,102 @@
+"""Running the service under uvicorn: its guarded protocol, its workers, and how it stops.
+
+:func:`run_server` serves the app with :class:`~classifier.service.connections.GuardedProtocol`
+(the service's limits travel to each worker on :class:`ServeConfig`),
+either in this process (one worker) or in uvicorn's worker processes.
+SIGTERM or SIGINT stops it the same way whatever the number of workers:
+new connections are refused at once (one worker closes its socket; with
+several, the supervisor shuts the shared socket, which uvicorn would keep
+open until every worker has finished), the requests in hand are answered
+(``timeout_graceful_shutdown`` at most), and :func:`run_server` returns.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors.multiprocess import Multiprocess
+
+from .connections import GuardedProtocol
+from .options import ServeOptions
+
+# Seconds the requests in hand get to be answered once the server is asked to stop.
+GRACEFUL_SHUTDOWN = 30
+
+
+class ServeConfig(uvicorn.Config):
+    """uvicorn's configuration, carrying the service's options to the protocol of each worker process."""
+
+    def __init__(self, app: Any, guards: ServeOptions, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.guards = guards
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor of worker processes, which stops accepting connections as soon as it is told to stop."""
+
+    def handle_int(self) -> None:
+        self._stop_listening()
+        super().handle_int()
+
+    def handle_term(self) -> None:
+        self._stop_listening()
+        super().handle_term()
+
+    def _stop_listening(self) -> None:
+        # The workers share this socket and are still answering: shutting it (not closing this process's
+        # copy of it) makes the kernel refuse new connections at once, and those not yet accepted too.
+        for listening in self.sockets:
+            try:
+                listening.shutdown(socket.SHUT_RD)
+            except OSError:  # not listening any more
+                pass
+
+
+@contextmanager
+def _signals_absorbed() -> Iterator[None]:
+    """Let a stop signal end the server and nothing else.
+
+    uvicorn handles SIGINT and SIGTERM while it serves and sends the signal
+    again once it has stopped, to the handlers that were there before it:
+    these, which do nothing, so that one worker ends as several do.
+    """
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, lambda number, frame: None)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def run_server(app: Any, options: ServeOptions, *, host: str, port: int, workers: int, access_log: bool) -> bool:
+    """Serve ``app`` (an ASGI app, or with several workers the import string of its factory) until stopped.
+
+    Returns whether the server started (False: its start-up failed, as its
+    log says).
+    """
+    config = ServeConfig(
+        app,
+        options,
+        host=host,
+        port=port,
+        http=GuardedProtocol,
+        workers=workers,
+        factory=isinstance(app, str),
+        access_log=access_log,
+        timeout_keep_alive=options.keep_alive,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+    )
+    if workers > 1:
+        _Supervisor(config, sockets=[config.bind_socket()]).run()
+        return True
+    server = uvicorn.Server(config)
+    with _signals_absorbed():
+        server.run()
+    return server.started

@@ -1,0 +1,107 @@
+"""Limits on a document's size: refused cheaply, before it is cut into segments, with a message naming the option."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tracemalloc
+
+import pytest
+from typer.testing import CliRunner
+
+from classifier import DocumentLimits, FailedDocument, LabeledDocument, TooLargeError
+from classifier.cli.app import app
+from classifier.limits import document_cost, segment_bound
+from classifier.records import Document
+from classifier.run.ordered import chunked
+from classifier.segment.text import split_text
+
+# A document of 4,000,000 one-character lines (8 MB): the probe of issue 22.
+HUGE = "a\n" * 4_000_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "one line", "a\nb\n\n\nc", "  \n\t\r\n x \r y\r\n", "\n" * 50, "a\u2028b\n\u3000\nc", "x\r\n" * 7],
+)
+def test_the_segments_counted_are_those_split_text_makes(text):
+    count = len(split_text(text))
+    DocumentLimits(max_segments=max(count, 1)).check_text(text)  # at the limit: accepted
+    if count > 1:
+        with pytest.raises(TooLargeError) as refused:
+            DocumentLimits(max_segments=count - 1).check_text(text)
+        assert refused.value.limit == "segments"
+
+
+def test_a_4m_line_document_is_refused_without_making_its_segments():
+    limits = DocumentLimits(max_segments=1_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLargeError, match="--max-segments"):
+            limits.check_text(HUGE)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # bytes: the page (8 MB) is scanned, never copied or cut up
+
+
+def test_characters_over_the_limit_are_refused_by_the_length_alone():
+    with pytest.raises(TooLargeError, match="--max-chars") as refused:
+        DocumentLimits(max_chars=10).check_text("x" * 11)
+    assert refused.value.limit == "characters"
+    DocumentLimits(max_chars=10, max_segments=None).check_text("x" * 10)
+
+
+def test_limits_must_be_positive_or_none():
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError):
+            DocumentLimits(max_segments=bad)
+    DocumentLimits(None, None).check_text(HUGE)
+
+
+def test_label_many_gives_a_page_over_the_limits_its_error_record_in_place(tiny_model, harbour_text):
+    model = dataclasses.replace(tiny_model, limits=DocumentLimits(max_segments=1_000, max_chars=9_000_000))
+    html = "<html><body>" + "<p>a</p>" * 2_000 + "</body></html>"
+    items = [
+        Document("huge", text=HUGE),
+        Document("harbour", text=harbour_text),
+        Document("blocks", html=html),
+        Document("long", text="x" * 9_000_001),
+    ]
+    results = list(model.label_many(items))
+    assert [r.id for r in results] == ["huge", "harbour", "blocks", "long"]
+    assert isinstance(results[1], LabeledDocument)
+    assert results[1] == tiny_model.label(harbour_text, id="harbour")  # the others change nothing
+    for failed, option in zip(
+        [results[0], results[2], results[3]], ["--max-segments", "--max-segments", "--max-chars"]
+    ):
+        assert isinstance(failed, FailedDocument) and failed.error_type == "TooLargeError"
+        assert option in failed.message
+    with pytest.raises(TooLargeError):
+        model.label(HUGE)
+    with pytest.raises(TooLargeError):
+        model.label(html=html)
+
+
+def test_chunks_of_long_pages_hold_about_one_page_at_the_limit():
+    pages = [Document(str(n), text="line\n" * 400) for n in range(10)]
+    sizes = [len(chunk) for chunk in chunked(pages, 64, 1_000, document_cost)]
+    assert sizes == [2, 2, 2, 2, 2]  # 401 segments at most each
+    assert [len(chunk) for chunk in chunked(pages, 4)] == [4, 4, 2]
+    assert segment_bound(None, "<p>a</p><p>b") == 4 and segment_bound("a\r\nb", None) == 3
+
+
+def test_the_cli_writes_an_error_record_for_a_page_over_the_limit_and_exits_1(tiny_model_path, tmp_path):
+    (tmp_path / "huge.txt").write_text(HUGE, encoding="utf-8")
+    (tmp_path / "small.txt").write_text("A headline\n\nA paragraph of a story.\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        app,
+        ["label", str(tmp_path), "-o", str(out), "--model", str(tiny_model_path), "--max-segments", "1000"],
+    )
+    assert result.exit_code == 1, result.output
+    rows = {row["id"]: row for row in map(json.loads, out.read_text().splitlines())}
+    assert rows["huge"]["error"]["type"] == "TooLargeError"
+    assert "1,000" in rows["huge"]["error"]["message"] and "--max-segments" in rows["huge"]["error"]["message"]
+    assert rows["small"]["segments"]
+    assert "1 TooLargeError" in result.output
