@@ -46,10 +46,14 @@ class LabelJob:
     workers: int | None
     scheduler: str | None
     resume: bool
+    with_text: bool = False
 
 
 def label(
-    inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for JSONL on standard input.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Files (text, HTML, JSONL, JSON, WARC), directories, or - for JSONL on standard input."),
+    ],
     out: OutOption = None,
     model: ModelOption = None,
     format: FormatOption = InputFormat.AUTO,
@@ -58,9 +62,17 @@ def label(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
+    with_text: Annotated[
+        bool,
+        typer.Option(
+            "--with-text",
+            help="Put each text page's text in its record (HTML pages' records hold their rendering anyway), "
+            "so that a record with its labels corrected is a training record.",
+        ),
+    ] = False,
 ) -> None:
     """Label every segment of every page as story or chrome and write one JSON record per page."""
-    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume))
+    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume, with_text))
 
 
 def filter_(
@@ -113,7 +125,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     from ..run.workers import available_cores
 
     with exit_codes():
-        check_inputs(job.inputs)
+        check_inputs(job.inputs, job.fmt)
         loaded = load_model(job.model)
         select = selector(loaded) if selector is not None else None
         with _output(job.out, job.resume) as (handle, finished):
@@ -121,6 +133,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
                 inputs=job.inputs,
                 fmt=job.fmt,
                 segments=job.segments,
+                with_text=job.with_text,
                 chunk_size=job.chunk_size,
                 workers=job.workers or available_cores(),
                 scheduler=job.scheduler,
@@ -240,6 +253,8 @@ def summary_line(summary: RunSummary) -> str:
     line = f"{summary.documents} {noun} in {summary.seconds:.1f}s ({summary.pages_per_second:.0f} pages/s)"
     if summary.skipped:
         line += f"; {summary.skipped} already done"
+    if summary.records_skipped:
+        line += f"; {summary.records_skipped.describe()}"
     if summary.failed:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.errors_by_type.items()))
         line += f"; {summary.failed} failed ({kinds}): see their error records"

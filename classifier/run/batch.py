@@ -26,6 +26,7 @@ from typing import IO
 from ..errors import OutputError, WorkerError
 from ..inputs.discovery import iter_documents
 from ..inputs.formats import InputFormat
+from ..inputs.warc import SkippedRecords
 from ..records import Document, FailedDocument, LabeledDocument
 from .engines import run_chunks
 from .ordered import DEFAULT_CHUNK, chunked
@@ -40,11 +41,13 @@ class RunOptions:
     ``workers`` > 1 labels in that many processes; ``scheduler`` (a Dask
     scheduler address) on a cluster instead. ``finished`` holds the ids
     already in the output of an interrupted run, to be skipped.
+    ``with_text`` puts each text page's text in its record.
     """
 
     inputs: list[str]
     fmt: InputFormat = InputFormat.AUTO
     segments: bool = True
+    with_text: bool = False
     chunk_size: int = DEFAULT_CHUNK
     workers: int = 1
     scheduler: str | None = None
@@ -55,13 +58,15 @@ class RunOptions:
 class RunSummary:
     """Counts of a run, for the progress display, the closing line and the exit code.
 
-    ``interrupted`` is the number of the signal that stopped the run early.
+    ``interrupted`` is the number of the signal that stopped the run early;
+    ``records_skipped`` counts the WARC records read that are not pages.
     """
 
     documents: int = 0
     failed: int = 0
     written: int = 0
     skipped: int = 0
+    records_skipped: SkippedRecords = field(default_factory=SkippedRecords)
     seconds: float = 0.0
     errors_by_type: dict[str, int] = field(default_factory=dict)
     interrupted: int | None = None
@@ -176,7 +181,9 @@ def run_label(
     """
     summary = RunSummary()
     started = time.perf_counter()
-    documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(options.inputs, options.fmt)
+    documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(
+        options.inputs, options.fmt, summary.records_skipped
+    )
     if options.finished is not None:
         documents = _unfinished(documents, options.finished, summary)
     with _stop_on_signals() as stop:
@@ -186,6 +193,7 @@ def run_label(
             chunked(documents, options.chunk_size),
             options.segments,
             select,
+            options.with_text,
             workers=options.workers,
             scheduler=options.scheduler,
             isolation=DOCUMENT_ISOLATION,
