@@ -15,12 +15,14 @@ output then ends with a complete record, and the same command with
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from ..errors import OutputError, WorkerError
@@ -30,7 +32,7 @@ from ..inputs.warc import SkippedRecords
 from ..records import Document, FailedDocument, LabeledDocument
 from .engines import run_chunks
 from .ordered import DEFAULT_CHUNK, chunked
-from .resume import Finished
+from .resume import Finished, FirstDocuments, Position, write_position
 from .tasks import DOCUMENT_ISOLATION, ChunkLabeller, ChunkRecords, records_of_chunk
 
 
@@ -42,6 +44,8 @@ class RunOptions:
     scheduler address) on a cluster instead. ``finished`` holds the ids
     already in the output of an interrupted run, to be skipped.
     ``with_text`` puts each text page's text in its record.
+    ``position_file``, when set, is rewritten after each chunk with how
+    many input documents the output accounts for (``filter``'s side file).
     """
 
     inputs: list[str]
@@ -51,7 +55,8 @@ class RunOptions:
     chunk_size: int = DEFAULT_CHUNK
     workers: int = 1
     scheduler: str | None = None
-    finished: Finished | None = None
+    finished: Finished | FirstDocuments | None = None
+    position_file: Path | None = None
 
 
 @dataclass
@@ -203,6 +208,9 @@ def run_label(
             for chunk in chunks:
                 _write_or_stop(write, chunk.lines, summary)
                 summary.add(chunk)
+                if options.position_file is not None:
+                    size = os.fstat(out.fileno()).st_size  # flushed: what is on disk
+                    write_position(options.position_file, Position(summary.skipped + summary.documents, size))
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
                 if stop.signal is not None:
