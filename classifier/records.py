@@ -43,7 +43,7 @@ class Label(IntEnum):
 UNLABELLED = -1
 
 # Fields of an output record that a document's own fields may not overwrite.
-RESERVED_FIELDS = frozenset({"id", "model", "language", "segments", "story", "topics", "tags", "error"})
+RESERVED_FIELDS = frozenset({"id", "model", "title", "language", "segments", "story", "topics", "tags", "error"})
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,12 @@ class ScoredSegment(NamedTuple):
 class LabeledDocument:
     """A labelled page: its segments, story, topics and tags.
 
-    ``text`` is set for a page that came as HTML: its rendering as text,
-    into which the segments' offsets point; the record carries it.
-    ``language`` is the ISO 639-1 code of the story's language (None when
-    it cannot be told).
+    ``text`` is the text the segments' offsets point into, carried by the
+    record: set for a page that came as HTML (its rendering as text), and
+    for a text page only when asked (``label --with-text``). ``title`` is
+    the page's headline (an HTML page's ``<title>`` or first ``h1``, a text
+    page's headline line) and ``language`` the ISO 639-1 code of the
+    story's language; each None when there is none or it cannot be told.
     """
 
     id: str
@@ -100,6 +102,7 @@ class LabeledDocument:
     text: str | None = None
     story_text: str | None = field(default=None, repr=False)
     language: str | None = None
+    title: str | None = None
 
     @property
     def story(self) -> str:
@@ -126,9 +129,11 @@ class LabeledDocument:
             raise ValueError("'topics' must be an object of numbers")
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError("'tags' must be a list of strings")
-        text, language = record.get("text"), record.get("language")
+        text, language, title = record.get("text"), record.get("language"), record.get("title")
         if language is not None and not isinstance(language, str):
             raise ValueError("'language' must be a string or null")
+        if title is not None and not isinstance(title, str):
+            raise ValueError("'title' must be a string or null")
         return cls(
             id=str(record.get("id")),
             model=str(record.get("model", "")),
@@ -139,6 +144,7 @@ class LabeledDocument:
             text=text if isinstance(text, str) else None,
             story_text=story,
             language=language,
+            title=title,
         )
 
     def carries(self, wanted: Iterable[str], min_score: float | None = None) -> bool:
@@ -153,8 +159,8 @@ class LabeledDocument:
 
     def to_record(self, segments: bool = True) -> dict:
         """The output record of SPEC.md (``segments=False`` leaves them out)."""
-        record: dict[str, Any] = {"id": self.id, "model": self.model, "language": self.language}
-        if self.text is not None:  # the rendering of an HTML page: segment offsets point into it
+        record: dict[str, Any] = {"id": self.id, "model": self.model, "title": self.title, "language": self.language}
+        if self.text is not None:  # what the segment offsets point into: an HTML page's rendering, or --with-text
             record["text"] = self.text
         if segments:
             record["segments"] = [s.to_record() for s in self.segments]

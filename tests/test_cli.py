@@ -110,3 +110,64 @@ def test_help_and_version_start_without_loading_scikit_learn_numpy_or_scipy():
     from classifier.versions import package_version
 
     assert result.stdout.splitlines() == [f"storyfilter {package_version()}", "[]"]
+
+
+def test_a_file_of_a_format_we_do_not_read_is_a_usage_error_before_any_output(tiny_model_path, tmp_path):
+    table = tmp_path / "table.csv"
+    table.write_text("id,text\n1,hello\n")
+    out = tmp_path / "out.jsonl"
+    args = ["label", str(EXAMPLES / "harbour.txt"), str(table), "-o", str(out), "--model", str(tiny_model_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and not out.exists()
+    assert "table.csv: its suffix (.csv) is not a format storyfilter reads" in result.stderr
+    assert "--format text" in result.stderr
+    assert runner.invoke(app, [*args, "--format", "text"]).exit_code == 0
+
+
+def test_a_page_piped_in_without_format_is_one_error_record(tiny_model_path):
+    page = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    result = runner.invoke(app, ["label", "-", "--model", str(tiny_model_path)], input=page)
+    assert result.exit_code == 1
+    [record] = records(result.stdout)
+    assert record["id"] == "stdin" and "--format text or --format html" in record["error"]["message"]
+    result = runner.invoke(app, ["label", "-", "--format", "text", "--model", str(tiny_model_path)], input=page)
+    assert result.exit_code == 0 and records(result.stdout)[0]["story"]
+
+
+def test_a_record_written_by_label_and_corrected_by_hand_is_a_training_record(tiny_model_path, tmp_path):
+    from classifier.corpus.documents import read_training_jsonl
+    from classifier.records import Label
+    from classifier.training.fit import assemble
+
+    result = runner.invoke(
+        app, ["label", str(EXAMPLES / "harbour.txt"), "--with-text", "--model", str(tiny_model_path)]
+    )
+    [record] = records(result.stdout)
+    assert record["text"] == (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    corrected = {**record, "segments": [dict(s) for s in record["segments"]], "tags": ["politics"]}
+    headline = next(i for i, s in enumerate(corrected["segments"]) if s["text"].startswith("Harbour cranes"))
+    corrected["segments"][headline]["label"] = "story"  # the analyst's correction
+    corrected["segments"][0]["label"] = "chrome"
+    path = write_jsonl(tmp_path / "corrected.jsonl", [corrected])
+    [document] = read_training_jsonl(path)
+    assert document.text == record["text"]
+    assert [str(Label(label)) for label in document.labels] == [s["label"] for s in corrected["segments"]]
+    assert document.topics == ("politics",) and document.story is None  # the model's story is no gold
+    data = assemble([document])  # what `train` fits on
+    assert len(data.labels) == len(record["segments"]) and data.labels.tolist().count(1) == sum(
+        s["label"] == "story" for s in corrected["segments"]
+    )
+
+
+def test_a_record_written_without_its_text_says_to_label_with_text(tiny_model_path, tmp_path):
+    from classifier.corpus.documents import read_training_jsonl
+    from classifier.errors import TrainingDataError
+
+    result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path)])
+    path = write_jsonl(tmp_path / "labelled.jsonl", records(result.stdout))
+    try:
+        list(read_training_jsonl(path))
+    except TrainingDataError as error:
+        assert "--with-text" in str(error)
+    else:
+        raise AssertionError("a record without its text was read as training data")

@@ -15,7 +15,8 @@ from classifier.corpus.documents import read_training_jsonl
 from classifier.features.dom import DomFeatures, dense_names
 from classifier.inputs.decoding import decode_html
 from classifier.records import Label
-from classifier.segment.html import ANCESTORS, OWNER_TAGS, split_html
+from classifier.segment.html import split_html
+from classifier.segment.tags import ANCESTORS, OWNER_TAGS
 
 from .conftest import html_page, tiny_documents, tiny_html_records, write_jsonl
 

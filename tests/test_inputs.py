@@ -83,3 +83,50 @@ def test_format_can_be_forced(tmp_path):
 
 def test_record_that_is_not_an_object_fails():
     assert isinstance(document_from_record([1, 2], "f:1"), FailedDocument)
+
+
+def test_a_suffix_we_do_not_read_is_named_with_the_formats_we_read(tmp_path):
+    for name in ("table.csv", "data.parquet", "paper.pdf", "README", "pages.gz"):
+        path = tmp_path / name
+        path.write_bytes(b"id,text\n1,hello\n")
+        [doc] = list(read_path(path))
+        assert isinstance(doc, FailedDocument) and doc.error_type == "InputError"
+        assert "not a format storyfilter reads" in doc.message and "WARC (.warc)" in doc.message
+    [doc] = list(read_path(tmp_path / "table.csv", InputFormat.TEXT))  # unless a format is asked for
+    assert doc == Document(id="table", text="id,text\n1,hello\n")
+
+
+def test_a_json_file_holds_one_document_or_an_array_of_them(tmp_path):
+    array = tmp_path / "pages.json"
+    array.write_text(json.dumps([{"id": "a", "text": "One.", "feed": 1}, {"html": "<p>Two.</p>"}, "three"]))
+    first, second, third = read_path(array)
+    assert first == Document(id="a", text="One.", extra={"feed": 1})
+    assert second.id == f"{array}:2" and second.html == "<p>Two.</p>"
+    assert isinstance(third, FailedDocument) and third.id == f"{array}:3"
+    single = tmp_path / "page.json"
+    single.write_text(json.dumps({"text": "Alone."}))
+    assert list(read_path(single)) == [Document(id="page", text="Alone.")]
+    with gzip.open(tmp_path / "zipped.json.gz", "wt") as handle:
+        handle.write(json.dumps([{"id": "z", "text": "Zipped."}]))
+    assert [d.id for d in read_path(tmp_path / "zipped.json.gz")] == ["z"]
+    for name, content in (("broken.json", "[{"), ("number.json", "42"), ("empty.json", "[]")):
+        (tmp_path / name).write_text(content)
+    [broken] = read_path(tmp_path / "broken.json")
+    assert isinstance(broken, FailedDocument) and "not valid JSON" in broken.message
+    [number] = read_path(tmp_path / "number.json")
+    assert isinstance(number, FailedDocument) and "an object or an array of objects" in number.message
+    assert list(read_path(tmp_path / "empty.json")) == []
+
+
+def test_stdin_that_is_not_jsonl_is_one_error_that_names_the_formats(monkeypatch):
+    page = b"A page piped in\nwithout --format\n\nis not JSONL at all\n"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(page)))
+    [doc] = list(iter_documents(["-"]))
+    assert isinstance(doc, FailedDocument) and doc.id == "stdin"
+    assert "--format text" in doc.message and "--format html" in doc.message
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(page)))
+    assert len(list(iter_documents(["-"], InputFormat.JSONL))) == 3  # asked for JSONL: an error per line
+    jsonl = b'\n{"id": "s", "text": "first"}\nnot json\n'
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(jsonl)))
+    first, second = iter_documents(["-"])  # JSONL that goes bad later: its bad lines are errors of their own
+    assert first.id == "s" and isinstance(second, FailedDocument) and second.id == "standard input:3"

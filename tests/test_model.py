@@ -33,8 +33,24 @@ def test_loaded_model_labels_text(tiny_model, harbour_text):
 def test_the_record_says_the_language_of_the_story(tiny_model, harbour_text):
     doc = tiny_model.label(harbour_text, id="harbour")
     assert doc.language == "en" and doc.to_record()["language"] == "en"
-    assert list(doc.to_record())[:3] == ["id", "model", "language"]
+    assert list(doc.to_record())[:4] == ["id", "model", "title", "language"]
     assert tiny_model.label("Menu\nHome", id="nothing").language is None  # no story to tell it by
+
+
+def test_the_title_of_a_text_page_is_its_headline_line(tiny_model, harbour_text):
+    doc = tiny_model.label(harbour_text, id="harbour")
+    assert doc.title == "Harbour cranes stand idle as dock strike enters second week"
+    assert doc.to_record()["title"] == doc.title
+    assert tiny_model.label("Menu\nHome", id="nothing").title is None  # no story: no headline above it
+
+
+def test_the_title_of_an_html_page_is_its_title_else_its_first_h1(tiny_model):
+    page = "<html><head><title> Dock strike\n ends </title></head><body><h1>Other</h1><p>Text.</p></body></html>"
+    assert tiny_model.label(html=page).title == "Dock strike ends"
+    assert tiny_model.label(html="<body><svg><title>icon</title></svg><h1>The headline</h1><p>x</p>").title == (
+        "The headline"
+    )
+    assert tiny_model.label(html="<body><p>No heading at all.</p></body>").title is None
 
 
 def test_a_bundle_of_another_format_is_refused_before_it_is_unpickled(tiny_model_path, tmp_path):

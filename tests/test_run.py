@@ -502,3 +502,46 @@ def test_a_second_ctrl_c_stops_without_a_traceback(tmp_path, tiny_model_path):
     resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert [json.loads(line)["id"] for line in out.read_bytes().splitlines()] == [f"n{i}" for i in range(3000)]
+
+
+def passing(doc_id: str, politics: float) -> dict:
+    """A record as label writes it, read back by filter as it is (not labelled again)."""
+    return {"id": doc_id, "model": "tiny@1", "story": "A story.", "topics": {"politics": politics}, "tags": []}
+
+
+def test_filter_resumes_by_input_position_whatever_the_ids(tmp_path, tiny_model_path):
+    # "x" does not pass, then passes: resuming by ids would take the first for the one written and write it again.
+    inputs = [passing("a", 0.9), passing("x", 0.1), passing("x", 0.8), passing("b", 0.2), passing("x", 0.7)]
+    inputs += [passing(f"c{i}", 0.6 if i % 2 else 0.0) for i in range(6)]
+    source = write_jsonl(tmp_path / "in.jsonl", inputs)
+    common = ("--topic", "politics", "--min-score", "0.5", "--model", str(tiny_model_path), "--chunk-size", "2")
+    whole = tmp_path / "whole.jsonl"
+    assert runner.invoke(app, ["filter", str(source), "-o", str(whole), *common]).exit_code == 0
+    assert [json.loads(line)["id"] for line in whole.read_text().splitlines()] == ["a", "x", "x", "c1", "c3", "c5"]
+    assert json.loads((tmp_path / "whole.jsonl.resume").read_text()) == {
+        "documents": len(inputs),
+        "size": whole.stat().st_size,
+    }
+    # An interrupted run: the first 3 inputs done, then killed while writing the next chunk.
+    out = tmp_path / "out.jsonl"
+    done = write_jsonl(tmp_path / "first.jsonl", inputs[:3])
+    assert runner.invoke(app, ["filter", str(done), "-o", str(out), *common]).exit_code == 0
+    with out.open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "b", "model": "tiny@1", "sto')
+    result = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume"])
+    assert result.exit_code == 0, result.output
+    assert "3 already done" in result.stderr
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_filter_resume_without_a_side_file_goes_by_ids_and_says_so(tmp_path, tiny_model_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [passing("a", 0.9), passing("b", 0.9)])
+    out = tmp_path / "out.jsonl"
+    common = ("--topic", "politics", "--min-score", "0.5", "--model", str(tiny_model_path))
+    assert runner.invoke(app, ["filter", str(source), "-o", str(out), *common]).exit_code == 0
+    (tmp_path / "out.jsonl.resume").unlink()
+    result = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume"])
+    assert result.exit_code == 0 and "resuming by the ids" in result.stderr and "2 already done" in result.stderr
+    (tmp_path / "out.jsonl.resume").write_text("not json")
+    result = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume"])
+    assert result.exit_code == 2 and "not a side file written by storyfilter" in result.stderr

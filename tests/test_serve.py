@@ -11,6 +11,7 @@ import dataclasses
 import gzip
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -644,3 +645,18 @@ def test_options_travel_to_the_workers_in_the_environment(monkeypatch):
     monkeypatch.setenv("STORYFILTER_SERVE_OPTIONS", options.to_environment())
     assert ServeOptions.from_environment() == options
     assert TOKEN not in os.environ["STORYFILTER_SERVE_OPTIONS"]
+
+
+def test_the_docs_page_loads_nothing_from_the_internet():
+    async def scenario(client):
+        page = await client.get("/docs")
+        script = await client.get("/docs-assets/swagger-ui-bundle.js")
+        style = await client.get("/docs-assets/swagger-ui.css")
+        redoc = await client.get("/redoc")
+        return page, script, style, redoc
+
+    page, script, style, redoc = in_process(create_app(ServeOptions(), model=load_model()), scenario)
+    assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+    assert not re.search(r"https?://", page.text)  # every script, style sheet and icon from this server
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert style.status_code == 200 and redoc.status_code == 404

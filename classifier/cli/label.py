@@ -33,7 +33,7 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..run.batch import RunSummary
-    from ..run.resume import Finished
+    from ..run.resume import Finished, FirstDocuments
 
 
 @dataclass
@@ -50,10 +50,14 @@ class LabelJob:
     scheduler: str | None
     resume: bool
     limits: DocumentLimits
+    with_text: bool = False
 
 
 def label(
-    inputs: Annotated[list[str], typer.Argument(help="Files, directories, or - for JSONL on standard input.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Files (text, HTML, JSONL, JSON, WARC), directories, or - for JSONL on standard input."),
+    ],
     out: OutOption = None,
     model: ModelOption = None,
     format: FormatOption = InputFormat.AUTO,
@@ -64,10 +68,20 @@ def label(
     resume: ResumeOption = False,
     max_segments: MaxSegmentsOption = DEFAULT_MAX_SEGMENTS,
     max_chars: MaxCharsOption = DEFAULT_MAX_CHARS,
+    with_text: Annotated[
+        bool,
+        typer.Option(
+            "--with-text",
+            help="Put each text page's text in its record (HTML pages' records hold their rendering anyway), "
+            "so that a record with its labels corrected is a training record.",
+        ),
+    ] = False,
 ) -> None:
     """Label every segment of every page as story or chrome and write one JSON record per page."""
     limits = DocumentLimits(max_segments, max_chars)
-    run(LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume, limits))
+    run(
+        LabelJob(inputs, out, model, format, not no_segments, chunk_size, workers, scheduler, resume, limits, with_text)
+    )
 
 
 def filter_(
@@ -120,21 +134,26 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     from ..inputs.discovery import check_inputs
     from ..model.model import load_model
     from ..run.batch import RunOptions, run_label
+    from ..run.resume import side_file
     from ..run.workers import available_cores
 
     with exit_codes():
-        check_inputs(job.inputs)
+        check_inputs(job.inputs, job.fmt)
         loaded = load_model(job.model, limits=job.limits)
         select = selector(loaded) if selector is not None else None
-        with _output(job.out, job.resume) as (handle, finished):
+        # filter's output cannot say which inputs it has done: a side file keeps count, for --resume.
+        positions = select is not None and job.out is not None and str(job.out) != "-"
+        with _output(job.out, job.resume, positions) as (handle, finished):
             options = RunOptions(
                 inputs=job.inputs,
                 fmt=job.fmt,
                 segments=job.segments,
+                with_text=job.with_text,
                 chunk_size=job.chunk_size,
                 workers=job.workers or available_cores(),
                 scheduler=job.scheduler,
                 finished=finished,
+                position_file=side_file(job.out) if positions else None,
             )
             if finished is not None and finished.repaired:
                 typer.echo(
@@ -162,13 +181,17 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
 
 
 @contextmanager
-def _output(path: Path | None, resume: bool = False) -> Iterator[tuple[IO[str], Finished | None]]:
+def _output(
+    path: Path | None, resume: bool = False, positions: bool = False
+) -> Iterator[tuple[IO[str], Finished | FirstDocuments | None]]:
     """Where records go, and with ``resume`` what that file already holds.
 
     Standard output, or ``path`` opened once its directory is known to
     exist: for writing, or with ``resume`` repaired and opened for appending.
+    With ``positions`` (``filter``), the side file beside ``path`` says how
+    many input documents are done; a new run starts it at none.
     """
-    from ..run.resume import prepare_resume
+    from ..run.resume import Position, prepare_position_resume, prepare_resume, side_file, write_position
 
     if path is None or str(path) == "-":
         if resume:
@@ -179,9 +202,19 @@ def _output(path: Path | None, resume: bool = False) -> Iterator[tuple[IO[str], 
         raise InputError(f"output directory does not exist: {path.parent}")
     finished = None
     try:
-        if resume:
+        if resume and positions:
+            finished = prepare_position_resume(path)
+            if finished is None:
+                typer.echo(
+                    f"storyfilter: no {side_file(path).name} beside {path}: resuming by the ids it holds "
+                    "(where an id repeats, a record may be written twice)",
+                    err=True,
+                )
+        if resume and finished is None:
             finished = prepare_resume(path)
         handle = open(path, "a" if resume else "w", encoding="utf-8")  # noqa: SIM115 - closed by the `with` below
+        if positions and not resume:
+            write_position(side_file(path), Position(0, 0))
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     with handle:
@@ -250,6 +283,8 @@ def summary_line(summary: RunSummary) -> str:
     line = f"{summary.documents} {noun} in {summary.seconds:.1f}s ({summary.pages_per_second:.0f} pages/s)"
     if summary.skipped:
         line += f"; {summary.skipped} already done"
+    if summary.records_skipped:
+        line += f"; {summary.records_skipped.describe()}"
     if summary.failed:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.errors_by_type.items()))
         line += f"; {summary.failed} failed ({kinds}): see their error records"

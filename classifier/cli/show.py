@@ -44,7 +44,7 @@ def show(
     wanted = Label.parse(only.value) if only else None
     failed = 0
     with exit_codes():
-        check_inputs([file])
+        check_inputs([file], format)
         loaded = None
         for document in iter_documents([file], format):
             if isinstance(document, Document):

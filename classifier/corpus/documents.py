@@ -6,6 +6,12 @@ project's own ``training/corpus/``: a page's lines are labelled by its
 ``segments`` spans, else aligned to its gold ``story``; a news item
 (``title`` and ``description``) is one page of two lines. Web-page corpora
 (:mod:`classifier.corpus.webpages`) give the same documents.
+
+A record written by ``label`` (with ``--with-text`` for a text page, and
+its labels corrected by hand or not) is a training page as it is: its
+segments' labels label the lines and its ``tags`` are its topics; its
+``story`` and topic probabilities are the model's, not gold, and are not
+read.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import TrainingDataError
-from ..records import UNLABELLED, Label
+from ..records import UNLABELLED, Label, is_label_record
 from ..segment.html import split_html
 from ..segment.text import Segment, split_text
 from .alignment import align_gold
@@ -79,6 +85,14 @@ def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
 def _document_from_record(record: dict, where: str, source: str) -> TrainingDocument:
     if not isinstance(record, dict):
         raise TrainingDataError(f"{where}: each line must be a JSON object")
+    if is_label_record(record):  # written by `label`: its tags are the topics, its story is no gold
+        if "text" not in record and "html" not in record:
+            raise TrainingDataError(
+                f"{where}: a record written by `label` needs the page's text to train on: label it with --with-text"
+            )
+        record = {k: v for k, v in record.items() if k not in ("story", "topics")}
+        if isinstance(record.get("tags"), list):
+            record["topics"] = record["tags"]
     text, html = record.get("text"), record.get("html")
     if isinstance(html, str):  # the HTML wins over a rendering beside it, as in labelling
         return _html_document_from_record(record, html, where, source)

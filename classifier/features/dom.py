@@ -31,7 +31,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..segment.html import ANCESTORS, OWNER_TAGS
+from ..segment.tags import ANCESTORS, OWNER_TAGS
 from ..segment.text import Segment
 from .pages import PageIndex
 

@@ -3,7 +3,8 @@
 Text is UTF-8 (with or without BOM) or UTF-16 by its BOM; bytes full of NUL
 are UTF-16 or UTF-32 without a BOM, or binary; UTF-8 with a few damaged
 bytes stays UTF-8; anything else goes to charset-normalizer's detector.
-HTML is read by its BOM, else by the charset its ``<meta>`` declares.
+HTML is read by its BOM, else by the charset it came with (an HTTP header) or
+its ``<meta>`` declares.
 Binary bytes raise :class:`~classifier.errors.InputError`; text never does.
 """
 
@@ -121,35 +122,46 @@ def _wide_text(raw: bytes) -> str | None:
     return None
 
 
-def decode_html(raw: bytes) -> str:
+def decode_html(raw: bytes, declared: str | None = None) -> str:
     """The text of an HTML file: by its BOM, its declared charset, UTF-8, or detection.
 
-    Bytes that are valid UTF-8 (and not plain ASCII) are read as UTF-8
-    whatever the page declares: a page saved or served as UTF-8 often keeps
-    a stale Latin-1 declaration, and text in a legacy encoding almost never
-    happens to be valid UTF-8. A declared GB2312 or GBK is read as GB18030,
-    which holds them both. Never raises on text: bytes the encoding cannot
-    map are replaced. Binary bytes raise :class:`InputError`, as for text files.
+    ``declared`` is the charset the page came with from outside (an HTTP
+    ``Content-Type`` header, as a WARC holds it): it goes before the one
+    the page's ``<meta>`` declares, under the same rules. Bytes that are
+    valid UTF-8 (and not plain ASCII) are read as UTF-8 whatever is
+    declared: a page saved or served as UTF-8 often keeps a stale Latin-1
+    declaration, and text in a legacy encoding almost never happens to be
+    valid UTF-8. A declared GB2312 or GBK is read as GB18030, which holds
+    them both. Never raises on text: bytes the encoding cannot map are
+    replaced. Binary bytes raise :class:`InputError`, as for text files.
     """
     if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return decode_bytes(raw)
-    declared = _META_CHARSET.search(raw[:_HEAD_BYTES])
-    if declared:
-        try:
-            codec = codecs.lookup(declared.group(1).decode("ascii"))
-        except (LookupError, UnicodeDecodeError):
-            codec = None
-        if codec is not None and codec.name not in _UNTRUSTED_DECLARATIONS:
-            if codec.name != "utf-8" and not raw.isascii():
-                try:
-                    return raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    pass  # not UTF-8: the declaration stands
-            try:
-                return raw.decode(_SUPERSETS.get(codec.name, codec.name))
-            except UnicodeDecodeError:
-                pass  # the declaration is wrong; fall through to what the bytes say
+    meta = _META_CHARSET.search(raw[:_HEAD_BYTES])
+    for name in (declared, meta.group(1).decode("ascii", errors="replace") if meta else None):
+        text = _as_declared(raw, name) if name else None
+        if text is not None:
+            return text
     return decode_bytes(raw)
+
+
+def _as_declared(raw: bytes, name: str) -> str | None:
+    """The bytes read in a declared charset (valid UTF-8 as UTF-8), or None when the declaration is no use."""
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        return None
+    if codec.name in _UNTRUSTED_DECLARATIONS:
+        return None
+    if codec.name != "utf-8" and not raw.isascii():
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # not UTF-8: the declaration stands
+    try:
+        return raw.decode(_SUPERSETS.get(codec.name, codec.name))
+    except UnicodeDecodeError:
+        return None  # the declaration is wrong: what comes next decides
 
 
 def _looks_binary(raw: bytes) -> bool:

@@ -1,7 +1,8 @@
 """Finding the documents of the inputs: paths, directories, standard input; checked and counted.
 
-Inputs are paths: text files, HTML files, JSONL files (each also gzipped),
-directories (searched recursively for those), or ``-`` for standard input.
+Inputs are paths: text files, HTML files, JSONL and JSON files, WARCs
+(each also gzipped), directories (searched recursively for those), or
+``-`` for standard input.
 Reading is lazy: documents are yielded one at a time, so a run over
 millions of pages holds only the current chunk in memory. Anything that
 cannot be read becomes a :class:`~classifier.records.FailedDocument` in
@@ -19,17 +20,20 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument
-from .formats import InputFormat, format_of, is_input_file
-from .readers import count_lines, read_path, read_stream
+from .formats import InputFormat, format_of, is_input_file, unread_message
+from .readers import count_lines, read_bytes, read_json, read_path, read_stream
+from .warc import SkippedRecords, count_pages
 
 
-def check_inputs(inputs: Sequence[str]) -> None:
-    """Fail early, before any output is written, on paths that do not exist.
+def check_inputs(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> None:
+    """Fail early, before any output is written, on paths that do not exist or are of no format we read.
 
     Raises
     ------
     InputError
-        Naming the first missing or unreadable path.
+        Naming the first missing or unreadable path, or the first file named
+        whose suffix is not one we read (without ``fmt``), with the formats
+        we read.
     """
     for name in inputs:
         if name == "-":
@@ -44,6 +48,8 @@ def check_inputs(inputs: Sequence[str]) -> None:
                 raise InputError(f"input directory cannot be read: {name}") from None
         elif not _readable(path):
             raise InputError(f"input file cannot be read: {name}")
+        elif format_of(path, fmt) is None:
+            raise InputError(unread_message(name))
 
 
 def _readable(path: Path) -> bool:
@@ -55,19 +61,19 @@ def _readable(path: Path) -> bool:
 
 
 def iter_documents(
-    inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO
+    inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO, skipped: SkippedRecords | None = None
 ) -> Iterator[Document | LabeledDocument | FailedDocument]:
-    """Every document of every input, in order, lazily."""
+    """Every document of every input, in order, lazily; WARC records that are not pages counted in ``skipped``."""
     for name in inputs:
         if name == "-":
-            yield from read_stream(sys.stdin.buffer, "-", fmt)
+            yield from read_stream(sys.stdin.buffer, "-", fmt, skipped)
             continue
         path = Path(name)
         if path.is_dir():
             for file in input_files(path):
-                yield from read_path(file, fmt, id_root=path)
+                yield from read_path(file, fmt, id_root=path, skipped=skipped)
         else:
-            yield from read_path(path, fmt)
+            yield from read_path(path, fmt, skipped=skipped)
 
 
 def input_files(directory: Path) -> Iterator[Path]:
@@ -95,7 +101,8 @@ def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) 
     """How many documents the inputs hold, or None when that cannot be known ahead.
 
     A text or HTML file is one document; a JSONL file is counted by its
-    lines (gzipped ones are decompressed to count). For progress displays:
+    lines (gzipped ones are decompressed to count), a JSON file by its
+    items, a WARC by its HTML responses (each read through). For progress displays:
     blank lines count, so the figure can run a little high. Standard input
     and anything that is not a regular file (a pipe, a FIFO) cannot be read
     twice, so they make the total unknown.
@@ -108,14 +115,23 @@ def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) 
         if not path.is_dir() and not _is_regular(path):
             return None
         for file in input_files(path) if path.is_dir() else [path]:
-            if format_of(file, fmt) is not InputFormat.JSONL:
-                total += 1
-                continue
-            try:
-                total += count_lines(file)
-            except (OSError, EOFError, zlib.error):
-                total += 1  # unreadable: one error record
+            total += _count_file(file, format_of(file, fmt))
     return total
+
+
+def _count_file(file: Path, kind: InputFormat | None) -> int:
+    """Documents in one file, for the progress total; an unreadable file counts one (its error record)."""
+    try:
+        if kind is InputFormat.JSONL:
+            return count_lines(file)
+        if kind is InputFormat.WARC:
+            with open(file, "rb") as handle:
+                return count_pages(handle)
+        if kind is InputFormat.JSON:
+            return sum(1 for _ in read_json(read_bytes(file), str(file), ""))
+    except (OSError, EOFError, zlib.error, InputError):
+        pass
+    return 1
 
 
 def _is_regular(path: Path) -> bool:

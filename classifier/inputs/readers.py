@@ -1,24 +1,28 @@
-"""Reading one input: a text or HTML file, a JSONL file a line at a time, or standard input.
+"""Reading one input: a text or HTML file, a JSONL file a line at a time, a JSON file, a WARC, or standard input.
 
 A text or HTML file is one document, its id the file's name (or its path
 below the directory given) without the suffix; a JSONL file is one
-document per non-blank line. Whatever cannot be read becomes a
+document per non-blank line; a JSON file one document (an object) or one
+per item (an array); a WARC one per HTML response (:mod:`.warc`).
+Whatever cannot be read becomes a
 :class:`~classifier.records.FailedDocument` in its place.
 """
 
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument, document_from_record
 from .decoding import decode_bytes, decode_html
-from .formats import InputFormat, format_of
+from .formats import InputFormat, format_of, unread_message
+from .warc import SkippedRecords, read_warc
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -48,18 +52,30 @@ def _document_id(path: Path, id_root: Path | None) -> str:
 
 
 def read_path(
-    path: Path, fmt: InputFormat = InputFormat.AUTO, id_root: Path | None = None
+    path: Path, fmt: InputFormat = InputFormat.AUTO, id_root: Path | None = None, skipped: SkippedRecords | None = None
 ) -> Iterator[Document | FailedDocument]:
-    """The documents of one file: one for text or HTML, one per line for JSONL."""
+    """The documents of one file: one for text or HTML, one per line for JSONL, per item for JSON, per page for WARC.
+
+    The WARC records that are not pages are counted in ``skipped``.
+    """
     kind = format_of(path, fmt)
     doc_id = _document_id(path, id_root)
+    if kind is None:
+        yield FailedDocument(doc_id, "InputError", unread_message(path))
+        return
     if kind is InputFormat.JSONL:
         yield from _read_jsonl_file(path, doc_id)
         return
+    if kind is InputFormat.WARC:
+        yield from _read_warc_file(path, doc_id, skipped)
+        return
     try:
-        raw = _read_bytes(path)
+        raw = read_bytes(path)
     except InputError as error:
         yield FailedDocument(doc_id, "InputError", str(error))
+        return
+    if kind is InputFormat.JSON:
+        yield from read_json(raw, str(path), doc_id)
         return
     try:
         text = decode_html(raw) if kind is InputFormat.HTML else decode_bytes(raw)
@@ -72,7 +88,7 @@ def read_path(
         yield Document(id=doc_id, text=text)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -86,7 +102,22 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-def read_stream(stream: IO[bytes], name: str, fmt: InputFormat) -> Iterator[Document | FailedDocument]:
+def read_stream(
+    stream: IO[bytes], name: str, fmt: InputFormat, skipped: SkippedRecords | None = None
+) -> Iterator[Document | FailedDocument]:
+    """The documents of standard input: JSONL unless ``fmt`` says otherwise.
+
+    Read as JSONL without being asked (``fmt`` auto), input whose first line
+    is not a JSON object gives one error record that names the options to
+    use, rather than one per line.
+    """
+    label = "standard input" if name == "-" else name
+    if fmt is InputFormat.WARC:
+        yield from read_warc(stream, label, skipped)
+        return
+    if fmt is InputFormat.JSON:
+        yield from read_json(stream.read(), label, "stdin")
+        return
     if fmt in (InputFormat.TEXT, InputFormat.HTML):
         try:
             raw = stream.read()
@@ -96,7 +127,70 @@ def read_stream(stream: IO[bytes], name: str, fmt: InputFormat) -> Iterator[Docu
             return
         yield Document(id="stdin", text=text) if fmt is InputFormat.TEXT else Document(id="stdin", html=text)
         return
-    yield from _read_jsonl(stream, "standard input" if name == "-" else name)
+    lines: Iterable[bytes] = stream
+    if fmt is InputFormat.AUTO:
+        head = _head_lines(stream)
+        if head and not _is_json_object(head[-1]):
+            yield FailedDocument(
+                "stdin",
+                "InputError",
+                f"{label} is not JSONL (its first line is not a JSON object): give --format text or "
+                "--format html to read it as one page (--format warc for a WARC)",
+            )
+            return
+        lines = itertools.chain(head, stream)
+    yield from _read_jsonl(lines, label)
+
+
+def _head_lines(stream: IO[bytes]) -> list[bytes]:
+    """The lines of a stream up to its first non-blank one (none at all when it holds only blank lines)."""
+    head = []
+    for line in stream:
+        head.append(line)
+        if line.strip():
+            return head
+    return []
+
+
+def _is_json_object(line: bytes) -> bool:
+    try:
+        return isinstance(_json_line(line), dict)
+    except (ValueError, RecursionError, InputError):
+        return False
+
+
+def read_json(raw: bytes, name: str, doc_id: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    """The documents of a JSON file: an object is one (read as a JSONL line is), an array one per item.
+
+    Items are named ``NAME:N`` (N from 1) where they have no id; a lone
+    object takes the file's id. Anything else is one error record.
+    """
+    try:
+        value = _json_line(raw)
+    except (ValueError, RecursionError, InputError) as error:
+        yield FailedDocument(doc_id, "InputError", f"{name}: not valid JSON ({type(error).__name__}: {error})"[:1000])
+        return
+    if isinstance(value, dict):
+        yield document_from_record(value, doc_id)
+    elif isinstance(value, list):
+        for number, item in enumerate(value, 1):
+            yield document_from_record(item, f"{name}:{number}")
+    else:
+        yield FailedDocument(
+            doc_id,
+            "InputError",
+            f"{name}: a JSON file must hold an object or an array of objects, not {type(value).__name__}",
+        )
+
+
+def _read_warc_file(path: Path, doc_id: str, skipped: SkippedRecords | None) -> Iterator[Document | FailedDocument]:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the `with` below
+    except OSError as error:
+        yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
+        return
+    with handle:
+        yield from read_warc(handle, str(path), skipped)
 
 
 def _read_jsonl_file(path: Path, doc_id: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
@@ -110,7 +204,7 @@ def _read_jsonl_file(path: Path, doc_id: str) -> Iterator[Document | LabeledDocu
         yield from _read_jsonl(handle, str(path))
 
 
-def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
+def _read_jsonl(stream: Iterable[bytes], name: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
     """One document per non-blank line; a stream that breaks off (a cut or corrupt gzip) ends in an error record."""
     lines = iter(stream)
     number = 0

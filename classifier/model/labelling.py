@@ -30,6 +30,7 @@ from ..segment.html import HtmlPage, TooManyBlocks, split_html
 from ..segment.text import Segment, split_text
 from .language import languages_of
 from .threads import native_threads
+from .titles import text_title
 from .topics import topic_text
 
 # Segments scored together at most (see score_segments), unless one page holds more.
@@ -134,7 +135,7 @@ def label_texts(model: Any, documents: Sequence[Document]) -> list[LabeledDocume
     (:meth:`~classifier.limits.DocumentLimits.check_text`).
     """
     pages = [split_text(document.text, page=number) for number, document in enumerate(documents)]
-    return _label_pages(model, model.text_classifier, model.story_threshold, pages, documents)
+    return _label_pages(model, model.text_classifier, model.story_threshold, pages, documents, titles=None)
 
 
 def label_htmls(model: Any, documents: Sequence[Document]) -> list[LabeledDocument]:
@@ -152,8 +153,8 @@ def label_htmls(model: Any, documents: Sequence[Document]) -> list[LabeledDocume
 
 def _label_split(model: Any, split: Sequence[HtmlPage], documents: Sequence[Document]) -> list[LabeledDocument]:
     threshold = model.html_story_threshold if model.html_story_threshold is not None else model.story_threshold
-    segments, texts = [s.segments for s in split], [s.text for s in split]
-    return _label_pages(model, model.html_classifier, threshold, segments, documents, texts)
+    segments, texts, titles = [s.segments for s in split], [s.text for s in split], [s.title for s in split]
+    return _label_pages(model, model.html_classifier, threshold, segments, documents, titles, texts)
 
 
 def _label_pages(
@@ -162,12 +163,16 @@ def _label_pages(
     threshold: float,
     pages: Sequence[Sequence[Segment]],
     documents: Sequence[Document],
+    titles: Sequence[str | None] | None,
     texts: Sequence[str] | None = None,
 ) -> list[LabeledDocument]:
     """Score the segments of several pages (see :func:`score_segments`); tag each page's story.
 
-    ``texts`` holds the pages' renderings when they came as HTML (kept in
-    the records, as the segments' offsets point into them).
+    ``titles`` holds the titles of HTML pages (their ``<title>`` or first
+    ``h1``); a text page's (None) is its headline as the topic stage finds
+    line (:func:`~classifier.model.titles.text_title`). ``texts`` holds the
+    pages' renderings when they came as HTML (kept in the records, as the
+    segments' offsets point into them).
     """
     scores = score_segments(classifier, pages)
     story = (scores >= threshold).tolist()
@@ -183,6 +188,8 @@ def _label_pages(
     tagged = tag_stories(
         model, [[s.text for s in page] for page in scored_pages], [[s.label for s in page] for page in scored_pages]
     )
+    if titles is None:  # text pages: the headline just above the story, when the model finds one
+        titles = [text_title([s.text for s in page], [s.label for s in page]) for page in scored_pages]
     texts = texts if texts is not None else [None] * len(documents)
     return [
         LabeledDocument(
@@ -194,8 +201,11 @@ def _label_pages(
             extra=document.extra,
             text=text,
             language=language,
+            title=title,
         )
-        for document, scored, (topics, tags), text, language in zip(documents, scored_pages, tagged, texts, languages)
+        for document, scored, (topics, tags), text, language, title in zip(
+            documents, scored_pages, tagged, texts, languages, titles
+        )
     ]
 
 

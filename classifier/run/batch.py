@@ -15,22 +15,25 @@ output then ends with a complete record, and the same command with
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from ..errors import OutputError, WorkerError
 from ..inputs.discovery import iter_documents
 from ..inputs.formats import InputFormat
+from ..inputs.warc import SkippedRecords
 from ..limits import document_cost, limits_of
 from ..records import Document, FailedDocument, LabeledDocument
 from .engines import run_chunks
 from .ordered import DEFAULT_CHUNK, chunked
-from .resume import Finished
+from .resume import Finished, FirstDocuments, Position, write_position
 from .tasks import DOCUMENT_ISOLATION, ChunkLabeller, ChunkRecords, records_of_chunk
 
 
@@ -41,28 +44,35 @@ class RunOptions:
     ``workers`` > 1 labels in that many processes; ``scheduler`` (a Dask
     scheduler address) on a cluster instead. ``finished`` holds the ids
     already in the output of an interrupted run, to be skipped.
+    ``with_text`` puts each text page's text in its record.
+    ``position_file``, when set, is rewritten after each chunk with how
+    many input documents the output accounts for (``filter``'s side file).
     """
 
     inputs: list[str]
     fmt: InputFormat = InputFormat.AUTO
     segments: bool = True
+    with_text: bool = False
     chunk_size: int = DEFAULT_CHUNK
     workers: int = 1
     scheduler: str | None = None
-    finished: Finished | None = None
+    finished: Finished | FirstDocuments | None = None
+    position_file: Path | None = None
 
 
 @dataclass
 class RunSummary:
     """Counts of a run, for the progress display, the closing line and the exit code.
 
-    ``interrupted`` is the number of the signal that stopped the run early.
+    ``interrupted`` is the number of the signal that stopped the run early;
+    ``records_skipped`` counts the WARC records read that are not pages.
     """
 
     documents: int = 0
     failed: int = 0
     written: int = 0
     skipped: int = 0
+    records_skipped: SkippedRecords = field(default_factory=SkippedRecords)
     seconds: float = 0.0
     errors_by_type: dict[str, int] = field(default_factory=dict)
     interrupted: int | None = None
@@ -177,7 +187,9 @@ def run_label(
     """
     summary = RunSummary()
     started = time.perf_counter()
-    documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(options.inputs, options.fmt)
+    documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(
+        options.inputs, options.fmt, summary.records_skipped
+    )
     if options.finished is not None:
         documents = _unfinished(documents, options.finished, summary)
     with _stop_on_signals() as stop:
@@ -187,6 +199,7 @@ def run_label(
             chunked(documents, options.chunk_size, limits_of(model).max_segments, document_cost),
             options.segments,
             select,
+            options.with_text,
             workers=options.workers,
             scheduler=options.scheduler,
             isolation=DOCUMENT_ISOLATION,
@@ -196,6 +209,9 @@ def run_label(
             for chunk in chunks:
                 _write_or_stop(write, chunk.lines, summary)
                 summary.add(chunk)
+                if options.position_file is not None:
+                    size = os.fstat(out.fileno()).st_size  # flushed: what is on disk
+                    write_position(options.position_file, Position(summary.skipped + summary.documents, size))
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
                 if stop.signal is not None:

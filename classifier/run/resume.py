@@ -6,9 +6,14 @@ reads the id of every record in it. The run then skips, for each id, as
 many input documents as the output holds records of it, and appends the
 rest. Each input document therefore has its record exactly once, whatever
 the order in which ids repeat, and a finished document is not labelled
-again. (``filter`` writes only the documents that pass, so on resume it
-labels again the ones that did not; where an id repeats, an input that
-did not pass can be taken for one that did and a later one written twice.)
+again.
+
+``filter`` writes only the documents that pass, so its output cannot say
+which inputs it has done: ``filter -o OUT`` keeps a side file,
+``OUT.resume`` (:func:`side_file`), saying after each chunk how many input
+documents the output accounts for and how long the output was then.
+``--resume`` cuts the output back to that length and skips that many
+input documents, by position: exact, whatever the ids.
 
 Ids are kept as 64-bit hashes in sorted numpy arrays, 16 bytes per record,
 so that a run of millions of documents resumes in little memory.
@@ -20,6 +25,7 @@ import array
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +66,69 @@ class Finished:
             self._left[at] -= 1
             return True
         return False
+
+
+class FirstDocuments:
+    """The first ``count`` input documents, whatever their ids: what a side file says is done."""
+
+    def __init__(self, count: int, repaired: int = 0) -> None:
+        self._left = count
+        self.records = count
+        self.repaired = repaired
+
+    def take(self, doc_id: object) -> bool:
+        """Whether this input document (the next one in input order) is among those done."""
+        if self._left > 0:
+            self._left -= 1
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class Position:
+    """How far a run got: input documents accounted for, and the output's length in bytes then."""
+
+    documents: int
+    size: int
+
+
+def side_file(out: Path) -> Path:
+    """Where ``filter -o OUT`` keeps its :class:`Position`: ``OUT.resume`` beside it."""
+    return out.with_name(out.name + ".resume")
+
+
+def write_position(path: Path, position: Position) -> None:
+    """Write the side file whole (a new file moved over the old: never half-written)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps({"documents": position.documents, "size": position.size}) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def prepare_position_resume(out: Path) -> FirstDocuments | None:
+    """Cut ``out`` back to the length its side file gives; the input documents done. None without a side file.
+
+    Raises
+    ------
+    InputError
+        When the side file is not one storyfilter wrote, or says more than ``out`` holds.
+    """
+    out, side = Path(out), side_file(Path(out))
+    if not side.exists():
+        return None
+    try:
+        saved = json.loads(side.read_text(encoding="utf-8"))
+        position = Position(int(saved["documents"]), int(saved["size"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(f"{side} is not a side file written by storyfilter; cannot resume from it") from None
+    size = out.stat().st_size if out.exists() else 0
+    if position.size > size or position.documents < 0:
+        raise InputError(f"{side} says {out} holds {position.size} bytes, but it holds {size}: cannot resume")
+    if size > position.size:  # records written after the side file was (a kill between the two): redone
+        with open(out, "r+b") as handle:
+            handle.truncate(position.size)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return FirstDocuments(position.documents, size - position.size)
 
 
 def prepare_resume(path: Path) -> Finished:

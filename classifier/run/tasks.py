@@ -8,6 +8,7 @@ the output and the main process only writes them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,14 +99,31 @@ class ChunkRecords:
 
 
 def records_of_chunk(
-    model: ChunkLabeller, chunk: list, segments: bool, select: Callable[[LabeledDocument], bool] | None
+    model: ChunkLabeller,
+    chunk: list,
+    segments: bool,
+    select: Callable[[LabeledDocument], bool] | None,
+    with_text: bool = False,
 ) -> ChunkRecords:
     """Label a chunk and turn it into JSON lines: the task every engine runs.
 
     With ``select``, only the labelled documents it accepts are kept (error
-    records always are, so that no failure goes unseen).
+    records always are, so that no failure goes unseen). With
+    ``with_text``, a text page's record carries its text (an HTML page's
+    carries its rendering anyway).
     """
-    return records_of_results(model.label_chunk(chunk), segments, select)
+    results = model.label_chunk(chunk)
+    if with_text:
+        results = [with_page_text(result, document) for result, document in zip(results, chunk)]
+    return records_of_results(results, segments, select)
+
+
+def with_page_text(result: LabeledDocument | FailedDocument, document: object) -> LabeledDocument | FailedDocument:
+    """A labelled text page with its text, so that its record holds what the segment offsets point into."""
+    text = document.text if isinstance(document, Document) else None
+    if isinstance(result, LabeledDocument) and result.text is None and isinstance(text, str):
+        return dataclasses.replace(result, text=text)
+    return result
 
 
 def records_of_results(

@@ -23,102 +23,9 @@ from typing import NamedTuple
 
 from lxml import etree
 
+from .tags import BLOCKS, HIDDEN_BIT, LINK_BIT, OWNER_CODE, PARAGRAPHS, SKIPPED, TAG_BITS
 from .text import Segment
 
-# Elements whose content is never page text.
-SKIPPED = (
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "svg",
-    "math",
-    "iframe",
-    "object",
-    "embed",
-    "canvas",
-    "head",
-    "title",
-    "meta",
-    "link",
-    "base",
-    "select",
-    "option",
-    "datalist",
-)
-# Elements that end a line of text. Those in PARAGRAPHS also leave a blank line.
-PARAGRAPHS = frozenset(
-    "p h1 h2 h3 h4 h5 h6 ul ol dl table blockquote pre figure header footer nav section article aside "
-    "main form hr address fieldset details".split()
-)
-BLOCKS = PARAGRAPHS | frozenset(
-    "div li dd dt tr td th tbody thead tfoot caption figcaption center body html legend summary menu "
-    "dir dialog hgroup frameset noframes option".split()
-)
-# The owner-block tags told apart (index 0: any other).
-OWNER_TAGS = (
-    "other",
-    "p",
-    "div",
-    "li",
-    "td",
-    "th",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "blockquote",
-    "pre",
-    "figcaption",
-    "dd",
-    "dt",
-    "caption",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "nav",
-    "aside",
-    "body",
-)
-_OWNER_CODE = {tag: code for code, tag in enumerate(OWNER_TAGS)}
-# Ancestor kinds, one bit each: the segment sits inside such an element.
-ANCESTORS = (
-    "a",
-    "nav",
-    "header",
-    "footer",
-    "aside",
-    "article",
-    "main",
-    "form",
-    "li",
-    "list",
-    "table",
-    "figure",
-    "figcaption",
-    "blockquote",
-    "heading",
-    "p",
-    "section",
-    "button",
-    "label",
-    "time",
-    "menu",
-    "hidden",
-    "strong",
-    "em",
-    "small",
-    "span",
-)
-_BIT = {name: 1 << i for i, name in enumerate(ANCESTORS)}
-_TAG_BITS = {name: _BIT[name] for name in ANCESTORS if name not in ("list", "heading", "hidden")}
-_TAG_BITS.update({"ul": _BIT["list"], "ol": _BIT["list"], "dl": _BIT["list"], "b": _BIT["strong"], "i": _BIT["em"]})
-_TAG_BITS.update({f"h{level}": _BIT["heading"] for level in range(1, 7)})
-HIDDEN_BIT = _BIT["hidden"]
-LINK_BIT = _BIT["a"]
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z][a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -132,6 +39,7 @@ _PARSER_OPTIONS = dict(
     collect_ids=False,
 )
 _SKIPPED = frozenset(SKIPPED)
+_H1 = OWNER_CODE["h1"]
 
 
 class BlockFacts(NamedTuple):
@@ -178,10 +86,15 @@ class BlockFacts(NamedTuple):
 
 
 class HtmlPage(NamedTuple):
-    """An HTML page laid out as text, and its segments (with :class:`BlockFacts`)."""
+    """An HTML page laid out as text, its segments (with :class:`BlockFacts`), and its title.
+
+    ``title`` is the text of the page's ``<title>`` (not an SVG's), else of
+    its first ``h1`` line; None when it has neither (or they are blank).
+    """
 
     text: str
     segments: list[Segment]
+    title: str | None = None
 
 
 def _tokens(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -299,9 +212,17 @@ class _Walk:
         self.blocks: list[tuple[int, int]] = [(0, 0)]  # open blocks: (serial, owner tag code)
         self.sizes: dict[int, int] = {}
         self.token_cache: dict[str, tuple[str, ...]] = {}
+        self.skip_root = ""  # the element whose content is being skipped (outermost)
+        self.title: list[str] | None = None  # the text of the page's <title>, once met
+        self.in_title = False
 
     def start(self, tag: str, attrib) -> None:
         if self.skip or tag in _SKIPPED or (":" in tag and tag.partition(":")[0] in _SKIPPED):
+            if not self.skip:
+                self.skip_root = tag
+            # The page's own title sits in the head (or stray in the body); an SVG's or a template's is not it.
+            if tag == "title" and self.title is None and self.skip_root in ("head", "title"):
+                self.title, self.in_title = [], True
             self.skip += 1
             return
         self.serial += 1
@@ -310,11 +231,11 @@ class _Walk:
                 self.flush()
             if self.gap >= 0 and tag in PARAGRAPHS:
                 self.gap = 1
-            self.blocks.append((self.serial, _OWNER_CODE.get(tag, 0)))
+            self.blocks.append((self.serial, OWNER_CODE.get(tag, 0)))
         elif tag == "br" and self.pieces:
             self.flush()
         top = self.top
-        bits = top.bits | _TAG_BITS.get(tag, 0)
+        bits = top.bits | TAG_BITS.get(tag, 0)
         label = None
         if attrib:  # most elements have no attributes: skip the lookups
             if attrib.get("hidden") is not None or _HIDDEN_STYLE.search(attrib.get("style") or ""):
@@ -329,6 +250,8 @@ class _Walk:
     def end(self, tag: str) -> None:
         if self.skip:
             self.skip -= 1
+            if tag == "title":
+                self.in_title = False
             return
         if tag in BLOCKS:
             if self.pieces:
@@ -346,6 +269,8 @@ class _Walk:
             self.pieces.append(text)
             if self.top.bits & LINK_BIT:
                 self.link_chars += len(text.strip())
+        elif self.in_title:
+            self.title.append(text)
 
     def close(self) -> HtmlPage:
         self.flush()
@@ -391,4 +316,7 @@ class _Walk:
             bits = top.bits if top is not None else 0
             facts = BlockFacts(tag, bits, depth, link_chars, owner, parent, self.sizes.get(owner, 1), path, classes)
             segments.append(Segment(text, start, start + len(text), self.page, gap, 0, facts))
-        return HtmlPage("".join(self.parts), segments)
+        title = " ".join("".join(self.title or ()).split())
+        if not title:  # no <title>: the first line of the first h1
+            title = next((s.text for s in segments if s.dom.tag == _H1), "")
+        return HtmlPage("".join(self.parts), segments, title or None)

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from ..model.model import Model, load_model
 from ..versions import package_version
 from .batcher import Labeller
+from .docs import install_docs
 from .errors import install_error_handlers
 from .options import ServeOptions, read_token
 from .routes import router
@@ -51,10 +52,13 @@ def create_app(options: ServeOptions = ServeOptions(), model: Model | None = Non
         version=package_version(),
         summary="Label scraped news pages as story or site chrome, return the clean story, tag it by topic.",
         lifespan=lifespan,
+        docs_url=None,  # served from the installed bundle by install_docs, not from a CDN
+        redoc_url=None,
     )
     app.state.options = options
     install_error_handlers(app)
     app.include_router(router)
+    install_docs(app)
     return app
 
 

@@ -1,0 +1,218 @@
+"""WARC files: the HTML pages of a crawl, one document per HTML response record.
+
+A WARC (``.warc``, or ``.warc.gz`` compressed a record at a time or whole)
+is read with warcio, a record at a time. A response record with a 2xx HTTP
+status and an HTML ``Content-Type`` (``text/html``, ``application/xhtml+xml``)
+is a page: its id is its ``WARC-Target-URI`` (with its ``WARC-Record-ID``
+after a space when the URI came earlier in the same file), its body is
+decoded with the HTTP header's charset first, then as an HTML file is
+(:func:`~classifier.inputs.decoding.decode_html`), and its document carries
+``url`` and ``date`` (``WARC-Date``) as its own fields. Every other record
+(requests, revisits, metadata, warcinfo, responses that are not HTML or
+not 2xx) is skipped and counted in a :class:`SkippedRecords`.
+
+A WARC cut short or damaged keeps every page before the damage, then one
+error record ``FILE:N`` (N the number of the record that could not be
+read), as a gzipped JSONL file cut short does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from typing import IO
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeadersParserException
+
+from ..errors import InputError
+from ..records import Document, FailedDocument
+from .decoding import decode_html
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_GZIP_MAGIC = b"\x1f\x8b"
+_BLOCK = 1 << 16
+
+
+class SkippedRecords(Counter):
+    """WARC records read but not labelled, by kind (``request``, ``revisit``, ``not HTML``, ...)."""
+
+    def describe(self) -> str:
+        """``7 WARC records skipped (2 request, 1 revisit, ...)``, or "" when none were."""
+        total = sum(self.values())
+        if not total:
+            return ""
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.items(), key=lambda kv: (-kv[1], kv[0])))
+        return f"{total} WARC record{'s' if total != 1 else ''} skipped ({kinds})"
+
+
+class _Damaged(Exception):
+    """The stream under the WARC cannot be read on (a gzip member cut short or corrupt, a read error)."""
+
+
+class _Stream:
+    """The WARC's bytes, decompressed here when they are gzip, with every read error made :class:`_Damaged`.
+
+    warcio decompresses by itself, but treats a gzip member cut short as the
+    end of the file and reports corrupt data on stderr; reading through the
+    gzip module instead makes either an error this reader can place.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        self.gzip = head == _GZIP_MAGIC or (not head and _starts_gzip(raw))
+        self.raw = gzip.GzipFile(fileobj=raw, mode="rb") if self.gzip else raw
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            # A gzip member at a time: the members before a damaged one are given before it fails.
+            return self.raw.read1(size) if self.gzip else self.raw.read(size)
+        except (OSError, EOFError, zlib.error) as error:
+            raise _Damaged(f"{type(error).__name__}: {error}") from None
+
+    def readline(self, size: int = -1) -> bytes:
+        try:
+            return self.raw.readline(size)
+        except (OSError, EOFError, zlib.error) as error:
+            raise _Damaged(f"{type(error).__name__}: {error}") from None
+
+
+def _starts_gzip(raw: IO[bytes]) -> bool:
+    """Whether a seekable stream without ``peek`` begins as gzip (and rewind it)."""
+    try:
+        position = raw.tell()
+        head = raw.read(2)
+        raw.seek(position)
+    except (OSError, AttributeError):
+        return False
+    return head == _GZIP_MAGIC
+
+
+# What warcio raises on bytes that are not a WARC record (AttributeError: a response without a target URI).
+_NOT_A_RECORD = (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, AttributeError, _Damaged)
+
+
+def _media_type(content_type: str | None) -> tuple[str, str | None]:
+    """The media type (lower-cased) and charset of a ``Content-Type`` header."""
+    if not content_type:
+        return "", None
+    media, _, parameters = content_type.partition(";")
+    charset = None
+    for parameter in parameters.split(";"):
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip("\"'") or None
+    return media.strip().lower(), charset
+
+
+def _skip_reason(record) -> str | None:
+    """Why a record is not a page to label (its kind), or None for an HTML response."""
+    if record.rec_type != "response":
+        return record.rec_type or "unknown"
+    headers = record.http_headers
+    if headers is None:
+        return "not HTTP"
+    if not str(headers.get_statuscode() or "").startswith("2"):
+        return "not 2xx"
+    media, _ = _media_type(headers.get_header("Content-Type"))
+    return None if media in HTML_TYPES else "not HTML"
+
+
+def _drain(record) -> bool:
+    """Read the rest of a record's block; whether it was all there (False: the file ends inside it)."""
+    stream = record.raw_stream
+    while stream.read(_BLOCK):
+        pass
+    return getattr(stream, "limit", 0) <= 0
+
+
+def _ends_inside_a_record(records: ArchiveIterator) -> bool:
+    """Whether bytes were read past the end of the last whole record (warcio takes a cut header for the end)."""
+    try:
+        return records.fh.tell() > records.offset
+    except (OSError, AttributeError):
+        return False
+
+
+def _key(uri: str) -> bytes:
+    return hashlib.blake2b(uri.encode("utf-8", errors="surrogatepass"), digest_size=8).digest()
+
+
+def read_warc(
+    stream: IO[bytes], name: str, skipped: SkippedRecords | None = None
+) -> Iterator[Document | FailedDocument]:
+    """The HTML pages of a WARC read from ``stream`` (``name`` says which, in ids and messages).
+
+    Records that are not HTML responses are counted in ``skipped``. Nothing
+    is raised: what cannot be read ends in an error record.
+    """
+    skipped = skipped if skipped is not None else SkippedRecords()
+    seen: set[bytes] = set()  # the URIs of the pages so far, as 8-byte hashes: a crawl file holds many
+    number = 0
+    records = ArchiveIterator(_Stream(stream))
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            if _ends_inside_a_record(records):
+                yield _damage(name, number + 1, InputError("the file ends inside this record's headers"))
+            return
+        except _NOT_A_RECORD as error:
+            yield _damage(name, number + 1, error)
+            return
+        number += 1
+        try:
+            reason = _skip_reason(record)
+            if reason is not None:
+                whole = _drain(record)
+            else:
+                body = record.content_stream().read()
+                whole = _drain(record)
+        except _NOT_A_RECORD as error:
+            yield _damage(name, number, error)
+            return
+        if not whole:
+            yield _damage(name, number, InputError("the file ends inside this record"))
+            return
+        if reason is not None:
+            skipped[reason] += 1
+            continue
+        yield _page(record, body, name, seen)
+
+
+def _damage(name: str, number: int, error: Exception) -> FailedDocument:
+    cause = str(error) if isinstance(error, (_Damaged, InputError)) else f"{type(error).__name__}: {error}"
+    message = f"{name}: cannot read WARC record {number} or any after it ({cause})"
+    return FailedDocument(f"{name}:{number}", "InputError", message[:1000], {"record": number})
+
+
+def _page(record, body: bytes, name: str, seen: set[bytes]) -> Document | FailedDocument:
+    """One HTML response as a document: its id, decoded HTML, ``url`` and ``date``."""
+    headers = record.rec_headers
+    uri = (headers.get_header("WARC-Target-URI") or "").strip("<> ")
+    record_id = (headers.get_header("WARC-Record-ID") or "").strip("<> ")
+    extra = {"url": uri or None, "date": headers.get_header("WARC-Date")}
+    key = _key(uri)
+    doc_id = uri if uri and key not in seen else f"{uri} {record_id}".strip()
+    seen.add(key)
+    _, charset = _media_type(record.http_headers.get_header("Content-Type"))
+    try:
+        html = decode_html(body, declared=charset)
+    except InputError as error:
+        return FailedDocument(doc_id, "InputError", f"{name}: {doc_id}: {error}", extra)
+    return Document(id=doc_id, html=html, extra=extra)
+
+
+def count_pages(stream: IO[bytes]) -> int:
+    """How many pages :func:`read_warc` would give (for the progress total); damage counts as one."""
+    count = 0
+    try:
+        for record in ArchiveIterator(_Stream(stream)):
+            count += _skip_reason(record) is None
+    except _NOT_A_RECORD:
+        count += 1
+    return count

@@ -1,0 +1,60 @@
+"""The title of a text page: its headline line, found from the labels the model gave.
+
+An HTML page's title is in its markup (``<title>``, else the first ``h1``:
+see :mod:`classifier.segment.html`). A text page has none: its headline is
+a line the model labels chrome (it keeps headlines out of the story) just
+above the story's first line. :func:`text_title` looks for it there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..records import Label
+
+# How many lines above the story's first line a headline may sit (bylines and dates come between).
+TITLE_REACH = 6
+# Words a headline has: fewer is a label or a byline; more is a paragraph.
+TITLE_WORDS = (3, 30)
+# Runs of letters: numbers (dates, times, counts) and punctuation are not words here.
+_LETTERS = re.compile(r"[^\W\d_]+")
+# Scripts written without spaces: each character counts as a word.
+_SOLO = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+# Separators of menus and breadcrumbs ("Home | News | Sport", "Home > World"): two make a line a menu.
+_SEPARATORS = re.compile(r"(?:^|\s)[|•·»>/›](?=\s|$)")
+_BYLINE = re.compile(r"^(by|from|posted by|written by)\s", re.IGNORECASE)
+
+
+def title_words(line: str) -> int:
+    """Words of a line as a headline counts them: runs of letters, each character of a script without spaces."""
+    count = 0
+    for run in _LETTERS.findall(line):
+        solo = len(_SOLO.findall(run))
+        count += solo + (1 if solo < len(run) else 0)
+    return count
+
+
+def looks_like_headline(line: str) -> bool:
+    """Whether a line reads as a headline: 3 to 30 words, no closing full stop, not a menu or a byline."""
+    words = title_words(line)
+    return (
+        TITLE_WORDS[0] <= words <= TITLE_WORDS[1]
+        and line[-1] not in ".!?:;,"
+        and len(_SEPARATORS.findall(line)) < 2
+        and not _BYLINE.match(line)
+    )
+
+
+def text_title(texts: Sequence[str], labels: Sequence[Label]) -> str | None:
+    """The headline of a text page, or None when the model finds no story or no line above it reads as one.
+
+    Among the :data:`TITLE_REACH` lines just above the first story line
+    (chrome to the model, as headlines are), the one with the most words
+    that :func:`looks_like_headline`.
+    """
+    first = next((i for i, label in enumerate(labels) if label == Label.STORY), None)
+    if first is None:
+        return None
+    candidates = [text for text in texts[max(0, first - TITLE_REACH) : first] if looks_like_headline(text)]
+    return max(candidates, key=title_words, default=None)
