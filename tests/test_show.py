@@ -93,3 +93,39 @@ def test_what_is_shown_can_be_saved_as_a_picture(tiny_model_path, tmp_path):
     assert result.exit_code == 0, result.output
     svg = picture.read_text(encoding="utf-8")
     assert svg.startswith("<svg") and "storyfilter&#160;show&#160;harbour.txt" in svg and "Elnor" in svg
+
+
+def test_show_into_a_closed_pipe_exits_141_as_label_does(tiny_model_path, tmp_path):
+    import subprocess
+    import sys
+
+    page = tmp_path / "long.txt"
+    page.write_text("\n".join(f"Line {n} of a long page about the harbour strike." for n in range(3000)))
+    command = f"{sys.executable} -m classifier show {page} --model {tiny_model_path} | head -1; exit ${{PIPESTATUS[0]}}"
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_show_on_a_terminal_goes_through_the_pager(tiny_model_path, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    paged = tmp_path / "paged.txt"
+    primary, secondary = pty.openpty()
+    environment = dict(os.environ, PAGER=f"cat > {paged}", COLUMNS="100")
+    environment.pop("LESS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "classifier", "show", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path)],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=subprocess.PIPE,
+        env=environment,
+        timeout=300,
+    )
+    os.close(secondary)
+    os.close(primary)
+    assert done.returncode == 0, done.stderr
+    assert "Harbour cranes stand idle" in paged.read_text()

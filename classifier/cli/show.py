@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..inputs.formats import InputFormat
 from .exits import EXIT_FAILED_DOCUMENTS, EXIT_OK, exit_codes
 from .options import FormatOption, ModelOption
@@ -41,24 +44,46 @@ def show(
     from .view import document_view
 
     console = Console(highlight=False, record=svg is not None)
+    console.on_broken_pipe = _closed_pipe  # rich would exit 1 in silence
     wanted = Label.parse(only.value) if only else None
     failed = 0
     with exit_codes():
         check_inputs([file], format)
         loaded = None
-        for document in iter_documents([file], format):
-            if isinstance(document, Document):
-                loaded = loaded or load_model(model)
-                [document] = loaded.label_many([document])
-            failed += isinstance(document, FailedDocument)
-            # Thresholds are the model's: shown for what this model labelled, not for records of another.
-            same = loaded is not None and getattr(document, "model", None) == loaded.model_id
-            thresholds = loaded.topic_thresholds if same else None
-            console.print(document_view(document, wanted, thresholds))
-            console.print()
+        try:
+            with _pager(console):
+                for document in iter_documents([file], format):
+                    if isinstance(document, Document):
+                        loaded = loaded or load_model(model)
+                        [document] = loaded.label_many([document])
+                    failed += isinstance(document, FailedDocument)
+                    # Thresholds are the model's: shown for what this model labelled, not for records of another.
+                    same = loaded is not None and getattr(document, "model", None) == loaded.model_id
+                    thresholds = loaded.topic_thresholds if same else None
+                    console.print(document_view(document, wanted, thresholds))
+                    console.print()
+        except BrokenPipeError:  # `storyfilter show page.html | head`: stop as label does
+            raise OutputError("standard output was closed", closed=True) from None
         if svg is not None:
             try:
                 console.save_svg(str(svg), title=f"storyfilter show {Path(file).name}")
             except OSError as error:
                 raise InputError(f"cannot write {svg}: {error.strerror or error}") from None
     raise typer.Exit(EXIT_FAILED_DOCUMENTS if failed else EXIT_OK)
+
+
+def _pager(console):
+    """Page what is shown through ``$PAGER`` (``less``) when it goes to a terminal, as git does; else nothing.
+
+    ``less`` is given ``LESS=FRX`` unless the user has set ``LESS``: colours
+    pass through (R), a page that fits the screen is not paged (F), and
+    what was shown stays on the screen (X).
+    """
+    if not sys.stdout.isatty() or os.environ.get("PAGER", "less") in ("", "cat"):
+        return contextlib.nullcontext()
+    os.environ.setdefault("LESS", "FRX")
+    return console.pager(styles=True)
+
+
+def _closed_pipe() -> None:
+    raise BrokenPipeError
