@@ -44,13 +44,18 @@ def raw_exchange(url: str, request: bytes, half_close: bool = False, timeout: fl
         connection.sendall(request)
         if half_close:
             connection.shutdown(socket.SHUT_WR)
-        answer = b""
-        try:
-            while chunk := connection.recv(65536):
-                answer += chunk
-        except ConnectionResetError:
-            pass
-        return answer
+        return read_to_close(connection)
+
+
+def read_to_close(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (or resets it)."""
+    answer = b""
+    try:
+        while chunk := connection.recv(65536):
+            answer += chunk
+    except ConnectionResetError:
+        pass
+    return answer
 
 
 def status_and_json(answer: bytes) -> tuple[int, dict]:
@@ -118,13 +123,7 @@ def test_connections_that_send_half_their_headers_or_nothing_are_cut_by_the_head
     started = time.monotonic()
     answers = []
     for connection in held:
-        answer = b""
-        try:
-            while chunk := connection.recv(4096):
-                answer += chunk
-        except ConnectionResetError:
-            pass
-        answers.append(answer)
+        answers.append(read_to_close(connection))
         connection.close()
     assert time.monotonic() - started < 40
     assert all(a.startswith(b"HTTP/1.1 408") for a in answers), {a[:40] for a in answers}
