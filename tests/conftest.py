@@ -14,7 +14,7 @@ from classifier.model.model import Model, load_model
 from classifier.model.segments import build_segment_classifier
 from classifier.records import Label
 from classifier.training.fit import assemble
-from classifier.training.topics import train_topics
+from classifier.training.topics import topic_examples, train_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -39,7 +39,7 @@ def tiny_classifier():
 def tiny_topics():
     """A topic model, its thresholds and card section, from the tiny pages and some of our news items."""
     items = list(itertools.islice(read_training_jsonl(CORPUS_ITEMS), 0, None, 3))
-    return train_topics(tiny_documents() + items, seed=0)
+    return train_topics(*topic_examples(tiny_documents() + items), seed=0)
 
 
 def html_page(document) -> str:

@@ -150,15 +150,16 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     # The topic stage reads English: pages in other languages teach it their tags' words too
     # thinly to be trusted (their tags stay in the data for a topic model that reads them).
     topic_documents = [d for d in documents if d.topics is not None and d.language in (None, "en")]
-    topic_tags = topic_examples(topic_documents)[1] if topic_documents else []
+    topic_texts, topic_tags = topic_examples(topic_documents)
     check_tags(topic_tags)
 
     stages = TrainingProgress(progress)
-    splits = {kind: _validation_split(group, options) for kind, group in (("text", texts), ("HTML", pages)) if group}
+    groups = {"text": texts, "HTML": pages}
+    splits = {kind: _validation_split(group, options) for kind, group in groups.items() if group}
     for kind, (fitting, held, _) in splits.items():
         if held:
             stages.plan(f"{kind}: fitting to validate", _segment_count(fitting) + _segment_count(held))
-        stages.plan(f"{kind}: fitting", _segment_count(texts if kind == "text" else pages))
+        stages.plan(f"{kind}: fitting", _segment_count(groups[kind]))
     if topic_tags:
         stages.plan("topics: fitting", len(topic_tags) * TOPIC_EXAMPLE_WEIGHT)
 
@@ -178,13 +179,13 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
             "validation": html_metrics,
             "documents": len(pages),
             "sites": len({d.site for d in pages}),
-            "segments_trained": sum(len(d.segments) for d in pages),
+            "segments_trained": _segment_count(pages),
             "segment_model": describe(model.html_classifier),
         }
     if topic_tags:
         stages.start(f"{len(topic_tags)} stories from {len(topic_documents)} topic-labelled documents")
         model.topic_classifier, model.topic_thresholds, model.card["topics"] = train_topics(
-            topic_documents, options.seed
+            topic_texts, topic_tags, options.seed
         )
         model.card["topic_model"] = describe(model.topic_classifier)
     stages.finish()
@@ -350,5 +351,5 @@ def _card(options: TrainingOptions, sources: list[Source], documents, metrics: d
             "fraction": options.held_out_fraction,
         },
         "validation": metrics,
-        "segments_trained": sum(len(d.segments) for d in documents),
+        "segments_trained": _segment_count(documents),
     }

@@ -43,13 +43,12 @@ def topic_examples(documents: Sequence[TrainingDocument]) -> tuple[list[str], li
     return texts, tags
 
 
-def train_topics(documents: Sequence[TrainingDocument], seed: int, folds: int = 5):
-    """Fit the topic model; choose each tag's threshold on out-of-fold probabilities.
+def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int, folds: int = 5):
+    """Fit the topic model on examples (as :func:`topic_examples` makes them); choose each tag's threshold on out-of-fold probabilities.
 
     Returns the fitted model, the thresholds, and the card section with the
     cross-validated metrics and reliability table those thresholds rest on.
     """
-    texts, tags = topic_examples(documents)
     model = build_topic_classifier()
     names = sorted({t for row in tags for t in row})
     truth = np.array([[name in row for name in names] for row in tags], dtype=bool)
