@@ -93,7 +93,7 @@ def tiny_html_classifier(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory, tiny_classifier, tiny_html_classifier, tiny_topics) -> Path:
-    path = tmp_path_factory.mktemp("model") / "tiny.joblib"
+    path = tmp_path_factory.mktemp("model") / "tiny.model"
     topics, thresholds, card = tiny_topics
     model = Model(
         text_classifier=tiny_classifier,

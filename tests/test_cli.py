@@ -53,7 +53,7 @@ def test_usage_errors_exit_2_and_write_nothing(tiny_model_path, tmp_path):
 
 
 def test_model_errors_exit_3(tmp_path):
-    result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tmp_path / "none.joblib")])
+    result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tmp_path / "none.model")])
     assert result.exit_code == 3
     assert "model file not found" in result.stderr
 
@@ -82,7 +82,7 @@ def test_train_writes_a_bundle_that_labels(tmp_path):
     lines = CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[::6][:60]
     data = tmp_path / "train.jsonl"
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = tmp_path / "models" / "mine.joblib"
+    out = tmp_path / "models" / "mine.model"
     result = runner.invoke(
         app, ["train", str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "cache")]
     )

@@ -302,7 +302,7 @@ def test_an_output_that_cannot_be_opened_is_a_usage_error_and_nothing_is_written
     assert result.exit_code == 2 and "cannot write" in one_clear_line(result.stderr)
     kept = tmp_path / "kept.jsonl"
     kept.write_text("earlier work\n")
-    for args in ([str(tmp_path / "missing.txt")], [page, "--model", str(tmp_path / "none.joblib")]):
+    for args in ([str(tmp_path / "missing.txt")], [page, "--model", str(tmp_path / "none.model")]):
         result = label(*args, "-o", str(kept))
         assert result.exit_code in (2, 3) and one_clear_line(result.stderr)
         assert kept.read_text() == "earlier work\n"  # checked before the output is opened
@@ -369,7 +369,7 @@ def make_card_match(path: Path) -> None:
 def test_a_corrupt_model_whose_card_matches_is_a_model_error(tiny_model_path, tmp_path, damage):
     import joblib
 
-    path = copy_bundle(tiny_model_path, tmp_path / "broken.joblib")
+    path = copy_bundle(tiny_model_path, tmp_path / "broken.model")
     if damage == "truncated":
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     elif damage == "garbage":
@@ -383,7 +383,7 @@ def test_a_corrupt_model_whose_card_matches_is_a_model_error(tiny_model_path, tm
 
 
 def test_a_card_that_is_not_an_object_is_a_model_error(tiny_model_path, tmp_path):
-    path = copy_bundle(tiny_model_path, tmp_path / "odd.joblib")
+    path = copy_bundle(tiny_model_path, tmp_path / "odd.model")
     card_path(path).write_text("[1, 2]")
     result = label(str(EXAMPLES / "harbour.txt"), "--model", str(path))
     assert result.exit_code == 3 and "not a JSON object" in one_clear_line(result.stderr)

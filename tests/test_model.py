@@ -81,8 +81,8 @@ def test_another_scikit_learn_is_refused(tiny_model_path, tmp_path):
 
 def test_missing_model_or_card_is_a_model_error(tiny_model_path, tmp_path):
     with pytest.raises(ModelError, match="not found"):
-        load_model(tmp_path / "none.joblib")
-    lonely = tmp_path / "lonely.joblib"
+        load_model(tmp_path / "none.model")
+    lonely = tmp_path / "lonely.model"
     shutil.copy(tiny_model_path, lonely)
     with pytest.raises(ModelError, match="card not found"):
         load_model(lonely)

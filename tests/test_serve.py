@@ -469,7 +469,7 @@ def test_the_server_stops_cleanly_on_sigterm(tmp_path):
 def test_serve_refuses_what_it_cannot_serve_before_starting(tmp_path):
     runner = CliRunner()
     for workers in ("1", "2"):  # checked here, or in a process of its own
-        missing = runner.invoke(app, ["serve", "--model", str(tmp_path / "none.joblib"), "--workers", workers])
+        missing = runner.invoke(app, ["serve", "--model", str(tmp_path / "none.model"), "--workers", workers])
         assert missing.exit_code == 3 and "model file not found" in missing.output
     empty = tmp_path / "token"
     empty.write_text("  \n")
@@ -641,7 +641,7 @@ def test_a_token_file_may_have_a_bom_and_a_line_end(tmp_path):
 
 
 def test_options_travel_to_the_workers_in_the_environment(monkeypatch):
-    options = ServeOptions(model="m.joblib", token_file="t", max_body=1024, batch_size=8, gather=0.0, body_timeout=5.0)
+    options = ServeOptions(model="m.model", token_file="t", max_body=1024, batch_size=8, gather=0.0, body_timeout=5.0)
     monkeypatch.setenv("STORYFILTER_SERVE_OPTIONS", options.to_environment())
     assert ServeOptions.from_environment() == options
     assert TOKEN not in os.environ["STORYFILTER_SERVE_OPTIONS"]

@@ -75,7 +75,7 @@ def test_a_labelled_record_is_shown_as_it_is_without_a_model(tiny_model_path, tm
         result = runner.invoke(app, ["label", str(EXAMPLES / page), "-o", str(out), "--model", str(tiny_model_path)])
         assert result.exit_code == 0
         direct = show(str(EXAMPLES / page), "--model", str(tiny_model_path))
-        again = show(str(out), "--model", str(tmp_path / "no-such-model.joblib"))  # never loaded
+        again = show(str(out), "--model", str(tmp_path / "no-such-model.model"))  # never loaded
         assert again.exit_code == 0, again.output
         assert scored_rows(again.stdout) == scored_rows(direct.stdout) != []
 

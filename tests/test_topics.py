@@ -101,7 +101,7 @@ def test_a_fourth_tag_in_the_data_becomes_a_tag_of_the_model(tmp_path):
         "\n".join(CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[::8][:40]) + "\n", encoding="utf-8"
     )
     data = write_jsonl(tmp_path / "items.jsonl", items)
-    out = tmp_path / "elections.joblib"
+    out = tmp_path / "elections.model"
     result = runner.invoke(
         app, ["train", str(pages), str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "c")]
     )

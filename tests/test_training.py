@@ -36,7 +36,7 @@ def test_train_needs_out_and_never_replaces_a_model_unless_forced(pages, tmp_pat
     result = train(pages, cache=tmp_path / "c")
     assert result.exit_code == 2 and "--out" in result.output
 
-    out = tmp_path / "mine.joblib"
+    out = tmp_path / "mine.model"
     out.write_bytes(b"somebody's model")
     result = train(pages, "--out", out, cache=tmp_path / "c")
     assert result.exit_code == 2
@@ -45,7 +45,7 @@ def test_train_needs_out_and_never_replaces_a_model_unless_forced(pages, tmp_pat
 
 
 def test_versions_count_up_per_name_and_name_sets_the_id(pages, tmp_path):
-    first = tmp_path / "mine.joblib"
+    first = tmp_path / "mine.model"
     assert train(pages, "--out", first, cache=tmp_path / "c").exit_code == 0
     assert json.loads(first.with_suffix(".json").read_text())["name"] == "mine"
     assert json.loads(first.with_suffix(".json").read_text())["version"] == 1
@@ -56,17 +56,17 @@ def test_versions_count_up_per_name_and_name_sets_the_id(pages, tmp_path):
     assert "mine@2" in result.stderr
 
     # Another file, the same model name: the next version of that name, not @1 again.
-    other = tmp_path / "mine-next.joblib"
+    other = tmp_path / "mine-next.model"
     assert train(pages, "--out", other, "--name", "mine", cache=tmp_path / "c").exit_code == 0
     card = json.loads(other.with_suffix(".json").read_text())
     assert (card["name"], card["version"]) == ("mine", 3)
 
-    result = train(pages, "--out", tmp_path / "x.joblib", "--name", "no spaces please", cache=tmp_path / "c")
+    result = train(pages, "--out", tmp_path / "x.model", "--name", "no spaces please", cache=tmp_path / "c")
     assert result.exit_code == 2 and "--name" in result.stderr
 
 
 def test_stages_are_numbered_and_validation_says_why_it_is_missing(pages, tmp_path):
-    result = train(pages, "--out", tmp_path / "m.joblib", cache=tmp_path / "c")
+    result = train(pages, "--out", tmp_path / "m.model", cache=tmp_path / "c")
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     stages = [line for line in lines if line.startswith("[")]
@@ -77,7 +77,7 @@ def test_stages_are_numbered_and_validation_says_why_it_is_missing(pages, tmp_pa
 
 def test_validation_on_data_without_validation_sites_says_so(pages, tmp_path):
     result = runner.invoke(
-        app, ["train", str(pages), "--out", str(tmp_path / "m.joblib"), "--cache", str(tmp_path / "c")]
+        app, ["train", str(pages), "--out", str(tmp_path / "m.model"), "--cache", str(tmp_path / "c")]
     )
     assert result.exit_code == 0, result.output
     assert "text: no validation figures: no validation sites: only the pages of web-page corpora validate" in (
@@ -97,7 +97,7 @@ def test_a_rare_tag_is_refused_before_any_fitting(tagged_rows, tmp_path, monkeyp
         raise AssertionError("fitted before the data was checked")
 
     monkeypatch.setattr(fit, "_fit", no_fitting)
-    result = train(data, "--out", tmp_path / "m.joblib", cache=tmp_path / "c")
+    result = train(data, "--out", tmp_path / "m.model", cache=tmp_path / "c")
     assert result.exit_code == 2
     assert f"tag 'rare_tag' is on {MIN_TAG_EXAMPLES - 1} of the" in result.stderr
     assert f"at least {MIN_TAG_EXAMPLES} stories with each tag" in result.stderr
@@ -116,7 +116,7 @@ def test_pages_with_too_few_chrome_lines_are_refused(tmp_path):
             for n in range(20)
         ],
     )
-    result = train(data, "--out", tmp_path / "m.joblib", cache=tmp_path / "c")
+    result = train(data, "--out", tmp_path / "m.model", cache=tmp_path / "c")
     assert result.exit_code == 2
     assert "have 0 segments labelled chrome; at least 10 of each label are needed" in result.stderr
 
@@ -142,7 +142,7 @@ def test_the_retraining_script_replaces_the_shipped_model_only_by_default(monkey
     calls = []
     monkeypatch.setattr(script, "app", lambda argv, prog_name: calls.append(argv))
     script.main([])
-    script.main(["mine.jsonl", "--out", "models/mine.joblib"])
+    script.main(["mine.jsonl", "--out", "models/mine.model"])
     assert calls[0][-3:] == ["--out", str(script.SHIPPED), "--force"]
     assert calls[0][1 : 1 + len(script.DEFAULT_SOURCES)] == [str(p) for p in script.DEFAULT_SOURCES]
-    assert calls[1] == ["train", "mine.jsonl", "--out", "models/mine.joblib"]
+    assert calls[1] == ["train", "mine.jsonl", "--out", "models/mine.model"]

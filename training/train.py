@@ -8,11 +8,11 @@ or ``l3s-gn1``, and never their held-out sites) and the topic-labelled
 news items (``train.jsonl`` only, never ``dev.jsonl``) beside the
 repository::
 
-    python -m training.train                      # replaces models/default.joblib (next version)
-    python -m training.train DATA... --out models/mine.joblib
+    python -m training.train                      # replaces models/default.model (next version)
+    python -m training.train DATA... --out models/mine.model
 
 Without ``--out`` it writes over the shipped model (``--out
-models/default.joblib --force``); ``storyfilter train`` never does that
+models/default.model --force``); ``storyfilter train`` never does that
 unless told.
 """
 
@@ -25,7 +25,7 @@ from classifier.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "datasets"
-SHIPPED = ROOT / "models" / "default.joblib"
+SHIPPED = ROOT / "models" / "default.model"
 DEFAULT_SOURCES = [
     ROOT / "training" / "corpus" / "pages.jsonl",
     ROOT / "training" / "corpus" / "items.jsonl",

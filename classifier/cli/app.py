@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import evaluate, label, serve, show, train
+from . import convert, evaluate, label, serve, show, train
 
 app = typer.Typer(
     help="Label scraped news pages as story or site chrome, return the clean story, tag it by topic.",
@@ -47,6 +47,7 @@ app.command()(show.show)
 app.command()(train.train)
 app.command()(evaluate.evaluate)
 app.command()(serve.serve)
+app.command()(convert.convert)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -17,9 +17,7 @@ MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 def train(
     data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
-    out: Annotated[
-        Path, typer.Option("--out", help="Where to write the bundle (NAME.joblib); its card goes beside it.")
-    ],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the model (NAME.model); its card goes beside it.")],
     force: Annotated[bool, typer.Option("--force", help="Replace the model (and card) already at --out.")] = False,
     name: Annotated[
         str | None,
@@ -40,7 +38,7 @@ def train(
     ``html``, and the HTML of web-page corpora) train the HTML classifier.
     """
     from ..cache import cache_folder
-    from ..model.bundle import card_path
+    from ..model.bundle import SUFFIX, card_path
     from ..training.fit import TrainingOptions
     from ..training.fit import train as run_training
 
@@ -48,8 +46,8 @@ def train(
         for path in data:
             if not path.exists():
                 raise InputError(f"training data not found: {path}")
-        if out.suffix != ".joblib":
-            raise InputError(f"--out {out}: a model bundle is written as NAME.joblib (its card as NAME.json)")
+        if out.suffix != SUFFIX:
+            raise InputError(f"--out {out}: a model is written as NAME{SUFFIX} (its card as NAME.json)")
         existing = [p for p in (out, card_path(out)) if p.exists()]
         if existing and not force:
             raise InputError(

@@ -1,15 +1,18 @@
 """The model bundle on disk: the fitted classifiers and thresholds, and their model card.
 
-A bundle is two files: ``NAME.joblib`` (the fitted objects) and
+A bundle is two files: ``NAME.model`` (the fitted objects) and
 ``NAME.json`` (the model card: version, training data, metrics, thresholds,
-library versions and the sha256 of the ``.joblib``). Reading checks the
+library versions and the sha256 of the ``.model``). Reading checks the
 file against the card's hash and the card's library versions against the
-running ones before unpickling anything, and raises :class:`ModelError`
+running ones before reading the objects, and raises :class:`ModelError`
 with what to do when they differ.
 
-A joblib file is a pickle: loading one runs code from it. Load only models
-you trust; the hash check guards against a changed or damaged file, not
-against a malicious card.
+The ``.model`` file is read with a closed list of types
+(:mod:`~classifier.model.unpickling`): a file that names anything else is
+refused before it runs. Bundles of storyfilter 0.2 and older
+(``NAME.joblib``, format 2) are plain pickles, which run whatever code they
+hold: they load only when asked (``allow_pickle=True``), to be converted
+once (``storyfilter convert``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,14 @@ from typing import Any
 
 from ..errors import ModelError
 from ..versions import check_library_versions, library_versions
+from . import unpickling
 
 # Version of the bundle layout; a loader refuses layouts it does not know. Format 1 (storyfilter
-# 0.1) pickled its classes under module paths that no longer exist.
-BUNDLE_FORMAT = 2
+# 0.1) pickled its classes under module paths that no longer exist; format 2 (0.2) is a joblib
+# pickle, read only when pickles are allowed; format 3 is a pickle read with a closed list of types.
+BUNDLE_FORMAT = 3
+PICKLE_FORMAT = 2
+SUFFIX = ".model"
 # What every bundle holds; the HTML and topic stages are optional.
 REQUIRED_KEYS = frozenset({"text_classifier", "name", "version", "story_threshold"})
 
@@ -41,7 +48,7 @@ def sha256_of(path: Path) -> str:
 
 
 def card_path(path: Path) -> Path:
-    """The model card beside a bundle: ``NAME.json`` for ``NAME.joblib``."""
+    """The model card beside a bundle: ``NAME.json`` for ``NAME.model``."""
     return Path(path).with_suffix(".json")
 
 
@@ -51,8 +58,8 @@ def default_model_path() -> Path:
     if configured:
         return Path(configured)
     candidates = [
-        Path(__file__).resolve().parents[2] / "models" / "default.joblib",
-        Path(sys.prefix) / "share" / "storyfilter" / "models" / "default.joblib",
+        Path(__file__).resolve().parents[2] / "models" / f"default{SUFFIX}",
+        Path(sys.prefix) / "share" / "storyfilter" / "models" / f"default{SUFFIX}",
     ]
     for candidate in candidates:
         if candidate.is_file():
@@ -61,17 +68,23 @@ def default_model_path() -> Path:
 
 
 def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> dict[str, Any]:
-    """Write ``payload`` to ``path`` (.joblib) and ``card`` beside it; return the card as written.
+    """Write ``payload`` to ``path`` (.model) and ``card`` beside it; return the card as written.
 
     The card gains the library versions, the bundle format, and the file's
-    name, sha256 and size.
+    name, sha256 and size. The bytes are read back before they are written,
+    so that a model holding a type the loader refuses is never written.
     """
-    import joblib
-
     path = Path(path)
+    data = unpickling.dumps({"format": BUNDLE_FORMAT, **payload})
+    try:
+        unpickling.loads(data)
+    except unpickling.UnknownTypeError as error:
+        raise ModelError(
+            f"the model holds {error}, which a storyfilter model file may not name (classifier/model/unpickling.py)"
+        ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".joblib.tmp")
-    joblib.dump({"format": BUNDLE_FORMAT, **payload}, tmp, compress=("zlib", 6))
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
     card = dict(card)
     card.update(
@@ -102,7 +115,7 @@ def read_card(path: Path) -> dict[str, Any]:
         raise ModelError(f"model file not found: {path} (train one with `storyfilter train`)")
     card_file = card_path(path)
     if not card_file.is_file():
-        raise ModelError(f"model card not found: {card_file} (a bundle is NAME.joblib with NAME.json beside it)")
+        raise ModelError(f"model card not found: {card_file} (a bundle is NAME{SUFFIX} with NAME.json beside it)")
     try:
         card = json.loads(card_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -116,7 +129,7 @@ def read_card(path: Path) -> dict[str, Any]:
             f"{path} does not match its card: sha256 is {actual[:12]}..., the card says "
             f"{str(expected)[:12]}...; the file was changed or damaged: retrain it or restore both files together"
         )
-    if card.get("bundle_format", BUNDLE_FORMAT) != BUNDLE_FORMAT:
+    if card.get("bundle_format", BUNDLE_FORMAT) not in (BUNDLE_FORMAT, PICKLE_FORMAT):
         raise ModelError(
             f"{path} is a bundle of format {card.get('bundle_format')}, made by another storyfilter; this one reads "
             f"format {BUNDLE_FORMAT}: retrain it with `storyfilter train`"
@@ -125,15 +138,43 @@ def read_card(path: Path) -> dict[str, Any]:
     return card
 
 
-def read_bundle(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The fitted objects of the bundle at ``path`` (a dict) and its card, checked first (see :func:`read_card`)."""
+def read_bundle(path: Path, *, allow_pickle: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fitted objects of the bundle at ``path`` (a dict) and its card, checked first (see :func:`read_card`).
+
+    A pickled bundle of an older storyfilter (format 2) is read only with
+    ``allow_pickle``; anything else that is not a model file is refused
+    without being run.
+    """
+    card = read_card(path)
+    data = path.read_bytes()
+    if unpickling.is_model_file(data):
+        try:
+            payload = unpickling.loads(data)
+        except unpickling.UnknownTypeError as error:
+            raise ModelError(
+                f"{path} names {error}, which a storyfilter model is not made of: refused without running it"
+            ) from None
+        except Exception as error:  # noqa: BLE001 - any failure to read means an unusable bundle
+            raise ModelError(f"cannot load {path}: {type(error).__name__}: {error}") from None
+        expected = BUNDLE_FORMAT
+    elif allow_pickle:
+        payload = _read_pickle(path)
+        expected = PICKLE_FORMAT
+    else:
+        raise ModelError(
+            f"{path} is not a storyfilter model file (format {BUNDLE_FORMAT}): an older bundle is a pickle, which "
+            f"runs any code it holds when loaded. If you trust where it came from, convert it once: `storyfilter "
+            f"convert {path} --out NAME{SUFFIX}` (or load_model(path, allow_pickle=True)); else retrain"
+        )
+    if not isinstance(payload, dict) or payload.get("format") != expected or not payload.keys() >= REQUIRED_KEYS:
+        raise ModelError(f"{path} is not a storyfilter bundle of format {expected}: retrain it")
+    return payload, card
+
+
+def _read_pickle(path: Path) -> Any:
     import joblib
 
-    card = read_card(path)
     try:
-        payload = joblib.load(path)
+        return joblib.load(path)
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable bundle
         raise ModelError(f"cannot load {path}: {type(error).__name__}: {error}") from None
-    if not isinstance(payload, dict) or payload.get("format") != BUNDLE_FORMAT or not payload.keys() >= REQUIRED_KEYS:
-        raise ModelError(f"{path} is not a storyfilter bundle of format {BUNDLE_FORMAT}: retrain it")
-    return payload, card

@@ -207,7 +207,7 @@ class Model:
 
     # --- persistence --------------------------------------------------------
     def save(self, path: Path) -> Path:
-        """Write ``path`` (.joblib) and its model card beside it (.json)."""
+        """Write ``path`` (.model) and its model card beside it (.json)."""
         payload = {
             "name": self.name,
             "version": self.version,
@@ -231,30 +231,40 @@ class Model:
 
 
 def load_model(
-    path: str | Path | None = None, *, threads: int | None = None, limits: DocumentLimits | None = None
+    path: str | Path | None = None,
+    *,
+    threads: int | None = None,
+    limits: DocumentLimits | None = None,
+    allow_pickle: bool = False,
 ) -> Model:
     """Load a model bundle, checking its hash and library versions first.
 
     Parameters
     ----------
     path : str or Path, optional
-        The ``.joblib`` file; the shipped default when omitted.
+        The ``.model`` file; the shipped default when omitted.
     threads : int, optional
         Native threads (OpenMP, BLAS) its labelling calls may use; one by
         default (``$STORYFILTER_THREADS`` sets another default).
     limits : DocumentLimits, optional
         The most segments and characters a document may have to be
         labelled; :class:`~classifier.limits.DocumentLimits` () by default.
+    allow_pickle : bool
+        Also read a bundle of storyfilter 0.2 or older (``.joblib``, a
+        pickle: loading it runs any code it holds, so only for a file you
+        trust). Without it such a file raises :class:`ModelError` unread.
 
     Raises
     ------
     ModelError
         When the file or its card is missing, the file does not match the
         card's sha256, the card's library versions differ from the running
-        ones, or the file cannot be read.
+        ones, the file names a type a model is not made of (nothing it
+        names is run), it is a pickle and ``allow_pickle`` is not set, or
+        it cannot be read.
     """
     path = Path(path) if path is not None else default_model_path()
-    payload, card = read_bundle(path)
+    payload, card = read_bundle(path, allow_pickle=allow_pickle)
     for key in ("text_classifier", "html_classifier"):
         classifier = payload.get(key)
         stale = classifier.stale_features() if hasattr(classifier, "stale_features") else []

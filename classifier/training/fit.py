@@ -27,6 +27,7 @@ from ..corpus.webpages import MARKUP, RENDERERS
 from ..errors import TrainingDataError
 from ..evaluation.evaluate import as_input, gold_story
 from ..evaluation.metrics import StoryScore, score_stories
+from ..model.bundle import SUFFIX
 from ..model.model import Model
 from ..model.segments import build_segment_classifier
 from ..records import UNLABELLED
@@ -53,9 +54,9 @@ class TrainingOptions:
     """Everything ``train`` can be told; one object instead of many arguments."""
 
     sources: Sequence[Path]
-    out: Path = Path("models/default.joblib")
+    out: Path = Path("models/default.model")
     seed: int = 0
-    name: str | None = None  # the model's name in its records; the file's (default for default.joblib) when None
+    name: str | None = None  # the model's name in its records; the file's (default for default.model) when None
     version: int = 1
     validate: bool = True
     cache: Path | None = field(default_factory=cache_folder)
@@ -204,7 +205,7 @@ def next_version(out: Path, name: str) -> int:
     versions = [0]
     folder = Path(out).parent
     for card_file in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        if not Path(card_file).with_suffix(".joblib").exists():
+        if not any(Path(card_file).with_suffix(suffix).exists() for suffix in (SUFFIX, ".joblib")):
             continue
         try:
             card = json.loads(card_file.read_text(encoding="utf-8"))

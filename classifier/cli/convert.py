@@ -1,0 +1,40 @@
+"""``storyfilter convert``: an older, pickled model bundle rewritten as a model file that runs no code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InputError
+from .exits import exit_codes
+
+
+def convert(
+    old: Annotated[
+        Path, typer.Argument(help="A bundle of storyfilter 0.2 or older (NAME.joblib, its card beside it).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the model (NAME.model); its card goes beside it.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace the model (and card) already at --out.")] = False,
+) -> None:
+    """Rewrite an older model bundle (a pickle) in today's format, which loads without running code.
+
+    Loading the old file runs whatever code it holds: convert only a file
+    you trust (your own, or the shipped model of an older storyfilter). Its
+    sha256 and library versions are checked against its card first, as for
+    any load; the new card keeps the old one's figures.
+    """
+    from ..model.bundle import SUFFIX, card_path
+    from ..model.model import load_model
+
+    with exit_codes():
+        if out.suffix != SUFFIX:
+            raise InputError(f"--out {out}: a model is written as NAME{SUFFIX} (its card as NAME.json)")
+        existing = [p for p in (out, card_path(out)) if p.exists()]
+        if existing and not force:
+            raise InputError(f"{existing[0]} exists: pass --force to replace it, or choose another --out")
+        model = load_model(old, allow_pickle=True)
+        model.card["converted_from"] = {key: model.card.get(key) for key in ("file", "bundle_format", "sha256")}
+        model.save(out)
+    typer.echo(f"{out}: {model.name}@{model.version}, {out.stat().st_size / 1e6:.1f} MB", err=True)

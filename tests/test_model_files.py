@@ -1,0 +1,133 @@
+"""Model files that run no code: a crafted file is refused unrun; older pickled bundles load only when asked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from classifier.cli.app import app
+from classifier.errors import ModelError
+from classifier.model import unpickling
+from classifier.model.bundle import BUNDLE_FORMAT, PICKLE_FORMAT, card_path, read_bundle
+from classifier.model.model import load_model
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+class _Touch:
+    """Unpickled, it creates ``marker``: what a hostile model file would do instead."""
+
+    def __init__(self, marker: Path, how: str) -> None:
+        self.marker, self.how = marker, how
+
+    def __reduce__(self):
+        if self.how == "shell":
+            return os.system, (f"touch {self.marker}",)
+        return Path.touch, (self.marker,)
+
+
+def _bundle_beside(source: Path, target: Path, data: bytes, bundle_format: int) -> Path:
+    """``data`` written at ``target`` with the card of ``source``, its sha256 made to match (as an attacker would)."""
+    target.write_bytes(data)
+    card = json.loads(card_path(source).read_text())
+    card.update(sha256=hashlib.sha256(data).hexdigest(), bundle_format=bundle_format, file=target.name)
+    card_path(target).write_text(json.dumps(card))
+    return target
+
+
+def _payload(path: Path) -> dict:
+    payload, _ = read_bundle(path)
+    return payload
+
+
+@pytest.mark.parametrize("how", ["shell", "method"])
+@pytest.mark.parametrize("wrapping", ["model file", "plain pickle", "pickle with an old card"])
+def test_a_model_file_crafted_to_run_code_is_refused_and_runs_nothing(tiny_model_path, tmp_path, how, wrapping):
+    marker = tmp_path / "ran"
+    hostile = {**_payload(tiny_model_path), "topic_thresholds": _Touch(marker, how)}
+    if wrapping == "model file":
+        data, bundle_format = unpickling.MAGIC + zlib.compress(pickle.dumps(hostile, protocol=5)), BUNDLE_FORMAT
+    else:
+        data = pickle.dumps(hostile, protocol=5)
+        bundle_format = BUNDLE_FORMAT if wrapping == "plain pickle" else PICKLE_FORMAT
+    path = _bundle_beside(tiny_model_path, tmp_path / "hostile.model", data, bundle_format)
+    with pytest.raises(ModelError) as refused:
+        load_model(path)
+    assert not marker.exists()
+    if wrapping == "model file":
+        assert "system" in str(refused.value) or "Path.touch" in str(refused.value)
+        assert "refused without running it" in str(refused.value)
+    else:
+        assert "convert" in str(refused.value) and "runs any code" in str(refused.value)
+    result = CliRunner().invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(path)])
+    assert result.exit_code == 3 and not marker.exists()
+
+
+def test_the_loader_names_only_types_a_model_is_made_of(tiny_model_path):
+    names = set()
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module, name):
+            names.add((module, name))
+            return super().find_class(module, name)
+
+    data = tiny_model_path.read_bytes()
+    Recording(__import__("io").BytesIO(zlib.decompress(data[len(unpickling.MAGIC) :]))).load()
+    assert names and all(name in unpickling.ALLOWED[module] for module, name in names)
+    assert not any(module in ("builtins", "os", "posix", "subprocess", "pathlib") for module in unpickling.ALLOWED)
+
+
+def test_saving_a_model_the_loader_would_refuse_fails_and_writes_nothing(tiny_model, tmp_path):
+    original = tiny_model.topic_thresholds
+    tiny_model.topic_thresholds = OrderedDict(original)
+    try:
+        with pytest.raises(ModelError, match=r"collections\.OrderedDict"):
+            tiny_model.save(tmp_path / "odd.model")
+    finally:
+        tiny_model.topic_thresholds = original
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_older_pickled_bundle_loads_when_asked_and_converts(tiny_model_path, tmp_path):
+    import joblib
+
+    old = tmp_path / "old.joblib"
+    joblib.dump({**_payload(tiny_model_path), "format": PICKLE_FORMAT}, old, compress=("zlib", 6))
+    _bundle_beside(tiny_model_path, old, old.read_bytes(), PICKLE_FORMAT)
+
+    with pytest.raises(ModelError, match="storyfilter convert"):
+        load_model(old)
+    text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    expected = load_model(tiny_model_path).label(text, id="h").to_record()
+    assert load_model(old, allow_pickle=True).label(text, id="h").to_record() == expected
+
+    new = tmp_path / "new.model"
+    result = CliRunner().invoke(app, ["convert", str(old), "--out", str(new)])
+    assert result.exit_code == 0, result.output
+    assert load_model(new).label(text, id="h").to_record() == expected
+    card = json.loads(card_path(new).read_text())
+    assert card["bundle_format"] == BUNDLE_FORMAT and card["converted_from"]["bundle_format"] == PICKLE_FORMAT
+    assert card["converted_from"]["sha256"] == hashlib.sha256(old.read_bytes()).hexdigest()
+
+    again = CliRunner().invoke(app, ["convert", str(old), "--out", str(new)])
+    assert again.exit_code != 0 and "--force" in again.output
+    wrong = CliRunner().invoke(app, ["convert", str(old), "--out", str(tmp_path / "x.joblib")])
+    assert wrong.exit_code != 0 and ".model" in wrong.output
+
+
+def test_a_damaged_model_file_is_a_model_error(tiny_model_path, tmp_path):
+    path = tmp_path / "cut.model"
+    shutil.copy(card_path(tiny_model_path), card_path(path))
+    data = tiny_model_path.read_bytes()
+    _bundle_beside(tiny_model_path, path, data[: len(data) // 2], BUNDLE_FORMAT)
+    with pytest.raises(ModelError, match="cannot load"):
+        load_model(path)
