@@ -199,3 +199,31 @@ def test_evaluate_reports_per_tag_scores_on_news_items(tiny_model_path, tmp_path
         assert {"precision", "recall", "f1", "average_precision"} <= set(row)
     assert 0.0 <= report["micro_f1"] <= 1.0
     assert np.isfinite(report["micro_f1"])
+
+
+GERMAN = (
+    "Soldaten der Armee haben am Dienstag ein Lager der Rebellen im Norden des Landes gestürmt.\n"
+    "Nach Angaben des Verteidigungsministeriums wurden dabei zwölf Kämpfer getötet und zahlreiche Waffen "
+    "sichergestellt. Die Regierung kündigte weitere Einsätze gegen die bewaffneten Gruppen in der Region an."
+)
+ENGLISH = (
+    "Army troops stormed a rebel camp in the north of the country on Tuesday.\n"
+    "The defence ministry said twelve fighters were killed and many weapons were seized in the raid. "
+    "The government announced further operations against the armed groups in the region."
+)
+
+
+def test_a_story_in_a_language_the_topic_stage_did_not_learn_gets_probabilities_but_no_tags(tiny_model):
+    import dataclasses
+
+    from classifier.model.labelling import tag_stories
+
+    eager = {tag: 0.0 for tag in tiny_model.topic_classifier.classes_}  # every story would get every tag
+    english_only = dataclasses.replace(tiny_model, topic_thresholds=eager, topic_languages=("en",))
+    pages = [GERMAN.split("\n"), ENGLISH.split("\n"), GERMAN.split("\n")]
+    labels = [[Label.STORY] * len(page) for page in pages]
+    (german, english, unknown) = tag_stories(english_only, pages, labels, ["de", "en", None])
+    assert german[1] == () and set(german[0]) == set(eager) and any(german[0].values())
+    assert set(english[1]) == set(eager) and set(unknown[1]) == set(eager)  # unknown language: tagged
+    any_language = dataclasses.replace(english_only, topic_languages=None)
+    assert set(tag_stories(any_language, pages[:1], labels[:1], ["de"])[0][1]) == set(eager)

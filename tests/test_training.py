@@ -1,6 +1,7 @@
 """Safe, explained retraining: where a model goes, what it is called, what is checked first, what is said."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -136,13 +137,19 @@ def test_time_left_is_the_rate_of_the_stages_done_times_the_weight_to_come():
     assert progress.seconds_left() == 0
 
 
-def test_the_retraining_script_replaces_the_shipped_model_only_by_default(monkeypatch):
+def test_the_retraining_script_replaces_the_shipped_model_only_by_default(monkeypatch, tmp_path):
     import training.train as script
 
     calls = []
     monkeypatch.setattr(script, "app", lambda argv, prog_name: calls.append(argv))
+    monkeypatch.setenv("STORYFILTER_CACHE", str(tmp_path / "cache"))
+    reports = tmp_path / "satp.jsonl"
+    reports.write_text('{"id": "satp-train-0", "text": "a"}\n{"id": "satp-dev-0", "text": "b"}\n')
+    monkeypatch.setattr(script, "SATP", reports)
     script.main([])
     script.main(["mine.jsonl", "--out", "models/mine.model"])
     assert calls[0][-3:] == ["--out", str(script.SHIPPED), "--force"]
     assert calls[0][1 : 1 + len(script.DEFAULT_SOURCES)] == [str(p) for p in script.DEFAULT_SOURCES]
+    part = Path(calls[0][1 + len(script.DEFAULT_SOURCES)])
+    assert part.read_text() == '{"id": "satp-train-0", "text": "a"}\n'  # the reports that measure are left out
     assert calls[1] == ["train", "mine.jsonl", "--out", "models/mine.model"]

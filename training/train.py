@@ -5,8 +5,10 @@ corpus (composed pages in English and other languages, short news items),
 the shared web-page corpora whose licenses allow it (``web-pages-2026``,
 ``cleaneval-dev``, ``cleanportaleval``, ``chinese-web``; never ``dragnet``
 or ``l3s-gn1``, and never their held-out sites) and the topic-labelled
-news items (``train.jsonl`` only, never ``dev.jsonl``) beside the
-repository::
+news items beside the repository: the wire items of ``train.jsonl`` and
+``agnews-extra.jsonl`` (never ``dev.jsonl``) and the South Asian reports
+of ``satp.jsonl`` whose ids say ``satp-train`` (never ``satp-dev``; the
+script writes them to the cache folder as ``satp-train.jsonl``)::
 
     python -m training.train                      # replaces models/default.model (next version)
     python -m training.train DATA... --out models/mine.model
@@ -18,9 +20,11 @@ unless told.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+from classifier.cache import cache_folder
 from classifier.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +39,27 @@ DEFAULT_SOURCES = [
     SHARED / "cleanportaleval",
     SHARED / "chinese-web",
     SHARED / "topics" / "train.jsonl",
+    SHARED / "topics" / "agnews-extra.jsonl",
 ]
+# Reports of the second topic source that may train: the rest of satp.jsonl measures the model.
+SATP = SHARED / "topics" / "satp.jsonl"
+SATP_TRAIN = "satp-train-"
+
+
+def satp_training_part(folder: Path) -> Path:
+    """The reports of ``satp.jsonl`` that may train (ids ``satp-train-N``), written to ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "satp-train.jsonl"
+    with open(SATP, encoding="utf-8") as source, open(out, "w", encoding="utf-8") as part:
+        part.writelines(line for line in source if json.loads(line)["id"].startswith(SATP_TRAIN))
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-"):
-        argv = [str(p) for p in DEFAULT_SOURCES] + argv
+        sources = DEFAULT_SOURCES + ([satp_training_part(cache_folder() / "training")] if SATP.is_file() else [])
+        argv = [str(p) for p in sources] + argv
     if not any(arg == "--out" or arg.startswith("--out=") for arg in argv):
         # Rebuilding the shipped model is what this script is for: it replaces it, as the next version.
         argv += ["--out", str(SHIPPED), "--force"]

@@ -19,6 +19,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .roles import role_rows
 from .tokens import SENTENCE_END, LineBatch, hash_words, mix
 
 # Kinds of words whose order within a sentence says who does what to whom.
@@ -27,23 +28,34 @@ KINDS: dict[str, str] = {
     "FORCES": """troops troop soldiers soldier army armies military police policemen policeman
         gendarmes gendarmerie forces marines marine paratroopers commandos navy naval warplanes
         warplane jets helicopters helicopter gunships gunship tanks tank peacekeepers peacekeeping
-        guardsmen guards battalion brigade brigades artillery infantry rangers""",
+        guardsmen guards battalion brigade brigades artillery infantry rangers personnel trooper
+        troopers paramilitary paramilitaries constable constables commando policewoman cops
+        securitymen jawans sfs""",
     "ARMED_GROUP": """rebels rebel militants militant insurgents insurgent guerrillas guerrilla
         guerilla guerillas militia militias militiamen militiaman fighters gunmen gunman separatists
         separatist extremists extremist terrorists terrorist bombers bomber jihadists jihadist
         mujahideen taliban hamas hezbollah hizbollah qaeda farc eln tigers ltte maoists maoist
-        janjaweed eta ira kidnappers kidnapper captors warlord warlords tribesmen insurgency""",
+        janjaweed eta ira kidnappers kidnapper captors warlord warlords tribesmen insurgency
+        assailants assailant attackers attacker cadres cadre ultras outfit outfits naxalites
+        naxalite naxals jihadi""",
     "FORCE_ACTION": """raid raided raids raiding storm stormed storming offensive assault assaults
         operation operations crackdown sweep sweeps patrol patrols patrolling checkpoint
         checkpoints curfew siege besieged besieging arrest arrested arrests arresting detained
         detain detaining detention captured capture rescue rescued airstrike airstrikes strikes
         bombarded shelled shelling pounded deployed deploy deployment deploying seized custody
-        detainees prisoners interrogation manhunt cordon retake retook recaptured""",
+        detainees prisoners interrogation manhunt cordon retake retook recaptured encounter
+        encounters combing cordoned nabbed apprehended neutralised neutralized gunfight defused
+        search""",
     "ATTACK": """attack attacked attacks attacking ambush ambushed ambushes bomb bombs bombing
         bombings blast blasts explosion explosions exploded suicide roadside kidnapped kidnapping
         kidnappings abducted abduction hostage hostages beheaded beheading executed mortar mortars
-        rocket rockets grenade grenades uprising massacre""",
-    "HARM": """killed kill killing killings dead died wounded injured casualties shot""",
+        rocket rockets grenade grenades uprising massacre explosive explosives ied ieds landmine
+        landmines torched ablaze arson abduct kidnap shootout gunfire firing fired bombed""",
+    "HARM": """killed kill killing killings dead died wounded injured casualties shot wounding
+        injuring slain hurt""",
+    "CIVILIANS": """civilians civilian villagers villager residents people persons students
+        student children women worshippers pilgrims passengers workers traders teachers
+        journalists farmers tourists""",
     "POLITICS": """president presidential prime minister ministers ministry government governments
         parliament parliamentary election elections electoral vote voted voting voters ballot
         campaign campaigning candidate candidates party parties opposition cabinet senate senator
@@ -73,8 +85,15 @@ _SALTS = {
         ("kind_title", 0x082EFA98EC4E6C89),
         ("kind2", 0x452821E638D01377),
         ("kind3", 0xBE5466CF34E90C6C),
+        ("role", 0x3F84D5B5B5470917),
     )
 }
+
+
+@lru_cache(maxsize=1)
+def _kind_of() -> dict[str, str]:
+    """Each listed word's kind."""
+    return {word: kind for kind, listed in KINDS.items() for word in listed.split()}
 
 
 @lru_cache(maxsize=1)
@@ -115,6 +134,9 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         Width of the hashed word block.
     kinds : bool, default=True
         Whether to add the "who does what to whom" kind features.
+    roles : bool, default=True
+        Whether to add the agent and target of each act of force
+        (:mod:`~classifier.features.roles`).
     lead_chars : int, default=400
         How much of the text the character n-grams read (0: none).
     char_features : int, default=2**17
@@ -128,12 +150,14 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         self,
         n_features: int = 2**18,
         kinds: bool = True,
+        roles: bool = True,
         lead_chars: int = 400,
         char_features: int = 2**17,
         max_chars: int = 2500,
     ):
         self.n_features = n_features
         self.kinds = kinds
+        self.roles = roles
         self.lead_chars = lead_chars
         self.char_features = char_features
         self.max_chars = max_chars
@@ -202,6 +226,10 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
             kind_rows, kind_keys = self._kind_features(batch, docs, hashes, positions, in_title)
             rows += kind_rows
             keys += kind_keys
+        if getattr(self, "roles", False):  # models fitted before the role features read without them
+            role_rows_, role_keys = role_rows(texts, _kind_of())
+            rows.append(role_rows_)
+            keys.append(role_keys ^ _SALTS["role"])
         return _count_matrix(rows, keys, len(texts), self.n_features)
 
     def _kind_features(self, batch, docs, hashes, positions, in_title):

@@ -186,7 +186,10 @@ def _label_pages(
         offset = end
     languages = languages_of(["\n\n".join(s.text for s in page if s.label is Label.STORY) for page in scored_pages])
     tagged = tag_stories(
-        model, [[s.text for s in page] for page in scored_pages], [[s.label for s in page] for page in scored_pages]
+        model,
+        [[s.text for s in page] for page in scored_pages],
+        [[s.label for s in page] for page in scored_pages],
+        languages,
     )
     if titles is None:  # text pages: the headline just above the story, when the model finds one
         titles = [text_title([s.text for s in page], [s.label for s in page]) for page in scored_pages]
@@ -244,19 +247,29 @@ def score_segments(classifier, pages: Sequence[Sequence[Segment]]) -> np.ndarray
 
 
 def tag_stories(
-    model: Any, texts: Sequence[Sequence[str]], labels: Sequence[Sequence[Label]]
+    model: Any,
+    texts: Sequence[Sequence[str]],
+    labels: Sequence[Sequence[Label]],
+    languages: Sequence[str | None] | None = None,
 ) -> list[tuple[dict, tuple]]:
-    """Topic probabilities and tags of each page, from its story (and headline)."""
+    """Topic probabilities and tags of each page, from its story (and headline).
+
+    A story in a language the topic stage did not learn (``languages``, as
+    detected; None when unknown) keeps its probabilities but gets no tags:
+    what the model learnt from English words says little about it.
+    """
     if model.topic_classifier is None:
         return [({}, ()) for _ in texts]
     readings = [topic_text(page_texts, page_labels) for page_texts, page_labels in zip(texts, labels)]
     probabilities = model.topic_classifier.predict_proba(readings)
     names = [str(tag) for tag in model.topic_classifier.classes_]
+    known = getattr(model, "topic_languages", None)
     results = []
-    for reading, row in zip(readings, probabilities.tolist()):
+    for reading, row, language in zip(readings, probabilities.tolist(), languages or [None] * len(readings)):
         # A page with no story is about nothing, whatever the base rates say.
         topics = dict(zip(names, row if reading else [0.0] * len(names)))
-        tags = tuple(n for n in names if reading and topics[n] >= model.topic_thresholds.get(n, 0.5))
+        readable = reading and (known is None or language is None or language in known)
+        tags = tuple(n for n in names if readable and topics[n] >= model.topic_thresholds.get(n, 0.5))
         results.append((topics, tags))
     return results
 

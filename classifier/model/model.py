@@ -45,6 +45,10 @@ class Model:
         The fitted topic classifier; None for a model without a topic stage.
     topic_thresholds : dict
         The probability at or over which each topic is a tag.
+    topic_languages : tuple of str or None
+        The languages (ISO 639-1) the topic stage learnt from; a story in
+        another language gets its probabilities but no tags. None: tag
+        stories in any language.
     card : dict
         The model card.
     html_story_threshold : float or None
@@ -65,6 +69,7 @@ class Model:
     story_threshold: float = 0.5
     topic_classifier: Any = None
     topic_thresholds: dict[str, float] = field(default_factory=dict)
+    topic_languages: tuple[str, ...] | None = ("en",)
     card: dict = field(default_factory=dict)
     html_story_threshold: float | None = None
     threads: int | None = None
@@ -217,6 +222,7 @@ class Model:
             "html_classifier": self.html_classifier,
             "topic_classifier": self.topic_classifier,
             "topic_thresholds": self.topic_thresholds,
+            "topic_languages": self.topic_languages,
         }
         card = {
             **self.card,
@@ -225,6 +231,7 @@ class Model:
             "story_threshold": self.story_threshold,
             "html_story_threshold": self.html_story_threshold,
             "topic_thresholds": self.topic_thresholds,
+            "topic_languages": self.topic_languages,
         }
         self.card = write_bundle(Path(path), payload, card)
         return Path(path)
@@ -281,6 +288,8 @@ def load_model(
         story_threshold=payload["story_threshold"],
         topic_classifier=payload.get("topic_classifier"),
         topic_thresholds=payload.get("topic_thresholds", {}),
+        # Bundles before topic_languages trained their topic stage on English alone.
+        topic_languages=payload.get("topic_languages", ("en",)),
         card=card,
         html_story_threshold=payload.get("html_story_threshold"),
         threads=threads,

@@ -170,5 +170,7 @@ def _stacked(estimators) -> tuple | None:
 
 def build_topic_classifier() -> TopicClassifier:
     """The topic classifier, unfitted: the one place it is built."""
-    features = TopicFeatures(n_features=2**18, kinds=True, lead_chars=400, char_features=2**17, max_chars=2500)
+    features = TopicFeatures(
+        n_features=2**18, kinds=True, roles=True, lead_chars=400, char_features=2**17, max_chars=2500
+    )
     return TopicClassifier(features=features, C=10.0, calibration="sigmoid", cv=5)

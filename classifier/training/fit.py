@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +41,9 @@ from .topics import topic_examples, train_topics
 # Page types whose pages are what users label; they weigh more in training.
 USER_PAGE_TYPES = frozenset({None, "article", "blog", "news"})
 USER_PAGE_WEIGHT = 3.0
+# The languages the topic stage learns from (and tags): documents in others keep their tags for a
+# topic model that reads them, and their stories get probabilities but no tags.
+TOPIC_LANGUAGES = ("en",)
 # Story thresholds tried on the validation sites; the best is the one a model labels with.
 THRESHOLDS = (0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 # Least gain in validation story F1 over a threshold of 0.5 for another to be chosen.
@@ -150,7 +154,7 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
         check_segment_labels(pages, "HTML")
     # The topic stage reads English: pages in other languages teach it their tags' words too
     # thinly to be trusted (their tags stay in the data for a topic model that reads them).
-    topic_documents = [d for d in documents if d.topics is not None and d.language in (None, "en")]
+    topic_documents = [d for d in documents if d.topics is not None and d.language in (None, *TOPIC_LANGUAGES)]
     topic_texts, topic_tags = topic_examples(topic_documents)
     check_tags(topic_tags)
 
@@ -188,6 +192,9 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
         model.topic_classifier, model.topic_thresholds, model.card["topics"] = train_topics(
             topic_texts, topic_tags, options.seed
         )
+        model.topic_languages = TOPIC_LANGUAGES
+        model.card["topics"]["languages"] = list(TOPIC_LANGUAGES)
+        model.card["topics"]["sources"] = dict(Counter(d.corpus or d.source for d in topic_documents))
         model.card["topic_model"] = describe(model.topic_classifier)
     stages.finish()
     model.card["training_seconds"] = round(time.time() - started)
