@@ -195,7 +195,10 @@ def main() -> None:
     first_sentences = [re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0] for text in reports_dev[0]]
     for name, (leads, wholes) in (
         ("reports, satp-dev: first sentence / report", (first_sentences, reports_dev[0])),
-        ("web-pages-2026 held-out articles: lead / story", held_out_articles(args.pages) if args.pages else (None, None)),
+        (
+            "web-pages-2026 held-out articles: lead / story",
+            held_out_articles(args.pages) if args.pages else (None, None),
+        ),
     ):
         if leads is None:
             continue

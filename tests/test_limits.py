@@ -105,3 +105,34 @@ def test_the_cli_writes_an_error_record_for_a_page_over_the_limit_and_exits_1(ti
     assert "1,000" in rows["huge"]["error"]["message"] and "--max-segments" in rows["huge"]["error"]["message"]
     assert rows["small"]["segments"]
     assert "1 TooLargeError" in result.output
+
+
+@pytest.mark.parametrize("name", ["big.txt", "big.html", "big.txt.gz"])
+def test_a_file_that_cannot_be_within_the_character_limit_is_not_read_whole(name, tmp_path, monkeypatch):
+    import gzip
+
+    from classifier.inputs import readers
+
+    content = b"x" * 1000 + b"\n"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(content) if name.endswith(".gz") else content)
+    reads = []
+    real_read = gzip.GzipFile.read
+    monkeypatch.setattr(gzip.GzipFile, "read", lambda self, size=-1: reads.append(size) or real_read(self, size))
+    (refused,) = readers.read_path(path, max_chars=100)  # 1,001 bytes > 4 bytes x 100 characters
+    assert isinstance(refused, FailedDocument) and refused.error_type == "TooLargeError"
+    assert "--max-chars" in refused.message and "100" in refused.message
+    assert all(0 < size <= 401 for size in reads)  # gzip's content read no further than the bound
+    (within,) = readers.read_path(path, max_chars=300)  # 1,001 bytes might be 300 characters: read
+    assert isinstance(within, Document)
+
+
+def test_the_cli_refuses_an_oversized_file_by_its_size(tiny_model_path, tmp_path):
+    (tmp_path / "big.txt").write_bytes(b"word " * 400)
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        app, ["label", str(tmp_path), "-o", str(out), "--model", str(tiny_model_path), "--max-chars", "100"]
+    )
+    assert result.exit_code == 1
+    (row,) = map(json.loads, out.read_text().splitlines())
+    assert row["error"]["type"] == "TooLargeError" and "bytes" in row["error"]["message"]

@@ -61,9 +61,16 @@ def _readable(path: Path) -> bool:
 
 
 def iter_documents(
-    inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO, skipped: SkippedRecords | None = None
+    inputs: Sequence[str],
+    fmt: InputFormat = InputFormat.AUTO,
+    skipped: SkippedRecords | None = None,
+    max_chars: int | None = None,
 ) -> Iterator[Document | LabeledDocument | FailedDocument]:
-    """Every document of every input, in order, lazily; WARC records that are not pages counted in ``skipped``."""
+    """Every document of every input, in order, lazily; WARC records that are not pages counted in ``skipped``.
+
+    A text or HTML file that cannot be within ``max_chars`` characters is
+    not read whole (see :func:`~classifier.inputs.readers.read_path`).
+    """
     for name in inputs:
         if name == "-":
             yield from read_stream(sys.stdin.buffer, "-", fmt, skipped)
@@ -71,9 +78,9 @@ def iter_documents(
         path = Path(name)
         if path.is_dir():
             for file in input_files(path):
-                yield from read_path(file, fmt, id_root=path, skipped=skipped)
+                yield from read_path(file, fmt, id_root=path, skipped=skipped, max_chars=max_chars)
         else:
-            yield from read_path(path, fmt, skipped=skipped)
+            yield from read_path(path, fmt, skipped=skipped, max_chars=max_chars)
 
 
 def input_files(directory: Path) -> Iterator[Path]:

@@ -11,6 +11,7 @@ Whatever cannot be read becomes a
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import json
 import zlib
@@ -18,11 +19,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import InputError
+from ..errors import InputError, TooLargeError
 from ..records import Document, FailedDocument, LabeledDocument, document_from_record
 from .decoding import decode_bytes, decode_html
 from .formats import InputFormat, format_of, unread_message
 from .warc import SkippedRecords, read_warc
+
+# The most bytes a character takes in any encoding we read (UTF-8's four): a file of more
+# bytes than four times the character limit cannot be within it.
+MAX_BYTES_A_CHAR = 4
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -52,11 +57,18 @@ def _document_id(path: Path, id_root: Path | None) -> str:
 
 
 def read_path(
-    path: Path, fmt: InputFormat = InputFormat.AUTO, id_root: Path | None = None, skipped: SkippedRecords | None = None
+    path: Path,
+    fmt: InputFormat = InputFormat.AUTO,
+    id_root: Path | None = None,
+    skipped: SkippedRecords | None = None,
+    max_chars: int | None = None,
 ) -> Iterator[Document | FailedDocument]:
     """The documents of one file: one for text or HTML, one per line for JSONL, per item for JSON, per page for WARC.
 
-    The WARC records that are not pages are counted in ``skipped``.
+    The WARC records that are not pages are counted in ``skipped``. A text
+    or HTML file too large to hold ``max_chars`` characters or fewer (over
+    four bytes a character, gzip's content counted) gets its error record
+    without being read whole.
     """
     kind = format_of(path, fmt)
     doc_id = _document_id(path, id_root)
@@ -70,7 +82,10 @@ def read_path(
         yield from _read_warc_file(path, doc_id, skipped)
         return
     try:
-        raw = read_bytes(path)
+        raw = read_bytes(path, None if kind is InputFormat.JSON or max_chars is None else MAX_BYTES_A_CHAR * max_chars)
+    except TooLargeError as error:
+        yield FailedDocument(doc_id, "TooLargeError", str(error))
+        return
     except InputError as error:
         yield FailedDocument(doc_id, "InputError", str(error))
         return
@@ -88,18 +103,42 @@ def read_path(
         yield Document(id=doc_id, text=text)
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a file (its content, for ``.gz``).
+
+    Raises
+    ------
+    TooLargeError
+        When they are more than ``max_bytes``: found from the file's size,
+        or by reading no more than that of a gzip file's content.
+    InputError
+        When the file cannot be read or is not valid gzip.
+    """
+    gzipped = path.suffix.lower() == ".gz"
     try:
+        if max_bytes is not None and not gzipped and path.stat().st_size > max_bytes:
+            raise _too_large(path, max_bytes)
         with open(path, "rb") as handle:
             raw = handle.read()
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
-    if path.suffix.lower() == ".gz":
+    if gzipped:
         try:
-            raw = gzip.decompress(raw)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as content:
+                raw = content.read(-1 if max_bytes is None else max_bytes + 1)
         except (OSError, EOFError, zlib.error) as error:
             raise InputError(f"{path}: not a valid gzip file ({error})") from None
+        if max_bytes is not None and len(raw) > max_bytes:
+            raise _too_large(path, max_bytes)
     return raw
+
+
+def _too_large(path: Path, max_bytes: int) -> TooLargeError:
+    return TooLargeError(
+        f"{path}: more than {max_bytes:,} bytes, so more characters than the limit of "
+        f"{max_bytes // MAX_BYTES_A_CHAR:,} (--max-chars): split it, or raise the limit",
+        "characters",
+    )
 
 
 def read_stream(

@@ -188,7 +188,7 @@ def run_label(
     summary = RunSummary()
     started = time.perf_counter()
     documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(
-        options.inputs, options.fmt, summary.records_skipped
+        options.inputs, options.fmt, summary.records_skipped, limits_of(model).max_chars
     )
     if options.finished is not None:
         documents = _unfinished(documents, options.finished, summary)
