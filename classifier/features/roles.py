@@ -2,7 +2,7 @@
 
 "Police shot dead two militants" and "militants shot dead two policemen"
 hold the same words; what tells the tags apart is who did it to whom. For
-each word of an act (a force action, an attack, harm done: the kinds of
+each word of an act (a force action, an attack, combat, harm done: the kinds of
 :data:`~classifier.features.topics.KINDS`) in a sentence, the nearest actor
 (state forces, an armed group, civilians) before it is its agent and the
 nearest after it its target, unless the act is told in the passive
@@ -28,7 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 ACTORS = frozenset({"FORCES", "ARMED_GROUP", "CIVILIANS"})
-ACTS = frozenset({"FORCE_ACTION", "ATTACK", "HARM"})
+ACTS = frozenset({"FORCE_ACTION", "ATTACK", "HARM", "COMBAT"})
 # Words that make the act after them passive ("were killed", "has been arrested").
 _AUXILIARIES = frozenset("was were been being is are be get got gets".split())
 # Words that may stand between an auxiliary and the act ("were later killed").

@@ -30,7 +30,7 @@ KINDS: dict[str, str] = {
         warplane jets helicopters helicopter gunships gunship tanks tank peacekeepers peacekeeping
         guardsmen guards battalion brigade brigades artillery infantry rangers personnel trooper
         troopers paramilitary paramilitaries constable constables commando policewoman cops
-        securitymen jawans sfs""",
+        securitymen jawans sfs intelligence fbi cia spy spies coalition nato""",
     "ARMED_GROUP": """rebels rebel militants militant insurgents insurgent guerrillas guerrilla
         guerilla guerillas militia militias militiamen militiaman fighters gunmen gunman separatists
         separatist extremists extremist terrorists terrorist bombers bomber jihadists jihadist
@@ -45,7 +45,9 @@ KINDS: dict[str, str] = {
         bombarded shelled shelling pounded deployed deploy deployment deploying seized custody
         detainees prisoners interrogation manhunt cordon retake retook recaptured encounter
         encounters combing cordoned nabbed apprehended neutralised neutralized gunfight defused
-        search""",
+        search invasion invaded invade occupation occupying torture interrogated surveillance""",
+    "COMBAT": """clash clashes clashed fighting fought battle battles battled gunbattle gunbattles
+        firefight skirmish skirmishes""",
     "ATTACK": """attack attacked attacks attacking ambush ambushed ambushes bomb bombs bombing
         bombings blast blasts explosion explosions exploded suicide roadside kidnapped kidnapping
         kidnappings abducted abduction hostage hostages beheaded beheading executed mortar mortars
