@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import pickle
 import zlib
-from typing import Any
+from typing import Any, ClassVar
 
 # The first bytes of a model file (bundle format 3); then a zlib-compressed pickle.
 MAGIC = b"storyfilter model\n"
@@ -28,7 +28,8 @@ PROTOCOL = 5
 COMPRESSION_LEVEL = 6
 
 # module -> names a model file may refer to. Classes only (and numpy's array and generator
-# rebuilders): calling any of them builds an object, it runs nothing else.
+# rebuilders): calling any of them builds an object, it runs nothing else. numpy.ndarray and
+# _reconstruct get stand-ins (_STAND_INS) that build an array only as numpy pickles one.
 ALLOWED: dict[str, frozenset[str]] = {
     module: frozenset(names)
     for module, names in {
@@ -49,10 +50,10 @@ ALLOWED: dict[str, frozenset[str]] = {
         "sklearn.linear_model._logistic": {"LogisticRegression"},
         "sklearn.linear_model._stochastic_gradient": {"SGDClassifier"},
         "sklearn.preprocessing._label": {"LabelEncoder", "MultiLabelBinarizer"},
-        "numpy": {"dtype", "ndarray"},
-        "numpy._core.multiarray": {"_reconstruct", "scalar"},
+        "numpy": {"dtype"},
+        "numpy._core.multiarray": {"scalar"},
         "numpy._core.numeric": {"_frombuffer"},
-        "numpy.core.multiarray": {"_reconstruct", "scalar"},
+        "numpy.core.multiarray": {"scalar"},
         "numpy.core.numeric": {"_frombuffer"},
         "numpy.random._pcg64": {"PCG64"},
         "numpy.random._pickle": {"__bit_generator_ctor", "__generator_ctor"},
@@ -65,11 +66,52 @@ class UnknownTypeError(pickle.UnpicklingError):
     """The file names something a storyfilter model is not made of."""
 
 
-class _ClosedUnpickler(pickle.Unpickler):
+class _ArrayType:
+    """What ``numpy.ndarray`` stands for in a model file: the first argument of ``_reconstruct``, never called.
+
+    Called, ndarray would build an array of objects from raw bytes, that is
+    from pointers the file chose.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise UnknownTypeError("numpy.ndarray, called")
+
+
+def _reconstruct(subtype: Any, shape: Any, typecode: Any) -> Any:
+    """An empty array for the state that follows, as numpy pickles every array (and in no other way)."""
+    import numpy
+
+    if subtype is not _ArrayType or shape != (0,) or typecode != b"b":
+        raise UnknownTypeError("numpy._reconstruct, called otherwise than numpy pickles an array")
+    return numpy.empty(0, dtype=numpy.int8)
+
+
+# Names a model file may use that stand for something narrower than what they name.
+_STAND_INS: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): _ArrayType,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+}
+
+
+class _ClosedUnpickler(pickle._Unpickler):  # the Python unpickler: its BUILD can be refused for classes
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+
     def find_class(self, module: str, name: str) -> Any:
+        stand_in = _STAND_INS.get((module, name))
+        if stand_in is not None:
+            return stand_in
         if name in ALLOWED.get(module, ()):
             return super().find_class(module, name)
         raise UnknownTypeError(f"{module}.{name}")
+
+    def load_build(self) -> None:
+        """State for an object, never for a class (which would change that class for the whole process)."""
+        if isinstance(self.stack[-2], type):
+            raise UnknownTypeError(f"state for the class {self.stack[-2].__qualname__}")
+        super().load_build()
+
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 def dumps(payload: Any) -> bytes:
