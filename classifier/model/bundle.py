@@ -18,6 +18,7 @@ once (``storyfilter convert``).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import sys
@@ -92,16 +93,18 @@ def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> d
             "libraries": library_versions(),
             "bundle_format": BUNDLE_FORMAT,
             "file": path.name,
-            "sha256": sha256_of(path),
-            "size_bytes": path.stat().st_size,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size_bytes": len(data),
         }
     )
     card_path(path).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return card
 
 
-def read_card(path: Path) -> dict[str, Any]:
-    """The model card of the bundle at ``path``, once the bundle is known to match it.
+def read_card(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The model card of the bundle at ``path`` and the bundle's bytes, once they are known to match.
+
+    The file is read once: its sha256 is that of the bytes returned.
 
     Raises
     ------
@@ -122,8 +125,12 @@ def read_card(path: Path) -> dict[str, Any]:
         raise ModelError(f"model card {card_file} is not readable JSON ({error})") from None
     if not isinstance(card, dict):
         raise ModelError(f"model card {card_file} is not a JSON object: restore it with its model or retrain")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelError(f"cannot read {path} ({error.strerror or error})") from None
     expected = card.get("sha256")
-    actual = sha256_of(path)
+    actual = hashlib.sha256(data).hexdigest()
     if expected != actual:
         raise ModelError(
             f"{path} does not match its card: sha256 is {actual[:12]}..., the card says "
@@ -135,7 +142,7 @@ def read_card(path: Path) -> dict[str, Any]:
             f"format {BUNDLE_FORMAT}: retrain it with `storyfilter train`"
         )
     check_library_versions(card.get("libraries", {}), str(path))
-    return card
+    return card, data
 
 
 def read_bundle(path: Path, *, allow_pickle: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -145,8 +152,7 @@ def read_bundle(path: Path, *, allow_pickle: bool = False) -> tuple[dict[str, An
     ``allow_pickle``; anything else that is not a model file is refused
     without being run.
     """
-    card = read_card(path)
-    data = path.read_bytes()
+    card, data = read_card(path)
     if unpickling.is_model_file(data):
         try:
             payload = unpickling.loads(data)
@@ -158,7 +164,7 @@ def read_bundle(path: Path, *, allow_pickle: bool = False) -> tuple[dict[str, An
             raise ModelError(f"cannot load {path}: {type(error).__name__}: {error}") from None
         expected = BUNDLE_FORMAT
     elif allow_pickle:
-        payload = _read_pickle(path)
+        payload = _read_pickle(path, data)
         expected = PICKLE_FORMAT
     else:
         raise ModelError(
@@ -171,10 +177,10 @@ def read_bundle(path: Path, *, allow_pickle: bool = False) -> tuple[dict[str, An
     return payload, card
 
 
-def _read_pickle(path: Path) -> Any:
+def _read_pickle(path: Path, data: bytes) -> Any:
     import joblib
 
     try:
-        return joblib.load(path)
+        return joblib.load(io.BytesIO(data))
     except Exception as error:  # noqa: BLE001 - any unpickling failure means an unusable bundle
         raise ModelError(f"cannot load {path}: {type(error).__name__}: {error}") from None
