@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import InputError
 from .exits import exit_codes
+from .train import check_model_out
 
 
 def convert(
@@ -25,15 +25,10 @@ def convert(
     sha256 and library versions are checked against its card first, as for
     any load; the new card keeps the old one's figures.
     """
-    from ..model.bundle import SUFFIX, card_path
     from ..model.model import load_model
 
     with exit_codes():
-        if out.suffix != SUFFIX:
-            raise InputError(f"--out {out}: a model is written as NAME{SUFFIX} (its card as NAME.json)")
-        existing = [p for p in (out, card_path(out)) if p.exists()]
-        if existing and not force:
-            raise InputError(f"{existing[0]} exists: pass --force to replace it, or choose another --out")
+        check_model_out(out, force)
         model = load_model(old, allow_pickle=True)
         model.card["converted_from"] = {key: model.card.get(key) for key in ("file", "bundle_format", "sha256")}
         model.save(out)

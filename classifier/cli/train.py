@@ -15,6 +15,17 @@ from .exits import exit_codes
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
+def check_model_out(out: Path, force: bool, also: str = "") -> None:
+    """Refuse an ``--out`` that is not ``NAME.model``, or where a model or card is, unless ``force``."""
+    from ..model.bundle import SUFFIX, card_path
+
+    if out.suffix != SUFFIX:
+        raise InputError(f"--out {out}: a model is written as NAME{SUFFIX} (its card as NAME.json)")
+    existing = [p for p in (out, card_path(out)) if p.exists()]
+    if existing and not force:
+        raise InputError(f"{existing[0]} exists: pass --force to replace it, or choose another --out {also}".rstrip())
+
+
 def train(
     data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the model (NAME.model); its card goes beside it.")],
@@ -38,7 +49,6 @@ def train(
     ``html``, and the HTML of web-page corpora) train the HTML classifier.
     """
     from ..cache import cache_folder
-    from ..model.bundle import SUFFIX, card_path
     from ..training.fit import TrainingOptions
     from ..training.fit import train as run_training
 
@@ -46,14 +56,7 @@ def train(
         for path in data:
             if not path.exists():
                 raise InputError(f"training data not found: {path}")
-        if out.suffix != SUFFIX:
-            raise InputError(f"--out {out}: a model is written as NAME{SUFFIX} (its card as NAME.json)")
-        existing = [p for p in (out, card_path(out)) if p.exists()]
-        if existing and not force:
-            raise InputError(
-                f"{existing[0]} exists: pass --force to replace it, or choose another --out "
-                "(a model with the same --name still gets the next version)"
-            )
+        check_model_out(out, force, "(a model with the same --name still gets the next version)")
         if not MODEL_NAME.fullmatch(name or out.stem):
             raise InputError(
                 f"model name {name or out.stem!r}: use letters, digits, '.', '_' and '-' "
