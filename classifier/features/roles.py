@@ -72,6 +72,14 @@ def _nearest(kinds: Sequence[str | None], indexes: Iterable[int]) -> str | None:
     return None
 
 
+def _actor_after(
+    words: Sequence[str], kinds: Sequence[str | None], span: range, markers: tuple[str, ...]
+) -> str | None:
+    """The actor within four words after the first of ``markers`` in ``span`` ("... by gunmen", "... on a rebel camp")."""
+    at = next((j for j in span if words[j] in markers), None)
+    return None if at is None else _nearest(kinds, range(at + 1, min(len(kinds), at + 5)))
+
+
 def _is_passive(words: Sequence[str], i: int) -> bool:
     before = [w for w in words[max(0, i - 3) : i] if w not in _BETWEEN]
     if before and before[-1] in _AUXILIARIES:
@@ -95,15 +103,10 @@ def act_roles(words: Sequence[str], kinds: Sequence[str | None]) -> list[tuple[s
         before = _nearest(kinds, range(i - 1, max(-1, i - 1 - _REACH_BEFORE), -1))
         after_range = range(i + 1, min(len(kinds), i + 1 + _REACH_AFTER))
         if i and words[i - 1] in _NOUN_MARKERS:
-            by = next((j for j in after_range if words[j] == "by"), None)
-            agent = _nearest(kinds, range(by + 1, min(len(kinds), by + 5))) if by is not None else None
-            on = next((j for j in after_range if words[j] in ("on", "against")), None)
-            target = _nearest(kinds, range(on + 1, min(len(kinds), on + 5))) if on is not None else None
-            found.append((kind, agent, target))
+            agent = _actor_after(words, kinds, after_range, ("by",))
+            found.append((kind, agent, _actor_after(words, kinds, after_range, ("on", "against"))))
         elif _is_passive(words, i):
-            by = next((j for j in after_range if words[j] == "by"), None)
-            agent = _nearest(kinds, range(by + 1, min(len(kinds), by + 5))) if by is not None else None
-            found.append((kind, agent, before))
+            found.append((kind, _actor_after(words, kinds, after_range, ("by",)), before))
         else:
             found.append((kind, before, _nearest(kinds, after_range)))
     return found
