@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from classifier.corpus.documents import read_training_jsonl  # noqa: E402
 from classifier.model.model import load_model  # noqa: E402
+from classifier.training.fit import TOPIC_LANGUAGES  # noqa: E402
 from classifier.training.topics import topic_examples, train_topics  # noqa: E402
 
 TAGS = ("militia", "politics", "security_operation")
@@ -50,21 +51,15 @@ REPORT_TAGS = ("militia", "security_operation")
 
 
 def read_items(path: Path, prefix: str = "") -> tuple[list[str], list[list[str]]]:
-    texts, tags = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            if not row["id"].startswith(prefix):
-                continue
-            texts.append(row["text"] if "text" in row else f"{row['title']}\n\n{row['description']}")
-            tags.append(list(row["topics"]))
-    return texts, tags
+    """The texts (as training reads them: a wire item is its title, a blank line, its description) and tags."""
+    items = [d for d in read_training_jsonl(path) if d.id.startswith(prefix)]
+    return [d.text for d in items], [list(d.topics or ()) for d in items]
 
 
 def our_examples() -> tuple[list[str], list[list[str]]]:
     corpus = ROOT / "training" / "corpus"
     documents = [d for name in ("pages.jsonl", "items.jsonl") for d in read_training_jsonl(corpus / name)]
-    return topic_examples([d for d in documents if d.topics is not None and d.language in (None, "en")])
+    return topic_examples([d for d in documents if d.topics is not None and d.language in (None, *TOPIC_LANGUAGES)])
 
 
 def scores(truth: list[list[str]], predicted: list[set[str]], tags=TAGS) -> dict:
