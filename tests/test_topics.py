@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import sparse
 from typer.testing import CliRunner
 
 from classifier import LabeledDocument, load_model
@@ -48,6 +49,26 @@ def test_kind_order_tells_who_does_what_to_whom():
     # The kind features add columns of their own to each sentence.
     assert len(only_in_raid) > len(set(raid_words.indices) - set(attack_words.indices))
     assert len(only_in_attack) > len(set(attack_words.indices) - set(raid_words.indices))
+
+
+def test_features_are_each_block_scaled_to_unit_length_then_side_by_side():
+    texts = [RAID, MATCH, "", "Police.", RAID + "\n\n" + MATCH]
+    features = TopicFeatures(n_features=2**12, char_features=2**10).fit(texts)
+    expected = []
+    for counts, idf in zip(features._blocks(texts), features.idf_):  # in sparse-matrix operations
+        counts.data = np.log1p(counts.data) * idf[counts.indices]
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        expected.append(sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ counts)
+    expected = sparse.hstack(expected, format="csr")
+    for rows in ([0, 1, 2, 3, 4], [2], [4, 0]):
+        got = features.transform([texts[i] for i in rows])
+        want = expected[rows]
+        assert got.shape == want.shape
+        # The same values in the same order: the tag models' sums come out the same to the last bit.
+        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.data, want.data)
+    norms = np.sqrt(np.asarray(got.multiply(got).sum(axis=1)).ravel())
+    assert np.allclose(norms, np.sqrt(2.0))  # two blocks of unit length
 
 
 def test_topic_text_is_the_headline_and_story_only():

@@ -108,14 +108,21 @@ class PageIndex:
         exclusive[self.page_bounds[:-1]] = 0.0
         return inclusive, exclusive
 
+    def running(self, values: np.ndarray) -> RunningSums:
+        """``values``' running sums over each page, from which any window's sum is two lookups.
+
+        Ask once for values whose windows of several widths are wanted: each
+        method below that takes ``values`` computes these sums again.
+        """
+        return RunningSums(self, values, *self._running_sums(values))
+
     def range_sum(self, values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """For each segment, the sum of ``values`` over batch rows ``lo`` to ``hi - 1`` of its page."""
-        inclusive, exclusive = self._running_sums(values)
-        return np.where(hi > lo, inclusive[np.maximum(hi - 1, 0)] - exclusive[np.minimum(lo, len(lo) - 1)], 0.0)
+        return self.running(values).range_sum(lo, hi)
 
     def window_sum(self, values: np.ndarray, before: int, after: int) -> np.ndarray:
         """Sum of ``values`` over ``before`` segments before to ``after`` after, within the page."""
-        return self.range_sum(values, *self._window(before, after))
+        return self.running(values).window_sum(before, after)
 
     def window_count(self, before: int, after: int) -> np.ndarray:
         """How many segments of the page fall in each segment's window."""
@@ -139,20 +146,14 @@ class PageIndex:
 
     def window_mean(self, values: np.ndarray, before: int, after: int) -> np.ndarray:
         """Mean of ``values`` over a window of the page (the segment included)."""
-        return self.window_sum(values, before, after) / self.window_count(before, after)
+        return self.running(values).window_mean(before, after)
 
     def side_mean(self, values: np.ndarray, width: int, side: int) -> np.ndarray:
         """Mean of ``values`` over the ``width`` segments strictly before (``side`` -1) or after (+1) each.
 
         Segments with nothing on that side within the page get -1.
         """
-        if side < 0:
-            total = self.window_sum(values, width, 0) - values
-            count = self.window_count(width, 0) - 1.0
-        else:
-            total = self.window_sum(values, 0, width) - values
-            count = self.window_count(0, width) - 1.0
-        return np.where(count > 0, total / np.maximum(count, 1.0), -1.0)
+        return self.running(values).side_mean(width, side)
 
     def page_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of ``values`` over each segment's page."""
@@ -202,3 +203,36 @@ class PageIndex:
             ok = nxt < self.stop
             distance = np.where(ok, nxt - index, cap)
         return np.minimum(distance, cap).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class RunningSums:
+    """Running sums of one array over each page of a :class:`PageIndex` (:meth:`PageIndex.running`)."""
+
+    index: PageIndex
+    values: np.ndarray
+    inclusive: np.ndarray  # over the page up to and including each segment
+    exclusive: np.ndarray  # ... up to it, excluded
+
+    def range_sum(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """For each segment, the sum over batch rows ``lo`` to ``hi - 1`` of its page."""
+        top, bottom = self.inclusive[np.maximum(hi - 1, 0)], self.exclusive[np.minimum(lo, len(lo) - 1)]
+        return np.where(hi > lo, top - bottom, 0.0)
+
+    def window_sum(self, before: int, after: int) -> np.ndarray:
+        """Sum over ``before`` segments before to ``after`` after, within the page."""
+        return self.range_sum(*self.index._window(before, after))
+
+    def window_mean(self, before: int, after: int) -> np.ndarray:
+        """Mean over a window of the page (the segment included)."""
+        return self.window_sum(before, after) / self.index.window_count(before, after)
+
+    def side_mean(self, width: int, side: int) -> np.ndarray:
+        """Mean over the ``width`` segments strictly before (``side`` -1) or after (+1) each; -1 where there are none."""
+        if side < 0:
+            total = self.window_sum(width, 0) - self.values
+            count = self.index.window_count(width, 0) - 1.0
+        else:
+            total = self.window_sum(0, width) - self.values
+            count = self.index.window_count(0, width) - 1.0
+        return np.where(count > 0, total / np.maximum(count, 1.0), -1.0)

@@ -90,6 +90,7 @@ def score_context(
     weight = np.log1p(words)
     columns: list[np.ndarray] = []
     ones = np.ones(len(index))
+    weight_sums = index.running(weight)
     for offset in _OFFSETS:  # whether that neighbour exists
         columns.append(index.shift(ones, offset, fill=0.0))
     for p in scores.T:
@@ -97,13 +98,12 @@ def score_context(
         columns.append(logit)
         for offset in _OFFSETS:
             columns.append(index.shift(logit, offset, fill=0.0))
+        sums, weighted = index.running(p), index.running(p * weight)
         for width in _WINDOWS:
-            columns.append(index.window_mean(p, width, width))
-            columns.append(
-                index.window_sum(p * weight, width, width) / np.maximum(index.window_sum(weight, width, width), _EPS)
-            )
+            columns.append(sums.window_mean(width, width))
+            columns.append(weighted.window_sum(width, width) / np.maximum(weight_sums.window_sum(width, width), _EPS))
             for side in (-1, 1):
-                columns.append(index.side_mean(p, width, side))
+                columns.append(sums.side_mean(width, side))
         columns.append(index.block_sum(p) / index.block_size())
         page_mean = index.page_sum(p) / index.size
         columns.append(page_mean)

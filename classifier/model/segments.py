@@ -36,6 +36,7 @@ from ..features.tokens import LineBatch
 from ..records import UNLABELLED
 from ..segment.text import Segment
 from .context import score_context
+from .direct import story_proba
 
 # Column of the dense features that holds log(1 + words).
 _LOG_WORDS = feature_names().index("log_words")
@@ -170,7 +171,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
     def _first_pass(self, X, batch, index) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         dense, tokens, containers = self._features(X, batch, index)
-        first = np.column_stack([self.wording_.predict_proba(tokens)[:, 1], self.layout_.predict_proba(dense)[:, 1]])
+        first = np.column_stack([story_proba(self.wording_, tokens), story_proba(self.layout_, dense)])
         return dense, first, containers
 
     def stale_features(self) -> list[str]:
@@ -191,7 +192,8 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
             return np.zeros((0, 2))
         batch, index = LineBatch.from_segments(X), PageIndex.from_segments(X)
         dense, first, containers = self._first_pass(X, batch, index)
-        return self.context_.predict_proba(self._context_input(dense, first, index, containers))
+        story = story_proba(self.context_, self._context_input(dense, first, index, containers))
+        return np.column_stack([1.0 - story, story])
 
     def predict(self, X: Sequence[Segment]) -> np.ndarray:
         """1 for story, 0 for chrome."""

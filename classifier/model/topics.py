@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.special import expit
 from sklearn import __version__ as sklearn_version
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.calibration import CalibratedClassifierCV, _SigmoidCalibration
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
@@ -129,6 +130,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             return np.column_stack([model.predict_proba(matrix)[:, 1] for model in self.estimators_])
         weights, intercepts, calibrators = direct
         decisions = np.asarray(matrix @ weights) + intercepts
+        if isinstance(calibrators, tuple):  # every tag's a sigmoid: its slope and offset
+            slopes, offsets = calibrators
+            return expit(-(slopes * decisions + offsets))
         return np.column_stack([calibrator.predict(decisions[:, j]) for j, calibrator in enumerate(calibrators)])
 
     def _direct(self):
@@ -153,7 +157,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _stacked(estimators) -> tuple | None:
-    """The tags' regression weights side by side, their intercepts and calibrators; None if any tag is otherwise."""
+    """The tags' regression weights side by side, their intercepts and calibrators; None if any tag is otherwise.
+
+    Sigmoid calibrators (the default) become two arrays, their slopes and offsets.
+    """
     weights, intercepts, calibrators = [], [], []
     for estimator in estimators:
         parts = getattr(estimator, "calibrated_classifiers_", [])
@@ -165,6 +172,9 @@ def _stacked(estimators) -> tuple | None:
         weights.append(regression.coef_[0])
         intercepts.append(regression.intercept_[0])
         calibrators.append(parts[0].calibrators[0])
+    if all(isinstance(c, _SigmoidCalibration) for c in calibrators):
+        # As each one's predict computes it, for all tags at once.
+        calibrators = (np.array([c.a_ for c in calibrators]), np.array([c.b_ for c in calibrators]))
     return np.column_stack(weights), np.asarray(intercepts), calibrators
 
 
