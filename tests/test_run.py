@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import itertools
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -545,3 +547,15 @@ def test_filter_resume_without_a_side_file_goes_by_ids_and_says_so(tmp_path, tin
     (tmp_path / "out.jsonl.resume").write_text("not json")
     result = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume"])
     assert result.exit_code == 2 and "not a side file written by storyfilter" in result.stderr
+
+
+def test_a_worker_process_leaves_its_model_out_of_the_garbage_collectors_full_passes(tiny_model, tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from classifier.run.workers import _start_worker
+
+    model_file = tmp_path / "model.pickle"
+    model_file.write_bytes(pickle.dumps(tiny_model))
+    with ProcessPoolExecutor(1, get_context("spawn"), initializer=_start_worker, initargs=(str(model_file),)) as pool:
+        assert pool.submit(gc.get_freeze_count).result(timeout=120) > 10_000

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import gzip
 import json
 import os
@@ -660,3 +661,17 @@ def test_the_docs_page_loads_nothing_from_the_internet():
     assert not re.search(r"https?://", page.text)  # every script, style sheet and icon from this server
     assert script.status_code == 200 and len(script.content) > 100_000
     assert style.status_code == 200 and redoc.status_code == 404
+
+
+def test_the_service_leaves_its_model_out_of_the_garbage_collectors_full_passes(tiny_model):
+    gc.unfreeze()
+
+    async def scenario(client):
+        return gc.get_freeze_count(), (await client.get("/health")).status_code
+
+    try:
+        frozen, status = in_process(create_app(ServeOptions(), model=tiny_model), scenario)
+    finally:
+        gc.unfreeze()
+    assert status == 200
+    assert frozen > 10_000  # the model's objects and the modules', not a handful

@@ -42,7 +42,10 @@ def _start_worker(model_file: str) -> None:
         _worker_model = pickle.load(handle)
     from threadpoolctl import threadpool_limits
 
+    from ..model.labelling import freeze_loaded
+
     threadpool_limits(1)  # the processes are the parallelism; more threads would fight over the cores
+    freeze_loaded()
 
 
 def _run_in_worker(task: Task, chunk: list, *args: Any) -> Any:

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from ..model.labelling import freeze_loaded
 from ..model.model import Model, load_model
 from ..versions import package_version
 from .batcher import Labeller
@@ -41,6 +42,7 @@ def create_app(options: ServeOptions = ServeOptions(), model: Model | None = Non
         app.state.model = dataclasses.replace(served, limits=options.limits) if isinstance(served, Model) else served
         app.state.token = read_token(options.token_file) if options.token_file else None
         app.state.labeller = Labeller(app.state.model, options.batch_size, options.gather)
+        freeze_loaded()
         app.state.labeller.start()
         try:
             yield
