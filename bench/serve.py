@@ -172,6 +172,9 @@ def main() -> None:
     parser.add_argument(
         "--model-alone", action="store_true", help="First time the model alone on batches of 1, 4, 16 and 64 pages."
     )
+    parser.add_argument(
+        "--model-only", action="store_true", help="Time the model alone (as --model-alone) and stop: no server, no CLI."
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="storyfilter-serve-"))
@@ -191,8 +194,10 @@ def main() -> None:
         f"{os.cpu_count()} cores; {pages_count} pages; {len(bodies)} bodies of {args.batch} page(s), median {sizes[len(sizes) // 2] / 1024:.0f} KB"
     )
 
-    if args.model_alone:
+    if args.model_alone or args.model_only:
         model_alone(source)
+    if args.model_only:
+        return
     port = free_port()
     log = workdir / "server.log"
     server = start_server(port, args.workers, log, access_log=not args.no_access_log)
