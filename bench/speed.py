@@ -76,6 +76,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", default="held-out", choices=["held-out", "validation", "all"])
     parser.add_argument("--page-types", default="article,blog")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--documents",
+        type=int,
+        default=LEAST_DOCUMENTS,
+        help="Documents each labelling run is timed on at least (the pages repeated; start-up is about 1.5 s of it).",
+    )
     args = parser.parse_args(argv)
     page_types = None if args.page_types == "all" else tuple(args.page_types.split(","))
     pages = [p for p in corpus_pages(args.data, args.split, page_types) if p.text is not None and p.html is not None]
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         (folder / "page.txt").write_text(texts[0], encoding="utf-8")
-        copies = max(1, -(-LEAST_DOCUMENTS // len(pages)))  # enough documents that start-up is a small part
+        copies = max(1, -(-args.documents // len(pages)))  # enough documents that start-up is a small part
         for kind, inputs in (("text", texts), ("html", htmls)):
             with open(folder / f"{kind}.jsonl", "w", encoding="utf-8") as out:
                 for number, value in enumerate(inputs * copies):
