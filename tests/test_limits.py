@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import tracemalloc
 
@@ -136,3 +137,48 @@ def test_the_cli_refuses_an_oversized_file_by_its_size(tiny_model_path, tmp_path
     assert result.exit_code == 1
     (row,) = map(json.loads, out.read_text().splitlines())
     assert row["error"]["type"] == "TooLargeError" and "bytes" in row["error"]["message"]
+
+
+class _CountingStream(io.BytesIO):
+    """Standard input as the readers see it, noting the longest piece any read returned."""
+
+    longest = 0
+
+    def readline(self, size=-1):
+        line = super().readline(size)
+        self.longest = max(self.longest, len(line))
+        return line
+
+
+def test_a_jsonl_line_too_long_for_the_character_limit_is_read_past_without_being_held(tmp_path):
+    import gzip
+
+    from classifier.inputs import readers
+    from classifier.inputs.formats import InputFormat
+
+    long = json.dumps({"id": "long", "text": "x" * 300_000}).encode() + b"\n"
+    short = json.dumps({"id": "short", "text": "A headline\n\nA story."}).encode() + b"\n"
+    limit = readers._line_limit(100)  # 12 bytes a character, and room for the record's other fields
+    assert len(long) > limit > len(short)
+    # Standard input, the long line first (where the format is guessed from) and again later.
+    stream = _CountingStream(long + short + b"\n" + long + short)
+    results = list(readers.read_stream(stream, "-", InputFormat.AUTO, max_chars=100))
+    assert [(r.id, type(r).__name__) for r in results] == [
+        ("standard input:1", "FailedDocument"),
+        ("short", "Document"),
+        ("standard input:4", "FailedDocument"),
+        ("short", "Document"),
+    ]
+    assert all(r.error_type == "TooLargeError" and "--max-chars" in r.message for r in results[::2])
+    assert results[0].extra == {"line": 1} and f"{len(long):,} bytes" in results[0].message
+    assert stream.longest <= limit + 1  # never more than the limit in hand
+    # Files, plain and gzipped: the same records, and without a limit the line is read.
+    for name, content in (
+        ("pages.jsonl", short + long + short),
+        ("pages.jsonl.gz", gzip.compress(short + long + short)),
+    ):
+        path = tmp_path / name
+        path.write_bytes(content)
+        kinds = [type(r).__name__ for r in readers.read_path(path, max_chars=100)]
+        assert kinds == ["Document", "FailedDocument", "Document"]
+        assert [r.id for r in readers.read_path(path)] == ["short", "long", "short"]

@@ -69,11 +69,11 @@ def iter_documents(
     """Every document of every input, in order, lazily; WARC records that are not pages counted in ``skipped``.
 
     A text or HTML file that cannot be within ``max_chars`` characters is
-    not read whole (see :func:`~classifier.inputs.readers.read_path`).
+    not read whole, nor is a JSONL line (see :func:`~classifier.inputs.readers.read_path`).
     """
     for name in inputs:
         if name == "-":
-            yield from read_stream(sys.stdin.buffer, "-", fmt, skipped)
+            yield from read_stream(sys.stdin.buffer, "-", fmt, skipped, max_chars)
             continue
         path = Path(name)
         if path.is_dir():

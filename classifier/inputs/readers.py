@@ -17,7 +17,7 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from ..errors import InputError, TooLargeError
 from ..records import Document, FailedDocument, LabeledDocument, document_from_record
@@ -28,6 +28,43 @@ from .warc import SkippedRecords, read_warc
 # The most bytes a character takes in any encoding we read (UTF-8's four): a file of more
 # bytes than four times the character limit cannot be within it.
 MAX_BYTES_A_CHAR = 4
+# The most bytes a character takes in a JSONL line: JSON may write one as two \uXXXX escapes
+# (a surrogate pair), and the record's other fields and names need room too.
+MAX_LINE_BYTES_A_CHAR = 12
+_LINE_SLACK = 2**16
+
+
+class _LongLine(NamedTuple):
+    """A JSONL line of more bytes than its limit, skipped without being held: how long it was."""
+
+    length: int
+
+
+def _line_limit(max_chars: int | None) -> int | None:
+    return None if max_chars is None else MAX_LINE_BYTES_A_CHAR * max_chars + _LINE_SLACK
+
+
+def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _LongLine]:
+    """The stream's lines, none held of more than ``limit`` bytes: a longer one is read past in pieces
+    and stands as a :class:`_LongLine`."""
+    if limit is None:
+        yield from stream
+        return
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        length = len(line)
+        del line
+        while True:
+            piece = stream.readline(min(limit + 1, 2**20))
+            length += len(piece)
+            if not piece or piece.endswith(b"\n"):
+                break
+        yield _LongLine(length)
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -68,7 +105,8 @@ def read_path(
     The WARC records that are not pages are counted in ``skipped``. A text
     or HTML file too large to hold ``max_chars`` characters or fewer (over
     four bytes a character, gzip's content counted) gets its error record
-    without being read whole.
+    without being read whole; so does a JSONL line of more than 12 bytes a
+    character of ``max_chars`` (JSON's longest escape), which is read past.
     """
     kind = format_of(path, fmt)
     doc_id = _document_id(path, id_root)
@@ -76,7 +114,7 @@ def read_path(
         yield FailedDocument(doc_id, "InputError", unread_message(path))
         return
     if kind is InputFormat.JSONL:
-        yield from _read_jsonl_file(path, doc_id)
+        yield from _read_jsonl_file(path, doc_id, _line_limit(max_chars))
         return
     if kind is InputFormat.WARC:
         yield from _read_warc_file(path, doc_id, skipped)
@@ -142,13 +180,18 @@ def _too_large(path: Path, max_bytes: int) -> TooLargeError:
 
 
 def read_stream(
-    stream: IO[bytes], name: str, fmt: InputFormat, skipped: SkippedRecords | None = None
+    stream: IO[bytes],
+    name: str,
+    fmt: InputFormat,
+    skipped: SkippedRecords | None = None,
+    max_chars: int | None = None,
 ) -> Iterator[Document | FailedDocument]:
     """The documents of standard input: JSONL unless ``fmt`` says otherwise.
 
     Read as JSONL without being asked (``fmt`` auto), input whose first line
     is not a JSON object gives one error record that names the options to
-    use, rather than one per line.
+    use, rather than one per line. A JSONL line too long for ``max_chars``
+    is read past, as in :func:`read_path`.
     """
     label = "standard input" if name == "-" else name
     if fmt is InputFormat.WARC:
@@ -166,9 +209,10 @@ def read_stream(
             return
         yield Document(id="stdin", text=text) if fmt is InputFormat.TEXT else Document(id="stdin", html=text)
         return
-    lines: Iterable[bytes] = stream
+    limit = _line_limit(max_chars)
+    lines: Iterator[bytes | _LongLine] = _bounded_lines(stream, limit)
     if fmt is InputFormat.AUTO:
-        head = _head_lines(stream)
+        head = _head_lines(lines)
         if head and not _is_json_object(head[-1]):
             yield FailedDocument(
                 "stdin",
@@ -177,21 +221,23 @@ def read_stream(
                 "--format html to read it as one page (--format warc for a WARC)",
             )
             return
-        lines = itertools.chain(head, stream)
-    yield from _read_jsonl(lines, label)
+        lines = itertools.chain(head, lines)
+    yield from _read_jsonl(lines, label, limit)
 
 
-def _head_lines(stream: IO[bytes]) -> list[bytes]:
-    """The lines of a stream up to its first non-blank one (none at all when it holds only blank lines)."""
+def _head_lines(lines: Iterator[bytes | _LongLine]) -> list[bytes | _LongLine]:
+    """The lines up to the first non-blank one (none at all when there are only blank lines)."""
     head = []
-    for line in stream:
+    for line in lines:
         head.append(line)
-        if line.strip():
+        if isinstance(line, _LongLine) or line.strip():
             return head
     return []
 
 
-def _is_json_object(line: bytes) -> bool:
+def _is_json_object(line: bytes | _LongLine) -> bool:
+    if isinstance(line, _LongLine):
+        return True  # too long to look at: read as JSONL, where it gets its error record
     try:
         return isinstance(_json_line(line), dict)
     except (ValueError, RecursionError, InputError):
@@ -232,19 +278,26 @@ def _read_warc_file(path: Path, doc_id: str, skipped: SkippedRecords | None) -> 
         yield from read_warc(handle, str(path), skipped)
 
 
-def _read_jsonl_file(path: Path, doc_id: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
-    """The documents of a JSONL file (gzipped or not), read a line at a time."""
+def _read_jsonl_file(
+    path: Path, doc_id: str, limit: int | None = None
+) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    """The documents of a JSONL file (gzipped or not), read a line at a time, none of more than ``limit`` bytes."""
     try:
         handle = _open_binary(path)
     except OSError as error:
         yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
         return
     with handle:
-        yield from _read_jsonl(handle, str(path))
+        yield from _read_jsonl(_bounded_lines(handle, limit), str(path), limit)
 
 
-def _read_jsonl(stream: Iterable[bytes], name: str) -> Iterator[Document | LabeledDocument | FailedDocument]:
-    """One document per non-blank line; a stream that breaks off (a cut or corrupt gzip) ends in an error record."""
+def _read_jsonl(
+    stream: Iterable[bytes | _LongLine], name: str, limit: int | None = None
+) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    """One document per non-blank line; a stream that breaks off (a cut or corrupt gzip) ends in an error record.
+
+    A line longer than ``limit`` bytes (a :class:`_LongLine`) gets a TooLargeError record.
+    """
     lines = iter(stream)
     number = 0
     while True:
@@ -259,9 +312,19 @@ def _read_jsonl(stream: Iterable[bytes], name: str) -> Iterator[Document | Label
             )
             return
         number += 1
+        where = f"{name}:{number}"
+        if isinstance(raw_line, _LongLine):
+            yield FailedDocument(
+                where,
+                "TooLargeError",
+                f"{where}: a line of {raw_line.length:,} bytes, more than {limit:,}, so more characters than "
+                f"the limit of {(limit - _LINE_SLACK) // MAX_LINE_BYTES_A_CHAR:,} (--max-chars) can hold: "
+                "split it, or raise the limit",
+                {"line": number},
+            )
+            continue
         if not raw_line.strip():
             continue
-        where = f"{name}:{number}"
         try:
             record = _json_line(raw_line)
         except (ValueError, RecursionError, InputError) as error:  # ValueError: also numbers of over 4,300 digits
