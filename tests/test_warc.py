@@ -224,3 +224,20 @@ def test_a_crawl_on_standard_input_with_format_warc(tmp_path, tiny_model_path):
     )
     assert result.exit_code == 0, result.output
     assert [r["id"] for r in records(result.stdout_bytes)] == list(pages())
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_page_too_large_for_the_character_limit_gets_its_error_record_and_the_next_is_read(gz, tmp_path):
+    from classifier.inputs.readers import read_path
+
+    path = tmp_path / ("big.warc.gz" if gz else "big.warc")
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=gz)
+        writer.write_record(response(writer, "https://example.org/big", b"<p>" + b"x" * 5_000 + b"</p>", "text/html"))
+        writer.write_record(response(writer, "https://example.org/small", b"<p>A page.</p>", "text/html"))
+    big, small = read_path(path, max_chars=1_000)  # 4,000 bytes at most
+    assert big.id == "https://example.org/big" and big.error_type == "TooLargeError"
+    assert "--max-chars" in big.message and big.extra["url"] == "https://example.org/big"
+    assert small.id == "https://example.org/small" and "A page." in small.html
+    assert [d.id for d in read_path(path)] == ["https://example.org/big", "https://example.org/small"]
+    assert not hasattr(next(iter(read_path(path))), "error_type")  # no limit: read

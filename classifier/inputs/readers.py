@@ -40,6 +40,10 @@ class _LongLine(NamedTuple):
     length: int
 
 
+def _byte_limit(max_chars: int | None) -> int | None:
+    return None if max_chars is None else MAX_BYTES_A_CHAR * max_chars
+
+
 def _line_limit(max_chars: int | None) -> int | None:
     return None if max_chars is None else MAX_LINE_BYTES_A_CHAR * max_chars + _LINE_SLACK
 
@@ -117,10 +121,10 @@ def read_path(
         yield from _read_jsonl_file(path, doc_id, _line_limit(max_chars))
         return
     if kind is InputFormat.WARC:
-        yield from _read_warc_file(path, doc_id, skipped)
+        yield from _read_warc_file(path, doc_id, skipped, _byte_limit(max_chars))
         return
     try:
-        raw = read_bytes(path, None if kind is InputFormat.JSON or max_chars is None else MAX_BYTES_A_CHAR * max_chars)
+        raw = read_bytes(path, None if kind is InputFormat.JSON else _byte_limit(max_chars))
     except TooLargeError as error:
         yield FailedDocument(doc_id, "TooLargeError", str(error))
         return
@@ -195,7 +199,7 @@ def read_stream(
     """
     label = "standard input" if name == "-" else name
     if fmt is InputFormat.WARC:
-        yield from read_warc(stream, label, skipped)
+        yield from read_warc(stream, label, skipped, _byte_limit(max_chars))
         return
     if fmt is InputFormat.JSON:
         yield from read_json(stream.read(), label, "stdin")
@@ -268,14 +272,16 @@ def read_json(raw: bytes, name: str, doc_id: str) -> Iterator[Document | Labeled
         )
 
 
-def _read_warc_file(path: Path, doc_id: str, skipped: SkippedRecords | None) -> Iterator[Document | FailedDocument]:
+def _read_warc_file(
+    path: Path, doc_id: str, skipped: SkippedRecords | None, max_bytes: int | None = None
+) -> Iterator[Document | FailedDocument]:
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the `with` below
     except OSError as error:
         yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
         return
     with handle:
-        yield from read_warc(handle, str(path), skipped)
+        yield from read_warc(handle, str(path), skipped, max_bytes)
 
 
 def _read_jsonl_file(

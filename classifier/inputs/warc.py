@@ -143,12 +143,14 @@ def _key(uri: str) -> bytes:
 
 
 def read_warc(
-    stream: IO[bytes], name: str, skipped: SkippedRecords | None = None
+    stream: IO[bytes], name: str, skipped: SkippedRecords | None = None, max_bytes: int | None = None
 ) -> Iterator[Document | FailedDocument]:
     """The HTML pages of a WARC read from ``stream`` (``name`` says which, in ids and messages).
 
     Records that are not HTML responses are counted in ``skipped``. Nothing
-    is raised: what cannot be read ends in an error record.
+    is raised: what cannot be read ends in an error record. A page of more
+    than ``max_bytes`` bytes (its content, decoded from the HTTP transfer)
+    gets a TooLargeError record; no more than that of it is held.
     """
     skipped = skipped if skipped is not None else SkippedRecords()
     seen: set[bytes] = set()  # the URIs of the pages so far, as 8-byte hashes: a crawl file holds many
@@ -170,7 +172,8 @@ def read_warc(
             if reason is not None:
                 whole = _drain(record)
             else:
-                body = record.content_stream().read()
+                content = record.content_stream()  # (its read takes no -1 for "all")
+                body = content.read() if max_bytes is None else content.read(max_bytes + 1)
                 whole = _drain(record)
         except _NOT_A_RECORD as error:
             yield _damage(name, number, error)
@@ -181,7 +184,7 @@ def read_warc(
         if reason is not None:
             skipped[reason] += 1
             continue
-        yield _page(record, body, name, seen)
+        yield _page(record, body, name, seen, max_bytes)
 
 
 def _damage(name: str, number: int, error: Exception) -> FailedDocument:
@@ -190,8 +193,8 @@ def _damage(name: str, number: int, error: Exception) -> FailedDocument:
     return FailedDocument(f"{name}:{number}", "InputError", message[:1000], {"record": number})
 
 
-def _page(record, body: bytes, name: str, seen: set[bytes]) -> Document | FailedDocument:
-    """One HTML response as a document: its id, decoded HTML, ``url`` and ``date``."""
+def _page(record, body: bytes, name: str, seen: set[bytes], max_bytes: int | None = None) -> Document | FailedDocument:
+    """One HTML response as a document: its id, decoded HTML, ``url`` and ``date``; its error record when over ``max_bytes``."""
     headers = record.rec_headers
     uri = (headers.get_header("WARC-Target-URI") or "").strip("<> ")
     record_id = (headers.get_header("WARC-Record-ID") or "").strip("<> ")
@@ -199,6 +202,9 @@ def _page(record, body: bytes, name: str, seen: set[bytes]) -> Document | Failed
     key = _key(uri)
     doc_id = uri if uri and key not in seen else f"{uri} {record_id}".strip()
     seen.add(key)
+    if max_bytes is not None and len(body) > max_bytes:
+        message = f"{name}: {doc_id}: a page of more than {max_bytes:,} bytes, so more characters than the limit (--max-chars): split it, or raise the limit"
+        return FailedDocument(doc_id, "TooLargeError", message, extra)
     _, charset = _media_type(record.http_headers.get_header("Content-Type"))
     try:
         html = decode_html(body, declared=charset)
