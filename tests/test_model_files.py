@@ -135,6 +135,19 @@ def test_a_damaged_model_file_is_a_model_error(tiny_model_path, tmp_path):
         load_model(path)
 
 
+def test_a_model_file_that_would_unpack_to_far_more_than_its_size_is_refused_unread(tiny_model_path, tmp_path):
+    bomb = unpickling.MAGIC + zlib.compress(pickle.dumps(b"\0" * 50_000_000), 9)  # ~50 KB for 50 MB
+    assert len(bomb) < 100_000
+    with pytest.raises(ValueError, match="unpacks to more than"):
+        unpickling.loads(bomb)
+    path = tmp_path / "bomb.model"
+    shutil.copy(card_path(tiny_model_path), card_path(path))
+    _bundle_beside(tiny_model_path, path, bomb, BUNDLE_FORMAT)
+    with pytest.raises(ModelError, match="unpacks to more than"):
+        load_model(path)
+    assert unpickling.loads(unpickling.dumps({"a": 1})) == {"a": 1}  # a model's own ratio passes
+
+
 class _ObjectsFromBytes:
     """Unpickled, it would call numpy.ndarray to make an array of objects whose pointers are the file's bytes."""
 

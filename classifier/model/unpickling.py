@@ -24,6 +24,9 @@ from typing import Any, ClassVar
 
 # The first bytes of a model file (bundle format 3); then a zlib-compressed pickle.
 MAGIC = b"storyfilter model\n"
+# The most a model file's pickle may unpack to per compressed byte (a model's: about 2). More is
+# a decompression bomb, a small file that would take the memory of the process loading it.
+MAX_EXPANSION = 32
 PROTOCOL = 5
 COMPRESSION_LEVEL = 6
 
@@ -133,10 +136,19 @@ def loads(data: bytes) -> Any:
     """
     if not data.startswith(MAGIC):
         raise ValueError("not a storyfilter model file")
+    body = memoryview(data)[len(MAGIC) :]
+    unpacker = zlib.decompressobj()
     try:
-        inner = zlib.decompress(memoryview(data)[len(MAGIC) :])
+        inner = unpacker.decompress(body, MAX_EXPANSION * len(body) + 2**20)
     except zlib.error as error:
         raise ValueError(f"damaged compression ({error})") from None
+    if unpacker.unconsumed_tail:
+        raise ValueError(
+            f"the compressed pickle unpacks to more than {MAX_EXPANSION} times its size "
+            "(a model's unpacks to about twice): refused unread"
+        )
+    if not unpacker.eof:
+        raise ValueError("damaged compression (the data ends early)")
     return _ClosedUnpickler(io.BytesIO(inner)).load()
 
 
