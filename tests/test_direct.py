@@ -1,6 +1,7 @@
 """The estimators applied directly give the figures of their own ``predict_proba``, bit for bit."""
 
 import numpy as np
+import pytest
 from scipy import sparse
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import SGDClassifier
@@ -51,3 +52,29 @@ def test_other_estimators_are_called_as_usual():
     labelled = HistGradientBoostingClassifier(max_iter=3).fit(X, np.array(["a", "b"] * 5))
     assert _direct_form(hinge) is None and _direct_form(labelled) is None
     assert np.array_equal(story_proba(hinge, X), hinge.predict_proba(X)[:, 1])
+
+
+def test_models_the_direct_form_cannot_serve_are_called_as_usual_and_a_refit_is_seen():
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.integers(0, 4, 300), rng.normal(size=300)]).astype(float)
+    y = ((X[:, 0] == 2) | (X[:, 1] > 1)).astype(int)
+    categorical = HistGradientBoostingClassifier(categorical_features=[0], max_iter=10, random_state=0).fit(X, y)
+    assert _direct_form(categorical) is None  # its categories are encoded first, on sklearn's own path
+    assert np.array_equal(story_proba(categorical, X), categorical.predict_proba(X)[:, 1])
+    words = sparse.random(300, 40, density=0.1, format="csr", random_state=1)
+    linear = SGDClassifier(loss="log_loss", random_state=0).fit(words, y)
+    first = story_proba(linear, words)
+    linear.fit(words, 1 - y)  # fitted again in place: the new weights, not the first ones
+    assert np.array_equal(story_proba(linear, words), linear.predict_proba(words)[:, 1])
+    assert not np.array_equal(first, story_proba(linear, words))
+    linear.sparsify()
+    assert np.array_equal(story_proba(linear, words), linear.predict_proba(words)[:, 1])
+
+
+def test_columns_other_than_the_fitted_ones_are_an_error_not_a_wrong_read():
+    X, y = np.arange(60.0).reshape(10, 6), np.array([0, 1] * 5)
+    trees = HistGradientBoostingClassifier(max_iter=3).fit(X, y)
+    linear = SGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+    for estimator in (trees, linear):
+        with pytest.raises(ValueError, match="expecting 6"):
+            story_proba(estimator, X[:, :3])

@@ -171,7 +171,17 @@ def test_a_jsonl_line_too_long_for_the_character_limit_is_read_past_without_bein
     ]
     assert all(r.error_type == "TooLargeError" and "--max-chars" in r.message for r in results[::2])
     assert results[0].extra == {"line": 1} and f"{len(long):,} bytes" in results[0].message
-    assert stream.longest <= limit + 1  # never more than the limit in hand
+    assert stream.longest <= limit + 2  # never more than the limit (and a CRLF) in hand
+    # A line of exactly the limit is read, with LF or CRLF.
+    exact = b'{"id": "exact", "text": "' + b"x" * (limit - 27) + b'"}'
+    assert len(exact) == limit
+    for end in (b"\n", b"\r\n"):
+        (document,) = readers.read_stream(io.BytesIO(exact + end), "-", InputFormat.AUTO, max_chars=100)
+        assert document.id == "exact"
+    # A page piped in without --format, its first line too long to hold: one "not JSONL" record, as for a short one.
+    page = b"<html><body>" + b"x" * (limit + 10) + b"</body>\n</html>\n"
+    (refused,) = readers.read_stream(io.BytesIO(page), "-", InputFormat.AUTO, max_chars=100)
+    assert refused.error_type == "InputError" and "--format html" in refused.message
     # Files, plain and gzipped: the same records, and without a limit the line is read.
     for name, content in (
         ("pages.jsonl", short + long + short),

@@ -135,7 +135,10 @@ def test_a_damaged_model_file_is_a_model_error(tiny_model_path, tmp_path):
         load_model(path)
 
 
-def test_a_model_file_that_would_unpack_to_far_more_than_its_size_is_refused_unread(tiny_model_path, tmp_path):
+def test_a_model_file_that_would_unpack_to_far_more_than_its_size_is_refused_unread(
+    tiny_model_path, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(unpickling, "MAX_UNPACKED", 2**20)  # 1 MiB (1 GiB in use): the same rule, a smaller test
     bomb = unpickling.MAGIC + zlib.compress(pickle.dumps(b"\0" * 50_000_000), 9)  # ~50 KB for 50 MB
     assert len(bomb) < 100_000
     with pytest.raises(ValueError, match="unpacks to more than"):

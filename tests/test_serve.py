@@ -663,15 +663,18 @@ def test_the_docs_page_loads_nothing_from_the_internet():
     assert style.status_code == 200 and redoc.status_code == 404
 
 
-def test_the_service_leaves_its_model_out_of_the_garbage_collectors_full_passes(tiny_model):
+def test_serve_leaves_its_model_out_of_the_garbage_collectors_full_passes(tiny_model):
     gc.unfreeze()
 
     async def scenario(client):
         return gc.get_freeze_count(), (await client.get("/health")).status_code
 
     try:
-        frozen, status = in_process(create_app(ServeOptions(), model=tiny_model), scenario)
+        frozen, status = in_process(create_app(ServeOptions(), model=tiny_model, freeze=True), scenario)
+        gc.unfreeze()
+        embedded, _ = in_process(create_app(ServeOptions(), model=tiny_model), scenario)
     finally:
         gc.unfreeze()
     assert status == 200
     assert frozen > 10_000  # the model's objects and the modules', not a handful
+    assert embedded == 0  # an app in a program of one's own leaves its heap alone

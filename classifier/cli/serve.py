@@ -140,7 +140,7 @@ def serve(
         )
     server = dict(host=host, port=port, workers=count, access_log=access_log)
     if loaded is not None:  # one worker: this process, with the model it has loaded
-        started = run_server(create_app(options, model=loaded), options, **server)
+        started = run_server(create_app(options, model=loaded, freeze=True), options, **server)
     else:
         os.environ[OPTIONS_VARIABLE] = options.to_environment()
         started = run_server("classifier.service.app:app_from_environment", options, **server)

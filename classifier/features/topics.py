@@ -183,7 +183,7 @@ class TopicFeatures(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "idf_")
         blocks = self._blocks(X)
-        n_rows = len(X)
+        n_rows = blocks[0].shape[0]
         indptr = sum(block.indptr for block in blocks)
         data = np.empty(indptr[-1])
         indices = np.empty(indptr[-1], dtype=np.int64)

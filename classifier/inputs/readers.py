@@ -32,12 +32,15 @@ MAX_BYTES_A_CHAR = 4
 # (a surrogate pair), and the record's other fields and names need room too.
 MAX_LINE_BYTES_A_CHAR = 12
 _LINE_SLACK = 2**16
+# What is kept of the start of a line too long to hold (enough to tell JSON from a page).
+_HEAD_BYTES = 1024
 
 
 class _LongLine(NamedTuple):
-    """A JSONL line of more bytes than its limit, skipped without being held: how long it was."""
+    """A JSONL line of more bytes than its limit, skipped without being held: how long it was, and how it began."""
 
     length: int
+    head: bytes
 
 
 def _byte_limit(max_chars: int | None) -> int | None:
@@ -49,26 +52,26 @@ def _line_limit(max_chars: int | None) -> int | None:
 
 
 def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _LongLine]:
-    """The stream's lines, none held of more than ``limit`` bytes: a longer one is read past in pieces
-    and stands as a :class:`_LongLine`."""
+    """The stream's lines, none held of more than ``limit`` bytes besides its line break (LF or CRLF): a
+    longer one is read past in pieces and stands as a :class:`_LongLine`."""
     if limit is None:
         yield from stream
         return
     while True:
-        line = stream.readline(limit + 1)
+        line = stream.readline(limit + 2)
         if not line:
             return
         if len(line) <= limit or line.endswith(b"\n"):
             yield line
             continue
-        length = len(line)
+        length, head = len(line), line[:_HEAD_BYTES]
         del line
         while True:
-            piece = stream.readline(min(limit + 1, 2**20))
+            piece = stream.readline(min(limit + 2, 2**20))
             length += len(piece)
             if not piece or piece.endswith(b"\n"):
                 break
-        yield _LongLine(length)
+        yield _LongLine(length, head)
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -240,8 +243,8 @@ def _head_lines(lines: Iterator[bytes | _LongLine]) -> list[bytes | _LongLine]:
 
 
 def _is_json_object(line: bytes | _LongLine) -> bool:
-    if isinstance(line, _LongLine):
-        return True  # too long to look at: read as JSONL, where it gets its error record
+    if isinstance(line, _LongLine):  # too long to parse: JSON if it opens as an object does
+        return line.head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
     try:
         return isinstance(_json_line(line), dict)
     except (ValueError, RecursionError, InputError):

@@ -83,6 +83,8 @@ def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> d
         raise ModelError(
             f"the model holds {error}, which a storyfilter model file may not name (classifier/model/unpickling.py)"
         ) from None
+    except ValueError as error:
+        raise ModelError(f"the model cannot be written as a model file: {error}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)

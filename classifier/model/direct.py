@@ -19,21 +19,29 @@ from collections.abc import Callable
 from weakref import WeakKeyDictionary
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit
 
-# The direct form of each estimator met so far (None: call it as usual).
+# The direct form of each estimator met so far (None: call it as usual), with the fitted
+# attribute it was made from: fitted again, an estimator gets a new one.
 _FOUND: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def story_proba(estimator, X) -> np.ndarray:
     """``estimator.predict_proba(X)[:, 1]`` of a fitted binary classifier, without the per-call checks."""
-    try:
-        direct = _FOUND[estimator]
-    except KeyError:
-        direct = _FOUND[estimator] = _direct_form(estimator)
+    fitted = _fitted(estimator)
+    found = _FOUND.get(estimator)
+    if found is None or found[0] is not fitted:
+        found = _FOUND[estimator] = (fitted, _direct_form(estimator))
+    direct = found[1]
     if direct is None:
         return estimator.predict_proba(X)[:, 1]
     return direct(X)
+
+
+def _fitted(estimator):
+    """The attribute a fit replaces, by which a direct form is known to be current."""
+    return getattr(estimator, "_predictors", None) or getattr(estimator, "coef_", None)
 
 
 def _direct_form(estimator) -> Callable[[object], np.ndarray] | None:
@@ -54,12 +62,15 @@ def _trees(estimator) -> Callable[[np.ndarray], np.ndarray] | None:
 
         predictors = [predictor for (predictor,) in estimator._predictors]
         known_categories, feature_map = estimator._bin_mapper.make_known_categories_bitsets()
-        baseline, loss = estimator._baseline_prediction, estimator._loss
+        baseline, loss, width = estimator._baseline_prediction, estimator._loss, estimator.n_features_in_
     except (AttributeError, ImportError, ValueError):
         return None
+    if getattr(estimator, "_preprocessor", None) is not None or getattr(estimator, "is_categorical_", None) is not None:
+        return None  # categorical features are encoded first: sklearn's own path does that
 
     def proba(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
+        _check_width(X, width, estimator)
         raw = np.zeros((X.shape[0], 1), dtype=baseline.dtype, order="F")
         raw += baseline
         threads = _openmp_effective_n_threads()  # as limited around the call (threadpoolctl)
@@ -73,12 +84,21 @@ def _trees(estimator) -> Callable[[np.ndarray], np.ndarray] | None:
 def _linear(estimator) -> Callable[[object], np.ndarray] | None:
     """The logistic of the linear decision function: as ``decision_function`` and ``_predict_proba_lr`` do."""
     coef, intercept = getattr(estimator, "coef_", None), getattr(estimator, "intercept_", None)
-    if coef is None or intercept is None or coef.shape[0] != 1:
+    if coef is None or intercept is None or coef.shape[0] != 1 or sparse.issparse(coef):
         return None
     weights = coef.T
 
     def proba(X) -> np.ndarray:
+        _check_width(X, weights.shape[0], estimator)
         scores = np.asarray(X @ weights) + intercept
         return expit(scores.reshape(-1))
 
     return proba
+
+
+def _check_width(X, width: int, estimator) -> None:
+    """The check of scikit-learn's that matters here: as many columns as the estimator was fitted on."""
+    if X.ndim != 2 or X.shape[1] != width:
+        raise ValueError(
+            f"X has {X.shape[-1] if X.ndim else 0} features, but {type(estimator).__name__} is expecting {width}"
+        )

@@ -26,8 +26,14 @@ from .options import ServeOptions, read_token
 from .routes import router
 
 
-def create_app(options: ServeOptions = ServeOptions(), model: Model | None = None) -> FastAPI:
+def create_app(options: ServeOptions = ServeOptions(), model: Model | None = None, freeze: bool = False) -> FastAPI:
     """The service's ASGI app; it loads ``options.model`` (or uses ``model``) when it starts.
+
+    With ``freeze``, once the model is loaded, what the process holds is left
+    out of the garbage collector's full passes
+    (:func:`~classifier.model.labelling.freeze_loaded`): ``storyfilter
+    serve`` asks for it, its processes being the service's alone; an app
+    embedded in a program of one's own leaves that program's heap alone.
 
     Raises (at start-up)
     --------------------
@@ -42,7 +48,8 @@ def create_app(options: ServeOptions = ServeOptions(), model: Model | None = Non
         app.state.model = dataclasses.replace(served, limits=options.limits) if isinstance(served, Model) else served
         app.state.token = read_token(options.token_file) if options.token_file else None
         app.state.labeller = Labeller(app.state.model, options.batch_size, options.gather)
-        freeze_loaded()
+        if freeze:
+            freeze_loaded()
         app.state.labeller.start()
         try:
             yield
@@ -66,4 +73,4 @@ def create_app(options: ServeOptions = ServeOptions(), model: Model | None = Non
 
 def app_from_environment() -> FastAPI:
     """The app with the options ``storyfilter serve`` put in the environment (uvicorn's factory)."""
-    return create_app(ServeOptions.from_environment())
+    return create_app(ServeOptions.from_environment(), freeze=True)
