@@ -154,3 +154,42 @@ def test_labelling_runs_the_native_thread_pools_at_one_thread_unless_asked(tiny_
     monkeypatch.setenv("STORYFILTER_THREADS", "2")
     tiny_model.label(harbour_text)
     assert set(seen[-1].values()) == {2}
+
+
+def test_threads_labelling_at_once_share_one_pause_of_the_collector(tiny_model, harbour_text):
+    import gc
+    import threading
+
+    from classifier.model.labelling import _gc_paused
+
+    together = threading.Barrier(3)
+    seen = []
+
+    def work():
+        with _gc_paused():
+            together.wait(timeout=30)  # all three inside
+            seen.append(gc.isenabled())
+            together.wait(timeout=30)  # none has left before all looked
+
+    for collector_on in (True, False):
+        gc.enable() if collector_on else gc.disable()
+        seen.clear()
+        threads = [threading.Thread(target=work) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert seen == [False, False, False]
+        assert gc.isenabled() == collector_on  # as it was before the first
+    gc.enable()
+    # Labelling from several threads at once gives what labelling alone gives.
+    alone = tiny_model.label(harbour_text, id="h")
+    results = []
+    workers = [
+        threading.Thread(target=lambda: results.append(tiny_model.label(harbour_text, id="h"))) for _ in range(4)
+    ]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=120)
+    assert results == [alone] * 4 and gc.isenabled()

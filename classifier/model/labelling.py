@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -301,11 +302,29 @@ def _gc_paused() -> Iterator[None]:
     refer to each other; the target lets go of its state when parsing ends,
     so what waits for the collector is small.) Memory is still
     freed by reference counting, and the collector's state is restored.
+
+    Threads that label at once share one pause, counted under a lock: the
+    collector is held from the first one's start to the last one's end,
+    and then set back as it was before the first (read and held in one
+    step, so no thread can take another's pause for the collector's own
+    state and leave it off for good).
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _pauses, _was_enabled
+    with _pause_lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()
+
+
+# The labelling calls under way in this process, and whether the collector ran before the first.
+_pause_lock = threading.Lock()
+_pauses = 0
+_was_enabled = False
