@@ -78,3 +78,17 @@ def test_columns_other_than_the_fitted_ones_are_an_error_not_a_wrong_read():
     for estimator in (trees, linear):
         with pytest.raises(ValueError, match="expecting 6"):
             story_proba(estimator, X[:, :3])
+
+
+def test_an_estimator_seen_once_is_not_kept_alive_by_its_direct_form():
+    import gc
+    import weakref
+
+    X, y = np.arange(60.0).reshape(10, 6), np.array([0, 1] * 5)
+    for make in (lambda: HistGradientBoostingClassifier(max_iter=3), lambda: SGDClassifier(loss="log_loss")):
+        estimator = make().fit(X, y)
+        story_proba(estimator, X)
+        gone = weakref.ref(estimator)
+        del estimator
+        gc.collect()
+        assert gone() is None

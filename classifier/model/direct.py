@@ -23,7 +23,8 @@ from scipy import sparse
 from scipy.special import expit
 
 # The direct form of each estimator met so far (None: call it as usual), with the fitted
-# attribute it was made from: fitted again, an estimator gets a new one.
+# attribute it was made from: fitted again, an estimator gets a new one. The forms hold
+# no reference to their estimator, or an entry would keep its own key alive.
 _FOUND: WeakKeyDictionary = WeakKeyDictionary()
 
 
@@ -68,9 +69,11 @@ def _trees(estimator) -> Callable[[np.ndarray], np.ndarray] | None:
     if getattr(estimator, "_preprocessor", None) is not None or getattr(estimator, "is_categorical_", None) is not None:
         return None  # categorical features are encoded first: sklearn's own path does that
 
+    name = type(estimator).__name__  # (the form keeps no reference to its estimator: see _FOUND)
+
     def proba(X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
-        _check_width(X, width, estimator)
+        _check_width(X, width, name)
         raw = np.zeros((X.shape[0], 1), dtype=baseline.dtype, order="F")
         raw += baseline
         threads = _openmp_effective_n_threads()  # as limited around the call (threadpoolctl)
@@ -86,19 +89,17 @@ def _linear(estimator) -> Callable[[object], np.ndarray] | None:
     coef, intercept = getattr(estimator, "coef_", None), getattr(estimator, "intercept_", None)
     if coef is None or intercept is None or coef.shape[0] != 1 or sparse.issparse(coef):
         return None
-    weights = coef.T
+    weights, name = coef.T, type(estimator).__name__
 
     def proba(X) -> np.ndarray:
-        _check_width(X, weights.shape[0], estimator)
+        _check_width(X, weights.shape[0], name)
         scores = np.asarray(X @ weights) + intercept
         return expit(scores.reshape(-1))
 
     return proba
 
 
-def _check_width(X, width: int, estimator) -> None:
-    """The check of scikit-learn's that matters here: as many columns as the estimator was fitted on."""
+def _check_width(X, width: int, name: str) -> None:
+    """The check of scikit-learn's that matters here: as many columns as the estimator (``name``) was fitted on."""
     if X.ndim != 2 or X.shape[1] != width:
-        raise ValueError(
-            f"X has {X.shape[-1] if X.ndim else 0} features, but {type(estimator).__name__} is expecting {width}"
-        )
+        raise ValueError(f"X has {X.shape[-1] if X.ndim else 0} features, but {name} is expecting {width}")
