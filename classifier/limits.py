@@ -32,12 +32,23 @@ from .records import Document
 DEFAULT_MAX_SEGMENTS = 100_000
 # About 10 MB of text or markup: news pages of web-pages-2026 are under 2 MB of HTML.
 DEFAULT_MAX_CHARS = 10_000_000
+# The most bytes a character takes in any encoding we read (UTF-8's four): input of more
+# bytes than four times the character limit cannot be within it.
+MAX_BYTES_A_CHAR = 4
 
 # A non-empty line of plain text, as split_text makes a segment of it: something other than white space
 # between two line breaks ("\r\n", "\r" or "\n"; both are white space, so a match never crosses one).
 _FILLED_LINE = re.compile(r"[^\S\r\n]*\S[^\r\n]*")
 # Line breaks, for a bound on the segments of a text page without scanning it in Python.
 _BREAKS = ("\n", "\r")
+
+
+def too_many_bytes(what: str, max_chars: int) -> TooLargeError:
+    """The error of input refused by its bytes before it is read; ``what`` says where, and how many bytes."""
+    return TooLargeError(
+        f"{what}, so more characters than the limit of {max_chars:,} (--max-chars): split it, or raise the limit",
+        "characters",
+    )
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from ..errors import InputError, TooLargeError
+from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
 from ..records import Document, FailedDocument, LabeledDocument, document_from_record
 from .decoding import decode_bytes, decode_html
 from .formats import InputFormat, format_of, unread_message
 from .warc import SkippedRecords, read_warc
 
-# The most bytes a character takes in any encoding we read (UTF-8's four): a file of more
-# bytes than four times the character limit cannot be within it.
-MAX_BYTES_A_CHAR = 4
 # The most bytes a character takes in a JSONL line: JSON may write one as two \uXXXX escapes
 # (a surrogate pair), and the record's other fields and names need room too.
 MAX_LINE_BYTES_A_CHAR = 12
@@ -179,11 +177,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
 
 
 def _too_large(path: Path, max_bytes: int) -> TooLargeError:
-    return TooLargeError(
-        f"{path}: more than {max_bytes:,} bytes, so more characters than the limit of "
-        f"{max_bytes // MAX_BYTES_A_CHAR:,} (--max-chars): split it, or raise the limit",
-        "characters",
-    )
+    return too_many_bytes(f"{path}: more than {max_bytes:,} bytes", max_bytes // MAX_BYTES_A_CHAR)
 
 
 def read_stream(
@@ -323,14 +317,11 @@ def _read_jsonl(
         number += 1
         where = f"{name}:{number}"
         if isinstance(raw_line, _LongLine):
-            yield FailedDocument(
-                where,
-                "TooLargeError",
-                f"{where}: a line of {raw_line.length:,} bytes, more than {limit:,}, so more characters than "
-                f"the limit of {(limit - _LINE_SLACK) // MAX_LINE_BYTES_A_CHAR:,} (--max-chars) can hold: "
-                "split it, or raise the limit",
-                {"line": number},
+            refused = too_many_bytes(
+                f"{where}: a line of {raw_line.length:,} bytes, more than {limit:,}",
+                (limit - _LINE_SLACK) // MAX_LINE_BYTES_A_CHAR,
             )
+            yield FailedDocument(where, "TooLargeError", str(refused), {"line": number})
             continue
         if not raw_line.strip():
             continue

@@ -30,6 +30,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeadersParserException
 
 from ..errors import InputError
+from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
 from ..records import Document, FailedDocument
 from .decoding import decode_html
 
@@ -203,8 +204,10 @@ def _page(record, body: bytes, name: str, seen: set[bytes], max_bytes: int | Non
     doc_id = uri if uri and key not in seen else f"{uri} {record_id}".strip()
     seen.add(key)
     if max_bytes is not None and len(body) > max_bytes:
-        message = f"{name}: {doc_id}: a page of more than {max_bytes:,} bytes, so more characters than the limit (--max-chars): split it, or raise the limit"
-        return FailedDocument(doc_id, "TooLargeError", message, extra)
+        refused = too_many_bytes(
+            f"{name}: {doc_id}: a page of more than {max_bytes:,} bytes", max_bytes // MAX_BYTES_A_CHAR
+        )
+        return FailedDocument(doc_id, "TooLargeError", str(refused), extra)
     _, charset = _media_type(record.http_headers.get_header("Content-Type"))
     try:
         html = decode_html(body, declared=charset)
