@@ -140,15 +140,15 @@ def loads(data: bytes) -> Any:
     if not data.startswith(MAGIC):
         raise ValueError("not a storyfilter model file")
     body = memoryview(data)[len(MAGIC) :]
+    cap = max(MAX_UNPACKED, MAX_EXPANSION * len(body))
     unpacker = zlib.decompressobj()
     try:
-        inner = unpacker.decompress(body, max(MAX_UNPACKED, MAX_EXPANSION * len(body)))
+        inner = unpacker.decompress(body, cap)
     except zlib.error as error:
         raise ValueError(f"damaged compression ({error})") from None
     if unpacker.unconsumed_tail:
         raise ValueError(
-            f"the compressed pickle unpacks to more than {max(MAX_UNPACKED, MAX_EXPANSION * len(body)):,} bytes "
-            "(a model's to about 21 MB): refused unread"
+            f"the compressed pickle unpacks to more than {cap:,} bytes (a model's to about 21 MB): refused unread"
         )
     if not unpacker.eof:
         raise ValueError("damaged compression (the data ends early)")
