@@ -146,6 +146,39 @@ def test_encodings_come_from_the_bytes():
     assert "Caf\u00e9" in decode_html(f'<meta charset="no-such-charset">{body}'.encode())
 
 
+def _one_byte_dropped(raw: bytes) -> bytes:
+    """The bytes with one byte of a multi-byte character in their middle cut out (a damaged page)."""
+    i = len(raw) // 2
+    while raw[i] < 0x80:
+        i += 1
+    return raw[:i] + raw[i + 1 :]
+
+
+_SIMPLIFIED = "<p>市气象台今天发布消息，北方大部分地区气温将下降。</p>\n"
+_TRADITIONAL = "<p>市氣象台今天發布消息，北方大部分地區氣溫將下降。</p>\n"
+
+
+def test_a_few_damaged_bytes_keep_a_page_in_its_encoding():
+    # A page cut mid-character keeps its declared encoding, the bad byte replaced (as browsers read it).
+    declared = _one_byte_dropped(f'<meta charset="gb2312"><body>{_SIMPLIFIED * 12}</body>'.encode("gb18030"))
+    text = decode_html(declared)
+    assert text.count("气象") >= 11 and text.count("\ufffd") <= 2
+    # Undeclared, the detector gives up on such bytes (or reads them as a Cyrillic code page):
+    # they are read as the East Asian encoding that fits them, which the detector names.
+    for page, encoding in ((_SIMPLIFIED, "gb18030"), (_TRADITIONAL, "big5")):
+        text = decode_html(_one_byte_dropped(f"<body>{page * 12}</body>".encode(encoding)))
+        assert text.count(page[3:7]) >= 11, encoding
+    # Text in another encoding is no damaged page of the declared one.
+    french = "<p>" + "Café crème brûlée à l'été. " * 20 + "</p>"
+    assert "Café crème" in decode_html(f'<meta charset="shift_jis">{french}'.encode("cp1252"))
+    russian = (
+        "<p>"
+        + "Правительство утвердило новый план развития транспорта в регионах страны на ближайшие пять лет. " * 6
+        + "</p>"
+    )
+    assert russian in decode_html(russian.encode("cp1251"))
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=string.printable + "<>/=\"'&;\u00e9\u4e2d\u00a0", max_size=400))
 def test_offsets_always_hold_on_arbitrary_markup(markup):

@@ -2,9 +2,11 @@
 
 Text is UTF-8 (with or without BOM) or UTF-16 by its BOM; bytes full of NUL
 are UTF-16 or UTF-32 without a BOM, or binary; UTF-8 with a few damaged
-bytes stays UTF-8; anything else goes to charset-normalizer's detector.
-HTML is read by its BOM, else by the charset it came with (an HTTP header) or
-its ``<meta>`` declares.
+bytes stays UTF-8; anything else goes to charset-normalizer's detector
+(or, when it finds no language, to the East Asian encodings: a page in one
+with a damaged byte). HTML is read by its BOM, else by the charset it came
+with (an HTTP header) or its ``<meta>`` declares, a few bytes it cannot read
+replaced.
 Binary bytes raise :class:`~classifier.errors.InputError`; text never does.
 """
 
@@ -34,6 +36,13 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Where an HTML file's declared encoding is looked for, and how it is declared.
 _HEAD_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+# Characters an encoding cannot read, per other non-ASCII character it reads, up to which a page is
+# in it with a few damaged bytes (cut mid-character, a stray byte), read with them replaced as a
+# browser does; text in another encoding leaves far more.
+_FEW_BAD = 0.01
+# Multi-byte encodings of East Asian pages, tried when the detector finds no language (it gives up
+# on such a page for one bad byte): a Cyrillic or Greek code page fits their bytes with no language.
+_EAST_ASIAN = ("gb18030", "big5", "shift_jis", "euc_jp", "euc_kr")
 # Declared encodings read as the larger encoding that holds them.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
 # Declared encodings not trusted: their bytes would decode as something else entirely.
@@ -73,8 +82,14 @@ def decode_bytes(raw: bytes) -> str:
         raise InputError("looks like a binary file, not text")
     matches = from_bytes(raw)
     best = matches.best()
-    if best is None:  # too damaged for any encoding to fit well: keep what UTF-8 can read
-        return raw.decode("utf-8", errors="replace")
+    if best is None or not best.languages:
+        # Nothing fits, or a code page fits the bytes but no language the words: a Chinese, Japanese
+        # or Korean page with a damaged byte (which the detector does not try), else UTF-8's reading.
+        east_asian = _east_asian(raw)
+        if east_asian is not None:
+            return east_asian
+        if best is None:
+            return raw.decode("utf-8", errors="replace")
     # Short Latin texts fit several code pages about equally; the web's
     # default legacy encoding (windows-1252) wins such a near tie.
     for match in matches:
@@ -132,8 +147,9 @@ def decode_html(raw: bytes, declared: str | None = None) -> str:
     declared: a page saved or served as UTF-8 often keeps a stale Latin-1
     declaration, and text in a legacy encoding almost never happens to be
     valid UTF-8. A declared GB2312 or GBK is read as GB18030, which holds
-    them both. Never raises on text: bytes the encoding cannot map are
-    replaced. Binary bytes raise :class:`InputError`, as for text files.
+    them both. A few bytes the declared charset cannot read (a page cut
+    mid-character) are replaced, as browsers do; more mean the declaration
+    is wrong. Never raises on text: bytes no encoding maps are replaced. Binary bytes raise :class:`InputError`, as for text files.
     """
     if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return decode_bytes(raw)
@@ -158,10 +174,36 @@ def _as_declared(raw: bytes, name: str) -> str | None:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             pass  # not UTF-8: the declaration stands
+    encoding = _SUPERSETS.get(codec.name, codec.name)
     try:
-        return raw.decode(_SUPERSETS.get(codec.name, codec.name))
+        return raw.decode(encoding)
     except UnicodeDecodeError:
-        return None  # the declaration is wrong: what comes next decides
+        return _with_few_bad_bytes(raw, encoding)  # else the declaration is wrong: what comes next decides
+
+
+def _with_few_bad_bytes(raw: bytes, encoding: str) -> str | None:
+    """The bytes read in ``encoding`` with what it cannot read replaced, or None when that is more than a few."""
+    text = raw.decode(encoding, errors="replace")
+    bad = text.count("\ufffd")
+    return text if bad <= _FEW_BAD * (len(_NON_ASCII.findall(text)) - bad) else None
+
+
+def _east_asian(raw: bytes) -> str | None:
+    """The bytes read in an East Asian encoding that fits all but a few of them, or None.
+
+    Their multi-byte codes overlap (Big5 is nearly all valid GBK), so the
+    first that nearly fits only repairs the bytes: the detector, given them
+    without the bad ones, tells which encoding and language they are in.
+    """
+    for encoding in _EAST_ASIAN:
+        text = _with_few_bad_bytes(raw, encoding)
+        if text is None:
+            continue
+        best = from_bytes(text.replace("\ufffd", "").encode(encoding)).best()
+        if best is not None and best.languages and best.encoding != encoding:
+            return _with_few_bad_bytes(raw, best.encoding) or text
+        return text
+    return None
 
 
 def _looks_binary(raw: bytes) -> bool:
