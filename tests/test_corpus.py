@@ -70,3 +70,80 @@ def test_a_story_threshold_other_than_one_half_needs_a_clear_gain_on_validation(
     assert choose_threshold({0.4: 0.9103, 0.5: 0.9095, 0.6: 0.9090}) == 0.5  # noise
     assert choose_threshold({0.4: 0.90, 0.5: 0.91, 0.6: 0.92}) == 0.6
     assert choose_threshold({0.5: 0.91}) == 0.5
+
+
+def _web_corpus(root, pages):
+    """A web-page corpus in the shared layout: pages.jsonl and html/ID.html.gz, one page per (id, url, story)."""
+    import gzip
+
+    (root / "html").mkdir(parents=True)
+    with open(root / "pages.jsonl", "w", encoding="utf-8") as index:
+        for page_id, url, story in pages:
+            index.write(json.dumps({"id": page_id, "url": url, "page_type": "article", "main_content": story}) + "\n")
+            html = f"<html><body><nav>Home | World</nav><p>{story}</p><footer>Contact us</footer></body></html>"
+            (root / "html" / f"{page_id}.html.gz").write_bytes(gzip.compress(html.encode()))
+    return root
+
+
+def test_page_topics_give_topics_to_one_rendering_of_each_page_and_never_to_held_out_sites(tmp_path):
+    from classifier.training.sources import read_sources
+
+    sites = [f"site{i}.example" for i in range(40)]
+    kept = next(s for s in sites if not is_held_out(s))
+    held = next(s for s in sites if is_held_out(s))
+    story = "Troops raided a rebel camp near the border on Tuesday, the army said in a statement."
+    corpus = _web_corpus(tmp_path / "news", [("a", f"https://{kept}/1", story), ("b", f"https://{held}/2", story)])
+    given = tmp_path / "topics.jsonl"
+    given.write_text(
+        json.dumps({"corpus": "news", "page": "a", "topics": ["militia", "security_operation"]})
+        + "\n"
+        + json.dumps({"corpus": "news", "page": "b", "topics": ["militia"]})
+        + "\n"
+    )
+    sources = read_sources([corpus, given], cache=None, html=True, held_out_fraction=0.25)
+    documents = sources[0].documents
+    assert {d.id.split(":")[0] for d in documents} == {"a"}  # the held-out site's page is not read
+    tagged = [d for d in documents if d.topics is not None]
+    assert [(d.id, d.topics) for d in tagged] == [("a:html-text", ("militia", "security_operation"))]
+    assert sources[1].kind == "page-topics" and len(sources[1].page_topics) == 2 and sources[1].pages_found == 1
+
+
+def test_page_topics_files_are_checked(tmp_path):
+    from classifier.corpus.documents import read_page_topics
+
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(
+        json.dumps({"id": "x", "text": "A page.\n", "topics": []})
+        + "\n"
+        + json.dumps({"corpus": "news", "page": "a", "topics": []})
+        + "\n"
+    )
+    with pytest.raises(TrainingDataError, match="mixed.jsonl:2: the topics of a web-page corpus's pages"):
+        list(read_training_jsonl(mixed))
+    twice = tmp_path / "twice.jsonl"
+    twice.write_text('{"corpus": "news", "page": "a", "topics": []}\n{"corpus": "news", "page": "a", "topics": []}\n')
+    with pytest.raises(TrainingDataError, match="twice.jsonl:2: page a of news is given twice"):
+        read_page_topics(twice)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"corpus": "news", "page": "a", "topics": "militia"}\n')
+    with pytest.raises(TrainingDataError, match="bad.jsonl:1: 'topics' must be a list"):
+        read_page_topics(bad)
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"corpus": "news", "page": "a", "topics": []}\n{"id": "x", "text": "A page."}\n')
+    with pytest.raises(TrainingDataError, match="other.jsonl:2: a file of page topics holds only"):
+        read_page_topics(other)
+
+
+def test_the_projects_page_topics_name_pages_of_the_shared_corpora():
+    from pathlib import Path
+
+    from classifier.corpus.documents import read_page_topics
+
+    given = read_page_topics(Path(__file__).parent.parent / "training" / "corpus" / "web-topics.jsonl")
+    shared = Path(__file__).parent.parent.parent / "shared" / "datasets"
+    if not shared.is_dir():
+        pytest.skip("the shared data is not beside the repository")
+    for corpus in {c for c, _ in given}:
+        with open(shared / corpus / "pages.jsonl", encoding="utf-8") as index:
+            ids = {json.loads(line)["id"] for line in index if line.strip()}
+        assert {page for c, page in given if c == corpus} <= ids, corpus

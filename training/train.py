@@ -4,7 +4,8 @@ With no arguments it rebuilds the shipped model from the project's own
 corpus (composed pages in English and other languages, short news items),
 the shared web-page corpora whose licenses allow it (``web-pages-2026``,
 ``cleaneval-dev``, ``cleanportaleval``, ``chinese-web``; never ``dragnet``
-or ``l3s-gn1``, and never their held-out sites) and the topic-labelled
+or ``l3s-gn1``, and never their held-out sites), our topic labels of
+their articles (``web-topics.jsonl``) and the topic-labelled
 news items beside the repository: the wire items of ``train.jsonl`` and
 ``agnews-extra.jsonl`` (never ``dev.jsonl``) and the South Asian reports
 of ``satp.jsonl`` whose ids say ``satp-train`` (never ``satp-dev``; the
@@ -38,6 +39,7 @@ DEFAULT_SOURCES = [
     SHARED / "cleaneval-dev",
     SHARED / "cleanportaleval",
     SHARED / "chinese-web",
+    ROOT / "training" / "corpus" / "web-topics.jsonl",
     SHARED / "topics" / "train.jsonl",
     SHARED / "topics" / "agnews-extra.jsonl",
 ]

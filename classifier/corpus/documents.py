@@ -82,9 +82,56 @@ def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
             yield _document_from_record(record, where, source=path.name)
 
 
+def is_page_topics_record(record) -> bool:
+    """Whether a record gives the topics of a page of a web-page corpus: ``{"corpus", "page", "topics"}``, no text."""
+    return (
+        isinstance(record, dict)
+        and "corpus" in record
+        and "page" in record
+        and not any(key in record for key in ("text", "html", "title", "description"))
+    )
+
+
+def read_page_topics(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The topics of web-page corpora's pages, from a JSONL file of ``{"corpus", "page", "topics"}`` records.
+
+    A web-page corpus has gold story text but no topics; such a file gives
+    them, by the corpus's folder name and the page's id, so that its
+    full-length articles train the topic stage too.
+
+    Raises
+    ------
+    TrainingDataError
+        On a line that is not such a record, or a page given twice.
+    """
+    topics: dict[tuple[str, str], tuple[str, ...]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise TrainingDataError(f"{where}: not valid JSON ({error.msg})") from None
+            if not is_page_topics_record(record) or "topics" not in record:
+                raise TrainingDataError(
+                    f'{where}: a file of page topics holds only {{"corpus", "page", "topics"}} records'
+                )
+            key = (str(record["corpus"]), str(record["page"]))
+            if key in topics:
+                raise TrainingDataError(f"{where}: page {key[1]} of {key[0]} is given twice")
+            topics[key] = _topics_of(record, where)
+    return topics
+
+
 def _document_from_record(record: dict, where: str, source: str) -> TrainingDocument:
     if not isinstance(record, dict):
         raise TrainingDataError(f"{where}: each line must be a JSON object")
+    if is_page_topics_record(record):
+        raise TrainingDataError(
+            f'{where}: the topics of a web-page corpus\'s pages ({{"corpus", "page", "topics"}}) go in a file of their own'
+        )
     if is_label_record(record):  # written by `label`: its tags are the topics, its story is no gold
         if "text" not in record and "html" not in record:
             raise TrainingDataError(

@@ -351,6 +351,11 @@ def _card(options: TrainingOptions, sources: list[Source], documents, metrics: d
                 "documents": len(source.documents),
                 "sites": len({d.site for d in source.documents}),
                 "sha256": source.sha256,
+                **(
+                    {"pages_given": len(source.page_topics), "pages_found": source.pages_found}
+                    if source.kind == "page-topics"
+                    else {}
+                ),
             }
             for source in sources
         ],

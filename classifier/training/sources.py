@@ -1,18 +1,22 @@
 """Training sources: the files and corpora a model is trained from, read and fingerprinted.
 
-Each source is a labelled JSONL file or a web-page corpus directory; the
-model card names each with its document count, sites and sha256, so a
-model says exactly what it learnt from.
+Each source is a labelled JSONL file, a web-page corpus directory, or a
+JSONL file of the topics of web-page corpora's pages (given to their
+documents once every source is read); the model card names each with its
+document count, sites and sha256, so a model says exactly what it learnt
+from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..corpus.documents import TrainingDocument, read_training_jsonl
+from ..corpus.documents import TrainingDocument, is_page_topics_record, read_page_topics, read_training_jsonl
 from ..corpus.sites import is_held_out
 from ..corpus.webpages import MARKUP, RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import TrainingDataError
@@ -26,6 +30,9 @@ class Source:
     kind: str
     documents: list[TrainingDocument]
     sha256: str
+    # A file of page topics: the topics it gives, by (corpus, page), and how many pages it found.
+    page_topics: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    pages_found: int = 0
 
 
 def read_sources(
@@ -49,12 +56,49 @@ def read_sources(
                 if not is_held_out(d.site, held_out_fraction)
             ]
             sources.append(Source(path, "web-pages", documents, _hash_tree(path)))
+        elif path.is_file() and _holds_page_topics(path):
+            progress(f"reading the page topics of {path}")
+            sources.append(Source(path, "page-topics", [], _hash_file(path), page_topics=read_page_topics(path)))
         elif path.is_file():
             progress(f"reading {path}")
             sources.append(Source(path, "jsonl", list(read_training_jsonl(path)), _hash_file(path)))
         else:
             raise TrainingDataError(f"{path}: not a JSONL file or a web-page corpus directory")
+    _give_page_topics(sources)
     return sources
+
+
+def _holds_page_topics(path: Path) -> bool:
+    """Whether a JSONL file's first record gives a web-page corpus page's topics (the whole file must)."""
+    if path.suffix == ".gz":
+        return False
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    try:
+        return is_page_topics_record(json.loads(first))
+    except json.JSONDecodeError:
+        return False  # the JSONL reader says what is wrong with it
+
+
+def _give_page_topics(sources: list[Source]) -> None:
+    """Give the pages of web-page corpora the topics that page-topics files give them.
+
+    Only one rendering of a page (the first renderer's text) carries them,
+    so that each story trains the topic stage once. Pages on held-out
+    sites were dropped, so their topics measure and never train.
+    """
+    givers = [source for source in sources if source.kind == "page-topics"]
+    if not givers:
+        return
+    for corpus in (source for source in sources if source.kind == "web-pages"):
+        for i, document in enumerate(corpus.documents):
+            if document.source != RENDERERS[0]:
+                continue
+            key = (document.corpus, document.id.rsplit(":", 1)[0])
+            for giver in givers:
+                if key in giver.page_topics:
+                    corpus.documents[i] = dataclasses.replace(document, topics=giver.page_topics[key])
+                    giver.pages_found += 1
 
 
 def _hash_file(path: Path) -> str:
