@@ -17,14 +17,19 @@ Four measurements, each printed per source and per tag:
 4. **Lead against whole story**: how often the model gives a story the
    same tags from its lead alone as from the whole of it: the reports of
    ``satp-dev`` (first sentence against the report) and, with ``--pages``,
-   the held-out articles and blog posts of ``web-pages-2026`` (headline
-   and first paragraph of the gold story against the whole gold story:
-   real full-length stories, most of them about none of the tags).
+   the held-out articles and blog posts of each web-page corpus given
+   (headline and first paragraph of the gold story against the whole gold
+   story: real full-length stories, most of them about none of the tags).
+5. **Real articles**: those held-out articles against our topics of them
+   (``training/corpus/web-topics.jsonl``; the pages of held-out sites never
+   train): the model from each page's HTML (as users run it) and from its
+   gold text, and TF-IDF from the gold text.
 
 The reports are scored on ``security_operation`` and ``militia`` (politics
 is rare there). Needs the shared data:
 
-    python bench/topics.py --data ../shared/datasets/topics --pages ../shared/datasets/web-pages-2026
+    python bench/topics.py --data ../shared/datasets/topics --pages ../shared/datasets/web-pages-2026 \\
+        ../shared/datasets/cleaneval-dev ../shared/datasets/cleanportaleval
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from classifier.corpus.documents import read_training_jsonl  # noqa: E402
+from classifier.corpus.documents import read_page_topics, read_training_jsonl  # noqa: E402
 from classifier.model.model import load_model  # noqa: E402
 from classifier.training.fit import TOPIC_LANGUAGES  # noqa: E402
 from classifier.training.topics import topic_examples, train_topics  # noqa: E402
@@ -126,32 +131,55 @@ def agreement(model, leads: list[str], wholes: list[str]) -> tuple[int, int, int
     return len(leads), sum(a == b for a, b in zip(lead_tags, whole_tags)), sum(bool(t) for t in whole_tags)
 
 
-def held_out_articles(pages: Path) -> tuple[list[str], list[str]]:
-    """Leads (headline, first paragraph) and whole gold stories of a web-page corpus's held-out articles."""
-    from classifier.cache import cache_folder
-    from classifier.corpus.sites import is_held_out
-    from classifier.corpus.webpages import read_web_pages
+class Article:
+    """A labelled article of a web-page corpus's held-out site: its HTML, its gold text, lead and our topics."""
 
-    with open(pages / "pages.jsonl", encoding="utf-8") as handle:
-        titles = {row["id"]: row.get("title") or "" for row in map(json.loads, handle)}
-    leads, wholes = [], []
-    for document in read_web_pages(pages, renderers=["html-text"], cache=cache_folder()):
-        story = (document.story or "").strip()
-        if not is_held_out(document.site) or document.page_type not in ("article", "blog") or not story:
-            continue
-        title = titles.get(document.id.rsplit(":", 1)[0], "").strip()
+    def __init__(self, corpus: str, html: str, title: str, story: str, topics: list[str]):
         paragraphs = [p for p in story.split("\n") if p.strip()]
         head = f"{title}\n\n" if title else ""
-        leads.append(head + paragraphs[0])
-        wholes.append(head + "\n\n".join(paragraphs))
-    return leads, wholes
+        self.corpus, self.html, self.topics = corpus, html, topics
+        self.lead = head + paragraphs[0]
+        self.whole = head + "\n\n".join(paragraphs)
+
+
+def held_out_articles(corpora: list[Path], given: dict) -> list[Article]:
+    """The article and blog pages of the corpora's held-out sites that ``given`` (our page topics) labels."""
+    from classifier.cache import cache_folder
+    from classifier.corpus.sites import is_held_out
+    from classifier.corpus.webpages import MARKUP, read_web_pages
+
+    articles = []
+    for corpus in corpora:
+        with open(corpus / "pages.jsonl", encoding="utf-8") as handle:
+            titles = {row["id"]: row.get("title") or "" for row in map(json.loads, handle)}
+        for document in read_web_pages(corpus, renderers=[MARKUP], cache=cache_folder()):
+            page = document.id.rsplit(":", 1)[0]
+            story = (document.story or "").strip()
+            if not is_held_out(document.site) or (corpus.name, page) not in given or not story:
+                continue
+            topics = list(given[(corpus.name, page)])
+            articles.append(Article(corpus.name, document.html, titles.get(page, "").strip(), story, topics))
+    return articles
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="The shared topics folder.")
     parser.add_argument("--model", type=Path, default=None, help="Model to measure (the shipped one by default).")
-    parser.add_argument("--pages", type=Path, default=None, help="web-pages-2026, for its held-out articles (4).")
+    parser.add_argument(
+        "--pages",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="Web-page corpora whose held-out articles our page topics label (web-pages-2026, cleaneval-dev, "
+        "cleanportaleval): measured in 4 and 5.",
+    )
+    parser.add_argument(
+        "--page-topics",
+        type=Path,
+        default=ROOT / "training" / "corpus" / "web-topics.jsonl",
+        help="Our topics of those corpora's pages.",
+    )
     args = parser.parse_args()
     started = time.time()
     model = load_model(args.model)
@@ -187,18 +215,43 @@ def main() -> None:
     )
 
     print("4. lead against whole story: the same tags?")
+    articles = held_out_articles(args.pages, read_page_topics(args.page_topics)) if args.pages else []
     first_sentences = [re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0] for text in reports_dev[0]]
-    for name, (leads, wholes) in (
-        ("reports, satp-dev: first sentence / report", (first_sentences, reports_dev[0])),
-        (
-            "web-pages-2026 held-out articles: lead / story",
-            held_out_articles(args.pages) if args.pages else (None, None),
-        ),
-    ):
-        if leads is None:
+    pairs = [("reports, satp-dev: first sentence / report", (first_sentences, reports_dev[0]))]
+    for corpus in args.pages:
+        chosen = [a for a in articles if a.corpus == corpus.name]
+        pairs.append(
+            (f"{corpus.name} held-out articles: lead / story", ([a.lead for a in chosen], [a.whole for a in chosen]))
+        )
+    for name, (leads, wholes) in pairs:
+        if leads:
+            stories, same, tagged = agreement(model, leads, wholes)
+            print(f"  {name}: {same} of {stories} agree ({same / stories:.1%}); {tagged} tagged from the whole story")
+
+    print("5. real articles of held-out sites, labelled by us: the model from their HTML and from their gold text;")
+    print("   TF-IDF (wire + satp-train + ours) from the gold text")
+    full_tfidf = tfidf(*full) if articles else None
+    for corpus in args.pages:
+        chosen = [a for a in articles if a.corpus == corpus.name]
+        if not chosen:
             continue
-        stories, same, tagged = agreement(model, leads, wholes)
-        print(f"  {name}: {same} of {stories} agree ({same / stories:.1%}); {tagged} tagged from the whole story")
+        truth = [a.topics for a in chosen]
+        from_html = [
+            set(r.tags) for r in model.label_many({"id": str(i), "html": a.html} for i, a in enumerate(chosen))
+        ]
+        rows = (
+            ("model, HTML", from_html),
+            ("model, gold text", pipeline_tags(model, [a.whole for a in chosen])),
+            ("TF-IDF, gold text", full_tfidf([a.whole for a in chosen])),
+        )
+        positives = ", ".join(f"{tag} {sum(tag in t for t in truth)}" for tag in TAGS)
+        print(f"  {corpus.name}: {len(chosen)} articles ({positives}; {sum(not t for t in truth)} with no tag)")
+        for name, predicted in rows:
+            result = scores(truth, predicted)
+            print_scores(f"  {name}", result)
+            counts = "  ".join(f"{tag} {result[tag]['precision']:.2f}/{result[tag]['recall']:.2f}" for tag in TAGS)
+            wrong = sum(bool(p) for p, t in zip(predicted, truth) if not t)
+            print(f"      untagged articles given a tag: {wrong}; per tag precision/recall: {counts}")
     print(f"({time.time() - started:.0f} s)")
 
 

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -118,19 +119,19 @@ def test_page_topics_files_are_checked(tmp_path):
         + json.dumps({"corpus": "news", "page": "a", "topics": []})
         + "\n"
     )
-    with pytest.raises(TrainingDataError, match="mixed.jsonl:2: the topics of a web-page corpus's pages"):
+    with pytest.raises(TrainingDataError, match=re.escape("mixed.jsonl:2: the topics of a web-page corpus's pages")):
         list(read_training_jsonl(mixed))
     twice = tmp_path / "twice.jsonl"
     twice.write_text('{"corpus": "news", "page": "a", "topics": []}\n{"corpus": "news", "page": "a", "topics": []}\n')
-    with pytest.raises(TrainingDataError, match="twice.jsonl:2: page a of news is given twice"):
+    with pytest.raises(TrainingDataError, match=re.escape("twice.jsonl:2: page a of news is given twice")):
         read_page_topics(twice)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"corpus": "news", "page": "a", "topics": "militia"}\n')
-    with pytest.raises(TrainingDataError, match="bad.jsonl:1: 'topics' must be a list"):
+    with pytest.raises(TrainingDataError, match=re.escape("bad.jsonl:1: 'topics' must be a list")):
         read_page_topics(bad)
     other = tmp_path / "other.jsonl"
     other.write_text('{"corpus": "news", "page": "a", "topics": []}\n{"id": "x", "text": "A page."}\n')
-    with pytest.raises(TrainingDataError, match="other.jsonl:2: a file of page topics holds only"):
+    with pytest.raises(TrainingDataError, match=re.escape("other.jsonl:2: a file of page topics holds only")):
         read_page_topics(other)
 
 
