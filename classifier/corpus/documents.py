@@ -69,6 +69,12 @@ def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
         On a line that is not a JSON object of that format; the message
         names the file and line.
     """
+    for where, record in _json_lines(path):
+        yield _document_from_record(record, where, source=path.name)
+
+
+def _json_lines(path: Path) -> Iterator[tuple[str, object]]:
+    """Each non-blank line of a JSONL file (gzipped if it ends in .gz), parsed, with its ``FILE:LINE``."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
@@ -76,10 +82,9 @@ def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
                 continue
             where = f"{path}:{number}"
             try:
-                record = json.loads(line)
+                yield where, json.loads(line)
             except json.JSONDecodeError as error:
                 raise TrainingDataError(f"{where}: not valid JSON ({error.msg})") from None
-            yield _document_from_record(record, where, source=path.name)
 
 
 def is_page_topics_record(record) -> bool:
@@ -105,23 +110,13 @@ def read_page_topics(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
         On a line that is not such a record, or a page given twice.
     """
     topics: dict[tuple[str, str], tuple[str, ...]] = {}
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise TrainingDataError(f"{where}: not valid JSON ({error.msg})") from None
-            if not is_page_topics_record(record) or "topics" not in record:
-                raise TrainingDataError(
-                    f'{where}: a file of page topics holds only {{"corpus", "page", "topics"}} records'
-                )
-            key = (str(record["corpus"]), str(record["page"]))
-            if key in topics:
-                raise TrainingDataError(f"{where}: page {key[1]} of {key[0]} is given twice")
-            topics[key] = _topics_of(record, where)
+    for where, record in _json_lines(path):
+        if not is_page_topics_record(record) or "topics" not in record:
+            raise TrainingDataError(f'{where}: a file of page topics holds only {{"corpus", "page", "topics"}} records')
+        key = (str(record["corpus"]), str(record["page"]))
+        if key in topics:
+            raise TrainingDataError(f"{where}: page {key[1]} of {key[0]} is given twice")
+        topics[key] = _topics_of(record, where)
     return topics
 
 
