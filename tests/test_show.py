@@ -44,7 +44,9 @@ def test_the_example_page_reads_in_80_columns_with_scores_and_tags():
     lines = result.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
     assert lines[0].startswith("amara  default@") and "16 story / 26 chrome lines" in lines[0]
-    assert re.search(r"tags: security_operation [01]\.\d\d \(tag at 0\.\d\d\)\s+militia [01]\.\d\d", " ".join(lines[1:3]))
+    assert re.search(
+        r"tags: security_operation [01]\.\d\d \(tag at 0\.\d\d\)\s+militia [01]\.\d\d", " ".join(lines[1:3])
+    )
     rows = scored_rows(result.stdout)
     assert len(rows) == 42  # every non-empty line of the page, each with its score in the margin
     assert story_or_chrome(show(str(page), color=True).stdout) == [s["label"] == "story" for s in expected["segments"]]
