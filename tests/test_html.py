@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import string
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -163,11 +164,15 @@ def test_a_few_damaged_bytes_keep_a_page_in_its_encoding():
     declared = _one_byte_dropped(f'<meta charset="gb2312"><body>{_SIMPLIFIED * 12}</body>'.encode("gb18030"))
     text = decode_html(declared)
     assert text.count("气象") >= 11 and text.count("\ufffd") <= 2
-    # Undeclared, the detector gives up on such bytes (or reads them as a Cyrillic code page):
+    # Undeclared, the detector gives up on such bytes (or reads them in a single-byte code page):
     # they are read as the East Asian encoding that fits them, which the detector names.
     for page, encoding in ((_SIMPLIFIED, "gb18030"), (_TRADITIONAL, "big5")):
         text = decode_html(_one_byte_dropped(f"<body>{page * 12}</body>".encode(encoding)))
         assert text.count(page[3:7]) >= 11, encoding
+    # Big5 with a stray byte fits GB18030 too: GB18030 repairs it, the detector names Big5.
+    traditional = f"<body>{_TRADITIONAL * 12}</body>".encode("big5")
+    middle = traditional.index(b"<p>", len(traditional) // 2)
+    assert decode_html(traditional[:middle] + b"\xff" + traditional[middle:]).count("氣象") == 12
     # Text in another encoding is no damaged page of the declared one.
     french = "<p>" + "Café crème brûlée à l'été. " * 20 + "</p>"
     assert "Café crème" in decode_html(f'<meta charset="shift_jis">{french}'.encode("cp1252"))
@@ -177,6 +182,27 @@ def test_a_few_damaged_bytes_keep_a_page_in_its_encoding():
         + "</p>"
     )
     assert russian in decode_html(russian.encode("cp1251"))
+
+
+def test_what_the_east_asian_reading_must_leave_alone():
+    from classifier.inputs.decoding import decode_bytes
+
+    # A short Latin text with an accent fits GB18030 byte for byte; it is no Chinese page.
+    for headline in ("Björk cancels tour", "Protesters gather in Zürich", "Renée Zellweger wins Oscar"):
+        assert decode_bytes(headline.encode("cp1252")) == headline
+    # Japanese pages whose encoding the detector names without a language stay in it.
+    story = json.loads((Path(__file__).parent.parent / "training/corpus/languages/ja.json").read_text("utf-8"))
+    body = story["stories"][0]["body"]
+    paragraph = (body if isinstance(body, str) else "\n".join(body)).split("\n")[0]
+    for encoding in ("shift_jis", "euc_jp"):
+        assert paragraph in decode_html(f"<html><body><p>{paragraph}</p></body></html>".encode(encoding)), encoding
+    # UTF-8 cut mid-character under a stale windows-1252 declaration is UTF-8 still.
+    body = "<p>Luka Dončić scored 40 points.</p>\n" + "<p>It’s the team’s best start — defence first.</p>\n" * 12
+    page = f'<html><head><meta charset="windows-1252"></head><body>{body}<p>Café</p></body></html>'.encode()
+    assert "Dončić scored" in decode_html(page[: -len("</p></body></html>") - 1])
+    # Declared names of codecs that are no text encoding, or cannot replace a byte, are ignored.
+    for name in ("idna", "punycode", "base64", "zlib", "rot13", "undefined"):
+        assert "Café" in decode_html(f'<meta charset="{name}"><p>Café crème brûlée</p>'.encode("cp1252")), name
 
 
 @settings(max_examples=150, deadline=None)

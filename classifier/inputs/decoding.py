@@ -32,7 +32,6 @@ _WIDE_NULS, _WIDE_MINIMUM, _WIDE_PRINTABLE = 0.2, 64, 0.95
 # Bytes UTF-8 cannot read, per valid multi-byte character, up to which text is damaged UTF-8
 # (text in a legacy code page has next to no valid multi-byte characters).
 _UTF8_DAMAGE = 1.0
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # Where an HTML file's declared encoding is looked for, and how it is declared.
 _HEAD_BYTES = 4096
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -43,6 +42,15 @@ _FEW_BAD = 0.01
 # Multi-byte encodings of East Asian pages, tried when the detector finds no language (it gives up
 # on such a page for one bad byte): a Cyrillic or Greek code page fits their bytes with no language.
 _EAST_ASIAN = ("gb18030", "big5", "shift_jis", "euc_jp", "euc_kr")
+# Fewest non-ASCII characters such a reading must hold: GB18030 reads any high byte before a letter
+# as a character, so a short Latin text with an accent or two "fits" it without a bad byte.
+_EAST_ASIAN_LEAST = 100
+# Codecs of those scripts, as the detector names them: when it names one, it is right even if it
+# finds no language (it often finds none in Japanese or short Korean).
+_EAST_ASIAN_CODECS = frozenset(
+    "gb18030 gb2312 gbk hz big5 big5hkscs cp950 shift_jis cp932 shift_jis_2004 shift_jisx0213 "
+    "euc_jp euc_jis_2004 euc_jisx0213 iso2022_jp euc_kr cp949 johab iso2022_kr".split()
+)
 # Declared encodings read as the larger encoding that holds them.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
 # Declared encodings not trusted: their bytes would decode as something else entirely.
@@ -82,7 +90,7 @@ def decode_bytes(raw: bytes) -> str:
         raise InputError("looks like a binary file, not text")
     matches = from_bytes(raw)
     best = matches.best()
-    if best is None or not best.languages:
+    if best is None or (not best.languages and best.encoding not in _EAST_ASIAN_CODECS):
         # Nothing fits, or a code page fits the bytes but no language the words: a Chinese, Japanese
         # or Korean page with a damaged byte (which the detector does not try), else UTF-8's reading.
         east_asian = _east_asian(raw)
@@ -109,7 +117,7 @@ def _damaged_utf8(raw: bytes) -> str | None:
     """
     text = raw.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
-    good = len(_NON_ASCII.findall(text)) - bad
+    good = _non_ascii(text) - bad
     return text if bad <= _UTF8_DAMAGE * good else None
 
 
@@ -149,7 +157,9 @@ def decode_html(raw: bytes, declared: str | None = None) -> str:
     valid UTF-8. A declared GB2312 or GBK is read as GB18030, which holds
     them both. A few bytes the declared charset cannot read (a page cut
     mid-character) are replaced, as browsers do; more mean the declaration
-    is wrong. Never raises on text: bytes no encoding maps are replaced. Binary bytes raise :class:`InputError`, as for text files.
+    is wrong (and so does UTF-8 with a few damaged bytes: a stale
+    declaration). Never raises on text: bytes no encoding maps are
+    replaced. Binary bytes raise :class:`InputError`, as for text files.
     """
     if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return decode_bytes(raw)
@@ -167,8 +177,8 @@ def _as_declared(raw: bytes, name: str) -> str | None:
         codec = codecs.lookup(name)
     except LookupError:
         return None
-    if codec.name in _UNTRUSTED_DECLARATIONS:
-        return None
+    if codec.name in _UNTRUSTED_DECLARATIONS or not getattr(codec, "_is_text_encoding", True):
+        return None  # a declaration to distrust, or no text encoding at all (base64, zlib, ...)
     if codec.name != "utf-8" and not raw.isascii():
         try:
             return raw.decode("utf-8")
@@ -177,15 +187,31 @@ def _as_declared(raw: bytes, name: str) -> str | None:
     encoding = _SUPERSETS.get(codec.name, codec.name)
     try:
         return raw.decode(encoding)
-    except UnicodeDecodeError:
-        return _with_few_bad_bytes(raw, encoding)  # else the declaration is wrong: what comes next decides
+    except UnicodeError:
+        pass
+    if codec.name != "utf-8" and _damaged_utf8(raw) is not None:
+        return None  # UTF-8 cut mid-character under a stale declaration: read as text is
+    return _with_few_bad_bytes(raw, encoding)  # else the declaration is wrong: what comes next decides
 
 
-def _with_few_bad_bytes(raw: bytes, encoding: str) -> str | None:
-    """The bytes read in ``encoding`` with what it cannot read replaced, or None when that is more than a few."""
-    text = raw.decode(encoding, errors="replace")
+def _with_few_bad_bytes(raw: bytes, encoding: str, least: int = 0) -> str | None:
+    """The bytes read in ``encoding`` with what it cannot read replaced, or None when that is more than a few
+    (or when fewer than ``least`` other non-ASCII characters are read).
+
+    A codec that cannot replace (punycode, idna) reads nothing: None.
+    """
+    try:
+        text = raw.decode(encoding, errors="replace")
+    except (UnicodeError, LookupError):
+        return None
     bad = text.count("\ufffd")
-    return text if bad <= _FEW_BAD * (len(_NON_ASCII.findall(text)) - bad) else None
+    good = _non_ascii(text) - bad
+    return text if good >= least and bad <= _FEW_BAD * good else None
+
+
+def _non_ascii(text: str) -> int:
+    """How many characters of ``text`` are not ASCII."""
+    return len(text) - len(text.encode("ascii", errors="ignore"))
 
 
 def _east_asian(raw: bytes) -> str | None:
@@ -196,11 +222,12 @@ def _east_asian(raw: bytes) -> str | None:
     without the bad ones, tells which encoding and language they are in.
     """
     for encoding in _EAST_ASIAN:
-        text = _with_few_bad_bytes(raw, encoding)
+        text = _with_few_bad_bytes(raw, encoding, least=_EAST_ASIAN_LEAST)
         if text is None:
             continue
         best = from_bytes(text.replace("\ufffd", "").encode(encoding)).best()
-        if best is not None and best.languages and best.encoding != encoding:
+        named = best is not None and (best.languages or best.encoding in _EAST_ASIAN_CODECS)
+        if named and best.encoding != encoding:
             return _with_few_bad_bytes(raw, best.encoding) or text
         return text
     return None
