@@ -101,12 +101,26 @@ def test_page_topics_give_topics_to_one_rendering_of_each_page_and_never_to_held
         + json.dumps({"corpus": "news", "page": "b", "topics": ["militia"]})
         + "\n"
     )
-    sources = read_sources([corpus, given], cache=None, html=True, held_out_fraction=0.25)
+    said = []
+    sources = read_sources([corpus, given], cache=None, html=True, held_out_fraction=0.25, progress=said.append)
     documents = sources[0].documents
     assert {d.id.split(":")[0] for d in documents} == {"a"}  # the held-out site's page is not read
     tagged = [d for d in documents if d.topics is not None]
     assert [(d.id, d.topics) for d in tagged] == [("a:html-text", ("militia", "security_operation"))]
     assert sources[1].kind == "page-topics" and len(sources[1].page_topics) == 2 and sources[1].pages_found == 1
+    assert "topics.jsonl: topics for 1 pages; 1 name pages not read (on held-out sites" in said[-1]
+    # Gzipped, and naming a corpus that is not given: said, not silently dropped.
+    import gzip
+
+    zipped = tmp_path / "topics.jsonl.gz"
+    zipped.write_bytes(gzip.compress(given.read_bytes() + b'{"corpus": "News", "page": "a", "topics": []}\n'))
+    said.clear()
+    sources = read_sources([corpus, zipped], cache=None, html=False, held_out_fraction=0.25, progress=said.append)
+    assert sources[1].pages_found == 1 and said[-1].endswith("; 1 name corpora not given (News)")
+    # Two corpora of one name: their pages' topics could not be told apart.
+    twin = _web_corpus(tmp_path / "twin" / "news", [("c", f"https://{kept}/3", story)])
+    with pytest.raises(TrainingDataError, match="two web-page corpora are named news"):
+        read_sources([corpus, twin, given], cache=None, html=False, held_out_fraction=0.25)
 
 
 def test_page_topics_files_are_checked(tmp_path):
@@ -125,10 +139,11 @@ def test_page_topics_files_are_checked(tmp_path):
     twice.write_text('{"corpus": "news", "page": "a", "topics": []}\n{"corpus": "news", "page": "a", "topics": []}\n')
     with pytest.raises(TrainingDataError, match=re.escape("twice.jsonl:2: page a of news is given twice")):
         read_page_topics(twice)
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"corpus": "news", "page": "a", "topics": "militia"}\n')
-    with pytest.raises(TrainingDataError, match=re.escape("bad.jsonl:1: 'topics' must be a list")):
-        read_page_topics(bad)
+    for topics in ('"militia"', "null", '[""]'):
+        bad = tmp_path / "bad.jsonl"
+        bad.write_text(f'{{"corpus": "news", "page": "a", "topics": {topics}}}\n')
+        with pytest.raises(TrainingDataError, match=re.escape("bad.jsonl:1: ")):
+            read_page_topics(bad)
     other = tmp_path / "other.jsonl"
     other.write_text('{"corpus": "news", "page": "a", "topics": []}\n{"id": "x", "text": "A page."}\n')
     with pytest.raises(TrainingDataError, match=re.escape("other.jsonl:2: a file of page topics holds only")):

@@ -111,7 +111,7 @@ def read_page_topics(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
     """
     topics: dict[tuple[str, str], tuple[str, ...]] = {}
     for where, record in _json_lines(path):
-        if not is_page_topics_record(record) or "topics" not in record:
+        if not is_page_topics_record(record) or not isinstance(record.get("topics"), list):
             raise TrainingDataError(f'{where}: a file of page topics holds only {{"corpus", "page", "topics"}} records')
         key = (str(record["corpus"]), str(record["page"]))
         if key in topics:

@@ -10,6 +10,7 @@ from.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -64,15 +65,14 @@ def read_sources(
             sources.append(Source(path, "jsonl", list(read_training_jsonl(path)), _hash_file(path)))
         else:
             raise TrainingDataError(f"{path}: not a JSONL file or a web-page corpus directory")
-    _give_page_topics(sources)
+    _give_page_topics(sources, progress)
     return sources
 
 
 def _holds_page_topics(path: Path) -> bool:
     """Whether a JSONL file's first record gives a web-page corpus page's topics (the whole file must)."""
-    if path.suffix == ".gz":
-        return False
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
         first = next((line for line in handle if line.strip()), "")
     try:
         return is_page_topics_record(json.loads(first))
@@ -80,17 +80,28 @@ def _holds_page_topics(path: Path) -> bool:
         return False  # the JSONL reader says what is wrong with it
 
 
-def _give_page_topics(sources: list[Source]) -> None:
+def _give_page_topics(sources: list[Source], progress: Callable[[str], None]) -> None:
     """Give the pages of web-page corpora the topics that page-topics files give them.
 
     Only one rendering of a page (the first renderer's text) carries them,
     so that each story trains the topic stage once. Pages on held-out
-    sites were dropped, so their topics measure and never train.
+    sites were dropped, so their topics measure and never train; how many
+    records found no page, and why, is said through ``progress``.
+
+    Raises
+    ------
+    TrainingDataError
+        When two web-page corpora share a folder name (their pages' topics could not be told apart).
     """
     givers = [source for source in sources if source.kind == "page-topics"]
     if not givers:
         return
-    for corpus in (source for source in sources if source.kind == "web-pages"):
+    corpora = [source for source in sources if source.kind == "web-pages"]
+    names = [corpus.path.name for corpus in corpora]
+    for name in {n for n in names if names.count(n) > 1}:
+        raise TrainingDataError(f"two web-page corpora are named {name}: page topics cannot tell their pages apart")
+    found: dict[int, set] = {id(giver): set() for giver in givers}
+    for corpus in corpora:
         for i, document in enumerate(corpus.documents):
             if document.source != RENDERERS[0]:
                 continue
@@ -98,7 +109,17 @@ def _give_page_topics(sources: list[Source]) -> None:
             for giver in givers:
                 if key in giver.page_topics:
                     corpus.documents[i] = dataclasses.replace(document, topics=giver.page_topics[key])
-                    giver.pages_found += 1
+                    found[id(giver)].add(key)
+    for giver in givers:
+        giver.pages_found = len(found[id(giver)])
+        missing = [corpus for corpus, page in giver.page_topics if (corpus, page) not in found[id(giver)]]
+        unread = sum(corpus in names for corpus in missing)
+        elsewhere = sorted(set(missing) - set(names))
+        said = f"{giver.path.name}: topics for {giver.pages_found} pages; {unread} name pages not read"
+        said += " (on held-out sites, or not in the corpus)"
+        if elsewhere:
+            said += f"; {len(missing) - unread} name corpora not given ({', '.join(elsewhere)})"
+        progress(said)
 
 
 def _hash_file(path: Path) -> str:
