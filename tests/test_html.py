@@ -169,6 +169,11 @@ def test_a_few_damaged_bytes_keep_a_page_in_its_encoding():
     for page, encoding in ((_SIMPLIFIED, "gb18030"), (_TRADITIONAL, "big5")):
         text = decode_html(_one_byte_dropped(f"<body>{page * 12}</body>".encode(encoding)))
         assert text.count(page[3:7]) >= 11, encoding
+    # Long enough, such a page is read by the detector as Thai (cp874, language and all): it
+    # nearly fits GB18030, which no page in a single-byte code page does.
+    paragraph = "<p>市气象台今天发布消息，北方大部分地区气温将下降六到八摄氏度，并伴有大风天气。</p>\n"
+    long_page = _one_byte_dropped(f"<html><body>{paragraph * 1000}</body></html>".encode("gb18030"))
+    assert decode_html(long_page).count("气象") >= 999
     # Big5 with a stray byte fits GB18030 too: GB18030 repairs it, the detector names Big5.
     traditional = f"<body>{_TRADITIONAL * 12}</body>".encode("big5")
     middle = traditional.index(b"<p>", len(traditional) // 2)

@@ -39,8 +39,8 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]
 # in it with a few damaged bytes (cut mid-character, a stray byte), read with them replaced as a
 # browser does; text in another encoding leaves far more.
 _FEW_BAD = 0.01
-# Multi-byte encodings of East Asian pages, tried when the detector finds no language (it gives up
-# on such a page for one bad byte): a Cyrillic or Greek code page fits their bytes with no language.
+# Multi-byte encodings of East Asian pages, tried when the detector names none (it gives up on such a
+# page for one bad byte, or reads it in a single-byte code page, with or without a language).
 _EAST_ASIAN = ("gb18030", "big5", "shift_jis", "euc_jp", "euc_kr")
 # Fewest non-ASCII characters such a reading must hold: GB18030 reads any high byte before a letter
 # as a character, so a short Latin text with an accent or two "fits" it without a bad byte.
@@ -90,9 +90,11 @@ def decode_bytes(raw: bytes) -> str:
         raise InputError("looks like a binary file, not text")
     matches = from_bytes(raw)
     best = matches.best()
-    if best is None or (not best.languages and best.encoding not in _EAST_ASIAN_CODECS):
-        # Nothing fits, or a code page fits the bytes but no language the words: a Chinese, Japanese
-        # or Korean page with a damaged byte (which the detector does not try), else UTF-8's reading.
+    if best is None or best.encoding not in _EAST_ASIAN_CODECS:
+        # Nothing fits, or a single-byte code page does: a Chinese, Japanese or Korean page with a
+        # damaged byte gets that (the detector tries no encoding that fails on a byte, and reads
+        # such a page as Cyrillic or Thai), and nearly fits an East Asian encoding, which text in a
+        # code page never does (a run of an odd number of high bytes before a space breaks it).
         east_asian = _east_asian(raw)
         if east_asian is not None:
             return east_asian
@@ -219,15 +221,15 @@ def _east_asian(raw: bytes) -> str | None:
 
     Their multi-byte codes overlap (Big5 is nearly all valid GBK), so the
     first that nearly fits only repairs the bytes: the detector, given them
-    without the bad ones, tells which encoding and language they are in.
+    without the bad ones, tells which of these encodings they are in (when
+    it names another, a single-byte code page, the first stands).
     """
     for encoding in _EAST_ASIAN:
         text = _with_few_bad_bytes(raw, encoding, least=_EAST_ASIAN_LEAST)
         if text is None:
             continue
         best = from_bytes(text.replace("\ufffd", "").encode(encoding)).best()
-        named = best is not None and (best.languages or best.encoding in _EAST_ASIAN_CODECS)
-        if named and best.encoding != encoding:
+        if best is not None and best.encoding in _EAST_ASIAN_CODECS and best.encoding != encoding:
             return _with_few_bad_bytes(raw, best.encoding) or text
         return text
     return None
