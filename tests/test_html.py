@@ -387,3 +387,30 @@ def test_training_record_with_html_and_text_trains_on_the_html(tmp_path):
     }
     [document] = read_training_jsonl(write_jsonl(tmp_path / "both.jsonl", [record]))
     assert document.is_html and document.segments[0].dom is not None
+
+
+def test_no_page_in_a_single_byte_code_page_reads_as_an_east_asian_one():
+    from classifier.inputs.decoding import _east_asian
+
+    code_pages = {
+        "ru": ("cp1251", "koi8_r", "iso8859_5"),
+        "ar": ("cp1256", "iso8859_6"),
+        "tr": ("cp1254", "iso8859_9"),
+        "pl": ("cp1250", "iso8859_2"),
+        "de": ("cp1252",),
+        "fr": ("cp1252",),
+        "es": ("cp1252",),
+    }
+    checked = 0
+    for language, encodings in code_pages.items():
+        path = Path(__file__).parent.parent / f"training/corpus/languages/{language}.json"
+        for story in json.loads(path.read_text("utf-8"))["stories"]:
+            body = story["body"] if isinstance(story["body"], str) else "\n".join(story["body"])
+            for encoding in encodings:
+                try:
+                    raw = f"<html><body><h1>{story['title']}</h1><p>{body}</p></body></html>".encode(encoding)
+                except UnicodeEncodeError:
+                    continue  # a character the code page lacks
+                assert _east_asian(raw) is None, (language, encoding, story["title"])
+                checked += 1
+    assert checked >= 100
