@@ -216,10 +216,11 @@ def main() -> None:
 
     print("4. lead against whole story: the same tags?")
     articles = held_out_articles(args.pages, read_page_topics(args.page_topics)) if args.pages else []
+    by_corpus = {corpus.name: [a for a in articles if a.corpus == corpus.name] for corpus in args.pages}
     first_sentences = [re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0] for text in reports_dev[0]]
     pairs = [("reports, satp-dev: first sentence / report", (first_sentences, reports_dev[0]))]
     for corpus in args.pages:
-        chosen = [a for a in articles if a.corpus == corpus.name]
+        chosen = by_corpus[corpus.name]
         pairs.append(
             (f"{corpus.name} held-out articles: lead / story", ([a.lead for a in chosen], [a.whole for a in chosen]))
         )
@@ -232,7 +233,7 @@ def main() -> None:
     print("   TF-IDF (wire + satp-train + ours) from the gold text")
     full_tfidf = tfidf(*full) if articles else None
     for corpus in args.pages:
-        chosen = [a for a in articles if a.corpus == corpus.name]
+        chosen = by_corpus[corpus.name]
         if not chosen:
             continue
         truth = [a.topics for a in chosen]

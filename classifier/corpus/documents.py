@@ -97,6 +97,16 @@ def is_page_topics_record(record) -> bool:
     )
 
 
+def holds_page_topics(path: Path) -> bool:
+    """Whether a JSONL file's first record gives a web-page corpus page's topics (then the whole file must)."""
+    lines = _json_lines(path)
+    try:
+        first = next(lines, None)
+    finally:
+        lines.close()  # the file, read no further
+    return first is not None and is_page_topics_record(first[1])
+
+
 def read_page_topics(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
     """The topics of web-page corpora's pages, from a JSONL file of ``{"corpus", "page", "topics"}`` records.
 

@@ -10,14 +10,12 @@ from.
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..corpus.documents import TrainingDocument, is_page_topics_record, read_page_topics, read_training_jsonl
+from ..corpus.documents import TrainingDocument, holds_page_topics, read_page_topics, read_training_jsonl
 from ..corpus.sites import is_held_out
 from ..corpus.webpages import MARKUP, RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import TrainingDataError
@@ -57,7 +55,7 @@ def read_sources(
                 if not is_held_out(d.site, held_out_fraction)
             ]
             sources.append(Source(path, "web-pages", documents, _hash_tree(path)))
-        elif path.is_file() and _holds_page_topics(path):
+        elif path.is_file() and holds_page_topics(path):
             progress(f"reading the page topics of {path}")
             sources.append(Source(path, "page-topics", [], _hash_file(path), page_topics=read_page_topics(path)))
         elif path.is_file():
@@ -67,17 +65,6 @@ def read_sources(
             raise TrainingDataError(f"{path}: not a JSONL file or a web-page corpus directory")
     _give_page_topics(sources, progress)
     return sources
-
-
-def _holds_page_topics(path: Path) -> bool:
-    """Whether a JSONL file's first record gives a web-page corpus page's topics (the whole file must)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-        first = next((line for line in handle if line.strip()), "")
-    try:
-        return is_page_topics_record(json.loads(first))
-    except json.JSONDecodeError:
-        return False  # the JSONL reader says what is wrong with it
 
 
 def _give_page_topics(sources: list[Source], progress: Callable[[str], None]) -> None:
@@ -100,19 +87,19 @@ def _give_page_topics(sources: list[Source], progress: Callable[[str], None]) ->
     names = [corpus.path.name for corpus in corpora]
     for name in {n for n in names if names.count(n) > 1}:
         raise TrainingDataError(f"two web-page corpora are named {name}: page topics cannot tell their pages apart")
-    found: dict[int, set] = {id(giver): set() for giver in givers}
+    found: list[set] = [set() for _ in givers]
     for corpus in corpora:
         for i, document in enumerate(corpus.documents):
             if document.source != RENDERERS[0]:
                 continue
             key = (document.corpus, document.id.rsplit(":", 1)[0])
-            for giver in givers:
+            for giver, pages in zip(givers, found):
                 if key in giver.page_topics:
                     corpus.documents[i] = dataclasses.replace(document, topics=giver.page_topics[key])
-                    found[id(giver)].add(key)
-    for giver in givers:
-        giver.pages_found = len(found[id(giver)])
-        missing = [corpus for corpus, page in giver.page_topics if (corpus, page) not in found[id(giver)]]
+                    pages.add(key)
+    for giver, pages in zip(givers, found):
+        giver.pages_found = len(pages)
+        missing = [corpus for corpus, page in giver.page_topics if (corpus, page) not in pages]
         unread = sum(corpus in names for corpus in missing)
         elsewhere = sorted(set(missing) - set(names))
         said = f"{giver.path.name}: topics for {giver.pages_found} pages; {unread} name pages not read"
