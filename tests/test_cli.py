@@ -112,6 +112,23 @@ def test_help_and_version_start_without_loading_scikit_learn_numpy_or_scipy():
     assert result.stdout.splitlines() == [f"storyfilter {package_version()}", "[]"]
 
 
+def test_labelling_a_text_page_imports_no_warc_dask_or_service_library(tiny_model_path, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.jsonl"
+    command = ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--workers", "1", "-o", str(out)]
+    probe = (
+        "import sys\n"
+        "from classifier.cli.app import app\n"
+        f"try:\n    app({command!r})\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('warcio', 'fsspec', 'distributed', 'fastapi', 'uvicorn') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.stdout.splitlines()[-1] == "[]"
+    assert json.loads(out.read_text())["id"]
+
+
 def test_a_file_of_a_format_we_do_not_read_is_a_usage_error_before_any_output(tiny_model_path, tmp_path):
     table = tmp_path / "table.csv"
     table.write_text("id,text\n1,hello\n")

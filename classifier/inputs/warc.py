@@ -23,16 +23,16 @@ import hashlib
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from typing import IO
-
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.statusandheaders import StatusAndHeadersParserException
+from functools import lru_cache
+from typing import IO, TYPE_CHECKING
 
 from ..errors import InputError
 from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
 from ..records import Document, FailedDocument
 from .decoding import decode_html
+
+if TYPE_CHECKING:
+    from warcio.archiveiterator import ArchiveIterator
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -93,8 +93,17 @@ def _starts_gzip(raw: IO[bytes]) -> bool:
     return head == _GZIP_MAGIC
 
 
-# What warcio raises on bytes that are not a WARC record (AttributeError: a response without a target URI).
-_NOT_A_RECORD = (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, AttributeError, _Damaged)
+@lru_cache(maxsize=1)
+def _not_a_record() -> tuple[type[Exception], ...]:
+    """What warcio raises on bytes that are not a WARC record (AttributeError: a response without a target URI).
+
+    warcio is imported here, when a WARC is first read, not with this module
+    (importing it, and fsspec with it, costs every labelling run ~30 ms).
+    """
+    from warcio.exceptions import ArchiveLoadFailed
+    from warcio.statusandheaders import StatusAndHeadersParserException
+
+    return (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, AttributeError, _Damaged)
 
 
 def _media_type(content_type: str | None) -> tuple[str, str | None]:
@@ -156,6 +165,9 @@ def read_warc(
     skipped = skipped if skipped is not None else SkippedRecords()
     seen: set[bytes] = set()  # the URIs of the pages so far, as 8-byte hashes: a crawl file holds many
     number = 0
+    not_a_record = _not_a_record()
+    from warcio.archiveiterator import ArchiveIterator
+
     records = ArchiveIterator(_Stream(stream))
     while True:
         try:
@@ -164,7 +176,7 @@ def read_warc(
             if _ends_inside_a_record(records):
                 yield _damage(name, number + 1, InputError("the file ends inside this record's headers"))
             return
-        except _NOT_A_RECORD as error:
+        except not_a_record as error:
             yield _damage(name, number + 1, error)
             return
         number += 1
@@ -176,7 +188,7 @@ def read_warc(
                 content = record.content_stream()  # (its read takes no -1 for "all")
                 body = content.read() if max_bytes is None else content.read(max_bytes + 1)
                 whole = _drain(record)
-        except _NOT_A_RECORD as error:
+        except not_a_record as error:
             yield _damage(name, number, error)
             return
         if not whole:
@@ -218,10 +230,12 @@ def _page(record, body: bytes, name: str, seen: set[bytes], max_bytes: int | Non
 
 def count_pages(stream: IO[bytes]) -> int:
     """How many pages :func:`read_warc` would give (for the progress total); damage counts as one."""
+    from warcio.archiveiterator import ArchiveIterator
+
     count = 0
     try:
         for record in ArchiveIterator(_Stream(stream)):
             count += _skip_reason(record) is None
-    except _NOT_A_RECORD:
+    except _not_a_record():
         count += 1
     return count
