@@ -9,7 +9,6 @@ the output and the main process only writes them.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -161,6 +160,6 @@ def records_of_results(
 def _json_line(result: LabeledDocument | FailedDocument, segments: bool) -> str | None:
     """The result's record as a JSON line; None when JSON cannot hold it (fields of the input carried through)."""
     try:
-        return json.dumps(result.to_record(segments=segments), ensure_ascii=False, allow_nan=False) + "\n"
+        return result.json_line(segments=segments)
     except (ValueError, RecursionError):
         return None
