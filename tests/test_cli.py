@@ -117,7 +117,16 @@ def test_labelling_a_text_page_imports_no_warc_dask_or_service_library(tiny_mode
     import sys
 
     out = tmp_path / "out.jsonl"
-    command = ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--workers", "1", "-o", str(out)]
+    command = [
+        "label",
+        str(EXAMPLES / "harbour.txt"),
+        "--model",
+        str(tiny_model_path),
+        "--workers",
+        "1",
+        "-o",
+        str(out),
+    ]
     probe = (
         "import sys\n"
         "from classifier.cli.app import app\n"
