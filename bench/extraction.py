@@ -21,7 +21,10 @@ and jusText on the HTML.
 
 It prints story F1, precision, recall and pages per second for each tool,
 from the same run, and the same scores per language when the pages hold
-more than one. Timing runs on one thread in one process for every tool;
+more than one. The F1 difference between storyfilter and the first rival
+comes with a 95% interval from resampling whole sites (pages of one site
+share a template): an interval that holds 0 means these pages cannot tell
+the two apart. Timing runs on one thread in one process for every tool;
 the figure is the median of ``--repeats`` runs. ``--busy`` keeps another
 core busy (a process spinning) while the tools are timed, as on a machine
 that does other work.
@@ -50,7 +53,7 @@ from classifier.cache import cache_folder
 from classifier.corpus.documents import read_training_jsonl
 from classifier.corpus.sites import is_held_out
 from classifier.corpus.webpages import MARKUP, is_web_page_corpus, read_web_pages
-from classifier.evaluation.metrics import score_stories
+from classifier.evaluation.metrics import score_page, score_stories, site_bootstrap_interval
 from classifier.model.language import language_of
 from classifier.records import Document
 from classifier.training.fit import is_validation_site
@@ -240,7 +243,18 @@ def section(title: str, tools: dict, pages: list[Page], inputs: list[str], args)
         print(f"{name:36} {score.f1:7.4f} {score.precision:7.4f} {score.recall:7.4f} {shown:>9}")
     names = list(results)
     ours, rival = results[names[0]], results[names[1]]
-    print(f"\n{names[0]} - {names[1]}: F1 {ours[1].f1 - rival[1].f1:+.4f}, pages/s {ours[2] / rival[2]:.2f}x")
+    difference = f"{names[0]} - {names[1]}: F1 {ours[1].f1 - rival[1].f1:+.4f}"
+    sites = [p.site for p in pages]
+    if len(set(sites)) > 1:
+        low, high = site_bootstrap_interval(
+            [score_page(story, gold) for story, gold in zip(ours[0], golds)],
+            [score_page(story, gold) for story, gold in zip(rival[0], golds)],
+            sites,
+        )
+        difference += f" (95% interval, its {len(set(sites))} sites resampled: {low:+.4f} to {high:+.4f})"
+    else:
+        difference += " (one site: no interval; other sites may differ either way)"
+    print(f"\n{difference}, pages/s {ours[2] / rival[2]:.2f}x")
     languages = sorted({p.language for p in pages})
     if len(languages) > 1:
         print(f"\nstory F1 by language ({', '.join(names)}):")

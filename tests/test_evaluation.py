@@ -99,3 +99,26 @@ def test_scores_are_broken_down_by_source_and_by_language():
     assert by_language["de"] == {"pages": 2, "f1": 0.75, "precision": 0.75, "recall": 0.5} | {
         "f1": round(2 * 0.75 * 0.5 / 1.25, 4)
     }
+
+
+def test_the_site_bootstrap_interval_holds_zero_for_a_tie_and_not_for_a_clear_winner():
+    from classifier.evaluation.metrics import PageScore, site_bootstrap_interval
+
+    sites = [f"site{i // 3}" for i in range(30)]
+    some = [PageScore(0.5 + 0.01 * i, 0.9 - 0.01 * i) for i in range(30)]
+    assert site_bootstrap_interval(some, some, sites) == (0.0, 0.0)
+    better = [PageScore(min(1.0, s.precision + 0.1), s.recall) for s in some]
+    low, high = site_bootstrap_interval(better, some, sites)
+    assert 0 < low < high < 0.2
+    # A winner on one site of ten only: the interval reaches down to no gain.
+    one_site = [PageScore(1.0, 1.0) if site == "site0" else s for s, site in zip(some, sites)]
+    low, high = site_bootstrap_interval(one_site, some, sites)
+    assert low == 0.0 < high
+    assert site_bootstrap_interval(better, some, sites) == site_bootstrap_interval(better, some, sites)
+
+
+def test_the_site_bootstrap_needs_two_sites():
+    from classifier.evaluation.metrics import PageScore, site_bootstrap_interval
+
+    with pytest.raises(ValueError, match="one site"):
+        site_bootstrap_interval([PageScore(1.0, 1.0)] * 3, [PageScore(0.5, 0.5)] * 3, ["a"] * 3)
