@@ -4,12 +4,12 @@ Starts a Dask scheduler and one worker (one process, one thread) on
 loopback, labels N generated pages of about 20 KB (``--repeat`` lines of a
 fixed pair) with ``storyfilter label --scheduler``, samples VmRSS of the
 three every 0.5 s and prints each one's peak, for each size asked. A
-storyfilter that kept something per chunk would grow with N; so would
-Dask's own logs, which ``--worker-env`` can shorten:
+storyfilter that kept something per chunk would grow with N; so does the
+worker's statistical profiler (a profile a second for its last 1,000 s of
+work), which ``--worker-env`` can turn off:
 
-    python bench/dask_memory.py --sizes 5000 30000
-    python bench/dask_memory.py --sizes 5000 30000 \\
-        --worker-env DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH=10 --worker-env DASK_DISTRIBUTED__ADMIN__LOG_LENGTH=100
+    python bench/dask_memory.py --sizes 10000 100000
+    python bench/dask_memory.py --sizes 10000 100000 --worker-env DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False
 
 Needs Linux (/proc) and ``pip install 'storyfilter[dask]'``.
 """

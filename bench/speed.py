@@ -14,6 +14,8 @@ In one run, on this machine:
 
 The pages are a web-page corpus's held-out article and blog pages (or all
 its pages with ``--split all``), rendered by html-text for the text runs.
+Records are written without their segments (the story, like the other
+tools' output) unless ``--segments`` asks for ``label``'s default records.
 
     python bench/speed.py --data ../shared/datasets/web-pages-2026
     python bench/speed.py --data ../shared/datasets/l3s-gn1 --split all --page-types all
@@ -82,6 +84,11 @@ def main(argv: list[str] | None = None) -> None:
         default=LEAST_DOCUMENTS,
         help="Documents each labelling run is timed on at least (the pages repeated; start-up is about 1.5 s of it).",
     )
+    parser.add_argument(
+        "--segments",
+        action="store_true",
+        help="write records with their segments, as `label` does by default (else --no-segments, the story only)",
+    )
     args = parser.parse_args(argv)
     page_types = None if args.page_types == "all" else tuple(args.page_types.split(","))
     pages = [p for p in corpus_pages(args.data, args.split, page_types) if p.text is not None and p.html is not None]
@@ -115,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
                         str(folder / f"{kind}.jsonl"),
                         "--workers",
                         "1",
-                        "--no-segments",
+                        *([] if args.segments else ["--no-segments"]),
                         "-o",
                         str(folder / "out.jsonl"),
                     ]
