@@ -23,8 +23,8 @@ It prints story F1, precision, recall and pages per second for each tool,
 from the same run, and the same scores per language when the pages hold
 more than one. The F1 difference between storyfilter and the first rival
 comes with a 95% interval from resampling whole sites (pages of one site
-share a template): an interval that holds 0 means these pages cannot tell
-the two apart. Timing runs on one thread in one process for every tool;
+share a template), when the pages come from five sites or more: an
+interval that holds 0 means these pages cannot tell the two apart. Timing runs on one thread in one process for every tool;
 the figure is the median of ``--repeats`` runs. ``--busy`` keeps another
 core busy (a process spinning) while the tools are timed, as on a machine
 that does other work.
@@ -65,6 +65,8 @@ JUSTEXT_LANGUAGES = {
     "id": "Indonesian", "it": "Italian", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese", "ru": "Russian",
     "tr": "Turkish", "uk": "Ukrainian", "cs": "Czech", "sv": "Swedish", "ko": "Korean", "vi": "Vietnamese",
 }  # fmt: skip
+# Fewest sites whose resampling gives an interval worth printing (2 sites give 3 distinct draws).
+MIN_SITES = 5
 # The text anchor's rule: a line this long (in characters) is story.
 LONG_LINE = 80
 
@@ -245,7 +247,7 @@ def section(title: str, tools: dict, pages: list[Page], inputs: list[str], args)
     ours, rival = results[names[0]], results[names[1]]
     difference = f"{names[0]} - {names[1]}: F1 {ours[1].f1 - rival[1].f1:+.4f}"
     sites = [p.site for p in pages]
-    if len(set(sites)) > 1:
+    if len(set(sites)) >= MIN_SITES:
         low, high = site_bootstrap_interval(
             [score_page(story, gold) for story, gold in zip(ours[0], golds)],
             [score_page(story, gold) for story, gold in zip(rival[0], golds)],
@@ -253,7 +255,7 @@ def section(title: str, tools: dict, pages: list[Page], inputs: list[str], args)
         )
         difference += f" (95% interval, its {len(set(sites))} sites resampled: {low:+.4f} to {high:+.4f})"
     else:
-        difference += " (one site: no interval; other sites may differ either way)"
+        difference += f" ({len(set(sites))} site(s): too few for an interval; other sites may differ either way)"
     print(f"\n{difference}, pages/s {ours[2] / rival[2]:.2f}x")
     languages = sorted({p.language for p in pages})
     if len(languages) > 1:

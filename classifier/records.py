@@ -183,11 +183,7 @@ class LabeledDocument:
         if not segments:
             record.update(rest)
             return _ENCODE(record) + "\n"
-        items = ", ".join(
-            f'{{"start": {s.segment.start}, "end": {s.segment.end}, "text": {encode_basestring(s.segment.text)}, '
-            f'"label": {_label_json(s.label)}, "score": {_score_json(s.score)}}}'
-            for s in self.segments
-        )
+        items = ", ".join(map(_segment_json, self.segments))
         return f'{_ENCODE(record)[:-1]}, "segments": [{items}], {_ENCODE(rest)[1:]}\n'
 
     def _record_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -209,6 +205,17 @@ class LabeledDocument:
 # What json.dumps writes records with (ensure_ascii=False: the text as it is; allow_nan=False: valid JSON only).
 _ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 _LABEL_JSON = {label: encode_basestring(str(label)) for label in Label}
+
+
+def _segment_json(scored: ScoredSegment) -> str:
+    """A segment's object in a record, as json.dumps writes ``scored.to_record()``."""
+    start, end, text = scored.segment.start, scored.segment.end, scored.segment.text
+    if type(start) is not int or type(end) is not int or type(text) is not str:  # not as labelling makes them
+        return _ENCODE(scored.to_record())
+    return (
+        f'{{"start": {start}, "end": {end}, "text": {encode_basestring(text)}, '
+        f'"label": {_label_json(scored.label)}, "score": {_score_json(scored.score)}}}'
+    )
 
 
 def _label_json(label: Label) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,6 +46,23 @@ def _documents(draw) -> LabeledDocument:
 def test_a_json_line_is_json_dumps_of_the_record(document, segments):
     expected = json.dumps(document.to_record(segments=segments), ensure_ascii=False, allow_nan=False) + "\n"
     assert document.json_line(segments=segments) == expected
+
+
+_ODD = [np.int64(3), True, 2.5, float("nan"), None, "7"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(_ODD), st.sampled_from(_ODD), st.sampled_from(["text", None, 5, np.str_("x")]), st.booleans())
+def test_segments_not_made_by_labelling_are_written_as_json_dumps_writes_them(start, end, text, story):
+    segment = ScoredSegment(Segment(text, start, end), Label.STORY if story else 1, np.float32(0.25))
+    document = LabeledDocument("a", "m", (segment,))
+    try:
+        expected = json.dumps(document.to_record(), ensure_ascii=False, allow_nan=False) + "\n"
+    except (TypeError, ValueError) as error:
+        with pytest.raises(type(error)):
+            document.json_line()
+    else:
+        assert document.json_line() == expected
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
