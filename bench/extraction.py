@@ -74,8 +74,8 @@ LONG_LINE = 80
 class Page:
     """One page of the benchmark: its text and HTML (either may be missing), gold story and language."""
 
-    def __init__(self, key: str, site: str, gold: str, language: str | None):
-        self.key, self.site, self.gold = key, site, gold
+    def __init__(self, key: str, site: str, gold: str, language: str | None, page_type: str | None = None):
+        self.key, self.site, self.gold, self.page_type = key, site, gold, page_type
         self.language = language or language_of(gold) or "unknown"
         self.text: str | None = None
         self.html: str | None = None
@@ -89,7 +89,9 @@ def corpus_pages(data: Path, split: str, page_types: tuple[str, ...] | None) -> 
         if not chosen(document.site) or (page_types and document.page_type not in page_types):
             continue
         key = document.id.rsplit(":", 1)[0]
-        page = pages.setdefault(key, Page(key, document.site, document.story or "", document.language))
+        page = pages.setdefault(
+            key, Page(key, document.site, document.story or "", document.language, document.page_type)
+        )
         if document.is_html:
             page.html = document.html
         else:
