@@ -153,3 +153,27 @@ def test_the_retraining_script_replaces_the_shipped_model_only_by_default(monkey
     part = Path(calls[0][1 + len(script.DEFAULT_SOURCES)])
     assert part.read_text() == '{"id": "satp-train-0", "text": "a"}\n'  # the reports that measure are left out
     assert calls[1] == ["train", "mine.jsonl", "--out", "models/mine.model"]
+
+
+def test_an_html_page_whose_gold_keeps_its_comments_is_a_discussion_left_out_of_html_training():
+    from classifier.corpus.documents import TrainingDocument
+    from classifier.segment.html import split_html
+
+    comment = "<li class='comment'><p>" + "I think this is a very fine point indeed. " * 3 + "</p></li>"
+    html = (
+        "<html><body><article><p>" + "Police said the road was closed for the day. " * 5 + "</p></article>"
+        f"<ol id='responses'>{comment * 6}</ol></body></html>"
+    )
+    page = split_html(html)
+
+    def document(labels: list[int], page_type: str = "article") -> TrainingDocument:
+        return TrainingDocument(
+            "p:markup", "s", page.text, tuple(page.segments), tuple(labels), page_type=page_type, html=html
+        )
+
+    everything, article_only = [1] * len(page.segments), [1] + [0] * (len(page.segments) - 1)
+    assert len(page.segments) == 7
+    assert fit.teaches_comments(document(everything))
+    assert not fit.teaches_comments(document(article_only))
+    assert fit.teaches_comments(document(article_only, page_type="forum"))
+    assert not fit.teaches_comments(document(everything[:1] + article_only[1:3] + everything[3:]))  # 108 words
