@@ -1,7 +1,7 @@
 """Diagnosis: how much of the story's wrong text (from HTML) sits in comment blocks, and how a corpus's gold treats them.
 
 A block is a comment block when its class/id tokens or its tag path name a
-comment, a reply or Disqus. For the chosen pages it prints
+comment, a reply or Disqus (``is_comment_block``, the rule training uses). For the chosen pages it prints
 
 * the gold's treatment: shingles of comment blocks that are in the gold
   story and that are not, and how many pages (with more than 200 such
@@ -24,16 +24,10 @@ from extraction import corpus_pages
 from classifier import load_model
 from classifier.evaluation.metrics import shingles
 from classifier.records import Label
+from classifier.training.fit import is_comment_block
 
-MARKERS = ("comment", "reply", "disqus")
 # Comment-block shingles a page needs before it counts as a page with comments.
 SOME_COMMENTS = 200
-
-
-def is_comment_block(dom) -> bool:
-    """Whether a block's class/id tokens or tag path name a comment."""
-    where = (" ".join(dom.classes) + " " + dom.path).lower()
-    return any(marker in where for marker in MARKERS)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -249,15 +249,16 @@ def section(title: str, tools: dict, pages: list[Page], inputs: list[str], args)
     ours, rival = results[names[0]], results[names[1]]
     difference = f"{names[0]} - {names[1]}: F1 {ours[1].f1 - rival[1].f1:+.4f}"
     sites = [p.site for p in pages]
-    if len(set(sites)) >= MIN_SITES:
+    n_sites = len(set(sites))
+    if n_sites >= MIN_SITES:
         low, high = site_bootstrap_interval(
             [score_page(story, gold) for story, gold in zip(ours[0], golds)],
             [score_page(story, gold) for story, gold in zip(rival[0], golds)],
             sites,
         )
-        difference += f" (95% interval, its {len(set(sites))} sites resampled: {low:+.4f} to {high:+.4f})"
+        difference += f" (95% interval, its {n_sites} sites resampled: {low:+.4f} to {high:+.4f})"
     else:
-        difference += f" ({len(set(sites))} site(s): too few for an interval; other sites may differ either way)"
+        difference += f" ({n_sites} site(s): too few for an interval; other sites may differ either way)"
     print(f"\n{difference}, pages/s {ours[2] / rival[2]:.2f}x")
     languages = sorted({p.language for p in pages})
     if len(languages) > 1:

@@ -125,14 +125,17 @@ def teaches_comments(document: TrainingDocument) -> bool:
         return True
     story = chrome = 0
     for segment, label in zip(document.segments, document.labels):
-        facts = segment.dom
-        if facts is None or label == UNLABELLED:
+        if segment.dom is None or label == UNLABELLED or not is_comment_block(segment.dom):
             continue
-        where = (" ".join(facts.classes) + " " + facts.path).lower()
-        if any(mark in where for mark in COMMENT_MARKS):
-            words = len(segment.text.split())
-            story, chrome = (story + words, chrome) if label == Label.STORY else (story, chrome + words)
+        words = len(segment.text.split())
+        story, chrome = (story + words, chrome) if label == Label.STORY else (story, chrome + words)
     return story > chrome and story > KEPT_COMMENT_WORDS
+
+
+def is_comment_block(facts) -> bool:
+    """Whether an HTML block's class/id tokens or tag path (its ``BlockFacts``) name a comment."""
+    where = (" ".join(facts.classes) + " " + facts.path).lower()
+    return any(mark in where for mark in COMMENT_MARKS)
 
 
 def is_validation_site(site: str) -> bool:
@@ -170,8 +173,9 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     documents = [d for source in sources for d in source.documents]
     labelled = [d for d in documents if any(label != UNLABELLED for label in d.labels)]
     texts = [d for d in labelled if not d.is_html]
-    discussions = [d for d in labelled if d.is_html and teaches_comments(d)]
-    pages = [d for d in labelled if d.is_html and not teaches_comments(d)]
+    marked = [(d, teaches_comments(d)) for d in labelled if d.is_html]
+    discussions = [d for d, discussion in marked if discussion]
+    pages = [d for d, discussion in marked if not discussion]
     if not texts:
         raise TrainingDataError("the training data has no labelled segments of plain-text pages")
     check_segment_labels(texts, "text")
