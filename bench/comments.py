@@ -24,7 +24,7 @@ from extraction import corpus_pages
 from classifier import load_model
 from classifier.evaluation.metrics import shingles
 from classifier.records import Label
-from classifier.training.fit import is_comment_block
+from classifier.training.discussions import is_comment_block
 
 # Comment-block shingles a page needs before it counts as a page with comments.
 SOME_COMMENTS = 200

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from classifier.cli.app import app
-from classifier.training import fit
+from classifier.training import discussions, fit
 from classifier.training.checks import MIN_TAG_EXAMPLES
 from classifier.training.progress import TrainingProgress
 
@@ -173,7 +173,7 @@ def test_an_html_page_whose_gold_keeps_its_comments_is_a_discussion_left_out_of_
 
     everything, article_only = [1] * len(page.segments), [1] + [0] * (len(page.segments) - 1)
     assert len(page.segments) == 7
-    assert fit.teaches_comments(document(everything))
-    assert not fit.teaches_comments(document(article_only))
-    assert fit.teaches_comments(document(article_only, page_type="forum"))
-    assert not fit.teaches_comments(document(everything[:1] + article_only[1:3] + everything[3:]))  # 108 words
+    assert discussions.teaches_comments(document(everything))
+    assert not discussions.teaches_comments(document(article_only))
+    assert discussions.teaches_comments(document(article_only, page_type="forum"))
+    assert not discussions.teaches_comments(document(everything[:1] + article_only[1:3] + everything[3:]))  # 108 words

@@ -31,9 +31,10 @@ from ..evaluation.metrics import StoryScore, score_stories
 from ..model.bundle import SUFFIX
 from ..model.model import Model
 from ..model.segments import build_segment_classifier
-from ..records import UNLABELLED, Label
+from ..records import UNLABELLED
 from ..segment.text import Segment
 from .checks import check_segment_labels, check_tags
+from .discussions import COMMENT_MARKS, DISCUSSION_PAGE_TYPES, KEPT_COMMENT_WORDS, teaches_comments
 from .progress import TOPIC_EXAMPLE_WEIGHT, TrainingProgress, duration
 from .sources import Source, read_sources
 from .topics import topic_examples, train_topics
@@ -41,14 +42,6 @@ from .topics import topic_examples, train_topics
 # Page types whose pages are what users label; they weigh more in training.
 USER_PAGE_TYPES = frozenset({None, "article", "blog", "news"})
 USER_PAGE_WEIGHT = 3.0
-# HTML pages that teach "comments are story", left out of the HTML classifier's training: pages of
-# these types (a forum thread's gold is its posts), and pages whose gold keeps more than this many
-# words of their comment blocks (blocks whose class, id or tag path names a comment) as story.
-# Under a news story readers' comments are not story; the corpora disagree on it, and the model
-# kept comments as story on sites it never saw (docs/benchmarks.md, "reader comments").
-DISCUSSION_PAGE_TYPES = frozenset({"forum"})
-COMMENT_MARKS = ("comment", "reply", "disqus")
-KEPT_COMMENT_WORDS = 150
 # The languages the topic stage learns from (and tags): documents in others keep their tags for a
 # topic model that reads them, and their stories get probabilities but no tags.
 TOPIC_LANGUAGES = ("en",)
@@ -117,25 +110,6 @@ def assemble(documents: Sequence[TrainingDocument]) -> TrainingSet:
         groups=np.asarray(groups),
         weights=np.concatenate(weights) if weights else np.zeros(0),
     )
-
-
-def teaches_comments(document: TrainingDocument) -> bool:
-    """Whether an HTML page's gold treats a discussion as the page's content (see :data:`DISCUSSION_PAGE_TYPES`)."""
-    if document.page_type in DISCUSSION_PAGE_TYPES:
-        return True
-    story = chrome = 0
-    for segment, label in zip(document.segments, document.labels):
-        if segment.dom is None or label == UNLABELLED or not is_comment_block(segment.dom):
-            continue
-        words = len(segment.text.split())
-        story, chrome = (story + words, chrome) if label == Label.STORY else (story, chrome + words)
-    return story > chrome and story > KEPT_COMMENT_WORDS
-
-
-def is_comment_block(facts) -> bool:
-    """Whether an HTML block's class/id tokens or tag path (its ``BlockFacts``) name a comment."""
-    where = (" ".join(facts.classes) + " " + facts.path).lower()
-    return any(mark in where for mark in COMMENT_MARKS)
 
 
 def is_validation_site(site: str) -> bool:
