@@ -138,6 +138,22 @@ def test_labelling_a_text_page_imports_no_warc_dask_or_service_library(tiny_mode
     assert json.loads(out.read_text())["id"]
 
 
+def test_the_console_entry_point_writes_every_record_before_it_exits(tiny_model_path, tmp_path):
+    # main() leaves the objects alive at exit to the process's end (gc.freeze): nothing written may be lost.
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.jsonl"
+    pages = [str(EXAMPLES / "harbour.txt"), str(EXAMPLES / "harbour.html")]
+    for target in (["-o", str(out)], []):
+        argv = ["storyfilter", "label", *pages, "--model", str(tiny_model_path), "--workers", "1", *target]
+        probe = f"import sys\nfrom classifier.cli.app import main\nsys.argv = {argv!r}\nmain()"
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        records = [json.loads(line) for line in (out.read_text() if target else result.stdout).splitlines()]
+        assert len(records) == 2 and all(record["story"] for record in records)
+
+
 def test_a_file_of_a_format_we_do_not_read_is_a_usage_error_before_any_output(tiny_model_path, tmp_path):
     table = tmp_path / "table.csv"
     table.write_text("id,text\n1,hello\n")
