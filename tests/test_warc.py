@@ -180,11 +180,14 @@ def test_a_corrupt_gzip_member_ends_in_an_error_record(tmp_path):
     assert isinstance(last, FailedDocument) and "cannot read WARC record" in last.message
 
 
-def test_a_file_that_is_not_a_warc_is_one_error_record(tmp_path):
+@pytest.mark.parametrize("notes", ["just some notes\n", "hello world, not a warc\n"])
+def test_a_file_that_is_not_a_warc_is_one_error_record(tmp_path, notes):
+    # The second reads to warcio as the header of a record of the older ARC format.
     path = tmp_path / "notes.warc"
-    path.write_text("just some notes\n", encoding="utf-8")
+    path.write_text(notes, encoding="utf-8")
     [failed] = iter_documents([str(path)])
     assert isinstance(failed, FailedDocument) and failed.id == f"{path}:1"
+    assert count_documents([str(path)]) == 1
 
 
 def test_workers_resume_and_progress_work_on_a_crawl(tmp_path, tiny_model_path):

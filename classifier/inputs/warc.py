@@ -106,6 +106,15 @@ def _not_a_record() -> tuple[type[Exception], ...]:
     return (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, AttributeError, _Damaged)
 
 
+# warcio also reads the older ARC format, and takes a line of a few words for an ARC record's
+# header: a text file given as a WARC would be one "record" with no HTTP in it, skipped in silence.
+_NOT_WARC = "it is not a WARC record; storyfilter reads WARC files, not ARC files or other files given as WARC"
+
+
+def _is_warc(record) -> bool:
+    return getattr(record, "format", "warc") == "warc"
+
+
 def _media_type(content_type: str | None) -> tuple[str, str | None]:
     """The media type (lower-cased) and charset of a ``Content-Type`` header."""
     if not content_type:
@@ -179,6 +188,9 @@ def read_warc(
         except not_a_record as error:
             yield _damage(name, number + 1, error)
             return
+        if not _is_warc(record):
+            yield _damage(name, number + 1, InputError(_NOT_WARC))
+            return
         number += 1
         try:
             reason = _skip_reason(record)
@@ -235,6 +247,8 @@ def count_pages(stream: IO[bytes]) -> int:
     count = 0
     try:
         for record in ArchiveIterator(_Stream(stream)):
+            if not _is_warc(record):
+                return count + 1
             count += _skip_reason(record) is None
     except _not_a_record():
         count += 1
