@@ -1,3 +1,6 @@
+import re
+from itertools import accumulate
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,3 +37,26 @@ def test_offsets_always_slice_back_to_the_segment(text):
         assert text[segment.start : segment.end] == segment.text
         assert segment.text == segment.text.strip()
         assert segment.text
+
+
+def _lines_stripped(text):
+    """The definition split_text keeps to, spelled out: lines between breaks, stripped, empty ones counted as gaps."""
+    parts = re.split(r"(\r\n|\r|\n)", text)
+    offsets = [0, *accumulate(map(len, parts))]
+    segments, previous = [], None
+    for i, line in enumerate(parts[0::2]):
+        if content := line.strip():
+            start = offsets[2 * i] + line.find(content[0])
+            gap = 0 if previous is None else i - previous - 1
+            segments.append((content, start, start + len(content), gap, line.find(content[0])))
+            previous = i
+    return segments
+
+
+_LAYOUT = st.text(alphabet=st.sampled_from("ab \t\r\n\x0b\x0c\x1c\x85\u2028\u3000\xa0.é中"), max_size=60)
+
+
+@given(st.one_of(_LAYOUT, st.text()))
+def test_lines_are_cut_and_stripped_as_defined(text):
+    found = [(s.text, s.start, s.end, s.gap, s.indent) for s in split_text(text)]
+    assert found == _lines_stripped(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import repeat
 from typing import Any, NamedTuple
 
 # Line breaks: "\r\n", a lone "\r" or "\n". Splitting keeps them so offsets add up.
@@ -64,20 +64,23 @@ def split_text(text: str, page: int = 0) -> list[Segment]:
     list of Segment
         In reading order; ``text[s.start:s.end] == s.text`` for each.
     """
-    parts = _BREAK.split(text)  # line, break, line, break, ..., line
-    offsets = [0, *accumulate(map(len, parts))]
-    lines = parts[0::2]
-    stripped = [line.strip() for line in lines]
-    kept = [i for i, content in enumerate(stripped) if content]
+    if "\r" in text:
+        parts = _BREAK.split(text)  # line, break, line, break, ..., line
+        lines, breaks = parts[0::2], [*map(len, parts[1::2]), 0]
+    else:  # the usual page: every break is "\n"
+        lines, breaks = text.split("\n"), repeat(1)
     segments = []
-    previous = None
-    for i in kept:
-        content = stripped[i]
-        lead = lines[i].find(content[0])
-        start = offsets[2 * i] + lead
-        gap = 0 if previous is None else i - previous - 1
-        segments.append(Segment(content, start, start + len(content), page, gap, lead))
-        previous = i
+    previous = 0  # the line of the last segment
+    offset = 0  # where the line starts in the page
+    for number, (line, width) in enumerate(zip(lines, breaks)):
+        content = line.strip()
+        if content:
+            lead = line.find(content[0])
+            start = offset + lead
+            gap = number - previous - 1 if segments else 0
+            segments.append(Segment(content, start, start + len(content), page, gap, lead))
+            previous = number
+        offset += len(line) + width
     return segments
 
 
