@@ -178,22 +178,24 @@ def _label_pages(
     scores = score_segments(classifier, pages)
     story = (scores >= threshold).tolist()
     values = scores.tolist()
-    scored_pages = []
+    scored_pages, page_texts, page_labels = [], [], []
     offset = 0
     for page in pages:
         end = offset + len(page)
         labels = [_LABELS[flag] for flag in story[offset:end]]
         scored_pages.append(tuple(map(ScoredSegment, page, labels, values[offset:end])))
+        page_texts.append([segment.text for segment in page])
+        page_labels.append(labels)
         offset = end
-    languages = languages_of(["\n\n".join(s.text for s in page if s.label is Label.STORY) for page in scored_pages])
-    tagged = tag_stories(
-        model,
-        [[s.text for s in page] for page in scored_pages],
-        [[s.label for s in page] for page in scored_pages],
-        languages,
+    languages = languages_of(
+        [
+            "\n\n".join(line for line, label in zip(lines, labels) if label is Label.STORY)
+            for lines, labels in zip(page_texts, page_labels)
+        ]
     )
+    tagged = tag_stories(model, page_texts, page_labels, languages)
     if titles is None:  # text pages: the headline just above the story, when the model finds one
-        titles = [text_title([s.text for s in page], [s.label for s in page]) for page in scored_pages]
+        titles = list(map(text_title, page_texts, page_labels))
     texts = texts if texts is not None else [None] * len(documents)
     return [
         LabeledDocument(
