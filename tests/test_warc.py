@@ -180,9 +180,9 @@ def test_a_corrupt_gzip_member_ends_in_an_error_record(tmp_path):
     assert isinstance(last, FailedDocument) and "cannot read WARC record" in last.message
 
 
-@pytest.mark.parametrize("notes", ["just some notes\n", "hello world, not a warc\n"])
+@pytest.mark.parametrize("notes", ["just some notes\n", "hello world, not a warc\n", "\nMy notes on the harbour.\n"])
 def test_a_file_that_is_not_a_warc_is_one_error_record(tmp_path, notes):
-    # The second reads to warcio as the header of a record of the older ARC format.
+    # warcio reads the second as the header of an ARC record, the third as a WARC record without headers.
     path = tmp_path / "notes.warc"
     path.write_text(notes, encoding="utf-8")
     [failed] = iter_documents([str(path)])

@@ -106,13 +106,18 @@ def _not_a_record() -> tuple[type[Exception], ...]:
     return (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, AttributeError, _Damaged)
 
 
-# warcio also reads the older ARC format, and takes a line of a few words for an ARC record's
-# header: a text file given as a WARC would be one "record" with no HTTP in it, skipped in silence.
+# warcio also reads the older ARC format, and takes a line of five or more words for an ARC
+# record's header, and a blank first line for a WARC record with no headers: a text file given
+# as a WARC was one "record" of no kind, skipped in silence.
 _NOT_WARC = "it is not a WARC record; storyfilter reads WARC files, not ARC files or other files given as WARC"
 
 
 def _is_warc(record) -> bool:
-    return getattr(record, "format", "warc") == "warc"
+    """Whether warcio read a WARC record: not an ARC one, nor a header it made up of a blank line."""
+    if getattr(record, "format", "warc") != "warc":
+        return False
+    protocol = getattr(record.rec_headers, "protocol", "WARC/")
+    return isinstance(protocol, str) and protocol.startswith("WARC/")
 
 
 def _media_type(content_type: str | None) -> tuple[str, str | None]:
