@@ -5,7 +5,10 @@ In one run, on this machine:
 * ``storyfilter --help`` and ``--version``: wall time of the whole command
   (median of ``--repeats``);
 * labelling one page from the command line (``storyfilter label PAGE``),
-  start-up and model loading included (median);
+  start-up and model loading included (median), and where a one-page run
+  in one process spends its time: importing the command line, importing
+  the labelling modules (scikit-learn, SciPy, numpy and ours), loading the
+  model, labelling the page, and the rest (interpreter start and exit);
 * ``storyfilter label --workers 1`` over the pages as text (a JSONL file),
   wall time, start-up included, quiet and with another core kept busy (a
   process spinning, as on a machine that does other work); jusText over the
@@ -48,6 +51,37 @@ def wall(command: list[str], repeats: int) -> float:
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+# One labelling process, its phases timed: what a one-page run of the command line spends.
+_PHASES = """
+import json, sys, time
+times = [time.perf_counter()]
+import classifier.cli.app
+times.append(time.perf_counter())
+from classifier.model.model import load_model
+times.append(time.perf_counter())
+model = load_model(None)
+times.append(time.perf_counter())
+model.label(open(sys.argv[1], encoding="utf-8").read())
+times.append(time.perf_counter())
+print(json.dumps([b - a for a, b in zip(times, times[1:])]))
+import gc
+gc.freeze()  # as the command line's main() does at exit
+"""
+PHASE_NAMES = ("command line", "labelling modules", "model load", "one page labelled")
+
+
+def startup_phases(page: Path, repeats: int) -> dict[str, float]:
+    """Median seconds of each phase of a one-page run in one process, and of the rest (start and exit)."""
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _PHASES, str(page)], check=True, capture_output=True, text=True)
+        total = time.perf_counter() - started
+        phases = json.loads(done.stdout.splitlines()[-1])
+        runs.append([*phases, total - sum(phases)])
+    return {name: statistics.median(run[i] for run in runs) for i, name in enumerate((*PHASE_NAMES, "start and exit"))}
 
 
 def justext_rate(texts: list[str]) -> float:
@@ -110,6 +144,12 @@ def main(argv: list[str] | None = None) -> None:
             f"storyfilter --help: {wall([*STORYFILTER, '--help'], args.repeats):.3f} s, --version: "
             f"{wall([*STORYFILTER, '--version'], args.repeats):.3f} s, one page from the command line: "
             f"{wall([*STORYFILTER, 'label', str(folder / 'page.txt')], args.repeats):.3f} s (medians of {args.repeats})\n"
+        )
+        phases = startup_phases(folder / "page.txt", args.repeats)
+        print(
+            "one page in one process (medians): "
+            + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in phases.items())
+            + "\n"
         )
         print(f"{'run':44} {'quiet':>9} {'busy':>9}   pages/s")
         rows = {}
