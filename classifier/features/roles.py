@@ -112,13 +112,23 @@ def act_roles(words: Sequence[str], kinds: Sequence[str | None]) -> list[tuple[s
     return found
 
 
-def role_features(text: str, kind_of: dict[str, str], lead_sentences: int = 1) -> list[str]:
-    """The role features of a story (its headline, when it has one, is its first paragraph)."""
+def role_features(
+    text: str, kind_of: dict[str, str], lead_sentences: int = 1, act_words: frozenset[str] | None = None
+) -> list[str]:
+    """The role features of a story (its headline, when it has one, is its first paragraph).
+
+    ``act_words``, the words of ``kind_of`` that name an act (worked out when not given), lets
+    the sentences without one be passed over: most sentences of most stories.
+    """
+    if act_words is None:
+        act_words = _act_words(kind_of)
     headline, _, rest = text.partition("\n\n")
     parts = [(headline, True), (rest, False)] if rest else [(headline, False)]
     features = []
     for part, is_title in parts:
         for number, words in enumerate(_sentences(part)):
+            if act_words.isdisjoint(words):
+                continue
             lead = is_title or number < lead_sentences
             for act, agent, target in act_roles(words, [kind_of.get(w) for w in words]):
                 named = []
@@ -133,6 +143,10 @@ def role_features(text: str, kind_of: dict[str, str], lead_sentences: int = 1) -
     return features
 
 
+def _act_words(kind_of: dict[str, str]) -> frozenset[str]:
+    return frozenset(word for word, kind in kind_of.items() if kind in ACTS)
+
+
 @lru_cache(maxsize=4096)
 def feature_hash(name: str) -> int:
     """A stable 64-bit hash of a feature's name (the same in every process and Python)."""
@@ -142,8 +156,9 @@ def feature_hash(name: str) -> int:
 def role_rows(texts: Sequence[str], kind_of: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
     """Row (text number) and hash of every role feature of ``texts``, for a hashed count matrix."""
     rows, keys = [], []
+    act_words = _act_words(kind_of)
     for row, text in enumerate(texts):
-        for name in role_features(text, kind_of):
+        for name in role_features(text, kind_of, act_words=act_words):
             rows.append(row)
             keys.append(feature_hash(name))
     return np.asarray(rows, dtype=np.int64), np.asarray(keys, dtype=np.uint64)
