@@ -24,10 +24,10 @@ from the same run, and the same scores per language when the pages hold
 more than one. The F1 difference between storyfilter and the first rival
 comes with a 95% interval from resampling whole sites (pages of one site
 share a template), when the pages come from five sites or more: an
-interval that holds 0 means these pages cannot tell the two apart. Timing runs on one thread in one process for every tool;
-the figure is the median of ``--repeats`` runs. ``--busy`` keeps another
-core busy (a process spinning) while the tools are timed, as on a machine
-that does other work.
+interval that holds 0 means these pages cannot tell the two apart.
+Timing runs on one thread in one process for every tool; the figure is the
+median of ``--repeats`` runs. ``--busy`` keeps another core busy (a process
+spinning) while the tools are timed, as on a machine that does other work.
 
     python bench/extraction.py --data ../shared/datasets/web-pages-2026
     python bench/extraction.py --data ../shared/datasets/dragnet --split all --page-types all

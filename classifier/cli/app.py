@@ -54,7 +54,8 @@ app.command()(convert.convert)
 
 def main() -> None:  # pragma: no cover - console entry point
     # At exit, the interpreter's last garbage collections walk every object of scikit-learn, SciPy
-    # and the model: about 0.2 s of a one-page run. Frozen, they are left to the process's end;
-    # files are closed by the commands themselves, and the standard streams flushed as ever.
+    # and the model: about 0.3 s of a one-page run (docs/benchmarks.md). Frozen, they are left to
+    # the process's end; files are closed by the commands themselves, and the standard streams
+    # flushed as ever.
     atexit.register(gc.freeze)
     app()
