@@ -347,6 +347,22 @@ def test_evaluate_scores_html_pages_through_the_html_classifier(tmp_path, tiny_m
     assert f1 > 0.8  # pages it trained on: a check that the HTML path is wired, not a measure
 
 
+def test_siblings_and_white_space_keep_their_own_facts():
+    # Siblings of one parent with the same class share the work of describing them, not their facts;
+    # white space before a line's text is not part of it, and does not count as linked text.
+    page = split_html(
+        '<ul class="teasers"><li class="card">\n <a href="/a">First title</a></li>'
+        '<li class="card"> \t<a href="/b">Second</a> and more</li><li class="wide card">Third</li></ul>'
+    )
+    first, second, third = page.segments
+    assert (first.text, first.dom.link_chars) == ("First title", len("First title"))
+    assert (second.text, second.dom.link_chars) == ("Second and more", len("Second"))
+    assert first.dom.classes == second.dom.classes == ("card", "teasers")
+    assert third.dom.classes == ("wide", "card", "teasers")
+    assert first.dom.path == second.dom.path == "ul.teasers>li.card" and third.dom.path == "ul.teasers>li.wide.card"
+    assert first.dom.owner != second.dom.owner and first.dom.parent == second.dom.parent == third.dom.parent
+
+
 def test_deep_and_namespaced_markup_stays_bounded():
     import tracemalloc
 

@@ -97,7 +97,7 @@ class HtmlPage(NamedTuple):
     title: str | None = None
 
 
-def _tokens(value: str, cache: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+def _tokens(value: str, cache: dict) -> tuple[str, ...]:
     found = cache.get(value)
     if found is None:
         found = tuple(_TOKEN.findall(_CAMEL.sub(" ", value).lower()))
@@ -131,55 +131,58 @@ def split_html(html: str, page: int = 0, max_segments: int | None = None) -> Htm
         return HtmlPage("", [])  # nothing libxml2 can read as a document: no text
 
 
-class _Open:
-    """An open element on the walk's stack; its description is worked out once, when a line needs it."""
+# An open element on the walk's stack, as a tuple (cheaper to make than an object, and the walk makes
+# one per element): its ancestor bits, tag, class/id text, the element around it, its serial number and
+# how many elements deep it is. The page's root is serial 0; its description is known.
+_BITS, _TAG, _LABEL, _PARENT, _SERIAL, _DEPTH = range(6)
+_ROOT = (0, "html", None, None, 0, 0)
 
-    __slots__ = ("bits", "classes", "label", "parent", "path", "steps", "tag")
 
-    def __init__(self, bits: int, tag: str, label: str | None, parent: _Open | None):
-        self.bits, self.tag, self.label, self.parent = bits, tag, label, parent
-        self.path: str | None = None
-        self.steps = 0
-        self.classes: tuple[str, ...] = ()
+def _describe(node: tuple, described: dict[int, tuple], cache: dict) -> tuple:
+    """The path from ``body`` to an open element (its last :data:`MAX_STEPS` steps), how many steps that
+    is, and its class/id tokens innermost first (at most :data:`MAX_CLASSES`).
 
-    def describe(self, cache: dict[str, tuple[str, ...]]) -> tuple[str, tuple[str, ...]]:
-        """The path from ``body`` to here (its last :data:`MAX_STEPS` steps), and class/id tokens
-        innermost first (at most :data:`MAX_CLASSES`).
+    ``described`` keeps each element's description by serial number, so that it is worked out once;
+    it is worked out from the nearest described ancestor down, in a loop: pages nest thousands of
+    elements deep when their markup is broken. ``cache`` keeps the tokens of each class/id text and
+    the merged tokens of each (own, outer) pair, which siblings share.
+    """
+    found = described.get(node[_SERIAL])
+    if found is not None:
+        return found
+    pending = []
+    while node is not None and node[_SERIAL] not in described:
+        pending.append(node)
+        node = node[_PARENT]
+    for node in reversed(pending):
+        described[node[_SERIAL]] = found = _describe_below(node, described, cache)
+    return found
 
-        Worked out from the nearest described ancestor down, in a loop: pages
-        nest thousands of elements deep when their markup is broken.
-        """
-        if self.path is None:
-            pending = []
-            node = self
-            while node is not None and node.path is None:
-                pending.append(node)
-                node = node.parent
-            for node in reversed(pending):
-                node._describe_below(cache)
-        return self.path, self.classes
 
-    def _describe_below(self, cache: dict[str, tuple[str, ...]]) -> None:
-        parent = self.parent
-        if self.tag in ("html", "body") or parent is None:
-            self.path, self.classes = "", ()
-            return
-        outer_path, outer_classes = parent.path, parent.classes
-        own = _tokens(self.label, cache) if self.label else ()
-        step = self.tag + ("." + ".".join(own[:2]) if own else "")
-        if outer_path:
-            self.steps = parent.steps + 1
-            path = outer_path + ">" + step
-            if self.steps > MAX_STEPS:  # keep memory linear in depth
-                path = path[path.index(">") + 1 :]
-                self.steps = MAX_STEPS
-            self.path = path
-        else:
-            self.path, self.steps = step, 1
-        if own and outer_classes:
-            self.classes = (own + tuple([t for t in outer_classes if t not in own]))[:MAX_CLASSES]
-        else:
-            self.classes = (own or outer_classes)[:MAX_CLASSES]
+def _describe_below(node: tuple, described: dict[int, tuple], cache: dict) -> tuple:
+    """An element's description, from its parent's (already described)."""
+    parent, tag, label = node[_PARENT], node[_TAG], node[_LABEL]
+    if tag in ("html", "body") or parent is None:
+        return "", 0, ()
+    outer_path, outer_steps, outer_classes = described[parent[_SERIAL]]
+    own = (cache.get(label) or _tokens(label, cache)) if label else ()
+    step = tag + ("." + ".".join(own[:2]) if own else "")
+    if outer_path:
+        steps = outer_steps + 1
+        path = outer_path + ">" + step
+        if steps > MAX_STEPS:  # keep memory linear in depth
+            path = path[path.index(">") + 1 :]
+            steps = MAX_STEPS
+    else:
+        path, steps = step, 1
+    if own and outer_classes:
+        key = (own, outer_classes)  # siblings share both: worked out once
+        classes = cache.get(key)
+        if classes is None:
+            classes = cache[key] = (own + tuple([t for t in outer_classes if t not in own]))[:MAX_CLASSES]
+    else:
+        classes = (own or outer_classes)[:MAX_CLASSES]
+    return path, steps, classes
 
 
 # Steps of the DOM path kept per segment (the innermost ones).
@@ -193,7 +196,10 @@ class _Walk:
 
     lxml calls :meth:`start`, :meth:`data` and :meth:`end` while libxml2
     parses (repairing broken markup as it goes), so no tree is built;
-    :meth:`close` returns the page. This is the hot loop of HTML labelling.
+    :meth:`close` returns the page. This is the hot loop of HTML labelling:
+    the element on top of the stack (``top``) is a tuple that points to the
+    one around it, and lines keep their element, to be described once the
+    page is read.
     """
 
     def __init__(self, page: int, max_segments: int | None = None):
@@ -207,11 +213,9 @@ class _Walk:
         self.gap = -1  # blank lines owed before the next line; -1 before the first
         self.serial = 0  # elements seen, in document order
         self.skip = 0  # depth inside an element whose content is not text
-        self.top = _Open(0, "html", None, None)
-        self.stack: list[_Open] = []
+        self.top = _ROOT
         self.blocks: list[tuple[int, int]] = [(0, 0)]  # open blocks: (serial, owner tag code)
         self.sizes: dict[int, int] = {}
-        self.token_cache: dict[str, tuple[str, ...]] = {}
         self.skip_root = ""  # the element whose content is being skipped (outermost)
         self.title: list[str] | None = None  # the text of the page's <title>, once met
         self.in_title = False
@@ -225,27 +229,28 @@ class _Walk:
                 self.title, self.in_title = [], True
             self.skip += 1
             return
-        self.serial += 1
+        self.serial = serial = self.serial + 1
         if tag in BLOCKS:
             if self.pieces:
                 self.flush()
             if self.gap >= 0 and tag in PARAGRAPHS:
                 self.gap = 1
-            self.blocks.append((self.serial, OWNER_CODE.get(tag, 0)))
+            self.blocks.append((serial, OWNER_CODE.get(tag, 0)))
         elif tag == "br" and self.pieces:
             self.flush()
         top = self.top
-        bits = top.bits | TAG_BITS.get(tag, 0)
+        bits = top[_BITS] | TAG_BITS.get(tag, 0)
         label = None
         if attrib:  # most elements have no attributes: skip the lookups
-            if attrib.get("hidden") is not None or _HIDDEN_STYLE.search(attrib.get("style") or ""):
+            get = attrib.get
+            style = get("style")
+            if get("hidden") is not None or (style and _HIDDEN_STYLE.search(style)):
                 bits |= HIDDEN_BIT
-            label = attrib.get("class")
-            identifier = attrib.get("id")
+            label = get("class")
+            identifier = get("id")
             if identifier:
                 label = f"{label} {identifier}" if label else identifier
-        self.top = top = _Open(bits, tag, label, top)
-        self.stack.append(top)
+        self.top = (bits, tag, label, top, serial, top[_DEPTH] + 1)
 
     def end(self, tag: str) -> None:
         if self.skip:
@@ -260,14 +265,15 @@ class _Walk:
                 self.gap = 1
             opened, _ = self.blocks.pop()
             self.sizes[opened] = self.serial - opened + 1
-        stack = self.stack
-        stack.pop()
-        self.top = stack[-1] if stack else _Open(0, "html", None, None)
+        self.top = self.top[_PARENT] or _ROOT
 
     def data(self, text: str) -> None:
         if not self.skip:
-            self.pieces.append(text)
-            if self.top.bits & LINK_BIT:
+            pieces = self.pieces
+            if not pieces and text.isspace():  # white space before a line's text is not part of it
+                return
+            pieces.append(text)
+            if self.top[_BITS] & LINK_BIT:
                 self.link_chars += len(text.strip())
         elif self.in_title:
             self.title.append(text)
@@ -277,8 +283,8 @@ class _Walk:
         page = self.page_out()
         # The parser and its target refer to each other, so they live until
         # the garbage collector finds them: let go of everything big now.
-        self.pending, self.stack, self.parts, self.pieces = [], [], [], []
-        self.top, self.token_cache, self.sizes, self.blocks = None, {}, {}, []
+        self.pending, self.parts, self.pieces = [], [], []
+        self.top, self.sizes, self.blocks = _ROOT, {}, []
         return page
 
     def flush(self) -> None:
@@ -292,30 +298,33 @@ class _Walk:
             self.link_chars = 0
 
     def write(self, text: str) -> None:
-        if self.gap >= 0:
-            self.parts.append("\n\n" if self.gap else "\n")
-            self.length += 1 + self.gap
+        gap = self.gap
+        if gap >= 0:
+            self.parts.append("\n\n" if gap else "\n")
+            self.length += 1 + gap
         start = self.length
         self.parts.append(text)
         self.length += len(text)
-        owner, tag = self.blocks[-1]
-        parent = self.blocks[-2][0] if len(self.blocks) > 1 else 0
-        top = self.stack[-1] if self.stack else None
-        self.pending.append(
-            (text, start, max(self.gap, 0), tag, top, len(self.stack), min(self.link_chars, len(text)), owner, parent)
-        )
+        blocks = self.blocks
+        owner, tag = blocks[-1]
+        parent = blocks[-2][0] if len(blocks) > 1 else 0
+        self.pending.append((text, start, max(gap, 0), tag, self.top, min(self.link_chars, len(text)), owner, parent))
         self.gap = 0
         if self.max_segments is not None and len(self.pending) > self.max_segments:
-            self.pending, self.stack, self.parts = [], [], []  # let go now: the parser keeps its target a while
+            self.pending, self.parts = [], []  # let go now: the parser keeps its target a while
             raise TooManyBlocks()
 
     def page_out(self) -> HtmlPage:
         segments = []
-        for text, start, gap, tag, top, depth, link_chars, owner, parent in self.pending:
-            path, classes = top.describe(self.token_cache) if top is not None else ("", ())
-            bits = top.bits if top is not None else 0
-            facts = BlockFacts(tag, bits, depth, link_chars, owner, parent, self.sizes.get(owner, 1), path, classes)
-            segments.append(Segment(text, start, start + len(text), self.page, gap, 0, facts))
+        described: dict[int, tuple] = {0: ("", 0, ())}
+        cache: dict = {}
+        sizes, page = self.sizes, self.page
+        for text, start, gap, tag, top, link_chars, owner, parent in self.pending:
+            path, _, classes = _describe(top, described, cache)
+            facts = BlockFacts(
+                tag, top[_BITS], top[_DEPTH], link_chars, owner, parent, sizes.get(owner, 1), path, classes
+            )
+            segments.append(Segment(text, start, start + len(text), page, gap, 0, facts))
         title = " ".join("".join(self.title or ()).split())
         if not title:  # no <title>: the first line of the first h1
             title = next((s.text for s in segments if s.dom.tag == _H1), "")
