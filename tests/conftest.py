@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import itertools
 import json
@@ -23,6 +24,13 @@ CORPUS_ITEMS = ROOT / "training" / "corpus" / "items.jsonl"
 SHARED = ROOT.parent / "shared"
 # Pages of our own corpus the tiny model trains on: enough for every pool.
 TINY_PAGES = 100
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_it_was():
+    """The command line freezes what its process holds (``gc.freeze``); in the test process, undo it after each test."""
+    yield
+    gc.unfreeze()
 
 
 def tiny_documents():

@@ -1,3 +1,4 @@
+import gc
 import json
 
 from typer.testing import CliRunner
@@ -23,6 +24,14 @@ def test_label_a_text_page(tiny_model_path):
     for segment in record["segments"]:
         assert text[segment["start"] : segment["end"]] == segment["text"]
         assert segment["label"] in ("story", "chrome") and 0 <= segment["score"] <= 1
+
+
+def test_the_labelling_process_leaves_its_model_out_of_garbage_collection(tiny_model_path):
+    # With --workers 1 the command's own process labels: its collector should not walk the model each chunk.
+    gc.unfreeze()
+    result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path)])
+    assert result.exit_code == 0, result.output
+    assert gc.get_freeze_count() > 0
 
 
 def test_label_jsonl_to_a_file_keeps_order_and_reports_failures(tiny_model_path, tmp_path):

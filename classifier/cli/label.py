@@ -132,6 +132,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     the documents to write (raising a usage or model error if it cannot).
     """
     from ..inputs.discovery import check_inputs
+    from ..model.labelling import freeze_loaded
     from ..model.model import load_model
     from ..run.batch import RunOptions, run_label
     from ..run.resume import side_file
@@ -140,6 +141,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     with exit_codes():
         check_inputs(job.inputs, job.fmt)
         loaded = load_model(job.model, limits=job.limits)
+        freeze_loaded(collect=False)  # with --workers 1 this process labels: the collector need not walk the model
         select = selector(loaded) if selector is not None else None
         # filter's output cannot say which inputs it has done: a side file keeps count, for --resume.
         positions = select is not None and job.out is not None and str(job.out) != "-"

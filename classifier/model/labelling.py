@@ -277,7 +277,7 @@ def tag_stories(
     return results
 
 
-def freeze_loaded() -> None:
+def freeze_loaded(collect: bool = True) -> None:
     """Leave what a labelling process holds by now (its model, the modules it imported) out of garbage collection.
 
     A CLI or service worker holds its model's ~100,000 small objects for
@@ -289,8 +289,13 @@ def freeze_loaded() -> None:
     (:func:`gc.freeze`). Called by the processes storyfilter runs (its
     workers, the service when it starts); a program of one's own that
     labels may do the same after :func:`~classifier.model.model.load_model`.
+
+    Without ``collect`` the last collection is skipped (it takes that
+    ~50 ms): what start-up left for the collector stays, frozen with the
+    rest. The command line does this, as one page's run is mostly start-up.
     """
-    gc.collect()
+    if collect:
+        gc.collect()
     gc.freeze()
 
 
