@@ -19,7 +19,6 @@ features (:mod:`classifier.features.dom`) turn into numbers.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import NamedTuple
 
 from lxml import etree
@@ -98,10 +97,12 @@ class HtmlPage(NamedTuple):
     title: str | None = None
 
 
-@lru_cache(maxsize=1 << 14)
-def _tokens(value: str) -> tuple[str, ...]:
-    """The tokens of a class/id text (``mainNav story-body`` -> ``main nav story body``); a site's pages share them."""
-    return tuple(_TOKEN.findall(_CAMEL.sub(" ", value).lower()))
+def _tokens(value: str, cache: dict) -> tuple[str, ...]:
+    found = cache.get(value)
+    if found is None:
+        found = tuple(_TOKEN.findall(_CAMEL.sub(" ", value).lower()))
+        cache[value] = found
+    return found
 
 
 class TooManyBlocks(Exception):
@@ -143,8 +144,8 @@ def _describe(node: tuple, described: dict[int, tuple], cache: dict) -> tuple:
 
     ``described`` keeps each element's description by serial number, so that it is worked out once;
     it is worked out from the nearest described ancestor down, in a loop: pages nest thousands of
-    elements deep when their markup is broken. ``cache`` keeps the merged tokens of each (own, outer)
-    pair, which siblings share.
+    elements deep when their markup is broken. ``cache`` keeps the tokens of each class/id text and
+    the merged tokens of each (own, outer) pair, which siblings share.
     """
     found = described.get(node[_SERIAL])
     if found is not None:
@@ -164,7 +165,7 @@ def _describe_below(node: tuple, described: dict[int, tuple], cache: dict) -> tu
     if tag in ("html", "body") or parent is None:
         return "", 0, ()
     outer_path, outer_steps, outer_classes = described[parent[_SERIAL]]
-    own = _tokens(label) if label else ()
+    own = (cache.get(label) or _tokens(label, cache)) if label else ()
     step = tag + ("." + ".".join(own[:2]) if own else "")
     if outer_path:
         steps = outer_steps + 1
