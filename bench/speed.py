@@ -22,6 +22,12 @@ tools' output) unless ``--segments`` asks for ``label``'s default records.
 
     python bench/speed.py --data ../shared/datasets/web-pages-2026
     python bench/speed.py --data ../shared/datasets/l3s-gn1 --split all --page-types all
+
+Several ``--data`` corpora are pooled. The pages are repeated until there
+are ``--documents`` of them, which flatters anything cached across pages;
+to time distinct pages only, give enough of them, e.g. ``--data
+web-pages-2026 dragnet l3s-gn1 --split all --page-types all --documents 1``
+(about 3,000 pages).
 """
 
 from __future__ import annotations
@@ -108,7 +114,7 @@ def trafilatura_rate(htmls: list[str]) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="web-page corpus folders (pooled)")
     parser.add_argument("--split", default="held-out", choices=["held-out", "validation", "all"])
     parser.add_argument("--page-types", default="article,blog")
     parser.add_argument("--repeats", type=int, default=5)
@@ -125,16 +131,21 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     page_types = None if args.page_types == "all" else tuple(args.page_types.split(","))
-    pages = [p for p in corpus_pages(args.data, args.split, page_types) if p.text is not None and p.html is not None]
+    pages = [
+        p
+        for data in args.data
+        for p in corpus_pages(data, args.split, page_types)
+        if p.text is not None and p.html is not None
+    ]
     texts, htmls = [p.text for p in pages], [p.html for p in pages]
+    copies = max(1, -(-args.documents // len(pages)))  # enough documents that start-up is a small part
     print(
-        f"{args.data.name}: {len(pages)} pages, {sum(map(len, texts)) / len(texts) / 1000:.1f} KB of text and "
+        f"{', '.join(data.name for data in args.data)}: {len(pages)} distinct pages (each {copies} times),  {sum(map(len, texts)) / len(texts) / 1000:.1f} KB of text and "
         f"{sum(map(len, htmls)) / len(htmls) / 1000:.0f} KB of HTML a page on average\n"
     )
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         (folder / "page.txt").write_text(texts[0], encoding="utf-8")
-        copies = max(1, -(-args.documents // len(pages)))  # enough documents that start-up is a small part
         for kind, inputs in (("text", texts), ("html", htmls)):
             with open(folder / f"{kind}.jsonl", "w", encoding="utf-8") as out:
                 for number, value in enumerate(inputs * copies):
