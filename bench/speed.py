@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     texts, htmls = [p.text for p in pages], [p.html for p in pages]
     copies = max(1, -(-args.documents // len(pages)))  # enough documents that start-up is a small part
     print(
-        f"{', '.join(data.name for data in args.data)}: {len(pages)} distinct pages (each {copies} times),  {sum(map(len, texts)) / len(texts) / 1000:.1f} KB of text and "
+        f"{', '.join(data.name for data in args.data)}: {len(pages)} distinct pages "
+        f"({'each once' if copies == 1 else f'each {copies} times'}), "
+        f"{sum(map(len, texts)) / len(texts) / 1000:.1f} KB of text and "
         f"{sum(map(len, htmls)) / len(htmls) / 1000:.0f} KB of HTML a page on average\n"
     )
     with tempfile.TemporaryDirectory() as scratch:
