@@ -177,3 +177,21 @@ def test_an_html_page_whose_gold_keeps_its_comments_is_a_discussion_left_out_of_
     assert not discussions.teaches_comments(document(article_only))
     assert discussions.teaches_comments(document(article_only, page_type="forum"))
     assert not discussions.teaches_comments(document(everything[:1] + article_only[1:3] + everything[3:]))  # 108 words
+
+
+def test_the_html_stage_weighs_a_small_corpus_s_pages_up_to_the_largest_s():
+    from classifier.corpus.documents import TrainingDocument
+    from classifier.segment.text import split_text
+
+    text = "Police said the road was closed.\nHome | World | Sport"
+    segments = tuple(split_text(text))
+
+    def page(corpus: str, number: int) -> TrainingDocument:
+        return TrainingDocument(f"{corpus}{number}", f"{corpus}{number}.org", text, segments, (1, 0), corpus=corpus)
+
+    documents = [page("big", n) for n in range(16)] + [page("small", n) for n in range(4)]
+    assert fit.corpus_weights(documents) == {"big": 1.0, "small": 2.0}  # (16 / 4) ** 0.5
+    plain, balanced = fit.assemble(documents), fit.assemble(documents, balance=True)
+    assert plain.weights[:32].tolist() == balanced.weights[:32].tolist()
+    assert balanced.weights[32:].tolist() == [2 * w for w in plain.weights[32:]]
+    assert fit.corpus_weights(documents[:16]) == {"big": 1.0}  # one source: the weights as they were

@@ -42,6 +42,9 @@ from .topics import topic_examples, train_topics
 # Page types whose pages are what users label; they weigh more in training.
 USER_PAGE_TYPES = frozenset({None, "article", "blog", "news"})
 USER_PAGE_WEIGHT = 3.0
+# The HTML stage weighs each corpus's pages by (pages of the largest corpus / its pages) ** this, so that
+# the small corpora of other years and languages are not drowned by the largest (docs/training.md).
+CORPUS_BALANCE = 0.5
 # The languages the topic stage learns from (and tags): documents in others keep their tags for a
 # topic model that reads them, and their stories get probabilities but no tags.
 TOPIC_LANGUAGES = ("en",)
@@ -79,13 +82,15 @@ class TrainingSet:
     weights: np.ndarray
 
 
-def assemble(documents: Sequence[TrainingDocument]) -> TrainingSet:
+def assemble(documents: Sequence[TrainingDocument], balance: bool = False) -> TrainingSet:
     """Flatten documents into one batch with labels, site groups and weights.
 
     Each page weighs the same in total (its labelled lines share the page's
     weight by their word counts, as the story F1 weighs them), and pages of
-    the kinds users label (articles, blogs, news) weigh more.
+    the kinds users label (articles, blogs, news) weigh more. With
+    ``balance``, pages of smaller corpora weigh more (:func:`corpus_weights`).
     """
+    corpus_weight = corpus_weights(documents) if balance else {}
     segments: list[Segment] = []
     labels: list[int] = []
     groups: list[int] = []
@@ -99,6 +104,7 @@ def assemble(documents: Sequence[TrainingDocument]) -> TrainingSet:
         words = np.array([max(1, len(tokens(s.text))) for s in document.segments], dtype=np.float64)
         words[page_labels == UNLABELLED] = 0.0
         page_weight = USER_PAGE_WEIGHT if document.page_type in USER_PAGE_TYPES else 1.0
+        page_weight *= corpus_weight.get(document.corpus, 1.0)
         weights.append(words / max(words.sum(), 1.0) * page_weight * 100.0)
         labels.extend(page_labels.tolist())
         groups.extend([site] * len(document.segments))
@@ -110,6 +116,13 @@ def assemble(documents: Sequence[TrainingDocument]) -> TrainingSet:
         groups=np.asarray(groups),
         weights=np.concatenate(weights) if weights else np.zeros(0),
     )
+
+
+def corpus_weights(documents: Sequence[TrainingDocument]) -> dict[str | None, float]:
+    """Each corpus's page weight: (pages of the largest corpus / its pages) ** :data:`CORPUS_BALANCE`."""
+    pages = Counter(d.corpus for d in documents)
+    most = max(pages.values(), default=1)
+    return {corpus: round((most / count) ** CORPUS_BALANCE, 4) for corpus, count in sorted(pages.items(), key=str)}
 
 
 def is_validation_site(site: str) -> bool:
@@ -192,6 +205,7 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
                 f"of comment blocks ({', '.join(COMMENT_MARKS)} in class, id or path) labelled story",
             },
             "sites": len({d.site for d in pages}),
+            "corpus_weights": {str(corpus): weight for corpus, weight in corpus_weights(pages).items()},
             "segments_trained": _segment_count(pages),
             "segment_model": describe(model.html_classifier),
         }
@@ -279,7 +293,7 @@ _VALIDATED = frozenset(RENDERERS) | {MARKUP}
 
 
 def _fit(documents: Sequence[TrainingDocument], seed: int, html: bool = False):
-    data = assemble(documents)
+    data = assemble(documents, balance=html)
     classifier = build_segment_classifier(random_state=seed, html=html)
     return classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
 
