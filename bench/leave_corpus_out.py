@@ -22,9 +22,6 @@ import time
 from pathlib import Path
 
 from classifier.cache import cache_folder
-from classifier.evaluation.evaluate import as_input, gold_story
-from classifier.evaluation.metrics import score_stories
-from classifier.model.model import Model
 from classifier.model.segments import build_segment_classifier
 from classifier.records import UNLABELLED
 from classifier.training import fit
@@ -49,21 +46,12 @@ def main(argv: list[str] | None = None) -> None:
     for corpus in args.leave_out:
         fitting = [d for d in pages if d.corpus != corpus]
         tests = [d for d in pages if d.corpus == corpus and d.page_type in fit.USER_PAGE_TYPES]
-        golds = [gold_story(d) for d in tests]
         for balance in (False, True):
             started = time.time()
             data = fit.assemble(fitting, balance=balance)
             classifier = build_segment_classifier(random_state=args.seed, html=True)
             classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
-            model = Model(text_classifier=classifier, html_classifier=classifier)
-            results = list(model.label_many(map(as_input, tests)))
-            scores = [
-                score_stories(
-                    ("\n\n".join(s.text for s in r.segments if s.score >= threshold), gold)
-                    for r, gold in zip(results, golds)
-                ).f1
-                for threshold in fit.THRESHOLDS
-            ]
+            scores = fit.validation_metrics(classifier, tests)["story_f1_by_threshold"].values()
             name = "corpus" if balance else "as before"
             print(
                 f"{corpus:18} {name:9} " + " ".join(f"{f:6.4f}" for f in scores) + f"   ({len(tests)} pages, "

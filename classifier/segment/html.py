@@ -165,7 +165,7 @@ def _describe_below(node: tuple, described: dict[int, tuple], cache: dict) -> tu
     if tag in ("html", "body") or parent is None:
         return "", 0, ()
     outer_path, outer_steps, outer_classes = described[parent[_SERIAL]]
-    own = (cache.get(label) or _tokens(label, cache)) if label else ()
+    own = _tokens(label, cache) if label else ()
     step = tag + ("." + ".".join(own[:2]) if own else "")
     if outer_path:
         steps = outer_steps + 1

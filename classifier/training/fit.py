@@ -118,11 +118,11 @@ def assemble(documents: Sequence[TrainingDocument], balance: bool = False) -> Tr
     )
 
 
-def corpus_weights(documents: Sequence[TrainingDocument]) -> dict[str | None, float]:
+def corpus_weights(documents: Sequence[TrainingDocument]) -> dict[str, float]:
     """Each corpus's page weight: (pages of the largest corpus / its pages) ** :data:`CORPUS_BALANCE`."""
     pages = Counter(d.corpus for d in documents)
     most = max(pages.values(), default=1)
-    return {corpus: round((most / count) ** CORPUS_BALANCE, 4) for corpus, count in sorted(pages.items(), key=str)}
+    return {corpus: round((most / count) ** CORPUS_BALANCE, 4) for corpus, count in sorted(pages.items())}
 
 
 def is_validation_site(site: str) -> bool:
@@ -205,7 +205,7 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
                 f"of comment blocks ({', '.join(COMMENT_MARKS)} in class, id or path) labelled story",
             },
             "sites": len({d.site for d in pages}),
-            "corpus_weights": {str(corpus): weight for corpus, weight in corpus_weights(pages).items()},
+            "corpus_weights": corpus_weights(pages),
             "segments_trained": _segment_count(pages),
             "segment_model": describe(model.html_classifier),
         }
