@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="write records with their segments, as `label` does by default (else --no-segments, the story only)",
     )
+    parser.add_argument(
+        "--start-up-only",
+        action="store_true",
+        help="time --help, --version and a one-page run (and its phases), not the labelling runs",
+    )
     args = parser.parse_args(argv)
     page_types = None if args.page_types == "all" else tuple(args.page_types.split(","))
     pages = [
@@ -164,6 +169,8 @@ def main(argv: list[str] | None = None) -> None:
             + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in phases.items())
             + "\n"
         )
+        if args.start_up_only:
+            return
         print(f"{'run':44} {'quiet':>9} {'busy':>9}   pages/s")
         rows = {}
         for busy in (False, True):

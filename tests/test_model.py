@@ -193,3 +193,38 @@ def test_threads_labelling_at_once_share_one_pause_of_the_collector(tiny_model, 
     for thread in workers:
         thread.join(timeout=120)
     assert results == [alone] * 4 and gc.isenabled()
+
+
+def _probe(code: str) -> list[str]:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_labelling_does_not_import_scipy_stats_and_what_scikit_learn_took_from_it_still_works(tiny_model_path):
+    code = (
+        "import sys\n"
+        "from classifier.model.model import load_model\n"
+        f"load_model({str(tiny_model_path)!r}).label('A headline\\n\\nA sentence of the story that goes on.')\n"
+        "print('scipy.stats' in sys.modules)\n"
+        "from sklearn._loss import link\n"
+        "from sklearn.covariance import _robust_covariance\n"
+        "print(link.gmean([1.0, 4.0]), round(_robust_covariance.chi2.ppf(0.5, df=2), 6))\n"
+        "import scipy.stats\n"
+        "print(type(sys.modules['scipy.stats']).__name__, round(scipy.stats.chi2.ppf(0.5, df=2), 6))\n"
+        "import scipy.stats.distributions\n"  # the real package: its submodules import
+    )
+    assert _probe(code) == ["False", "2.0 1.386294", "module 1.386294"]
+
+
+def test_a_program_that_imported_scipy_stats_first_keeps_its_own_functions():
+    code = (
+        "import scipy.stats\n"
+        "import classifier.model.model\n"
+        "from sklearn._loss import link\n"
+        "print(link.gmean is scipy.stats.gmean)\n"
+    )
+    assert _probe(code) == ["True"]

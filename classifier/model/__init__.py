@@ -5,3 +5,8 @@ word features, ``context`` for the second pass); ``topics`` the topic
 classifier; ``labelling`` takes a chunk of documents through them;
 ``model`` is what a user loads and calls; ``bundle`` writes and checks it on disk.
 """
+
+from .imports import import_scikit_learn
+
+# Before any module here imports scikit-learn: import it without scipy.stats (see imports.py).
+import_scikit_learn()
