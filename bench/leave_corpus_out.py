@@ -1,8 +1,9 @@
-"""Analysis: how the HTML classifier does on a corpus it never trained on, with and without corpus weights.
+"""Analysis: how a segment classifier does on a corpus it never trained on, with and without corpus weights.
 
-For each corpus named by ``--leave-out``, the HTML stage is fitted as
-training fits it (same pages: labelled, not held out, discussions left
-out) on the other corpora only, once with every page weighing as before
+For each corpus named by ``--leave-out``, the HTML stage (or with
+``--stage text`` the text stage) is fitted as training fits it (same
+pages: labelled, not held out; for HTML, discussions left out) on the
+other sources only, once with every page weighing as before
 and once with the corpus weights (``fit.corpus_weights``); then the left-out
 corpus's pages (not its held-out sites; the page types users label) are
 labelled and scored at each story threshold. A source the model never saw
@@ -13,6 +14,13 @@ takes about 5 minutes on this machine.
     python bench/leave_corpus_out.py --data ../shared/datasets/web-pages-2026 ../shared/datasets/chinese-web \\
         ../shared/datasets/cleaneval-dev ../shared/datasets/cleanportaleval \\
         --leave-out chinese-web cleaneval-dev cleanportaleval
+    python bench/leave_corpus_out.py --stage text --data training/corpus/pages.jsonl \\
+        training/corpus/items.jsonl training/corpus/multilingual.jsonl ../shared/datasets/web-pages-2026 \\
+        ../shared/datasets/chinese-web ../shared/datasets/cleaneval-dev ../shared/datasets/cleanportaleval \\
+        --leave-out cleaneval-dev
+
+The text stage's test pages are the left-out corpus's pages in both
+renderings it trains on (html-text's and inscriptis's).
 """
 
 from __future__ import annotations
@@ -31,25 +39,32 @@ from classifier.training.sources import read_sources
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, nargs="+", required=True, help="web-page corpus folders")
+    parser.add_argument(
+        "--data", type=Path, nargs="+", required=True, help="web-page corpus folders (and, for text, JSONL files)"
+    )
+    parser.add_argument("--stage", default="html", choices=["html", "text"])
     parser.add_argument("--leave-out", nargs="+", required=True, help="corpus names to leave out, one at a time")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--weights", default="both", choices=["both", "as-before", "corpus"], help="which fits to make (default both)"
+    )
     args = parser.parse_args(argv)
-    sources = read_sources(args.data, cache=cache_folder(), html=True, held_out_fraction=fit.HELD_OUT_FRACTION)
+    html = args.stage == "html"
+    sources = read_sources(args.data, cache=cache_folder(), html=html, held_out_fraction=fit.HELD_OUT_FRACTION)
     pages = [
         d
         for source in sources
         for d in source.documents
-        if d.is_html and any(label != UNLABELLED for label in d.labels) and not teaches_comments(d)
+        if d.is_html == html and any(label != UNLABELLED for label in d.labels) and not (html and teaches_comments(d))
     ]
     print(f"{'left out':18} {'weights':9} " + " ".join(f"{t:>6}" for t in fit.THRESHOLDS))
     for corpus in args.leave_out:
         fitting = [d for d in pages if d.corpus != corpus]
         tests = [d for d in pages if d.corpus == corpus and d.page_type in fit.USER_PAGE_TYPES]
-        for balance in (False, True):
+        for balance in {"both": (False, True), "as-before": (False,), "corpus": (True,)}[args.weights]:
             started = time.time()
             data = fit.assemble(fitting, balance=balance)
-            classifier = build_segment_classifier(random_state=args.seed, html=True)
+            classifier = build_segment_classifier(random_state=args.seed, html=html)
             classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
             scores = fit.validation_metrics(classifier, tests)["story_f1_by_threshold"].values()
             name = "corpus" if balance else "as before"
