@@ -153,10 +153,6 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         (folder / "page.txt").write_text(texts[0], encoding="utf-8")
-        for kind, inputs in (("text", texts), ("html", htmls)):
-            with open(folder / f"{kind}.jsonl", "w", encoding="utf-8") as out:
-                for number, value in enumerate(inputs * copies):
-                    out.write(json.dumps({"id": str(number), kind: value}) + "\n")
         wall([*STORYFILTER, "label", str(folder / "page.txt")], 1)  # the cache folder filled once
         print(
             f"storyfilter --help: {wall([*STORYFILTER, '--help'], args.repeats):.3f} s, --version: "
@@ -171,6 +167,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         if args.start_up_only:
             return
+        for kind, inputs in (("text", texts), ("html", htmls)):
+            with open(folder / f"{kind}.jsonl", "w", encoding="utf-8") as out:
+                for number, value in enumerate(inputs * copies):
+                    out.write(json.dumps({"id": str(number), kind: value}) + "\n")
         print(f"{'run':44} {'quiet':>9} {'busy':>9}   pages/s")
         rows = {}
         for busy in (False, True):

@@ -220,6 +220,36 @@ def test_labelling_does_not_import_scipy_stats_and_what_scikit_learn_took_from_i
     assert _probe(code) == ["False", "2.0 1.386294", "module 1.386294"]
 
 
+def test_the_deferred_names_copy_and_pickle_as_the_real_ones_and_a_module_holding_the_stand_in_reaches_the_real():
+    code = (
+        "import copy, pickle\n"
+        "import classifier.model.model\n"
+        "from sklearn._loss import link\n"
+        "from sklearn.preprocessing import _data\n"  # from scipy import sparse, stats: the stand-in, kept
+        "import scipy.stats\n"
+        "print(copy.copy(link.gmean) is scipy.stats.gmean, pickle.loads(pickle.dumps(link.gmean)) is scipy.stats.gmean)\n"
+        "print(_data.stats.norm is scipy.stats.norm, _data.stats.__file__ == scipy.stats.__file__)\n"
+    )
+    assert _probe(code) == ["True True", "True True"]
+
+
+def test_scikit_learn_is_imported_as_usual_when_it_needs_more_of_scipy_stats_or_is_not_a_checked_release():
+    from classifier.model import imports
+
+    load = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('probe', {imports.__file__!r})\n"
+        "probe = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(probe)\n"
+    )
+    # sklearn.inspection imports a submodule of scipy.stats, which the stand-in (no package) cannot give.
+    more = "probe.ESTIMATOR_MODULES += ('sklearn.inspection',)\n"
+    other = "probe.CHECKED_RELEASES = ()\n"
+    report = "probe.import_scikit_learn()\nprint(type(sys.modules.get('scipy.stats')).__name__)\n"
+    assert _probe(load + more + report) == ["module"]
+    assert _probe(load + other + "print(probe.defers_scipy_stats())\n" + report) == ["False", "module"]
+
+
 def test_a_program_that_imported_scipy_stats_first_keeps_its_own_functions():
     code = (
         "import scipy.stats\n"

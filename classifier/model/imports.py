@@ -1,20 +1,28 @@
 """scikit-learn imported for labelling without scipy.stats, which labelling never calls.
 
 Importing scikit-learn imports ``scipy.stats`` (its hundred distributions
-built at import): about 0.45 s of the 0.9 s a labelling process spends on
-imports, paid by every one-page run of the CLI, every worker and every
-start of the service. The estimators a model is made of only name four of
-its objects at import (``gmean``, ``rankdata``, ``spearmanr`` and the
-``chi2`` distribution, for fitting and scoring, never for predicting), so
-while the model package imports scikit-learn, ``scipy.stats`` is a
-stand-in that hands out those four as stand-ins that import the real
-module when first called or asked for an attribute. Any other
-name asked of the stand-in imports the real module at once and is the real
-attribute: a scikit-learn release that needs more from ``scipy.stats`` at
-import is slower to start, never wrong. The stand-in leaves ``sys.modules``
-once scikit-learn is imported, so an ``import scipy.stats`` afterwards, ours
-or a user's, gets the real module. A process that has imported either
-library already is left as it is.
+built at import): about 0.25 s of the 0.8 s a labelling process spent on
+imports (SciPy 1.17), paid by every one-page run of the CLI, every worker
+and every start of the service. The estimator modules a model is made of
+take four names from it at import (``gmean``, ``rankdata``, ``spearmanr``
+and the ``chi2`` distribution, for fitting and scoring, never for
+predicting) and one takes the module itself (``from scipy import sparse,
+stats`` in ``sklearn.preprocessing._data``). So while the model package
+imports scikit-learn, ``scipy.stats`` is a stand-in: it hands out the four
+as objects that import the real module when first called or asked for an
+attribute (copied or pickled, they become the real ones), and anything
+else asked of it is the real module's, imported then. The stand-in leaves
+``sys.modules`` once scikit-learn is imported, so ``import scipy.stats``
+afterwards, ours or a user's, gets the real module; the one module that
+kept the stand-in reaches the real module through it.
+
+This is done only for the scikit-learn releases it was checked on
+(:data:`CHECKED_RELEASES`): another release imports as usual, and if
+anything fails while the stand-in is in place, the stand-in goes and the
+estimators are imported again with the real module. A process that has
+imported SciPy's statistics or scikit-learn already is left as it is.
+Import the model package before starting threads that import SciPy's
+statistics: while it imports, such a thread would get the stand-in.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import importlib
 import sys
 import threading
 import types
+from importlib import metadata
 from typing import Any
 
 # The scipy.stats names scikit-learn's estimators import by name (sklearn._loss.link,
@@ -40,16 +49,23 @@ ESTIMATOR_MODULES = (
     "sklearn.preprocessing",
     "sklearn.utils.validation",
 )
+# The scikit-learn releases (major.minor) whose estimator modules take no more than the above from
+# scipy.stats at import, and no submodule of it (the stand-in is no package).
+CHECKED_RELEASES = ("1.9",)
 _STATS = "scipy.stats"
 _lock = threading.Lock()
 
 
 def _real_stats() -> types.ModuleType:
     """The real scipy.stats, imported now if it has not been (the stand-in out of the way first)."""
-    module = sys.modules.get(_STATS)
-    if isinstance(module, _StatsStandIn):
-        del sys.modules[_STATS]
+    if isinstance(sys.modules.get(_STATS), _StatsStandIn):
+        sys.modules.pop(_STATS, None)
     return importlib.import_module(_STATS)
+
+
+def _resolve(name: str) -> Any:
+    """The real scipy.stats object called ``name`` (what a copied or unpickled deferred name becomes)."""
+    return getattr(_real_stats(), name)
 
 
 class _Deferred:
@@ -61,37 +77,66 @@ class _Deferred:
     def __repr__(self) -> str:
         return f"<scipy.stats.{self.__name__}, imported when first used>"
 
+    def __reduce__(self) -> tuple:
+        return _resolve, (self.__name__,)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return getattr(_real_stats(), self.__name__)(*args, **kwargs)
+        return _resolve(self.__name__)(*args, **kwargs)
 
     def __getattr__(self, attribute: str) -> Any:
-        return getattr(getattr(_real_stats(), self.__name__), attribute)
+        name = self.__dict__.get("__name__")
+        if name is None:  # an instance not yet set up (a copy in the making)
+            raise AttributeError(attribute)
+        return getattr(_resolve(name), attribute)
 
 
 class _StatsStandIn(types.ModuleType):
-    """What ``scipy.stats`` is while scikit-learn imports: the deferred functions, else the real module."""
+    """What ``scipy.stats`` is while scikit-learn imports: the deferred names, else the real module's.
+
+    While scikit-learn imports, names the import system asks for
+    (``__path__``, ``__spec__``, ...) are missing, as for a module that is
+    no package; afterwards every name is the real module's.
+    """
+
+    importing = True
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            # Not a package, no spec: the import system asks for these and must not get a function.
+        if self.importing and name.startswith("__"):
             raise AttributeError(name)
-        if name in DEFERRED:
+        if self.importing and name in DEFERRED:
             return _Deferred(name)
         return getattr(_real_stats(), name)
+
+
+def defers_scipy_stats() -> bool:
+    """Whether :func:`import_scikit_learn` would put scipy.stats off (a checked release, neither imported yet)."""
+    if _STATS in sys.modules or "sklearn" in sys.modules:
+        return False
+    try:
+        release = metadata.version("scikit-learn")
+    except metadata.PackageNotFoundError:
+        return False
+    return ".".join(release.split(".")[:2]) in CHECKED_RELEASES
 
 
 def import_scikit_learn() -> None:
     """Import the estimators a model is made of, with ``scipy.stats`` put off until it is used."""
     with _lock:
-        if _STATS in sys.modules or "sklearn" in sys.modules:
+        if not defers_scipy_stats():
             _import_estimators()
             return
-        sys.modules[_STATS] = _StatsStandIn(_STATS)
+        stand_in = _StatsStandIn(_STATS)
+        sys.modules[_STATS] = stand_in
         try:
             _import_estimators()
+        except Exception:  # noqa: BLE001 - whatever the stand-in broke, the real module mends
+            stand_in.importing = False
+            _real_stats()
+            _import_estimators()
         finally:
-            if isinstance(sys.modules.get(_STATS), _StatsStandIn):
-                del sys.modules[_STATS]
+            stand_in.importing = False
+            if sys.modules.get(_STATS) is stand_in:
+                sys.modules.pop(_STATS, None)
 
 
 def _import_estimators() -> None:
