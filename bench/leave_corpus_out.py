@@ -9,7 +9,7 @@ corpus's pages (not its held-out sites; the page types users label) are
 labelled and scored at each story threshold. A source the model never saw
 is what generalising means, and the trained corpora's own validation sites
 are too few to show it (6 to 10 pages each outside web-pages-2026). One fit
-takes about 5 minutes on this machine.
+takes about 5 minutes on this machine (HTML; text about 3).
 
     python bench/leave_corpus_out.py --data ../shared/datasets/web-pages-2026 ../shared/datasets/chinese-web \\
         ../shared/datasets/cleaneval-dev ../shared/datasets/cleanportaleval \\
@@ -75,20 +75,25 @@ def main(argv: list[str] | None = None) -> None:
                 classifier = build_segment_classifier(random_state=seed, html=html)
                 classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
                 runs.append(list(fit.validation_metrics(classifier, tests)["story_f1_by_threshold"].values()))
-                print(
-                    f"{corpus:18} {name:9} " + " ".join(f"{f:6.4f}" for f in runs[-1]) + f"   ({len(tests)} pages, "
-                    f"fitted on {len(fitting)} in {time.time() - started:.0f} s, seed {seed})",
-                    flush=True,
+                _row(
+                    corpus,
+                    name,
+                    runs[-1],
+                    f"{len(tests)} pages, fitted on {len(fitting)} in {time.time() - started:.0f} s, seed {seed}",
                 )
             if len(runs) > 1:
-                at = fit.THRESHOLDS.index(0.5)
-                spread = max(run[at] - other[at] for run in runs for other in runs)
+                at_half = [run[fit.THRESHOLDS.index(0.5)] for run in runs]
                 means = [sum(column) / len(runs) for column in zip(*runs)]
-                print(
-                    f"{corpus:18} {name:9} " + " ".join(f"{f:6.4f}" for f in means) + f"   (mean of {len(runs)} "
-                    f"seeds; at 0.5 they span {spread:.4f})",
-                    flush=True,
+                _row(
+                    corpus,
+                    name,
+                    means,
+                    f"mean of {len(runs)} seeds; at 0.5 they span {max(at_half) - min(at_half):.4f}",
                 )
+
+
+def _row(corpus: str, weights: str, scores: list[float], note: str) -> None:
+    print(f"{corpus:18} {weights:9} " + " ".join(f"{f:6.4f}" for f in scores) + f"   ({note})", flush=True)
 
 
 if __name__ == "__main__":
