@@ -24,6 +24,13 @@ renderings it trains on (html-text's and inscriptis's). With several
 ``--seed`` values each variant is fitted once per seed (a row each) and
 their mean follows with how far apart the seeds are at 0.5: on these
 corpora a seed alone moves a figure by up to 0.02 (docs/benchmarks.md).
+
+A retrain also chooses its threshold again, on the validation sites
+(``fit.choose_threshold``). ``--validate`` does that too: the fit leaves
+the other corpora's validation sites out, and a second line per fit gives
+the F1 on them at each threshold, the threshold training's rule takes,
+and what that threshold, 0.5 and the validation's best score on the
+corpus left out.
 """
 
 from __future__ import annotations
@@ -53,6 +60,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--weights", default="both", choices=["both", "as-before", "corpus"], help="which fits to make (default both)"
     )
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="fit without the other corpora's validation sites and choose the threshold on them, as training does",
+    )
     args = parser.parse_args(argv)
     html = args.stage == "html"
     sources = read_sources(args.data, cache=cache_folder(), html=html, held_out_fraction=fit.HELD_OUT_FRACTION)
@@ -65,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'left out':18} {'weights':9} " + " ".join(f"{t:>6}" for t in fit.THRESHOLDS))
     for corpus in args.leave_out:
         fitting = [d for d in pages if d.corpus != corpus]
+        validating = [d for d in fitting if fit.validates(d)] if args.validate else []
+        if validating:
+            fitting = [d for d in fitting if not fit.validates(d)]
         tests = [d for d in pages if d.corpus == corpus and d.page_type in fit.USER_PAGE_TYPES]
         for balance in {"both": (False, True), "as-before": (False,), "corpus": (True,)}[args.weights]:
             data = fit.assemble(fitting, balance=balance)
@@ -81,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
                     runs[-1],
                     f"{len(tests)} pages, fitted on {len(fitting)} in {time.time() - started:.0f} s, seed {seed}",
                 )
+                if validating:
+                    _chosen(corpus, classifier, validating, dict(zip(fit.THRESHOLDS, runs[-1])))
             if len(runs) > 1:
                 at_half = [run[fit.THRESHOLDS.index(0.5)] for run in runs]
                 means = [sum(column) / len(runs) for column in zip(*runs)]
@@ -90,6 +107,22 @@ def main(argv: list[str] | None = None) -> None:
                     means,
                     f"mean of {len(runs)} seeds; at 0.5 they span {max(at_half) - min(at_half):.4f}",
                 )
+
+
+def _chosen(corpus: str, classifier, validating: list, left_out: dict[float, float]) -> None:
+    """What the threshold chosen on the validation sites, as training chooses it, scores on the corpus left out.
+
+    Beside training's rule, two others for comparison: always 0.5, and the validation's best with no margin.
+    """
+    curve = {float(t): f for t, f in fit.validation_metrics(classifier, validating)["story_f1_by_threshold"].items()}
+    best = max(curve, key=lambda t: (curve[t], -abs(t - 0.5)))
+    rule = fit.choose_threshold(curve)
+    print(
+        f"{corpus:18} validation {' '.join(f'{curve[t]:6.4f}' for t in fit.THRESHOLDS)}   "
+        f"({len(validating)} pages; training's rule takes {rule}: {left_out[rule]:.4f} left out; "
+        f"0.5: {left_out[0.5]:.4f}; the best, {best}: {left_out[best]:.4f})",
+        flush=True,
+    )
 
 
 def _row(corpus: str, weights: str, scores: list[float], note: str) -> None:

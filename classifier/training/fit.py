@@ -245,12 +245,17 @@ def next_version(out: Path, name: str) -> int:
     return max(versions) + 1
 
 
+def validates(document: TrainingDocument) -> bool:
+    """Whether a document is on a validation site: a web-page corpus's page whose site falls in the range."""
+    return document.source in _VALIDATED and is_validation_site(document.site)
+
+
 def _validation_split(documents, options: TrainingOptions):
     """The documents to fit on and to validate on, and why there is no validation when there is none."""
     if not options.validate:
         return documents, [], "validation was turned off (--no-validate)"
-    held = [d for d in documents if d.source in _VALIDATED and is_validation_site(d.site)]
-    fitting = [d for d in documents if not (d.source in _VALIDATED and is_validation_site(d.site))]
+    held = [d for d in documents if validates(d)]
+    fitting = [d for d in documents if not validates(d)]
     if not held:
         return (
             documents,
