@@ -211,9 +211,9 @@ def _default_layout() -> HistGradientBoostingClassifier:
 
 
 def _default_context() -> HistGradientBoostingClassifier:
-    # Each split looks at half the features, drawn at random: the trees lean less on the few columns
-    # (the first-pass scores) that fit the training corpora best, and do better on corpora they never
-    # saw (docs/benchmarks.md, "Context trees that look at half the features"); labelling costs the same.
+    # Each split looks at half the features, drawn at random, so that no few columns carry the trees:
+    # they did better so on corpora left out of the fit (docs/benchmarks.md, "Context trees that look
+    # at half the features"); labelling costs the same.
     return HistGradientBoostingClassifier(
         max_iter=100,
         learning_rate=0.14,
