@@ -4,9 +4,11 @@ Four measurements, each printed per source and per tag:
 
 1. **The model** (``--model``, the shipped one by default) through the
    whole pipeline (segment stage, then topic stage) on the items that
-   never trained it: the wire items of ``dev.jsonl`` and the South Asian
-   reports of ``satp.jsonl`` whose ids say ``satp-dev``. An item is fed as
-   ``title + "\\n\\n" + description`` (a report as its text).
+   never trained it: the wire items of ``dev.jsonl``, the South Asian
+   reports of ``satp.jsonl`` whose ids say ``satp-dev``, and our 80
+   full-length crime and conflict stories of Latin America and the
+   Caribbean (``--crime``; no model trains on them). An item is fed as
+   ``title + "\\n\\n" + description`` (a report or story as its text).
 2. **Across sources**: the topic stage fitted as training fits it
    (:func:`~classifier.training.topics.train_topics`, thresholds from its
    cross-validation) on one source and our corpus, scored on the other:
@@ -180,6 +182,12 @@ def main() -> None:
         default=ROOT / "training" / "corpus" / "web-topics.jsonl",
         help="Our topics of those corpora's pages.",
     )
+    parser.add_argument(
+        "--crime",
+        type=Path,
+        default=ROOT / "training" / "corpus" / "crime-stories.jsonl",
+        help="Our full-length crime and conflict stories (never trained on).",
+    )
     args = parser.parse_args()
     started = time.time()
     model = load_model(args.model)
@@ -194,6 +202,12 @@ def main() -> None:
     print_scores(f"wire items, dev.jsonl ({len(dev[0])})", scores(dev[1], pipeline_tags(model, dev[0])))
     reports_result = scores(reports_dev[1], pipeline_tags(model, reports_dev[0]), REPORT_TAGS)
     print_scores(f"reports, satp-dev ({len(reports_dev[0])})", reports_result, REPORT_TAGS)
+
+    crime = read_items(args.crime)
+    print_scores(
+        f"our crime and conflict stories, full length ({len(crime[0])})",
+        scores(crime[1], pipeline_tags(model, crime[0])),
+    )
 
     print("2. across sources: the topic stage fitted on one source (and ours), scored on the other")
     print("3. TF-IDF + logistic regression on the same items, same tests")
@@ -213,6 +227,7 @@ def main() -> None:
         scores(reports_dev[1], tfidf(*full)(reports_dev[0]), REPORT_TAGS),
         REPORT_TAGS,
     )
+    print_scores("  TF-IDF: wire + satp-train + ours -> our crime stories", scores(crime[1], tfidf(*full)(crime[0])))
 
     print("4. lead against whole story: the same tags?")
     articles = held_out_articles(args.pages, read_page_topics(args.page_topics)) if args.pages else []
