@@ -138,7 +138,9 @@ def test_a_damaged_model_file_is_a_model_error(tiny_model_path, tmp_path):
 def test_a_model_file_that_would_unpack_to_far_more_than_its_size_is_refused_unread(
     tiny_model_path, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(unpickling, "MAX_UNPACKED", 2**20)  # 1 MiB (1 GiB in use): the same rule, a smaller test
+    from classifier import modelfile
+
+    monkeypatch.setattr(modelfile, "MAX_UNPACKED", 2**20)  # 1 MiB (1 GiB in use): the same rule, a smaller test
     bomb = unpickling.MAGIC + zlib.compress(pickle.dumps(b"\0" * 50_000_000), 9)  # ~50 KB for 50 MB
     assert len(bomb) < 100_000
     with pytest.raises(ValueError, match="unpacks to more than"):
@@ -184,3 +186,64 @@ def test_a_model_file_cannot_give_state_to_a_class():
     with pytest.raises(unpickling.UnknownTypeError, match="LogitLink"):
         unpickling.loads(_model_file(crafted))
     assert LogitLink.inverse is before
+
+
+def _copy_bundle(source: Path, folder: Path) -> Path:
+    target = folder / source.name
+    shutil.copyfile(source, target)
+    shutil.copyfile(card_path(source), card_path(target))
+    return target
+
+
+def test_a_model_read_ahead_is_the_model_read_as_usual_and_is_taken_once(tiny_model_path, tmp_path):
+    from classifier import modelfile
+
+    path = _copy_bundle(tiny_model_path, tmp_path)
+    modelfile.read_ahead(path)
+    ahead = modelfile.take(path)
+    assert ahead is not None and ahead.data == path.read_bytes() and ahead.inner is not None
+    assert modelfile.take(path) is None  # taken once
+    modelfile.read_ahead(path)
+    page = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    read_ahead = load_model(path).label(page, id="x")
+    assert load_model(path).label(page, id="x") == read_ahead
+
+
+def test_a_model_file_changed_after_it_was_read_ahead_is_read_again(tiny_model_path, tmp_path):
+    from classifier import modelfile
+
+    path = _copy_bundle(tiny_model_path, tmp_path)
+    modelfile.read_ahead(path)
+    modelfile._pending[path.resolve()][1].join()
+    os.utime(path, ns=(1, 1))  # another write: the read-ahead is stale
+    assert modelfile.take(path) is None
+    modelfile.read_ahead(tmp_path / "missing.model")  # nothing to read: the loader says what is wrong
+    assert modelfile.take(tmp_path / "missing.model") is None
+
+
+def test_a_damaged_model_file_read_ahead_fails_as_when_read_as_usual(tiny_model_path, tmp_path):
+    from classifier import modelfile
+
+    damaged = unpickling.MAGIC + zlib.compress(b"not a pickle")[:-3]
+    path = _bundle_beside(tiny_model_path, tmp_path / "damaged.model", damaged, BUNDLE_FORMAT)
+    with pytest.raises(ModelError) as usual:
+        read_bundle(path)
+    modelfile.read_ahead(path)
+    with pytest.raises(ModelError) as ahead:
+        read_bundle(path)
+    assert str(ahead.value) == str(usual.value) and "damaged compression" in str(usual.value)
+
+
+def test_reading_a_model_ahead_imports_no_numpy_scipy_or_scikit_learn():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from classifier import modelfile\n"
+        "modelfile.read_ahead()\n"
+        "print(modelfile.take(modelfile.default_model_path()) is not None)\n"
+        "print(sorted(m for m in ('sklearn', 'numpy', 'scipy', 'joblib', 'classifier.model') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stdout.splitlines() == ["True", "[]"]

@@ -4,7 +4,8 @@ import json
 import time
 
 from classifier import load_model
-from classifier.model.bundle import default_model_path, sha256_of
+from classifier.model.bundle import sha256_of
+from classifier.modelfile import default_model_path
 
 from .conftest import EXAMPLES, shared_path
 

@@ -131,6 +131,9 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     ``selector`` gets the loaded model and returns the predicate that picks
     the documents to write (raising a usage or model error if it cannot).
     """
+    from ..modelfile import read_ahead
+
+    read_ahead(job.model)  # in a thread, while the labelling modules import (classifier/modelfile.py)
     from ..inputs.discovery import check_inputs
     from ..model.labelling import freeze_loaded
     from ..model.model import load_model

@@ -98,6 +98,9 @@ def serve(
     once), with exit 0.
     """
     with exit_codes():
+        from ..modelfile import read_ahead
+
+        read_ahead(model)  # in a thread, while the service's modules import (classifier/modelfile.py)
         try:
             from ..service.app import create_app
             from ..service.options import OPTIONS_VARIABLE, ServeOptions, read_token

@@ -21,11 +21,11 @@ import hashlib
 import io
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..modelfile import SUFFIX, ReadAhead, is_model_file, take
 from ..versions import check_library_versions, library_versions
 from . import unpickling
 
@@ -34,7 +34,6 @@ from . import unpickling
 # pickle, read only when pickles are allowed; format 3 is a pickle read with a closed list of types.
 BUNDLE_FORMAT = 3
 PICKLE_FORMAT = 2
-SUFFIX = ".model"
 # What every bundle holds; the HTML and topic stages are optional.
 REQUIRED_KEYS = frozenset({"text_classifier", "name", "version", "story_threshold"})
 
@@ -51,21 +50,6 @@ def sha256_of(path: Path) -> str:
 def card_path(path: Path) -> Path:
     """The model card beside a bundle: ``NAME.json`` for ``NAME.model``."""
     return Path(path).with_suffix(".json")
-
-
-def default_model_path() -> Path:
-    """Where the shipped model is: ``$STORYFILTER_MODEL``, the source tree, or the install prefix."""
-    configured = os.environ.get("STORYFILTER_MODEL")
-    if configured:
-        return Path(configured)
-    candidates = [
-        Path(__file__).resolve().parents[2] / "models" / f"default{SUFFIX}",
-        Path(sys.prefix) / "share" / "storyfilter" / "models" / f"default{SUFFIX}",
-    ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    return candidates[0]
 
 
 def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> dict[str, Any]:
@@ -103,10 +87,11 @@ def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> d
     return card
 
 
-def read_card(path: Path) -> tuple[dict[str, Any], bytes]:
+def read_card(path: Path, ahead: ReadAhead | None = None) -> tuple[dict[str, Any], bytes]:
     """The model card of the bundle at ``path`` and the bundle's bytes, once they are known to match.
 
-    The file is read once: its sha256 is that of the bytes returned.
+    The file is read once: its sha256 is that of the bytes returned (``ahead``'s, when it was read
+    ahead: :mod:`classifier.modelfile`).
 
     Raises
     ------
@@ -127,12 +112,15 @@ def read_card(path: Path) -> tuple[dict[str, Any], bytes]:
         raise ModelError(f"model card {card_file} is not readable JSON ({error})") from None
     if not isinstance(card, dict):
         raise ModelError(f"model card {card_file} is not a JSON object: restore it with its model or retrain")
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ModelError(f"cannot read {path} ({error.strerror or error})") from None
+    if ahead is not None:
+        data, actual = ahead.data, ahead.sha256
+    else:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise ModelError(f"cannot read {path} ({error.strerror or error})") from None
+        actual = hashlib.sha256(data).hexdigest()
     expected = card.get("sha256")
-    actual = hashlib.sha256(data).hexdigest()
     if expected != actual:
         raise ModelError(
             f"{path} does not match its card: sha256 is {actual[:12]}..., the card says "
@@ -154,10 +142,13 @@ def read_bundle(path: Path, *, allow_pickle: bool = False) -> tuple[dict[str, An
     ``allow_pickle``; anything else that is not a model file is refused
     without being run.
     """
-    card, data = read_card(path)
-    if unpickling.is_model_file(data):
+    ahead = take(path)
+    card, data = read_card(path, ahead)
+    if is_model_file(data):
         try:
-            payload = unpickling.loads(data)
+            if ahead is not None and ahead.unpack_error is not None:
+                raise ahead.unpack_error
+            payload = unpickling.unpickle(ahead.inner) if ahead is not None else unpickling.loads(data)
         except unpickling.UnknownTypeError as error:
             raise ModelError(
                 f"{path} names {error}, which a storyfilter model is not made of: refused without running it"

@@ -17,11 +17,12 @@ from typing import Any
 from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
 from ..limits import DocumentLimits, document_cost, limits_of
+from ..modelfile import default_model_path
 from ..records import Document, FailedDocument, LabeledDocument, as_documents
 from ..run.engines import run_chunks
 from ..run.ordered import DEFAULT_CHUNK, chunked
 from ..run.tasks import DOCUMENT_ISOLATION, label_chunk_task
-from .bundle import default_model_path, read_bundle, write_bundle
+from .bundle import read_bundle, write_bundle
 from .labelling import check_html, label_chunk, label_htmls, label_texts
 from .threads import native_threads
 

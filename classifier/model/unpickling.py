@@ -22,14 +22,8 @@ import pickle
 import zlib
 from typing import Any, ClassVar
 
-# The first bytes of a model file (bundle format 3); then a zlib-compressed pickle.
-MAGIC = b"storyfilter model\n"
-# The most a model file's pickle may unpack to: 1 GiB, or 32 times the compressed size when that
-# is more. A model's is about 21 MB whatever it was trained on (its arrays have fixed widths),
-# 1.9 times the file for the shipped one; a little-trained model's mostly-zero arrays compress
-# further. More is a decompression bomb: a small file that would take the loading process's memory.
-MAX_UNPACKED = 2**30
-MAX_EXPANSION = 32
+from ..modelfile import MAGIC, unpack
+
 PROTOCOL = 5
 COMPRESSION_LEVEL = 6
 
@@ -137,24 +131,9 @@ def loads(data: bytes) -> Any:
     pickle.UnpicklingError, EOFError
         When the pickle inside is damaged.
     """
-    if not data.startswith(MAGIC):
-        raise ValueError("not a storyfilter model file")
-    body = memoryview(data)[len(MAGIC) :]
-    cap = max(MAX_UNPACKED, MAX_EXPANSION * len(body))
-    unpacker = zlib.decompressobj()
-    try:
-        inner = unpacker.decompress(body, cap)
-    except zlib.error as error:
-        raise ValueError(f"damaged compression ({error})") from None
-    if unpacker.unconsumed_tail:
-        raise ValueError(
-            f"the compressed pickle unpacks to more than {cap:,} bytes (a model's to about 21 MB): refused unread"
-        )
-    if not unpacker.eof:
-        raise ValueError("damaged compression (the data ends early)")
+    return unpickle(unpack(data))
+
+
+def unpickle(inner: bytes) -> Any:
+    """What the pickle inside a model file holds (:func:`loads` once the file is unpacked)."""
     return _ClosedUnpickler(io.BytesIO(inner)).load()
-
-
-def is_model_file(head: bytes) -> bool:
-    """Whether a file starting with ``head`` is in this format."""
-    return head.startswith(MAGIC)
