@@ -6,22 +6,26 @@ spends about 0.6 s importing those, on one core, and then 0.17 s loading
 the model, of which reading the file, hashing it and unpacking its
 compression (about 0.1 s) needs none of them and lets other threads run
 (hashlib and zlib release the interpreter lock on large buffers).
-:func:`read_ahead` does that part in a thread; the loader
-(:func:`classifier.model.bundle.read_bundle`) takes what it read with
-:func:`take` when it is the same file, unchanged, and else reads the file
-itself. Every check (the card, the hash, the closed list of types) runs in
-the loader, on what was read, as it does without a read-ahead.
+:func:`read_ahead` does that part in a thread, for a regular file only,
+and unpacks the file only when the card beside it gives the sha256 it
+read. The loader (:func:`classifier.model.bundle.read_bundle`) takes what
+was read with :func:`take` when the file at that path is still the one
+read (same device, inode, size and times), and else reads it itself; it
+then checks the card, the hash, the format and the library versions, and
+unpickles with its closed list of types, as it does without a read-ahead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 # The first bytes of a model file (bundle format 3); then a zlib-compressed pickle.
 MAGIC = b"storyfilter model\n"
@@ -83,62 +87,88 @@ def unpack(data: bytes) -> bytes:
 
 @dataclass
 class ReadAhead:
-    """A model file as read ahead: its bytes, their sha256, and its pickle (or why it would not unpack)."""
+    """A model file as read ahead: its bytes, their sha256, and its pickle when the card beside it vouched for them.
+
+    ``inner`` is None when the file was not unpacked (its card missing, unreadable or of another
+    sha256: the loader then says what is wrong), and ``unpack_error`` says why it would not unpack.
+    """
 
     data: bytes
     sha256: str
     inner: bytes | None
-    unpack_error: ValueError | None
+    unpack_error: str | None
 
 
+# The one read-ahead in hand: (the file's resolved path, its identity when read, the thread, what it read).
 _lock = threading.Lock()
-_pending: dict[Path, tuple[tuple[int, int], threading.Thread, list[ReadAhead]]] = {}
+_pending: dict[Path, tuple[threading.Thread, list[tuple[tuple, ReadAhead]]]] = {}
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def _identity(stat: os.stat_result) -> tuple:
+    """What tells a file from its replacement: device, inode, size, modification and change times."""
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
+def _read(path: Path, found: list[tuple[tuple, ReadAhead]]) -> None:
+    """Read the regular file at ``path``, hash it, and unpack it if its card gives that hash; anything amiss, nothing."""
     try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns
-
-
-def read_ahead(path: Path | None = None) -> None:
-    """Start reading the model file at ``path`` (the shipped one by default) in a thread; nothing if unreadable."""
-    path = Path(path) if path is not None else default_model_path()
-    stamp = _stamp(path)
-    if stamp is None:
-        return  # the loader says what is wrong with it
-    found: list[ReadAhead] = []
-
-    def read() -> None:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            if not S_ISREG(stat.st_mode):
+                return
+            data = handle.read()
         digest = hashlib.sha256(data).hexdigest()
         inner, error = None, None
-        if is_model_file(data):
+        try:
+            card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            card = None
+        if isinstance(card, dict) and card.get("sha256") == digest and is_model_file(data):
             try:
                 inner = unpack(data)
             except ValueError as why:
-                error = why
-        found.append(ReadAhead(data, digest, inner, error))
+                error = str(why)
+        found.append((_identity(stat), ReadAhead(data, digest, inner, error)))
+    except Exception:  # noqa: BLE001 - a read-ahead that fails is no read-ahead: the loader reads and says why
+        return
 
-    thread = threading.Thread(target=read, name="storyfilter-model-read-ahead", daemon=True)
+
+def read_ahead(path: Path | None = None) -> None:
+    """Start reading the model file at ``path`` (the shipped one by default) in a thread, if it is a regular file.
+
+    Only the latest read-ahead is kept: the loader takes it (:func:`take`) or it is dropped by the next.
+    """
+    try:
+        resolved = (Path(path) if path is not None else default_model_path()).resolve()
+        if not S_ISREG(resolved.stat().st_mode):
+            return
+    except (OSError, RuntimeError, ValueError):
+        return  # the loader says what is wrong with it
+    found: list[tuple[tuple, ReadAhead]] = []
+    thread = threading.Thread(target=_read, args=(resolved, found), name="storyfilter-model-read-ahead", daemon=True)
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had: the loader reads as usual
+        return
     with _lock:
-        _pending[path.resolve()] = (stamp, thread, found)
-    thread.start()
+        _pending.clear()
+        _pending[resolved] = (thread, found)
 
 
 def take(path: Path) -> ReadAhead | None:
-    """What :func:`read_ahead` read of ``path``, if it did and the file has not changed since; once."""
-    with _lock:
-        pending = _pending.pop(Path(path).resolve(), None)
-    if pending is None:
+    """What :func:`read_ahead` read of ``path``, if it did and the file there is still the one it read; once."""
+    if not _pending:
         return None
-    stamp, thread, found = pending
-    thread.join()
-    if not found or _stamp(Path(path)) != stamp:
+    try:
+        resolved = Path(path).resolve()
+        with _lock:
+            pending = _pending.pop(resolved, None)
+        if pending is None:
+            return None
+        thread, found = pending
+        thread.join()
+        if not found or _identity(resolved.stat()) != found[0][0]:
+            return None
+    except (OSError, RuntimeError, ValueError):
         return None
-    return found[0]
+    return found[0][1]

@@ -199,39 +199,54 @@ def test_a_model_read_ahead_is_the_model_read_as_usual_and_is_taken_once(tiny_mo
     from classifier import modelfile
 
     path = _copy_bundle(tiny_model_path, tmp_path)
-    modelfile.read_ahead(path)
+    modelfile.read_ahead(str(path))
     ahead = modelfile.take(path)
     assert ahead is not None and ahead.data == path.read_bytes() and ahead.inner is not None
     assert modelfile.take(path) is None  # taken once
-    modelfile.read_ahead(path)
     page = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    modelfile.read_ahead(path)
     read_ahead = load_model(path).label(page, id="x")
+    assert not modelfile._pending  # the loader took it
     assert load_model(path).label(page, id="x") == read_ahead
 
 
-def test_a_model_file_changed_after_it_was_read_ahead_is_read_again(tiny_model_path, tmp_path):
+def test_a_model_file_replaced_after_it_was_read_ahead_is_read_again(tiny_model_path, tmp_path):
     from classifier import modelfile
 
     path = _copy_bundle(tiny_model_path, tmp_path)
     modelfile.read_ahead(path)
-    modelfile._pending[path.resolve()][1].join()
-    os.utime(path, ns=(1, 1))  # another write: the read-ahead is stale
+    modelfile._pending[path.resolve()][0].join()
+    stat = path.stat()
+    other = tmp_path / "other.model"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1  # the same size, another file
+    other.write_bytes(bytes(data))
+    os.utime(other, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(other, path)
     assert modelfile.take(path) is None
-    modelfile.read_ahead(tmp_path / "missing.model")  # nothing to read: the loader says what is wrong
-    assert modelfile.take(tmp_path / "missing.model") is None
+    with pytest.raises(ModelError, match="does not match its card"):
+        read_bundle(path)
 
 
-def test_a_damaged_model_file_read_ahead_fails_as_when_read_as_usual(tiny_model_path, tmp_path):
+@pytest.mark.parametrize("case", ["missing", "fifo", "card of another file", "damaged"])
+def test_a_model_file_read_ahead_fails_as_when_read_as_usual(tiny_model_path, tmp_path, case):
     from classifier import modelfile
 
-    damaged = unpickling.MAGIC + zlib.compress(b"not a pickle")[:-3]
-    path = _bundle_beside(tiny_model_path, tmp_path / "damaged.model", damaged, BUNDLE_FORMAT)
+    path = tmp_path / "bad.model"
+    if case == "fifo":
+        os.mkfifo(path)  # a read-ahead must not wait on it
+    elif case == "card of another file":
+        _copy_bundle(tiny_model_path, tmp_path).rename(path)
+        shutil.copyfile(card_path(tiny_model_path), card_path(path))
+        path.write_bytes(path.read_bytes() + b"\0")
+    elif case == "damaged":
+        _bundle_beside(tiny_model_path, path, unpickling.MAGIC + zlib.compress(b"not a pickle")[:-3], BUNDLE_FORMAT)
     with pytest.raises(ModelError) as usual:
         read_bundle(path)
     modelfile.read_ahead(path)
     with pytest.raises(ModelError) as ahead:
         read_bundle(path)
-    assert str(ahead.value) == str(usual.value) and "damaged compression" in str(usual.value)
+    assert str(ahead.value) == str(usual.value)
 
 
 def test_reading_a_model_ahead_imports_no_numpy_scipy_or_scikit_learn():
@@ -246,4 +261,5 @@ def test_reading_a_model_ahead_imports_no_numpy_scipy_or_scikit_learn():
         "print(sorted(m for m in ('sklearn', 'numpy', 'scipy', 'joblib', 'classifier.model') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and not result.stderr
     assert result.stdout.splitlines() == ["True", "[]"]

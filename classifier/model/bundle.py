@@ -147,8 +147,8 @@ def read_bundle(path: Path, *, allow_pickle: bool = False) -> tuple[dict[str, An
     if is_model_file(data):
         try:
             if ahead is not None and ahead.unpack_error is not None:
-                raise ahead.unpack_error
-            payload = unpickling.unpickle(ahead.inner) if ahead is not None else unpickling.loads(data)
+                raise ValueError(ahead.unpack_error)
+            payload = unpickling.unpickle(ahead.inner) if ahead and ahead.inner else unpickling.loads(data)
         except unpickling.UnknownTypeError as error:
             raise ModelError(
                 f"{path} names {error}, which a storyfilter model is not made of: refused without running it"
