@@ -53,6 +53,11 @@ def default_model_path() -> Path:
     return candidates[0]
 
 
+def card_path(path: Path) -> Path:
+    """The model card beside a bundle: ``NAME.json`` for ``NAME.model``."""
+    return Path(path).with_suffix(".json")
+
+
 def is_model_file(head: bytes) -> bool:
     """Whether a file starting with ``head`` is in this format."""
     return head.startswith(MAGIC)
@@ -91,17 +96,19 @@ class ReadAhead:
 
     ``inner`` is None when the file was not unpacked (its card missing, unreadable or of another
     sha256: the loader then says what is wrong), and ``unpack_error`` says why it would not unpack.
+    ``identity`` is the file's when it was read (:func:`_identity`).
     """
 
     data: bytes
     sha256: str
     inner: bytes | None
     unpack_error: str | None
+    identity: tuple
 
 
-# The one read-ahead in hand: (the file's resolved path, its identity when read, the thread, what it read).
+# The one read-ahead in hand: the file's resolved path, the thread reading it, and what it read (once it has).
 _lock = threading.Lock()
-_pending: dict[Path, tuple[threading.Thread, list[tuple[tuple, ReadAhead]]]] = {}
+_pending: tuple[Path, threading.Thread, list[ReadAhead]] | None = None
 
 
 def _identity(stat: os.stat_result) -> tuple:
@@ -109,7 +116,7 @@ def _identity(stat: os.stat_result) -> tuple:
     return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
-def _read(path: Path, found: list[tuple[tuple, ReadAhead]]) -> None:
+def _read(path: Path, found: list[ReadAhead]) -> None:
     """Read the regular file at ``path``, hash it, and unpack it if its card gives that hash; anything amiss, nothing."""
     try:
         with open(path, "rb") as handle:
@@ -120,7 +127,7 @@ def _read(path: Path, found: list[tuple[tuple, ReadAhead]]) -> None:
         digest = hashlib.sha256(data).hexdigest()
         inner, error = None, None
         try:
-            card = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+            card = json.loads(card_path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             card = None
         if isinstance(card, dict) and card.get("sha256") == digest and is_model_file(data):
@@ -128,7 +135,7 @@ def _read(path: Path, found: list[tuple[tuple, ReadAhead]]) -> None:
                 inner = unpack(data)
             except ValueError as why:
                 error = str(why)
-        found.append((_identity(stat), ReadAhead(data, digest, inner, error)))
+        found.append(ReadAhead(data, digest, inner, error, _identity(stat)))
     except Exception:  # noqa: BLE001 - a read-ahead that fails is no read-ahead: the loader reads and says why
         return
 
@@ -138,37 +145,38 @@ def read_ahead(path: Path | None = None) -> None:
 
     Only the latest read-ahead is kept: the loader takes it (:func:`take`) or it is dropped by the next.
     """
+    global _pending
     try:
         resolved = (Path(path) if path is not None else default_model_path()).resolve()
         if not S_ISREG(resolved.stat().st_mode):
             return
     except (OSError, RuntimeError, ValueError):
         return  # the loader says what is wrong with it
-    found: list[tuple[tuple, ReadAhead]] = []
+    found: list[ReadAhead] = []
     thread = threading.Thread(target=_read, args=(resolved, found), name="storyfilter-model-read-ahead", daemon=True)
     try:
         thread.start()
     except RuntimeError:  # no thread to be had: the loader reads as usual
         return
     with _lock:
-        _pending.clear()
-        _pending[resolved] = (thread, found)
+        _pending = (resolved, thread, found)
 
 
 def take(path: Path) -> ReadAhead | None:
     """What :func:`read_ahead` read of ``path``, if it did and the file there is still the one it read; once."""
-    if not _pending:
+    global _pending
+    if _pending is None:
         return None
     try:
         resolved = Path(path).resolve()
         with _lock:
-            pending = _pending.pop(resolved, None)
-        if pending is None:
-            return None
-        thread, found = pending
+            if _pending is None or _pending[0] != resolved:
+                return None
+            _, thread, found = _pending
+            _pending = None
         thread.join()
-        if not found or _identity(resolved.stat()) != found[0][0]:
+        if not found or _identity(resolved.stat()) != found[0].identity:
             return None
     except (OSError, RuntimeError, ValueError):
         return None
-    return found[0][1]
+    return found[0]

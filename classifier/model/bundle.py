@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
-from ..modelfile import SUFFIX, ReadAhead, is_model_file, take
+from ..modelfile import SUFFIX, ReadAhead, card_path, is_model_file, take
 from ..versions import check_library_versions, library_versions
 from . import unpickling
 
@@ -45,11 +45,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def card_path(path: Path) -> Path:
-    """The model card beside a bundle: ``NAME.json`` for ``NAME.model``."""
-    return Path(path).with_suffix(".json")
 
 
 def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> dict[str, Any]:
