@@ -250,6 +250,21 @@ def test_scikit_learn_is_imported_as_usual_when_it_needs_more_of_scipy_stats_or_
     assert _probe(load + other + "print(probe.defers_scipy_stats())\n" + report) == ["False", "module"]
 
 
+def test_scipy_docstrings_stay_as_written_while_the_model_package_imports_and_are_rewritten_after():
+    code = (
+        "import classifier.model\n"
+        "import scipy._lib._array_api as array_api, scipy._lib._util as util, scipy.special\n"
+        "from scipy._lib._docscrape import FunctionDoc\n"
+        "print(array_api.FunctionDoc is FunctionDoc, util.FunctionDoc is FunctionDoc)\n"
+        "doc = scipy.special.logsumexp.__doc__\n"  # imported with scikit-learn: as written, no notes
+        "print(doc.lstrip().startswith('Compute the log of the sum'), 'Array API Standard Support' in doc)\n"
+        "print(round(float(scipy.special.logsumexp([0.0, 0.0])), 6))\n"
+        "import scipy.signal\n"  # imported afterwards: its docstrings get SciPy's notes
+        "print('Array API Standard Support' in scipy.signal.convolve.__doc__)\n"
+    )
+    assert _probe(code) == ["True True", "True False", "0.693147", "True"]
+
+
 def test_a_program_that_imported_scipy_stats_first_keeps_its_own_functions():
     code = (
         "import scipy.stats\n"

@@ -23,6 +23,13 @@ estimators are imported again with the real module. A process that has
 imported SciPy's statistics or scikit-learn already is left as it is.
 Import the model package before starting threads that import SciPy's
 statistics: while it imports, such a thread would get the stand-in.
+
+SciPy (1.16 and later) also rewrites the docstrings of about 340 of its
+functions as their modules import, parsing each to append a table of the
+array libraries it supports or a note on batched arrays: about 0.1 s of a
+one-page run. While the model package imports scikit-learn, those
+functions keep their docstrings as written (without the notes); a SciPy
+module imported afterwards gets its notes as usual.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ import importlib
 import sys
 import threading
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
@@ -53,6 +62,9 @@ ESTIMATOR_MODULES = (
 # scipy.stats at import, and no submodule of it (the stand-in is no package).
 CHECKED_RELEASES = ("1.9",)
 _STATS = "scipy.stats"
+# The SciPy modules whose decorators parse docstrings as other modules import (``xp_capabilities``, the
+# batching and random-generator wrappers), and the parser they call.
+_DOC_REWRITERS, _DOC_PARSER = ("scipy._lib._array_api", "scipy._lib._util"), "FunctionDoc"
 _lock = threading.Lock()
 
 
@@ -108,6 +120,44 @@ class _StatsStandIn(types.ModuleType):
         return getattr(_real_stats(), name)
 
 
+class _DocAsWritten(dict):
+    """What SciPy's array-library decorator gets for its docstring parser: the docstring as written.
+
+    The decorator appends a note to the parsed docstring's ``Notes`` and
+    writes back its text after the first line (a signature); this gives
+    back the docstring unparsed, and the note goes nowhere.
+    """
+
+    def __init__(self, function: Any) -> None:
+        super().__init__()
+        self.text = getattr(function, "__doc__", None) or ""
+
+    def __missing__(self, section: str) -> list:
+        return []
+
+    def __str__(self) -> str:
+        return "\n" + self.text
+
+
+@contextmanager
+def _docstrings_as_written() -> Iterator[None]:
+    """While in this block, SciPy's functions keep their docstrings unparsed (see the module's docstring)."""
+    parsers = {}
+    for name in _DOC_REWRITERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # another SciPy: nothing to put off there
+            continue
+        if hasattr(module, _DOC_PARSER):
+            parsers[module] = getattr(module, _DOC_PARSER)
+            setattr(module, _DOC_PARSER, _DocAsWritten)
+    try:
+        yield
+    finally:
+        for module, parser in parsers.items():
+            setattr(module, _DOC_PARSER, parser)
+
+
 def defers_scipy_stats() -> bool:
     """Whether :func:`import_scikit_learn` would put scipy.stats off (a checked release, neither imported yet)."""
     if _STATS in sys.modules or "sklearn" in sys.modules:
@@ -120,7 +170,7 @@ def defers_scipy_stats() -> bool:
 
 
 def import_scikit_learn() -> None:
-    """Import the estimators a model is made of, with ``scipy.stats`` put off until it is used."""
+    """Import the estimators a model is made of, ``scipy.stats`` put off until used, SciPy's docstrings unparsed."""
     with _lock:
         if not defers_scipy_stats():
             _import_estimators()
@@ -128,8 +178,9 @@ def import_scikit_learn() -> None:
         stand_in = _StatsStandIn(_STATS)
         sys.modules[_STATS] = stand_in
         try:
-            _import_estimators()
-        except Exception:  # noqa: BLE001 - whatever the stand-in broke, the real module mends
+            with _docstrings_as_written():
+                _import_estimators()
+        except Exception:  # noqa: BLE001 - whatever the stand-ins broke, the real modules mend
             stand_in.importing = False
             _real_stats()
             _import_estimators()
