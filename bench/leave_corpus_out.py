@@ -25,6 +25,18 @@ renderings it trains on (html-text's and inscriptis's). With several
 their mean follows with how far apart the seeds are at 0.5: on these
 corpora a seed alone moves a figure by up to 0.02 (docs/benchmarks.md).
 
+HTML pages are labelled with the text stage's share of each segment's score
+(``fit.HTML_TEXT_SHARE``, since default@10). ``--text-data`` gives the text
+stage's sources: then the text stage is fitted without the corpus too, and
+a second row per fit (``+ text``) scores the HTML pages as they are
+labelled (``--text-share`` sets another share):
+
+    python bench/leave_corpus_out.py --data ../shared/datasets/web-pages-2026 ../shared/datasets/chinese-web \\
+        ../shared/datasets/cleaneval-dev ../shared/datasets/cleanportaleval --weights corpus --seed 0 1 \\
+        --leave-out chinese-web cleaneval-dev cleanportaleval --text-data training/corpus/pages.jsonl \\
+        training/corpus/items.jsonl training/corpus/multilingual.jsonl ../shared/datasets/web-pages-2026 \\
+        ../shared/datasets/chinese-web ../shared/datasets/cleaneval-dev ../shared/datasets/cleanportaleval
+
 A retrain also chooses its threshold again, on the validation sites
 (``fit.choose_threshold``). ``--validate`` does that too: the fit leaves
 the other corpora's validation sites out, and a second line per fit gives
@@ -41,7 +53,7 @@ import time
 from pathlib import Path
 
 from classifier.cache import cache_folder
-from classifier.model.segments import build_segment_classifier
+from classifier.model.segments import MeanOfStages, build_segment_classifier
 from classifier.records import UNLABELLED
 from classifier.training import fit
 from classifier.training.discussions import teaches_comments
@@ -66,15 +78,14 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="fit without the other corpora's validation sites and choose the threshold on them, as training does",
     )
+    parser.add_argument(
+        "--text-data", type=Path, nargs="+", help="(HTML) the text stage's sources: score HTML pages as labelled"
+    )
+    parser.add_argument("--text-share", type=float, default=fit.HTML_TEXT_SHARE, help="the text stage's share")
     args = parser.parse_args(argv)
     html = args.stage == "html"
-    sources = read_sources(args.data, cache=cache_folder(), html=html, held_out_fraction=fit.HELD_OUT_FRACTION)
-    pages = [
-        d
-        for source in sources
-        for d in source.documents
-        if d.is_html == html and any(label != UNLABELLED for label in d.labels) and not (html and teaches_comments(d))
-    ]
+    pages = _labelled_pages(args.data, html)
+    text_pages = _labelled_pages(args.text_data, False) if html and args.text_data else []
     print(f"{'left out':18} {'weights':9} " + " ".join(f"{t:>6}" for t in fit.THRESHOLDS))
     for corpus in args.leave_out:
         fitting = [d for d in pages if d.corpus != corpus]
@@ -82,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         if validating:
             fitting = [d for d in fitting if not fit.validates(d)]
         tests = [d for d in pages if d.corpus == corpus and d.page_type in fit.USER_PAGE_TYPES]
+        partners: dict[int, object] = {}  # the text stage fitted without the corpus, per seed
         for balance in {"both": (False, True), "as-before": (False,), "corpus": (True,)}[args.weights]:
             data = fit.assemble(fitting, balance=balance)
             name = "corpus" if balance else "as before"
@@ -99,6 +111,13 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 if validating:
                     _chosen(corpus, classifier, validating, dict(zip(fit.THRESHOLDS, runs[-1])))
+                if text_pages:
+                    if seed not in partners:
+                        texts = [d for d in text_pages if d.corpus != corpus and not (validating and fit.validates(d))]
+                        partners[seed] = _fitted(texts, seed)
+                    scorer = MeanOfStages(classifier, partners[seed], args.text_share)
+                    curve = fit.validation_metrics(scorer, tests)["story_f1_by_threshold"]
+                    _row(corpus, "+ text", list(curve.values()), f"text share {args.text_share}, seed {seed}")
             if len(runs) > 1:
                 at_half = [run[fit.THRESHOLDS.index(0.5)] for run in runs]
                 means = [sum(column) / len(runs) for column in zip(*runs)]
@@ -108,6 +127,24 @@ def main(argv: list[str] | None = None) -> None:
                     means,
                     f"mean of {len(runs)} seeds; at 0.5 they span {max(at_half) - min(at_half):.4f}",
                 )
+
+
+def _labelled_pages(paths: list[Path], html: bool) -> list:
+    """The labelled pages of the sources that train a stage (for HTML, discussions left out), as training takes them."""
+    sources = read_sources(paths, cache=cache_folder(), html=html, held_out_fraction=fit.HELD_OUT_FRACTION)
+    return [
+        d
+        for source in sources
+        for d in source.documents
+        if d.is_html == html and any(label != UNLABELLED for label in d.labels) and not (html and teaches_comments(d))
+    ]
+
+
+def _fitted(documents: list, seed: int):
+    """The text stage fitted on ``documents`` as training fits it."""
+    data = fit.assemble(documents)
+    classifier = build_segment_classifier(random_state=seed)
+    return classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
 
 
 # The margin over 0.5 by which training took the validation's best threshold until default@8.

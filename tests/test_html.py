@@ -430,3 +430,35 @@ def test_no_page_in_a_single_byte_code_page_reads_as_an_east_asian_one():
                 assert _east_asian(raw) is None, (language, encoding, story["title"])
                 checked += 1
     assert checked >= 100
+
+
+def test_html_segments_score_as_the_weighted_mean_of_the_html_and_text_classifiers(tiny_model, tmp_path):
+    import dataclasses
+
+    import numpy as np
+    import pytest
+
+    from classifier.model.model import load_model
+    from classifier.model.segments import MeanOfStages
+
+    segments = split_html(PAGE).segments
+    html_scores = tiny_model.html_classifier.predict_proba(segments)[:, 1]
+    text_scores = tiny_model.text_classifier.predict_proba(segments)[:, 1]
+    assert not np.allclose(html_scores, text_scores)  # the two stages read the page differently
+    for share in (0.0, 0.25, 0.5, 1.0):
+        blended = MeanOfStages(tiny_model.html_classifier, tiny_model.text_classifier, share).predict_proba(segments)
+        assert np.allclose(blended[:, 1], (1 - share) * html_scores + share * text_scores)
+        assert np.allclose(blended.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="second_share"):
+        MeanOfStages(tiny_model.html_classifier, tiny_model.text_classifier, 1.5)
+
+    assert tiny_model.html_text_share == 0.0  # a bundle written without the share: the HTML classifier alone
+    alone = tiny_model.label(html=PAGE)
+    assert [s.score for s in alone.segments] == pytest.approx(html_scores.tolist())
+    shared = dataclasses.replace(tiny_model, html_text_share=0.5)
+    mean = shared.label(html=PAGE)
+    assert [s.score for s in mean.segments] == pytest.approx((0.5 * html_scores + 0.5 * text_scores).tolist())
+    assert [s.text for s in mean.segments] == [s.text for s in alone.segments]
+    again = load_model(shared.save(tmp_path / "shared.model"))  # the share is saved with the model
+    assert again.html_text_share == 0.5 and again.card["html_text_share"] == 0.5
+    assert [s.score for s in again.label(html=PAGE).segments] == [s.score for s in mean.segments]

@@ -195,3 +195,25 @@ def test_the_html_stage_weighs_a_small_corpus_s_pages_up_to_the_largest_s():
     assert plain.weights[:32].tolist() == balanced.weights[:32].tolist()
     assert balanced.weights[32:].tolist() == [2 * w for w in plain.weights[32:]]
     assert fit.corpus_weights(documents[:16]) == {"big": 1.0}  # one source: the weights as they were
+
+
+def test_html_pages_validate_as_they_are_labelled_with_the_text_stage_s_share(tmp_path, tiny_classifier):
+    from classifier.corpus.documents import read_training_jsonl
+    from classifier.model.segments import MeanOfStages
+
+    from .conftest import tiny_html_records
+
+    documents = list(read_training_jsonl(write_jsonl(tmp_path / "html.jsonl", tiny_html_records())))
+    held = documents[::10]
+    stages = TrainingProgress(lambda _: None)
+    for name in ("to validate", "fitting"):
+        stages.plan(name, 1)
+    options = fit.TrainingOptions(sources=[], cache=None)
+    split = (documents, held, None)
+    final, metrics, checked = fit._fit_validated(
+        documents, split, options, stages, "HTML", html=True, partner=tiny_classifier
+    )
+    assert metrics["text_share"] == fit.HTML_TEXT_SHARE > 0
+    shared = fit.validation_metrics(MeanOfStages(checked, tiny_classifier, fit.HTML_TEXT_SHARE), held)
+    assert metrics["story"] == shared["story"] and metrics["story_f1_by_threshold"] == shared["story_f1_by_threshold"]
+    assert final is not checked and hasattr(final, "context_")

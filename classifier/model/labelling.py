@@ -30,6 +30,7 @@ from ..records import Document, FailedDocument, Label, LabeledDocument, ScoredSe
 from ..segment.html import HtmlPage, TooManyBlocks, split_html
 from ..segment.text import Segment, split_text
 from .language import languages_of
+from .segments import MeanOfStages
 from .threads import native_threads
 from .titles import text_title
 from .topics import topic_text
@@ -155,7 +156,15 @@ def label_htmls(model: Any, documents: Sequence[Document]) -> list[LabeledDocume
 def _label_split(model: Any, split: Sequence[HtmlPage], documents: Sequence[Document]) -> list[LabeledDocument]:
     threshold = model.html_story_threshold if model.html_story_threshold is not None else model.story_threshold
     segments, texts, titles = [s.segments for s in split], [s.text for s in split], [s.title for s in split]
-    return _label_pages(model, model.html_classifier, threshold, segments, documents, titles, texts)
+    return _label_pages(model, html_scorer(model), threshold, segments, documents, titles, texts)
+
+
+def html_scorer(model: Any):
+    """What scores an HTML page's segments: the HTML classifier, or its mean with the text classifier."""
+    share = getattr(model, "html_text_share", 0.0)
+    if not share:
+        return model.html_classifier
+    return MeanOfStages(model.html_classifier, model.text_classifier, share)
 
 
 def _label_pages(

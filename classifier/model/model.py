@@ -54,6 +54,10 @@ class Model:
         The model card.
     html_story_threshold : float or None
         The same for the HTML classifier (None: ``story_threshold``).
+    html_text_share : float
+        The text classifier's share of an HTML segment's score, the HTML
+        classifier scoring the rest (see :class:`~classifier.model.segments.MeanOfStages`);
+        0 for the HTML classifier alone, as in bundles before it.
     threads : int or None
         Native threads (OpenMP, BLAS) a labelling call may use; None for the
         default, one (see :mod:`classifier.model.threads`). Not saved.
@@ -73,6 +77,7 @@ class Model:
     topic_languages: tuple[str, ...] | None = ("en",)
     card: dict = field(default_factory=dict)
     html_story_threshold: float | None = None
+    html_text_share: float = 0.0
     threads: int | None = None
     limits: DocumentLimits = field(default_factory=DocumentLimits)
 
@@ -219,6 +224,7 @@ class Model:
             "version": self.version,
             "story_threshold": self.story_threshold,
             "html_story_threshold": self.html_story_threshold,
+            "html_text_share": self.html_text_share,
             "text_classifier": self.text_classifier,
             "html_classifier": self.html_classifier,
             "topic_classifier": self.topic_classifier,
@@ -231,6 +237,7 @@ class Model:
             "version": self.version,
             "story_threshold": self.story_threshold,
             "html_story_threshold": self.html_story_threshold,
+            "html_text_share": self.html_text_share,
             "topic_thresholds": self.topic_thresholds,
             "topic_languages": self.topic_languages,
         }
@@ -293,6 +300,7 @@ def load_model(
         topic_languages=payload.get("topic_languages", ("en",)),
         card=card,
         html_story_threshold=payload.get("html_story_threshold"),
+        html_text_share=payload.get("html_text_share", 0.0),
         threads=threads,
         limits=limits if limits is not None else DocumentLimits(),
     )

@@ -200,6 +200,40 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
 
+class MeanOfStages:
+    """Story probabilities of segments as the weighted mean of two fitted segment classifiers'.
+
+    HTML pages are scored so (``Model.html_text_share``): the HTML
+    classifier reads the markup and was fitted on real sites' pages; the text
+    classifier reads the same lines as laid-out text and was fitted on more
+    pages (ours in 13 languages among them). On a corpus that neither saw
+    they err on different lines: a quarter of the text classifier's
+    probability to three quarters of the HTML classifier's did better on
+    two corpora left out of both fits and no worse on the third
+    (docs/benchmarks.md, "The HTML and text stages together").
+
+    Parameters
+    ----------
+    first, second : SegmentClassifier
+        Fitted classifiers; ``second`` must read segments without DOM facts.
+    second_share : float
+        The weight of ``second``'s probability, in [0, 1].
+    """
+
+    def __init__(self, first, second, second_share: float):
+        if not 0.0 <= second_share <= 1.0:
+            raise ValueError(f"second_share must be in [0, 1], not {second_share}")
+        self.first = first
+        self.second = second
+        self.second_share = second_share
+
+    def predict_proba(self, X: Sequence[Segment]) -> np.ndarray:
+        """Probabilities of chrome and story, shape (n, 2)."""
+        story = (1.0 - self.second_share) * self.first.predict_proba(X)[:, 1]
+        story += self.second_share * self.second.predict_proba(X)[:, 1]
+        return np.column_stack([1.0 - story, story])
+
+
 def _default_wording() -> SGDClassifier:
     return SGDClassifier(loss="log_loss", alpha=1e-5, average=True, max_iter=10, tol=None, random_state=0)
 
