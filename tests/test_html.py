@@ -445,10 +445,19 @@ def test_html_segments_score_as_the_weighted_mean_of_the_html_and_text_classifie
     html_scores = tiny_model.html_classifier.predict_proba(segments)[:, 1]
     text_scores = tiny_model.text_classifier.predict_proba(segments)[:, 1]
     assert not np.allclose(html_scores, text_scores)  # the two stages read the page differently
+    assert tiny_model.html_classifier.reads_lines_as(tiny_model.text_classifier)  # their line features: once
     for share in (0.0, 0.25, 0.5, 1.0):
         blended = MeanOfStages(tiny_model.html_classifier, tiny_model.text_classifier, share).predict_proba(segments)
-        assert np.allclose(blended[:, 1], (1 - share) * html_scores + share * text_scores)
+        assert np.array_equal(blended[:, 1], (1 - share) * html_scores + share * text_scores)
         assert np.allclose(blended.sum(axis=1), 1.0)
+
+    class Steady:  # any classifier with predict_proba: scored on its own
+        def predict_proba(self, X):
+            return np.column_stack([np.full(len(X), 0.8), np.full(len(X), 0.2)])
+
+    assert not tiny_model.html_classifier.reads_lines_as(Steady())
+    blended = MeanOfStages(tiny_model.html_classifier, Steady(), 0.25).predict_proba(segments)
+    assert np.array_equal(blended[:, 1], 0.75 * html_scores + 0.25 * 0.2)
     with pytest.raises(ValueError, match="second_share"):
         MeanOfStages(tiny_model.html_classifier, tiny_model.text_classifier, 1.5)
 

@@ -143,10 +143,24 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         self.sklearn_version_ = sklearn_version
         return self
 
-    def _features(self, X, batch, index) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray | None]:
-        """Dense and token features of a batch, and its container groups (HTML only)."""
-        dense = self.line_features_.transform(X, batch, index)
-        tokens = self.lexical_.transform(X, batch)
+    def _line_part(self, X, batch, index) -> tuple[np.ndarray, sparse.csr_matrix]:
+        """The line features and word tokens of a batch (without the DOM's)."""
+        return self.line_features_.transform(X, batch, index), self.lexical_.transform(X, batch)
+
+    def reads_lines_as(self, other) -> bool:
+        """Whether ``other`` (fitted) computes the same line features and word tokens as this classifier."""
+        return isinstance(other, SegmentClassifier) and all(
+            type(getattr(self, name)) is type(getattr(other, name, None))
+            and getattr(self, name).get_params() == getattr(other, name).get_params()
+            for name in ("line_features_", "lexical_")
+        )
+
+    def _features(self, X, batch, index, line=None) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray | None]:
+        """Dense and token features of a batch, and its container groups (HTML only).
+
+        ``line``: the batch's :meth:`_line_part`, when computed already (by a classifier that reads lines alike).
+        """
+        dense, tokens = line if line is not None else self._line_part(X, batch, index)
         dom = getattr(self, "dom_", None)
         if dom is None:
             return dense, tokens, None
@@ -169,8 +183,8 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         batch, index = LineBatch.from_segments(X), PageIndex.from_segments(X)
         return self._first_pass(X, batch, index)[1]
 
-    def _first_pass(self, X, batch, index) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        dense, tokens, containers = self._features(X, batch, index)
+    def _first_pass(self, X, batch, index, line=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        dense, tokens, containers = self._features(X, batch, index, line)
         first = np.column_stack([story_proba(self.wording_, tokens), story_proba(self.layout_, dense)])
         return dense, first, containers
 
@@ -191,9 +205,13 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         if len(X) == 0:
             return np.zeros((0, 2))
         batch, index = LineBatch.from_segments(X), PageIndex.from_segments(X)
-        dense, first, containers = self._first_pass(X, batch, index)
-        story = story_proba(self.context_, self._context_input(dense, first, index, containers))
+        story = self._story(X, batch, index)
         return np.column_stack([1.0 - story, story])
+
+    def _story(self, X, batch, index, line=None) -> np.ndarray:
+        """Story probabilities of a batch (``line`` as for :meth:`_features`)."""
+        dense, first, containers = self._first_pass(X, batch, index, line)
+        return story_proba(self.context_, self._context_input(dense, first, index, containers))
 
     def predict(self, X: Sequence[Segment]) -> np.ndarray:
         """1 for story, 0 for chrome."""
@@ -228,9 +246,21 @@ class MeanOfStages:
         self.second_share = second_share
 
     def predict_proba(self, X: Sequence[Segment]) -> np.ndarray:
-        """Probabilities of chrome and story, shape (n, 2)."""
-        story = (1.0 - self.second_share) * self.first.predict_proba(X)[:, 1]
-        story += self.second_share * self.second.predict_proba(X)[:, 1]
+        """Probabilities of chrome and story, shape (n, 2).
+
+        When both classifiers read lines alike (:meth:`SegmentClassifier.reads_lines_as`), the line
+        features and tokens are computed once for both.
+        """
+        first, second = self.first, self.second
+        if len(X) and isinstance(first, SegmentClassifier) and first.reads_lines_as(second):
+            check_is_fitted(first, "context_")
+            check_is_fitted(second, "context_")
+            batch, index = LineBatch.from_segments(X), PageIndex.from_segments(X)
+            line = first._line_part(X, batch, index)
+            ours, theirs = first._story(X, batch, index, line), second._story(X, batch, index, line)
+        else:
+            ours, theirs = first.predict_proba(X)[:, 1], second.predict_proba(X)[:, 1]
+        story = (1.0 - self.second_share) * ours + self.second_share * theirs
         return np.column_stack([1.0 - story, story])
 
 
