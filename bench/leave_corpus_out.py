@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
                 if text_pages:
                     if seed not in partners:
                         texts = [d for d in text_pages if d.corpus != corpus and not (validating and fit.validates(d))]
-                        partners[seed] = _fitted(texts, seed)
+                        partners[seed] = fit._fit(texts, seed)  # as training fits the text stage
                     scorer = MeanOfStages(classifier, partners[seed], args.text_share)
                     curve = fit.validation_metrics(scorer, tests)["story_f1_by_threshold"]
                     _row(corpus, "+ text", list(curve.values()), f"text share {args.text_share}, seed {seed}")
@@ -138,13 +138,6 @@ def _labelled_pages(paths: list[Path], html: bool) -> list:
         for d in source.documents
         if d.is_html == html and any(label != UNLABELLED for label in d.labels) and not (html and teaches_comments(d))
     ]
-
-
-def _fitted(documents: list, seed: int):
-    """The text stage fitted on ``documents`` as training fits it."""
-    data = fit.assemble(documents)
-    classifier = build_segment_classifier(random_state=seed)
-    return classifier.fit(data.segments, data.labels, groups=data.groups, sample_weight=data.weights)
 
 
 # The margin over 0.5 by which training took the validation's best threshold until default@8.

@@ -161,10 +161,9 @@ def _label_split(model: Any, split: Sequence[HtmlPage], documents: Sequence[Docu
 
 def html_scorer(model: Any):
     """What scores an HTML page's segments: the HTML classifier, or its mean with the text classifier."""
-    share = getattr(model, "html_text_share", 0.0)
-    if not share:
+    if not model.html_text_share:
         return model.html_classifier
-    return MeanOfStages(model.html_classifier, model.text_classifier, share)
+    return MeanOfStages(model.html_classifier, model.text_classifier, model.html_text_share)
 
 
 def _label_pages(

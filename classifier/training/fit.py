@@ -295,7 +295,7 @@ def _fit_validated(
     if held:
         stages.start(f"{len(fitting)} documents, to validate on {len(held)}")
         checked = _fit(fitting, options.seed, html)
-        scorer = checked if partner is None or not html else MeanOfStages(checked, partner, HTML_TEXT_SHARE)
+        scorer = checked if partner is None else MeanOfStages(checked, partner, HTML_TEXT_SHARE)
         metrics = validation_metrics(scorer, held)
         metrics["rule"] = (
             f"web-page corpus sites with hash bucket in [{VALIDATION_BUCKETS[0]}, {VALIDATION_BUCKETS[1]})"
