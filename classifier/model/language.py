@@ -27,11 +27,16 @@ _VARIETIES = {"arz": "ar", "ary": "ar", "yue": "zh", "wuu": "zh", "uzs": "uz", "
 
 @lru_cache(maxsize=1)
 def _identifier():
-    """py3langid's identifier, its arrays read from the cache folder (its own file is LZMA: most of a second to read)."""
+    """py3langid's identifier, its arrays read from the cache folder (its own file is LZMA: most of a second to read).
+
+    The automaton's tables are handed over as views of the mapped arrays (a
+    memoryview reads an item as fast as the ``array.array`` py3langid makes
+    for them), not copied: copying its 40 MB cost a one-page run 25 ms.
+    """
     from py3langid import langid
 
     try:
-        from py3langid.modelio import _to_array, load_model
+        from py3langid.modelio import load_model
 
         model_file = langid.MODEL_DIR / langid.MODEL_FILE
         # The identifier's version and its model's size (not the file's time: each install has its own).
@@ -53,10 +58,10 @@ def _identifier():
             arrays["ptc"],
             arrays["pc"],
             arrays["classes"].tolist(),
-            _to_array(np.asarray(arrays["nextmove"])),
-            np.asarray(arrays["output"]).tolist(),
+            memoryview(np.ascontiguousarray(arrays["nextmove"])),
+            memoryview(np.ascontiguousarray(arrays["output"])),
             norm_probs=True,
-            tk_row=_to_array(np.asarray(arrays["row"])),
+            tk_row=memoryview(np.ascontiguousarray(arrays["row"])),
         )
     except (ImportError, AttributeError, TypeError, ValueError, KeyError, OSError):  # another py3langid: its own way
         return langid.LanguageIdentifier.from_model_file(langid.MODEL_FILE, norm_probs=True)
