@@ -273,3 +273,17 @@ def test_a_program_that_imported_scipy_stats_first_keeps_its_own_functions():
         "print(link.gmean is scipy.stats.gmean)\n"
     )
     assert _probe(code) == ["True"]
+
+
+def test_numpy_compiler_and_test_tools_are_not_imported_by_the_model_package_and_import_after():
+    code = (
+        "import sys\n"
+        "import classifier.model\n"
+        "import numpy\n"
+        "print('numpy.f2py' in sys.modules, 'numpy.testing' in sys.modules)\n"
+        "print('f2py' in numpy.__all__, 'testing' in numpy.__all__, 'testing' in dir(numpy))\n"  # whole again
+        "numpy.testing.assert_array_equal(numpy.arange(3), [0, 1, 2])\n"
+        "import scipy._lib.array_api_compat.numpy as compat\n"
+        "print(hasattr(compat, 'testing'), float(compat.sum(compat.asarray([1.0, 2.0]))))\n"
+    )
+    assert _probe(code) == ["False False", "True True True", "False 3.0"]

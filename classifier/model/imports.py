@@ -30,6 +30,16 @@ array libraries it supports or a note on batched arrays: about 0.1 s of a
 one-page run. While the model package imports scikit-learn, those
 functions keep their docstrings as written (without the notes); a SciPy
 module imported afterwards gets its notes as usual.
+
+And SciPy's array-API layer copies numpy's namespace into its own
+(``scipy._lib.array_api_compat.numpy``), taking every name numpy lists,
+which imports numpy's Fortran wrapper generator (``numpy.f2py``) and its
+test tools (``numpy.testing``, with ``unittest``): about 0.05 s, for
+names no array-API code reaches through that copy (SciPy's assertions
+use ``numpy.testing`` itself). While the model package imports
+scikit-learn, numpy lists neither (:data:`NUMPY_LEFT_OUT`); its list is
+whole again afterwards, and ``numpy.f2py`` and ``numpy.testing`` import
+as usual when asked for.
 """
 
 from __future__ import annotations
@@ -65,6 +75,8 @@ _STATS = "scipy.stats"
 # The SciPy modules whose decorators parse docstrings as other modules import (``xp_capabilities``, the
 # batching and random-generator wrappers), and the parser they call.
 _DOC_REWRITERS, _DOC_PARSER = ("scipy._lib._array_api", "scipy._lib._util"), "FunctionDoc"
+# What numpy does not list while SciPy copies its namespace (see the module's docstring).
+NUMPY_LEFT_OUT = frozenset({"f2py", "testing"})
 _lock = threading.Lock()
 
 
@@ -158,6 +170,23 @@ def _docstrings_as_written() -> Iterator[None]:
             setattr(module, _DOC_PARSER, parser)
 
 
+@contextmanager
+def _numpy_listing_less() -> Iterator[None]:
+    """While in this block, numpy's ``__all__`` and ``dir()`` leave out :data:`NUMPY_LEFT_OUT`."""
+    import numpy
+
+    listed, directory = numpy.__all__, numpy.__dict__.get("__dir__")
+    numpy.__all__ = [name for name in listed if name not in NUMPY_LEFT_OUT]
+    if directory is not None:
+        numpy.__dir__ = lambda: [name for name in directory() if name not in NUMPY_LEFT_OUT]
+    try:
+        yield
+    finally:
+        numpy.__all__ = listed
+        if directory is not None:
+            numpy.__dir__ = directory
+
+
 def defers_scipy_stats() -> bool:
     """Whether :func:`import_scikit_learn` would put scipy.stats off (a checked release, neither imported yet)."""
     if _STATS in sys.modules or "sklearn" in sys.modules:
@@ -170,7 +199,8 @@ def defers_scipy_stats() -> bool:
 
 
 def import_scikit_learn() -> None:
-    """Import the estimators a model is made of, ``scipy.stats`` put off until used, SciPy's docstrings unparsed."""
+    """Import the estimators a model is made of, ``scipy.stats`` put off until used, SciPy's docstrings unparsed,
+    numpy's compiler and test tools not copied into SciPy's namespace."""
     with _lock:
         if not defers_scipy_stats():
             _import_estimators()
@@ -178,7 +208,7 @@ def import_scikit_learn() -> None:
         stand_in = _StatsStandIn(_STATS)
         sys.modules[_STATS] = stand_in
         try:
-            with _docstrings_as_written():
+            with _numpy_listing_less(), _docstrings_as_written():
                 _import_estimators()
         except Exception:  # noqa: BLE001 - whatever the stand-ins broke, the real modules mend
             stand_in.importing = False
