@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -121,15 +122,50 @@ def _group_table() -> np.ndarray:
     return groups
 
 
+class _HashSet(NamedTuple):
+    """A small set of word hashes, sorted, and which values of their low 16 bits occur among them."""
+
+    sorted: np.ndarray
+    low_bits: np.ndarray
+
+    @classmethod
+    def of(cls, hashes: np.ndarray) -> _HashSet:
+        members = np.unique(hashes)
+        low_bits = np.zeros(1 << 16, dtype=bool)
+        low_bits[(members & np.uint64(0xFFFF)).astype(np.intp)] = True
+        return cls(members, low_bits)
+
+
 @lru_cache(maxsize=1)
-def _month_hashes() -> np.ndarray:
-    return np.unique(hash_words(_MONTHS))
+def _month_hashes() -> _HashSet:
+    return _HashSet.of(hash_words(_MONTHS))
 
 
-def _is_member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    """``np.isin`` for a small sorted set, without sorting the large array."""
-    at = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
-    return sorted_set[at] == values
+def _is_member(values: np.ndarray, members: _HashSet) -> np.ndarray:
+    """``np.isin`` for a small set of hashes: only the values whose low bits match one (under 1% of
+    other words') are looked up in the sorted set, which costs a binary search each."""
+    maybe = np.flatnonzero(members.low_bits[(values & np.uint64(0xFFFF)).astype(np.intp)])
+    candidates = values[maybe]
+    at = np.minimum(np.searchsorted(members.sorted, candidates), len(members.sorted) - 1)
+    found = np.zeros(len(values), dtype=bool)
+    found[maybe] = members.sorted[at] == candidates
+    return found
+
+
+def _digits_at(points: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The digit value of the characters at ``at``; :data:`NOT_A_DIGIT` for any other character."""
+    codes = points[at]
+    values = digit_values()[np.minimum(codes, 0xFFFF)].astype(np.int64)
+    values[codes > 0xFFFF] = NOT_A_DIGIT
+    return values
+
+
+def _where_among(points: np.ndarray, chars: str) -> np.ndarray:
+    """Where ``points`` holds one of ``chars``: looked for only among the code points as high as the
+    lowest of them (none on most pages when they are CJK characters), in order."""
+    codes = [ord(c) for c in chars]
+    high = np.flatnonzero(points >= min(codes))
+    return high[np.isin(points[high], codes)]
 
 
 def _date_parts(batch: LineBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -145,13 +181,11 @@ def _date_parts(batch: LineBatch) -> tuple[np.ndarray, np.ndarray]:
     firsts = firsts[firsts + 4 <= len(points)]
     four = is_digit[firsts + 1] & is_digit[firsts + 2] & is_digit[firsts + 3]
     four &= (firsts + 4 == len(points)) | ~is_digit[np.minimum(firsts + 4, len(points) - 1)]
-    values = digit_values()[np.minimum(points, 0xFFFF)].astype(np.int64)
-    values[points > 0xFFFF] = NOT_A_DIGIT
-    century = values[firsts] * 10 + values[np.minimum(firsts + 1, len(points) - 1)]
+    century = _digits_at(points, firsts) * 10 + _digits_at(points, np.minimum(firsts + 1, len(points) - 1))
     years = firsts[four & ((century == 19) | (century == 20))]
     line, hashes, is_word = batch.tokens
     months = line[is_word & _is_member(hashes, _month_hashes())]
-    signs = np.flatnonzero(np.isin(points, [ord(c) for c in _DATE_SIGNS]))
+    signs = _where_among(points, _DATE_SIGNS)
     signs = signs[signs > 0]
     signs = signs[is_digit[signs - 1]]
     parts = (
@@ -184,7 +218,7 @@ def _function_word_counts(batch: LineBatch) -> np.ndarray:
     short = (ends - starts) < _FUNCTION_WORD_LETTERS
     spaced = (flags[starts] & SOLO) == 0
     chosen = starts[lower_only & short & spaced]
-    particles = np.flatnonzero(np.isin(batch.points, [ord(c) for c in _FUNCTION_CHARACTERS]))
+    particles = _where_among(batch.points, _FUNCTION_CHARACTERS)
     counts = np.bincount(batch.line_of(chosen), minlength=len(batch))
     return (counts + np.bincount(batch.line_of(particles), minlength=len(batch))).astype(np.float64)
 
