@@ -216,7 +216,6 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
             "corpus_weights": corpus_weights(pages),
             "segments_trained": _segment_count(pages),
             "segment_model": describe(model.html_classifier),
-            "text_share": HTML_TEXT_SHARE,
         }
     if topic_tags:
         stages.start(f"{len(topic_tags)} stories from {len(topic_documents)} topic-labelled documents")
