@@ -114,6 +114,21 @@ def test_broken_markup_is_repaired_not_fatal():
     ]
 
 
+
+def test_a_body_libxml2_puts_inside_the_head_is_read():
+    # A script before <html>, then an element libxml2 does not know in the head: libxml2 leaves the head open and
+    # reports the body inside it (a browser closes the head there). Two real pages of a Chinese news site did this.
+    for head_element in ("<cms:include>", "<cms_style>"):
+        page = split_html(
+            "<script>var a = 1;</script><!DOCTYPE html><html><head><title>Harbour</title>"
+            f"{head_element}<link rel=stylesheet href=x.css></head>"
+            '<body><div class="story"><p>The port reopened on Monday.</p></div><p>Ships waited.</p></body></html>'
+        )
+        assert [s.text for s in page.segments] == ["The port reopened on Monday.", "Ships waited."]
+        assert page.title == "Harbour"
+        assert [s.dom.path for s in page.segments] == ["div.story>p", "p"]
+        assert page.segments[0].dom.parent != page.segments[1].dom.parent
+
 def test_pages_with_no_text_give_no_segments():
     for empty in (
         "",

@@ -217,11 +217,18 @@ class _Walk:
         self.blocks: list[tuple[int, int]] = [(0, 0)]  # open blocks: (serial, owner tag code)
         self.sizes: dict[int, int] = {}
         self.skip_root = ""  # the element whose content is being skipped (outermost)
+        self.left_open = 0  # elements libxml2 left open around the body, whose ends are still to come
         self.title: list[str] | None = None  # the text of the page's <title>, once met
         self.in_title = False
 
     def start(self, tag: str, attrib) -> None:
         if self.skip or tag in _SKIPPED or (":" in tag and tag.partition(":")[0] in _SKIPPED):
+            if tag == "body" and self.skip_root == "head":
+                # libxml2 put the body inside the head (markup before <html>, then an unknown element in the
+                # head): a browser closes the head there. Read the body; the head's ends come after it.
+                self.left_open, self.skip = self.skip, 0
+                self._open(tag, attrib)
+                return
             if not self.skip:
                 self.skip_root = tag
             # The page's own title sits in the head (or stray in the body); an SVG's or a template's is not it.
@@ -229,6 +236,9 @@ class _Walk:
                 self.title, self.in_title = [], True
             self.skip += 1
             return
+        self._open(tag, attrib)
+
+    def _open(self, tag: str, attrib) -> None:
         self.serial = serial = self.serial + 1
         if tag in BLOCKS:
             if self.pieces:
@@ -257,6 +267,9 @@ class _Walk:
             self.skip -= 1
             if tag == "title":
                 self.in_title = False
+            return
+        if self.left_open and tag != self.top[_TAG]:  # an end of what held the body in the head: never opened here
+            self.left_open -= 1
             return
         if tag in BLOCKS:
             if self.pieces:
