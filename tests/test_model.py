@@ -287,3 +287,28 @@ def test_numpy_compiler_and_test_tools_are_not_imported_by_the_model_package_and
         "print(hasattr(compat, 'testing'), float(compat.sum(compat.asarray([1.0, 2.0]))))\n"
     )
     assert _probe(code) == ["False False", "True True True", "False 3.0"]
+
+
+def test_narwhals_is_not_imported_to_label_and_imports_when_scikit_learn_asks_for_it(tiny_model_path):
+    code = (
+        "import sys\n"
+        "from classifier.model.model import load_model\n"
+        f"load_model({str(tiny_model_path)!r}).label('A headline\\n\\nA sentence of the story that goes on.')\n"
+        "print(any(name.startswith('narwhals') for name in sys.modules))\n"
+        "import numpy\n"
+        "from sklearn.utils import validation\n"  # holds the stand-in: it reaches the real module
+        "print(validation.check_array([[1.0, 2.0]]).shape, 'narwhals.stable.v2' in sys.modules)\n"
+        "import narwhals.stable.v2 as nw\n"
+        "print(type(sys.modules['narwhals']).__name__, validation.nw.from_native is nw.from_native)\n"
+    )
+    assert _probe(code) == ["False", "(1, 2) True", "module True"]
+
+
+def test_a_program_that_imported_narwhals_first_keeps_it():
+    code = (
+        "import narwhals.stable.v2 as nw\n"
+        "import classifier.model.model\n"
+        "from sklearn.utils import validation\n"
+        "print(validation.nw is nw)\n"
+    )
+    assert _probe(code) == ["True"]

@@ -40,6 +40,19 @@ assertions use ``numpy.testing`` itself). While the model package imports
 scikit-learn, numpy lists neither (:data:`NUMPY_LEFT_OUT`); its list is
 whole again afterwards, and ``numpy.f2py`` and ``numpy.testing`` import
 as usual when asked for.
+
+And scikit-learn's validation helpers (``sklearn.utils.validation``,
+``sklearn.utils._indexing``, the column transformer) import narwhals
+(``import narwhals.stable.v2 as nw``), the dataframe layer they ask
+whether an input is a dataframe: 0.04 s of a one-page run, for a question
+labelling never asks (the fitted estimators are applied to our own arrays,
+:mod:`classifier.model.direct`). While the model package imports
+scikit-learn, ``narwhals``, ``narwhals.stable`` and ``narwhals.stable.v2``
+are stand-ins (:data:`PUT_OFF`) that hand out each other and import the
+real module on the first name asked of them (a fit, a dataframe given to
+an estimator); they leave ``sys.modules`` once scikit-learn is imported,
+so ``import narwhals`` afterwards gets the real package, and the modules
+that kept a stand-in reach the real one through it.
 """
 
 from __future__ import annotations
@@ -77,6 +90,8 @@ _STATS = "scipy.stats"
 _DOC_REWRITERS, _DOC_PARSER = ("scipy._lib._array_api", "scipy._lib._util"), "FunctionDoc"
 # What numpy does not list while SciPy copies its namespace (see the module's docstring).
 NUMPY_LEFT_OUT = frozenset({"f2py", "testing"})
+# The modules put off until first used while scikit-learn imports (see the module's docstring).
+PUT_OFF = ("narwhals", "narwhals.stable", "narwhals.stable.v2")
 _lock = threading.Lock()
 
 
@@ -130,6 +145,50 @@ class _StatsStandIn(types.ModuleType):
         if self.importing and name in DEFERRED:
             return _Deferred(name)
         return getattr(_real_stats(), name)
+
+
+class _PutOff(types.ModuleType):
+    """A module of :data:`PUT_OFF` not imported yet: its put-off submodules, else the real module's names.
+
+    While scikit-learn imports, names the import system asks for
+    (``__path__``, ``__spec__``, ...) are missing, and a submodule is
+    its stand-in (``import narwhals.stable.v2 as nw`` binds the stand-in);
+    any other name, then or later, imports the real module and is its.
+    """
+
+    importing = True
+
+    def __getattr__(self, name: str) -> Any:
+        if self.importing:
+            child = sys.modules.get(f"{self.__name__}.{name}")
+            if isinstance(child, _PutOff):
+                return child
+            if name.startswith("__"):
+                raise AttributeError(name)
+        return getattr(_real_module(self.__name__), name)
+
+
+def _real_module(name: str) -> types.ModuleType:
+    """The real module of :data:`PUT_OFF` called ``name``, imported now (the stand-ins out of the way first)."""
+    for put_off in PUT_OFF:
+        if isinstance(sys.modules.get(put_off), _PutOff):
+            sys.modules.pop(put_off, None)
+    return importlib.import_module(name)
+
+
+@contextmanager
+def _modules_put_off() -> Iterator[None]:
+    """While in this block, the modules of :data:`PUT_OFF` not yet imported are stand-ins."""
+    stand_ins = [_PutOff(name) for name in PUT_OFF if name not in sys.modules] if PUT_OFF[0] not in sys.modules else []
+    for stand_in in stand_ins:
+        sys.modules[stand_in.__name__] = stand_in
+    try:
+        yield
+    finally:
+        for stand_in in stand_ins:
+            stand_in.importing = False
+            if sys.modules.get(stand_in.__name__) is stand_in:
+                sys.modules.pop(stand_in.__name__, None)
 
 
 class _DocAsWritten(dict):
@@ -199,8 +258,8 @@ def defers_scipy_stats() -> bool:
 
 
 def import_scikit_learn() -> None:
-    """Import the estimators a model is made of, ``scipy.stats`` put off until used, SciPy's docstrings unparsed,
-    numpy's compiler and test tools not copied into SciPy's namespace."""
+    """Import the estimators a model is made of, ``scipy.stats`` and narwhals put off until used, SciPy's
+    docstrings unparsed, numpy's compiler and test tools not copied into SciPy's namespace."""
     with _lock:
         if not defers_scipy_stats():
             _import_estimators()
@@ -208,7 +267,7 @@ def import_scikit_learn() -> None:
         stand_in = _StatsStandIn(_STATS)
         sys.modules[_STATS] = stand_in
         try:
-            with _numpy_listing_less(), _docstrings_as_written():
+            with _numpy_listing_less(), _docstrings_as_written(), _modules_put_off():
                 _import_estimators()
         except Exception:  # noqa: BLE001 - whatever the stand-ins broke, the real modules mend
             stand_in.importing = False
