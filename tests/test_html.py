@@ -114,7 +114,6 @@ def test_broken_markup_is_repaired_not_fatal():
     ]
 
 
-
 def test_a_body_libxml2_puts_inside_the_head_is_read():
     # A script before <html>, then an element libxml2 does not know in the head: libxml2 leaves the head open and
     # reports the body inside it (a browser closes the head there). Two real pages of a Chinese news site did this.
@@ -128,6 +127,7 @@ def test_a_body_libxml2_puts_inside_the_head_is_read():
         assert page.title == "Harbour"
         assert [s.dom.path for s in page.segments] == ["div.story>p", "p"]
         assert page.segments[0].dom.parent != page.segments[1].dom.parent
+
 
 def test_pages_with_no_text_give_no_segments():
     for empty in (
