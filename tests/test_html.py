@@ -7,8 +7,10 @@ import json
 import string
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from typer.testing import CliRunner
 
 from classifier.cli.app import app
@@ -16,7 +18,7 @@ from classifier.corpus.documents import read_training_jsonl
 from classifier.features.dom import DomFeatures, dense_names
 from classifier.inputs.decoding import decode_html
 from classifier.records import Label
-from classifier.segment.html import split_html
+from classifier.segment.html import _SERIAL, _Walk, split_html
 from classifier.segment.tags import ANCESTORS, OWNER_TAGS
 
 from .conftest import html_page, tiny_documents, tiny_html_records, write_jsonl
@@ -114,19 +116,66 @@ def test_broken_markup_is_repaired_not_fatal():
     ]
 
 
+def _libxml2_events(markup: str) -> list[str]:
+    class Events:
+        def __init__(self):
+            self.seen = []
+
+        def start(self, tag, attrib):
+            self.seen.append(f"+{tag}")
+
+        def end(self, tag):
+            self.seen.append(f"-{tag}")
+
+        def data(self, text):
+            pass
+
+        def close(self):
+            return self.seen
+
+    return etree.fromstring(markup.encode(), etree.HTMLParser(target=Events(), recover=True))
+
+
 def test_a_body_libxml2_puts_inside_the_head_is_read():
     # A script before <html>, then an element libxml2 does not know in the head: libxml2 leaves the head open and
     # reports the body inside it (a browser closes the head there). Two real pages of a Chinese news site did this.
     for head_element in ("<cms:include>", "<cms_style>"):
-        page = split_html(
+        markup = (
             "<script>var a = 1;</script><!DOCTYPE html><html><head><title>Harbour</title>"
             f"{head_element}<link rel=stylesheet href=x.css></head>"
             '<body><div class="story"><p>The port reopened on Monday.</p></div><p>Ships waited.</p></body></html>'
+            "<p>After the page.</p>"
         )
-        assert [s.text for s in page.segments] == ["The port reopened on Monday.", "Ships waited."]
+        events = _libxml2_events(markup)
+        if events.index("+body") > events.index("-head"):
+            pytest.skip("this libxml2 closes the head before the body")
+        page = split_html(markup)
+        assert [s.text for s in page.segments] == ["The port reopened on Monday.", "Ships waited.", "After the page."]
         assert page.title == "Harbour"
-        assert [s.dom.path for s in page.segments] == ["div.story>p", "p"]
+        assert [s.dom.path for s in page.segments] == ["div.story>p", "p", "p"]
         assert page.segments[0].dom.parent != page.segments[1].dom.parent
+        # The ends of what held the body in the head came after it and were dropped, none left to come.
+        assert _walk_state_at_close(markup) == (0, 0)
+
+
+def _walk_state_at_close(markup: str) -> tuple[int, int]:
+    """The walk's ends still owed and its open element's serial number once libxml2 has sent every event."""
+
+    class Walk(_Walk):
+        def close(self):
+            self.state = (self.left_open, self.top[_SERIAL])
+            return super().close()
+
+    walk = Walk(0)
+    etree.fromstring(markup.encode(), etree.HTMLParser(target=walk, recover=True))
+    return walk.state
+
+
+def test_a_body_inside_the_heads_noscript_stays_hidden():
+    markup = (
+        "<html><head><noscript><body>Enable JavaScript</body></noscript></head><body><p>The story.</p></body></html>"
+    )
+    assert [s.text for s in split_html(markup).segments] == ["The story."]
 
 
 def test_pages_with_no_text_give_no_segments():

@@ -300,8 +300,9 @@ def test_narwhals_is_not_imported_to_label_and_imports_when_scikit_learn_asks_fo
         "print(validation.check_array([[1.0, 2.0]]).shape, 'narwhals.stable.v2' in sys.modules)\n"
         "import narwhals.stable.v2 as nw\n"
         "print(type(sys.modules['narwhals']).__name__, validation.nw.from_native is nw.from_native)\n"
+        "print(vars(validation.nw)['from_native'] is nw.from_native, validation.nw.__file__ == nw.__file__)\n"
     )
-    assert _probe(code) == ["False", "(1, 2) True", "module True"]
+    assert _probe(code) == ["False", "(1, 2) True", "module True", "True True"]
 
 
 def test_a_program_that_imported_narwhals_first_keeps_it():

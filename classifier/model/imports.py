@@ -49,10 +49,13 @@ labelling never asks (the fitted estimators are applied to our own arrays,
 :mod:`classifier.model.direct`). While the model package imports
 scikit-learn, ``narwhals``, ``narwhals.stable`` and ``narwhals.stable.v2``
 are stand-ins (:data:`PUT_OFF`) that hand out each other and import the
-real module on the first name asked of them (a fit, a dataframe given to
-an estimator); they leave ``sys.modules`` once scikit-learn is imported,
-so ``import narwhals`` afterwards gets the real package, and the modules
-that kept a stand-in reach the real one through it.
+real module on the first name asked of them (the first time scikit-learn
+checks an input: any estimator's own ``fit`` or ``predict``); they leave
+``sys.modules`` once scikit-learn is imported, so ``import narwhals``
+afterwards gets the real package, and a module that kept a stand-in
+finds the real module's names in it from then on. As for SciPy's
+statistics, a thread that imports narwhals while the model package
+imports scikit-learn would get a stand-in.
 """
 
 from __future__ import annotations
@@ -153,7 +156,8 @@ class _PutOff(types.ModuleType):
     While scikit-learn imports, names the import system asks for
     (``__path__``, ``__spec__``, ...) are missing, and a submodule is
     its stand-in (``import narwhals.stable.v2 as nw`` binds the stand-in);
-    any other name, then or later, imports the real module and is its.
+    any other name, then or later, imports the real module, whose names
+    the stand-in then takes on (read as fast as the real module's).
     """
 
     importing = True
@@ -165,7 +169,9 @@ class _PutOff(types.ModuleType):
                 return child
             if name.startswith("__"):
                 raise AttributeError(name)
-        return getattr(_real_module(self.__name__), name)
+        real = _real_module(self.__name__)
+        self.__dict__.update(real.__dict__)
+        return getattr(real, name)
 
 
 def _real_module(name: str) -> types.ModuleType:
