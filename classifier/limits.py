@@ -26,6 +26,7 @@ from typing import Any
 
 from .errors import TooLargeError
 from .records import Document
+from .segment.text import LINE_BREAKS
 
 # 30 times the most segments of any page of web-pages-2026 (about 3,200): a worker labelling a page at
 # this limit peaks about 150-250 MB over its resting size (docs/benchmarks.md#very-long-pages).
@@ -37,10 +38,10 @@ DEFAULT_MAX_CHARS = 10_000_000
 MAX_BYTES_A_CHAR = 4
 
 # A non-empty line of plain text, as split_text makes a segment of it: something other than white space
-# between two line breaks ("\r\n", "\r" or "\n"; both are white space, so a match never crosses one).
-_FILLED_LINE = re.compile(r"[^\S\r\n]*\S[^\r\n]*")
+# between two line breaks (split_text's; all are white space, so a match never crosses one).
+_FILLED_LINE = re.compile(f"[^\\S{LINE_BREAKS}]*\\S[^{LINE_BREAKS}]*")
 # Line breaks, for a bound on the segments of a text page without scanning it in Python.
-_BREAKS = ("\n", "\r")
+_BREAKS = tuple(LINE_BREAKS)
 
 
 def too_many_bytes(what: str, max_chars: int) -> TooLargeError:

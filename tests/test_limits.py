@@ -23,7 +23,17 @@ HUGE = "a\n" * 4_000_000
 
 @pytest.mark.parametrize(
     "text",
-    ["", "one line", "a\nb\n\n\nc", "  \n\t\r\n x \r y\r\n", "\n" * 50, "a\u2028b\n\u3000\nc", "x\r\n" * 7],
+    [
+        "",
+        "one line",
+        "a\nb\n\n\nc",
+        "  \n\t\r\n x \r y\r\n",
+        "\n" * 50,
+        "a\u2028b\n\u3000\nc",
+        "x\r\n" * 7,
+        "a\x0cb\x85 c\u2029d\x0be",
+        "p\x1cq\x1dr\x1es\u2028" * 5,
+    ],
 )
 def test_the_segments_counted_are_those_split_text_makes(text):
     count = len(split_text(text))

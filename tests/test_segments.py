@@ -40,8 +40,9 @@ def test_offsets_always_slice_back_to_the_segment(text):
 
 
 def _lines_stripped(text):
-    """The definition split_text keeps to, spelled out: lines between breaks, stripped, empty ones counted as gaps."""
-    parts = re.split(r"(\r\n|\r|\n)", text)
+    """The definition split_text keeps to, spelled out: lines between breaks (str.splitlines' breaks), stripped,
+    empty ones counted as gaps."""
+    parts = re.split("(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])", text)
     offsets = [0, *accumulate(map(len, parts))]
     segments, previous = [], None
     for i, line in enumerate(parts[0::2]):
@@ -60,3 +61,4 @@ _LAYOUT = st.text(alphabet=st.sampled_from("ab \t\r\n\x0b\x0c\x1c\x85\u2028\u300
 def test_lines_are_cut_and_stripped_as_defined(text):
     found = [(s.text, s.start, s.end, s.gap, s.indent) for s in split_text(text)]
     assert found == _lines_stripped(text)
+    assert [s[0] for s in found] == [line.strip() for line in text.splitlines() if line.strip()]

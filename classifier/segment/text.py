@@ -1,7 +1,9 @@
 """Segments: the units the classifier labels, and how text is cut into them.
 
-A plain-text page is cut into one segment per non-empty line (lines end at
-"\n", "\r\n" or "\r"). Each segment keeps exact character offsets into the
+A plain-text page is cut into one segment per non-empty line (lines end
+where Python's ``str.splitlines`` ends them: at "\n", "\r\n", "\r", and the
+rarer breaks a scraper may leave, such as form feeds and Unicode's line
+and paragraph separators). Each segment keeps exact character offsets into the
 page, so ``text[start:end]`` is the segment's text, and the layout facts the
 scraper left around it (blank lines before it, indentation) that the context
 features use.
@@ -14,8 +16,12 @@ from collections.abc import Sequence
 from itertools import repeat
 from typing import Any, NamedTuple
 
-# Line breaks: "\r\n", a lone "\r" or "\n". Splitting keeps them so offsets add up.
-_BREAK = re.compile(r"(\r\n|\r|\n)")
+# Line breaks, as str.splitlines knows them: "\r\n", or one of these: "\n", "\r", vertical tab, form feed, the
+# file, group and record separators, NEL, and Unicode's line and paragraph separators.
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+# Splitting keeps the breaks so offsets add up.
+_BREAK = re.compile(f"(\r\n|[{LINE_BREAKS}])")
+_RARE_BREAKS = tuple(LINE_BREAKS[1:])
 
 
 class Segment(NamedTuple):
@@ -64,7 +70,7 @@ def split_text(text: str, page: int = 0) -> list[Segment]:
     list of Segment
         In reading order; ``text[s.start:s.end] == s.text`` for each.
     """
-    if "\r" in text:
+    if any(rare in text for rare in _RARE_BREAKS):
         parts = _BREAK.split(text)  # line, break, line, break, ..., line
         lines, breaks = parts[0::2], [*map(len, parts[1::2]), 0]
     else:  # the usual page: every break is "\n"
