@@ -51,6 +51,11 @@ _EAST_ASIAN_CODECS = frozenset(
     "gb18030 gb2312 gbk hz big5 big5hkscs cp950 shift_jis cp932 shift_jis_2004 shift_jisx0213 "
     "euc_jp euc_jis_2004 euc_jisx0213 iso2022_jp euc_kr cp949 johab iso2022_kr".split()
 )
+# Least share of an East Asian reading's non-ASCII characters that stand next to another: text in those
+# scripts runs on; a few high bytes of a code page (curly quotes in English) read as East Asian make
+# lone characters, each swallowing the letter after it.
+_EAST_ASIAN_RUNS = 0.5
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 # Declared encodings read as the larger encoding that holds them.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
 # Declared encodings not trusted: their bytes would decode as something else entirely.
@@ -88,8 +93,8 @@ def decode_bytes(raw: bytes) -> str:
         return damaged
     if _looks_binary(raw):
         raise InputError("looks like a binary file, not text")
-    matches = from_bytes(raw)
-    best = matches.best()
+    matches = [m for m in from_bytes(raw) if m.encoding not in _EAST_ASIAN_CODECS or _runs_on(str(m))]
+    best = matches[0] if matches else None
     if best is None or best.encoding not in _EAST_ASIAN_CODECS:
         # Nothing fits, or a single-byte code page does: a Chinese, Japanese or Korean page with a
         # damaged byte gets that (the detector tries no encoding that fails on a byte, and reads
@@ -106,6 +111,12 @@ def decode_bytes(raw: bytes) -> str:
         if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + _NEAR_TIE:
             return raw.decode("cp1252", errors="replace")
     return str(best)
+
+
+def _runs_on(text: str) -> bool:
+    """Whether most non-ASCII characters of ``text`` stand next to another (see :data:`_EAST_ASIAN_RUNS`)."""
+    runs = [len(run) for run in _NON_ASCII_RUN.findall(text)]
+    return sum(runs) > 0 and sum(n for n in runs if n > 1) >= _EAST_ASIAN_RUNS * sum(runs)
 
 
 def _damaged_utf8(raw: bytes) -> str | None:
