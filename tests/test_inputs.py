@@ -2,7 +2,7 @@ import gzip
 import io
 import json
 
-from classifier.inputs.decoding import decode_bytes
+from classifier.inputs.decoding import decode_bytes, decode_html
 from classifier.inputs.discovery import iter_documents
 from classifier.inputs.formats import InputFormat
 from classifier.inputs.readers import read_path
@@ -63,6 +63,17 @@ def test_decoding_handles_boms_and_legacy_encodings():
     assert decode_bytes("caf\u00e9".encode("utf-16")) == "caf\u00e9"
     text = "Le caf\u00e9 \u00e9tait ferm\u00e9 \u00e0 cause de la gr\u00e8ve des employ\u00e9s du port."
     assert decode_bytes(text.encode("cp1252")) == text
+
+
+def test_seven_bit_east_asian_text_is_read_by_its_escapes():
+    japanese = "港は一週間の修理の後、月曜日に再開した。船は沖で何日も待っていた。"
+    korean = "항구는 일주일 동안의 수리를 마치고 월요일에 다시 문을 열었다."
+    assert decode_bytes(japanese.encode("iso2022_jp")) == japanese
+    assert decode_bytes(korean.encode("iso2022_kr")) == korean
+    page = f"<html><body><p>{japanese}</p></body></html>"
+    assert decode_html(page.encode("iso2022_jp")) == page
+    ansi = b"\x1b[31mred\x1b[0m stays as it is"  # other escapes are not those of an encoding
+    assert decode_bytes(ansi) == ansi.decode("ascii")
 
 
 def test_english_pages_in_windows_1252_are_not_read_as_east_asian():

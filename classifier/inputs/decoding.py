@@ -1,7 +1,8 @@
 """Bytes to text: the encodings of text files, HTML files and JSONL lines.
 
 Text is UTF-8 (with or without BOM) or UTF-16 by its BOM; bytes full of NUL
-are UTF-16 or UTF-32 without a BOM, or binary; UTF-8 with a few damaged
+are UTF-16 or UTF-32 without a BOM, or binary; ASCII with the escapes of
+ISO-2022-JP or -KR is in that; UTF-8 with a few damaged
 bytes stays UTF-8; anything else goes to charset-normalizer's detector
 (or, when it finds no language, to the East Asian encodings: a page in one
 with a damaged byte). HTML is read by its BOM, else by the charset it came
@@ -56,6 +57,12 @@ _EAST_ASIAN_CODECS = frozenset(
 # lone characters, each swallowing the letter after it.
 _EAST_ASIAN_RUNS = 0.5
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+# The 7-bit East Asian encodings, ASCII to any other reading: their escape sequences into a double-byte
+# set tell them (JIS X 0208 or 0212; KS X 1001), and each is read by the codec that knows the most sets.
+_SEVEN_BIT = (
+    (re.compile(rb"\x1b\$[@B]|\x1b\$\(D"), ("iso2022_jp_2", "iso2022_jp_ext")),
+    (re.compile(rb"\x1b\$\)C"), ("iso2022_kr",)),
+)
 # Declared encodings read as the larger encoding that holds them.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
 # Declared encodings not trusted: their bytes would decode as something else entirely.
@@ -84,6 +91,10 @@ def decode_bytes(raw: bytes) -> str:
         if wide is None:
             raise InputError("looks like a binary file, not text")
         return wide
+    if b"\x1b" in raw and raw.isascii():
+        seven_bit = _seven_bit_east_asian(raw)
+        if seven_bit is not None:
+            return seven_bit
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -111,6 +122,18 @@ def decode_bytes(raw: bytes) -> str:
         if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + _NEAR_TIE:
             return raw.decode("cp1252", errors="replace")
     return str(best)
+
+
+def _seven_bit_east_asian(raw: bytes) -> str | None:
+    """ASCII bytes read as ISO-2022-JP or -KR when their escape sequences say so (else None)."""
+    for escapes, encodings in _SEVEN_BIT:
+        if escapes.search(raw):
+            for encoding in encodings:
+                try:
+                    return raw.decode(encoding)
+                except UnicodeDecodeError:
+                    continue
+    return None
 
 
 def _runs_on(text: str) -> bool:
