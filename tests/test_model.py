@@ -265,13 +265,15 @@ def test_scipy_docstrings_stay_as_written_while_the_model_package_imports_and_ar
     assert _probe(code) == ["True True", "True False", "0.693147", "True"]
 
 
-def test_a_program_that_imported_scipy_stats_first_keeps_its_own_functions():
-    code = (
-        "import scipy.stats\n"
-        "import classifier.model.model\n"
-        "from sklearn._loss import link\n"
-        "print(link.gmean is scipy.stats.gmean)\n"
-    )
+@pytest.mark.parametrize(
+    ("first", "holder", "same"),
+    [
+        ("import scipy.stats", "from sklearn._loss import link", "link.gmean is scipy.stats.gmean"),
+        ("import narwhals.stable.v2 as nw", "from sklearn.utils import validation", "validation.nw is nw"),
+    ],
+)
+def test_a_program_that_imported_a_put_off_module_first_keeps_its_own(first, holder, same):
+    code = f"{first}\nimport classifier.model.model\n{holder}\nprint({same})\n"
     assert _probe(code) == ["True"]
 
 
@@ -303,13 +305,3 @@ def test_narwhals_is_not_imported_to_label_and_imports_when_scikit_learn_asks_fo
         "print(vars(validation.nw)['from_native'] is nw.from_native, validation.nw.__file__ == nw.__file__)\n"
     )
     assert _probe(code) == ["False", "(1, 2) True", "module True", "True True"]
-
-
-def test_a_program_that_imported_narwhals_first_keeps_it():
-    code = (
-        "import narwhals.stable.v2 as nw\n"
-        "import classifier.model.model\n"
-        "from sklearn.utils import validation\n"
-        "print(validation.nw is nw)\n"
-    )
-    assert _probe(code) == ["True"]
