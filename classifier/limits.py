@@ -37,9 +37,10 @@ DEFAULT_MAX_CHARS = 10_000_000
 # bytes than four times the character limit cannot be within it.
 MAX_BYTES_A_CHAR = 4
 
-# A non-empty line of plain text, as split_text makes a segment of it: something other than white space
-# between two line breaks (split_text's; all are white space, so a match never crosses one).
-_FILLED_LINE = re.compile(f"[^\\S{LINE_BREAKS}]*\\S[^{LINE_BREAKS}]*")
+# A non-empty line of plain text, as split_text makes a segment of it: from its first character other than
+# white space to the line's end (line breaks are white space, so a match never crosses one; starting at that
+# character, a search never rescans a long run of white space).
+_FILLED_LINE = re.compile(f"\\S[^{LINE_BREAKS}]*")
 # Line breaks, for a bound on the segments of a text page without scanning it in Python.
 _BREAKS = tuple(LINE_BREAKS)
 

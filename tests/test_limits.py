@@ -33,6 +33,7 @@ HUGE = "a\n" * 4_000_000
         "x\r\n" * 7,
         "a\x0cb\x85 c\u2029d\x0be",
         "p\x1cq\x1dr\x1es\u2028" * 5,
+        "He paused\x85 then went on.\n",
     ],
 )
 def test_the_segments_counted_are_those_split_text_makes(text):
@@ -202,3 +203,8 @@ def test_a_jsonl_line_too_long_for_the_character_limit_is_read_past_without_bein
         kinds = [type(r).__name__ for r in readers.read_path(path, max_chars=100)]
         assert kinds == ["Document", "FailedDocument", "Document"]
         assert [r.id for r in readers.read_path(path)] == ["short", "long", "short"]
+
+
+def test_a_long_run_of_white_space_is_counted_in_one_pass():
+    # Past the cheap bound the lines are counted by a regex: it must not rescan a blank run from every position.
+    DocumentLimits(max_segments=1_000).check_text("\n" * 1_000 + " " * 20_000)

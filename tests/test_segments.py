@@ -4,7 +4,7 @@ from itertools import accumulate
 from hypothesis import given
 from hypothesis import strategies as st
 
-from classifier.segment.text import split_pages, split_text
+from classifier.segment.text import line_number, split_pages, split_text
 
 
 def test_one_segment_per_non_empty_line_with_offsets():
@@ -40,9 +40,9 @@ def test_offsets_always_slice_back_to_the_segment(text):
 
 
 def _lines_stripped(text):
-    """The definition split_text keeps to, spelled out: lines between breaks (str.splitlines' breaks), stripped,
-    empty ones counted as gaps."""
-    parts = re.split("(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])", text)
+    """The definition split_text keeps to, spelled out: lines between breaks (those of str.splitlines but NEL and
+    the ASCII separators), stripped, empty ones counted as gaps."""
+    parts = re.split("(\r\n|[\n\r\x0b\x0c\u2028\u2029])", text)
     offsets = [0, *accumulate(map(len, parts))]
     segments, previous = [], None
     for i, line in enumerate(parts[0::2]):
@@ -61,4 +61,10 @@ _LAYOUT = st.text(alphabet=st.sampled_from("ab \t\r\n\x0b\x0c\x1c\x85\u2028\u300
 def test_lines_are_cut_and_stripped_as_defined(text):
     found = [(s.text, s.start, s.end, s.gap, s.indent) for s in split_text(text)]
     assert found == _lines_stripped(text)
-    assert [s[0] for s in found] == [line.strip() for line in text.splitlines() if line.strip()]
+    kept = text.replace("\x85", "\xa0").translate({0x1C: 0x20, 0x1D: 0x20, 0x1E: 0x20})  # no breaks to split here
+    assert len(found) == len([line for line in kept.splitlines() if line.strip()])
+
+
+def test_line_numbers_count_the_breaks_split_text_cuts_at():
+    text = "a\r\nb\rc\u2028d\x0ce\nf\x85g"
+    assert [line_number(text, s.start) for s in split_text(text)] == [1, 2, 3, 4, 5, 6]

@@ -21,6 +21,7 @@ from ..corpus.webpages import RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import InputError, ModelError
 from ..model.language import language_of
 from ..records import UNLABELLED, Document, Label, LabeledDocument
+from ..segment.text import line_number
 from .metrics import PageScore, StoryScore, average_scores, score_page, topic_metrics
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def evaluate_documents(model: Model, documents: Iterable[TrainingDocument]) -> E
             scores.append(float(scored.score))
             gold.append(label == Label.STORY)
             if int(scored.label) != label:
-                line = page_text.count("\n", 0, scored.segment.start) + 1
+                line = line_number(page_text, scored.segment.start)
                 mistakes.append(Mistake(line, scored.text, float(scored.score), Label(label)))
         right += known - len(mistakes)
         total += known

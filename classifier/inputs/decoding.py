@@ -57,10 +57,10 @@ _EAST_ASIAN_CODECS = frozenset(
 # lone characters, each swallowing the letter after it.
 _EAST_ASIAN_RUNS = 0.5
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-# The 7-bit East Asian encodings, ASCII to any other reading: their escape sequences into a double-byte
-# set tell them (JIS X 0208 or 0212; KS X 1001), and each is read by the codec that knows the most sets.
+# The 7-bit East Asian encodings, ASCII to any other reading: their escape sequences tell them (into JIS X 0208,
+# 0212 or 0213, or half-width katakana; into KS X 1001), and each is read by the codecs that know the most sets.
 _SEVEN_BIT = (
-    (re.compile(rb"\x1b\$[@B]|\x1b\$\(D"), ("iso2022_jp_2", "iso2022_jp_ext")),
+    (re.compile(rb"\x1b\$[@B]|\x1b\$\([DOPQ]|\x1b\(I"), ("iso2022_jp_2", "iso2022_jp_ext", "iso2022_jp_2004")),
     (re.compile(rb"\x1b\$\)C"), ("iso2022_kr",)),
 )
 # Declared encodings read as the larger encoding that holds them.
@@ -104,7 +104,10 @@ def decode_bytes(raw: bytes) -> str:
         return damaged
     if _looks_binary(raw):
         raise InputError("looks like a binary file, not text")
-    matches = [m for m in from_bytes(raw) if m.encoding not in _EAST_ASIAN_CODECS or _runs_on(str(m))]
+    matches = list(from_bytes(raw))
+    if any(m.encoding not in _EAST_ASIAN_CODECS for m in matches):
+        # A code page's reading is there too: an East Asian one counts only if its characters run on.
+        matches = [m for m in matches if m.encoding not in _EAST_ASIAN_CODECS or _runs_on(str(m))]
     best = matches[0] if matches else None
     if best is None or best.encoding not in _EAST_ASIAN_CODECS:
         # Nothing fits, or a single-byte code page does: a Chinese, Japanese or Korean page with a
@@ -133,6 +136,8 @@ def _seven_bit_east_asian(raw: bytes) -> str | None:
                     return raw.decode(encoding)
                 except UnicodeDecodeError:
                     continue
+            # Cut mid-character, or a vendor's extra characters: with those few replaced, as browsers do.
+            return _with_few_bad_bytes(raw, encodings[0])
     return None
 
 

@@ -1,9 +1,9 @@
 """Segments: the units the classifier labels, and how text is cut into them.
 
 A plain-text page is cut into one segment per non-empty line (lines end
-where Python's ``str.splitlines`` ends them: at "\n", "\r\n", "\r", and the
-rarer breaks a scraper may leave, such as form feeds and Unicode's line
-and paragraph separators). Each segment keeps exact character offsets into the
+at "\n", "\r\n", "\r", and the rarer breaks a scraper may leave: vertical
+tabs, form feeds, Unicode's line and paragraph separators; see
+:data:`LINE_BREAKS`). Each segment keeps exact character offsets into the
 page, so ``text[start:end]`` is the segment's text, and the layout facts the
 scraper left around it (blank lines before it, indentation) that the context
 features use.
@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from itertools import repeat
 from typing import Any, NamedTuple
 
-# Line breaks, as str.splitlines knows them: "\r\n", or one of these: "\n", "\r", vertical tab, form feed, the
-# file, group and record separators, NEL, and Unicode's line and paragraph separators.
-LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+# Line breaks: "\r\n", or one of these: "\n", "\r", vertical tab, form feed, and Unicode's line and paragraph
+# separators. (Not NEL, U+0085, which str.splitlines also breaks at: it is mostly windows-1252's ellipsis read as
+# Latin-1 upstream, inside a sentence; nor the ASCII file, group and record separators.)
+LINE_BREAKS = "\n\r\x0b\x0c\u2028\u2029"
 # Splitting keeps the breaks so offsets add up.
 _BREAK = re.compile(f"(\r\n|[{LINE_BREAKS}])")
 _RARE_BREAKS = tuple(LINE_BREAKS[1:])
@@ -88,6 +89,11 @@ def split_text(text: str, page: int = 0) -> list[Segment]:
             previous = number
         offset += len(line) + width
     return segments
+
+
+def line_number(text: str, offset: int) -> int:
+    """The 1-based number of the line of ``text`` that holds ``offset`` (lines as :func:`split_text` cuts them)."""
+    return len(_BREAK.findall(text, 0, offset)) + 1
 
 
 def split_pages(texts: Sequence[str]) -> list[Segment]:
