@@ -72,6 +72,9 @@ def test_seven_bit_east_asian_text_is_read_by_its_escapes():
     assert decode_bytes(korean.encode("iso2022_kr")) == korean
     page = f"<html><body><p>{japanese}</p></body></html>"
     assert decode_html(page.encode("iso2022_jp")) == page
+    assert decode_bytes("ｱｲｳは半角".encode("iso2022_jp_ext")) == "ｱｲｳは半角"  # half-width katakana
+    cut = decode_bytes(japanese.encode("iso2022_jp")[:-4])  # the last character cut in two
+    assert cut.startswith(japanese[:-2]) and cut.endswith("\ufffd")
     ansi = b"\x1b[31mred\x1b[0m stays as it is"  # other escapes are not those of an encoding
     assert decode_bytes(ansi) == ansi.decode("ascii")
 

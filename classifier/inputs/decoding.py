@@ -136,8 +136,11 @@ def _seven_bit_east_asian(raw: bytes) -> str | None:
                     return raw.decode(encoding)
                 except UnicodeDecodeError:
                     continue
-            # Cut mid-character, or a vendor's extra characters: with those few replaced, as browsers do.
-            return _with_few_bad_bytes(raw, encodings[0])
+            # Cut mid-character, or a vendor's extra characters: the escapes say the encoding, so what it cannot
+            # read is replaced, as browsers do, unless that is most of the text.
+            text = raw.decode(encodings[0], errors="replace")
+            bad = text.count("\ufffd")
+            return text if _non_ascii(text) - bad > bad else None
     return None
 
 
