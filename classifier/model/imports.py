@@ -184,8 +184,8 @@ def _real_module(name: str) -> types.ModuleType:
 
 @contextmanager
 def _modules_put_off() -> Iterator[None]:
-    """While in this block, the modules of :data:`PUT_OFF` not yet imported are stand-ins."""
-    stand_ins = [_PutOff(name) for name in PUT_OFF if name not in sys.modules] if PUT_OFF[0] not in sys.modules else []
+    """While in this block, the modules of :data:`PUT_OFF` are stand-ins, unless narwhals is imported already."""
+    stand_ins = [_PutOff(name) for name in PUT_OFF] if PUT_OFF[0] not in sys.modules else []
     for stand_in in stand_ins:
         sys.modules[stand_in.__name__] = stand_in
     try:

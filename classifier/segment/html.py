@@ -217,7 +217,7 @@ class _Walk:
         self.blocks: list[tuple[int, int]] = [(0, 0)]  # open blocks: (serial, owner tag code)
         self.sizes: dict[int, int] = {}
         self.skip_root = ""  # the element whose content is being skipped (outermost)
-        self.hidden = 0  # elements of the skipped kinds open inside the skip root
+        self.hidden_at = 0  # skip depth of the outermost element of a skipped kind open inside the skip root (0: none)
         self.left_open = 0  # elements libxml2 left open around the body, whose ends are still to come
         self.title: list[str] | None = None  # the text of the page's <title>, once met
         self.in_title = False
@@ -225,7 +225,7 @@ class _Walk:
     def start(self, tag: str, attrib) -> None:
         skipped_kind = tag in _SKIPPED or (":" in tag and tag.partition(":")[0] in _SKIPPED)
         if self.skip or skipped_kind:
-            if tag == "body" and self.skip_root == "head" and not self.hidden:
+            if tag == "body" and self.skip_root == "head" and not self.hidden_at:
                 # libxml2 put the body inside the head, held open by an element it does not know (after markup
                 # before <html>): a browser closes the head there. Read the body; the head's ends come after it.
                 # (A body inside the head's noscript, template, ... stays hidden with them.)
@@ -234,8 +234,8 @@ class _Walk:
                 return
             if not self.skip:
                 self.skip_root = tag
-            elif skipped_kind:
-                self.hidden += 1
+            elif skipped_kind and not self.hidden_at:
+                self.hidden_at = self.skip + 1
             # The page's own title sits in the head (or stray in the body); an SVG's or a template's is not it.
             if tag == "title" and self.title is None and self.skip_root in ("head", "title"):
                 self.title, self.in_title = [], True
@@ -272,10 +272,8 @@ class _Walk:
             self.skip -= 1
             if tag == "title":
                 self.in_title = False
-            if not self.skip:
-                self.hidden = 0
-            elif self.hidden and (tag in _SKIPPED or (":" in tag and tag.partition(":")[0] in _SKIPPED)):
-                self.hidden -= 1
+            if self.skip < self.hidden_at:  # that element has ended
+                self.hidden_at = 0
             return
         if self.left_open and tag != self.top[_TAG]:  # an end of what held the body in the head: never opened here
             self.left_open -= 1
