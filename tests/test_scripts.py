@@ -1,5 +1,8 @@
 """Features, scores and languages that mean the same in every script (synthetic lines, no model)."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,7 +13,8 @@ from classifier.features.lines import line_features
 from classifier.features.pages import PageIndex
 from classifier.features.tokens import LineBatch
 from classifier.inputs.decoding import decode_html
-from classifier.model.language import language_of
+from classifier.model import language
+from classifier.model.language import language_of, languages_of
 from classifier.segment.html import split_html
 from classifier.segment.text import split_text
 
@@ -83,6 +87,42 @@ def test_the_language_of_a_story_or_none():
     assert language_of("Правительство объявило в понедельник о новых мерах поддержки.") == "ru"
     assert language_of("Menu") is None
     assert language_of("") is None
+
+
+def corpus_stories():
+    """Our multilingual pages' texts, each whole, its second half and its first 40 characters (13 languages)."""
+    path = Path(__file__).parent.parent / "training/corpus/multilingual.jsonl"
+    texts = [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()]
+    return [part for text in texts for part in (text, text[len(text) // 2 :], text[:40])]
+
+
+def test_stories_read_together_get_the_language_each_gets_alone():
+    texts = [
+        *corpus_stories(),
+        "",
+        "Menu",
+        "ÉCOLE NATIONALE SUPÉRIEURE — ACCUEIL ET INSCRIPTIONS",
+        "..... ----- ..... -----",
+    ]
+    together = languages_of(texts)
+    assert together == [language_of(text) for text in texts]
+    assert {"ar", "de", "ja", "ru", "zh"} <= set(together) and None in together
+
+
+def test_the_identifier_scores_texts_read_together_as_it_scores_each():
+    texts = [text[: language.READ_CHARS] for text in corpus_stories()]
+    identifier = language._identifier()
+    for i in range(0, len(texts), 64):  # in chunks, as labelling reads stories
+        alone = [identifier.classify(text) for text in texts[i : i + 64]]
+        together = language._classify_many(texts[i : i + 64])
+        assert [code for code, _ in together] == [code for code, _ in alone]
+        assert np.allclose([p for _, p in together], [p for _, p in alone], atol=1e-3)
+
+
+def test_an_identifier_this_module_does_not_know_classifies_each_text_itself(monkeypatch):
+    texts = corpus_stories()[:30]
+    monkeypatch.setattr(language, "_walk_tables", lambda: None)
+    assert languages_of(texts) == [language_of(text) for text in texts]
 
 
 def test_html_that_is_utf8_is_read_as_utf8_whatever_it_declares():
