@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 from scipy import sparse
+from sklearn.linear_model import LogisticRegression
 from typer.testing import CliRunner
 
 from classifier import LabeledDocument, load_model
@@ -13,7 +14,7 @@ from classifier.cli.app import app
 from classifier.corpus.documents import read_training_jsonl
 from classifier.errors import InputError
 from classifier.features.topics import TopicFeatures
-from classifier.model.topics import headline_of, topic_text
+from classifier.model.topics import NaiveBayesLogistic, TopicClassifier, headline_of, topic_text
 from classifier.records import Label
 
 from .conftest import CORPUS_ITEMS, CORPUS_PAGES, write_jsonl
@@ -69,6 +70,61 @@ def test_features_are_each_block_scaled_to_unit_length_then_side_by_side():
         assert np.array_equal(got.data, want.data)
     norms = np.sqrt(np.asarray(got.multiply(got).sum(axis=1)).ravel())
     assert np.allclose(norms, np.sqrt(2.0))  # two blocks of unit length
+
+
+def small_items():
+    """Items of two tags in several wordings (enough for folds of two)."""
+    raids = [RAID, "Police arrested six militants in a raid on a hideout.", "Soldiers stormed the rebel base at dawn."]
+    matches = [
+        MATCH,
+        "The striker scored twice as the team won the cup.",
+        "A late goal gave the visitors the league title.",
+    ]
+    texts = [text + f" Day {day}." for day in range(4) for text in raids + matches]
+    tags = [[tag] for _ in range(4) for tag in ["security_operation"] * 3 + ["contest"] * 3]
+    return texts, tags
+
+
+def test_naive_bayes_ratios_weigh_the_words_that_tell_the_classes_apart():
+    X = sparse.csr_matrix(np.array([[1, 1, 0], [2, 1, 0], [0, 1, 1], [0, 1, 3]], dtype=float))
+    y = np.array([1, 1, 0, 0])
+    model = NaiveBayesLogistic(C=1.0).fit(X, y)
+    assert model.ratios_[0] > 0 > model.ratios_[2] and model.ratios_[1] == pytest.approx(0.0)
+    # A regression on the weighted features, applied to the features with its weights times the ratios.
+    weighted = X.multiply(model.ratios_).tocsr()
+    regression = LogisticRegression(C=1.0, max_iter=5000).fit(weighted, y)
+    assert np.allclose(model.decision_function(X), regression.decision_function(weighted))
+    assert np.allclose(model.predict_proba(X).sum(axis=1), 1.0) and model.predict(X).tolist() == [1, 1, 0, 0]
+
+
+def test_with_naive_bayes_a_tag_is_the_mean_of_its_two_calibrated_regressions():
+    texts, tags = small_items()
+    model = TopicClassifier(features=TopicFeatures(n_features=2**12, char_features=2**10), cv=2, naive_bayes=True)
+    model.fit(texts, tags)
+    assert all(len(members) == 2 for members in model.estimators_)
+    matrix = model.features_.transform(texts)
+    own = np.column_stack(
+        [np.mean([member.predict_proba(matrix)[:, 1] for member in members], axis=0) for members in model.estimators_]
+    )
+    assert np.allclose(model.predict_proba(texts), own, rtol=0, atol=1e-12)
+    assert (
+        model.predict_proba(["Troops raided a rebel camp."])[0, list(model.classes_).index("security_operation")] > 0.5
+    )
+
+
+def test_a_topic_model_fitted_before_naive_bayes_predicts_as_it_did():
+    texts, tags = small_items()
+    model = TopicClassifier(features=TopicFeatures(n_features=2**12, char_features=2**10), cv=2).fit(texts, tags)
+    before = model.predict_proba(texts)
+    state = model.__getstate__()
+    state.pop("naive_bayes")
+    state["estimators_"] = [members[0] for members in state["estimators_"]]  # one calibrated regression a tag
+    old = TopicClassifier.__new__(TopicClassifier)
+    old.__setstate__(state)
+    assert old.get_params()["naive_bayes"] is False
+    assert np.array_equal(old.predict_proba(texts), before)
+    refitted = old.set_params(naive_bayes=True).fit(texts, tags)  # a refit is applied as fitted, not as before
+    assert not np.array_equal(refitted.predict_proba(texts), before)
 
 
 def test_topic_text_is_the_headline_and_story_only():

@@ -59,11 +59,70 @@ def topic_text(texts: Sequence[str], labels: Sequence[int]) -> str:
     return f"{headline}\n\n{story}" if headline else story
 
 
+class NaiveBayesLogistic(ClassifierMixin, BaseEstimator):
+    """Logistic regression over the features weighted by their naive Bayes log-count ratios (NBSVM's idea).
+
+    Each feature's ratio is how much more often it is present in the
+    positive examples than in the others, on a log scale, each side smoothed
+    by ``alpha`` (Wang and Manning, 2012, "Baselines and bigrams"). Words
+    that tell the classes apart weigh more before the regression sees
+    them, so it needs less data to trust them. A regression on the weighted
+    features is a regression on the features with its weights times the
+    ratios: ``coef_`` holds those, so the model is applied as any linear
+    model is, to the features themselves.
+
+    Parameters
+    ----------
+    C : float, default=10.0
+        Inverse regularisation of the regression.
+    alpha : float, default=1.0
+        Smoothing of the presence counts.
+    """
+
+    def __init__(self, C: float = 10.0, alpha: float = 1.0):
+        self.C = C
+        self.alpha = alpha
+
+    def fit(self, X, y, sample_weight=None) -> NaiveBayesLogistic:
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise ValueError(f"NaiveBayesLogistic is binary; y has {len(self.classes_)} classes")
+        weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        positive = y == self.classes_[1]
+        present = (X > 0).astype(np.float64)
+        ratios = []
+        for side in (positive, ~positive):
+            counts = self.alpha + np.asarray(present.T @ (weight * side)).ravel()
+            ratios.append(counts / counts.sum())
+        self.ratios_ = np.log(ratios[0] / ratios[1])
+        regression = LogisticRegression(C=self.C, max_iter=5000)
+        regression.fit(X.multiply(self.ratios_).tocsr(), y, sample_weight=sample_weight)
+        self.coef_ = regression.coef_ * self.ratios_
+        self.intercept_ = regression.intercept_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        return np.asarray(X @ self.coef_[0]).ravel() + self.intercept_[0]
+
+    def predict_proba(self, X) -> np.ndarray:
+        positive = expit(self.decision_function(X))
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
+
+
 class TopicClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-label topic classifier: one calibrated logistic regression per tag.
+    """Multi-label topic classifier: per tag, calibrated logistic regressions and the mean of their probabilities.
 
     Each tag's regression is fitted on all the data; its calibration (a
     sigmoid by default) is fitted on the regression's out-of-fold scores.
+    With ``naive_bayes``, each tag has a second one, over the features
+    weighted by their naive Bayes ratios (:class:`NaiveBayesLogistic`),
+    and its probability is the mean of the two.
 
     Parameters
     ----------
@@ -75,6 +134,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         How each tag's scores are calibrated (on internal folds).
     cv : int, default=5
         Folds of the calibration.
+    naive_bayes : bool, default=False
+        Whether each tag also has a :class:`NaiveBayesLogistic` (same ``C``).
 
     Notes
     -----
@@ -82,11 +143,14 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     (``classes_``) are whatever tags ``y`` holds.
     """
 
-    def __init__(self, features=None, C: float = 10.0, calibration: str = "sigmoid", cv: int = 5):
+    def __init__(
+        self, features=None, C: float = 10.0, calibration: str = "sigmoid", cv: int = 5, naive_bayes: bool = False
+    ):
         self.features = features
         self.C = C
         self.calibration = calibration
         self.cv = cv
+        self.naive_bayes = naive_bayes
 
     def fit(self, X: Sequence[str], y: Sequence[Sequence[str]], sample_weight=None) -> TopicClassifier:
         """Fit one calibrated model per tag found in ``y``.
@@ -108,15 +172,21 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"tag {tag!r} has {positives} positive examples of {len(y)}: too few to learn")
         self.features_ = clone(self.features if self.features is not None else TopicFeatures()).fit(X)
         matrix = self.features_.transform(X)
-        base = LogisticRegression(C=self.C, max_iter=5000)
+        bases = [LogisticRegression(C=self.C, max_iter=5000)]
+        if self.naive_bayes:
+            bases.append(NaiveBayesLogistic(C=self.C))
         self.estimators_ = [
-            CalibratedClassifierCV(base, method=self.calibration, cv=self.cv, ensemble=False).fit(
-                matrix, indicators[:, j], sample_weight=sample_weight
+            tuple(
+                CalibratedClassifierCV(base, method=self.calibration, cv=self.cv, ensemble=False).fit(
+                    matrix, indicators[:, j], sample_weight=sample_weight
+                )
+                for base in bases
             )
             for j in range(indicators.shape[1])
         ]
         self.classes_ = np.array(self.binarizer_.classes_)
         self.sklearn_version_ = sklearn_version
+        self.__dict__.pop("_direct_found", None)  # the direct form of what was fitted before
         return self
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
@@ -125,26 +195,30 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
         matrix = self.features_.transform(X)
-        direct = self._direct()
+        members = [_members(estimator) for estimator in self.estimators_]
+        direct = self._direct(members)
         if direct is None:
-            return np.column_stack([model.predict_proba(matrix)[:, 1] for model in self.estimators_])
-        weights, intercepts, calibrators = direct
-        decisions = np.column_stack([np.asarray(matrix @ tag_weights).ravel() for tag_weights in weights]) + intercepts
-        if isinstance(calibrators, tuple):  # every tag's a sigmoid: its slope and offset
-            slopes, offsets = calibrators
-            return expit(-(slopes * decisions + offsets))
-        return np.column_stack([calibrator.predict(decisions[:, j]) for j, calibrator in enumerate(calibrators)])
+            return np.column_stack(
+                [sum(model.predict_proba(matrix)[:, 1] for model in tag) / len(tag) for tag in members]
+            )
+        return sum(_direct_proba(matrix, *form) for form in direct) / len(direct)
 
-    def _direct(self):
-        """Every tag's regression as one matrix product, and each tag's calibration: the same figures as
-        the calibrated classifiers give one by one, without their checks and wrappers around each call.
+    def _direct(self, members):
+        """Each kind of member's regressions (one per tag), as :func:`_stacked` gives them: the same figures
+        as the calibrated classifiers give one by one, without their checks and wrappers around each call.
 
-        None when a tag's calibration is not of that one-classifier kind (``ensemble=False``, two classes).
+        None when a tag's calibration is not of that one-classifier kind (``ensemble=False``, two classes),
+        or the tags have not as many members each.
         """
         found = self.__dict__.get("_direct_found")
         if found is None:
-            found = self.__dict__["_direct_found"] = _stacked(self.estimators_) or ()
+            forms = [_stacked(rank) for rank in zip(*members)] if len({len(tag) for tag in members}) == 1 else [None]
+            found = self.__dict__["_direct_found"] = () if None in forms else tuple(forms)
         return found or None
+
+    def __setstate__(self, state):
+        state.setdefault("naive_bayes", False)  # fitted before it was a parameter
+        super().__setstate__(state)
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -154,6 +228,20 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Tag indicators at 0.5, shape (n, n_tags)."""
         return (self.predict_proba(X) >= 0.5).astype(np.int64)
+
+
+def _members(estimator) -> tuple:
+    """A tag's calibrated regressions (a model fitted before there could be two held the one itself)."""
+    return estimator if isinstance(estimator, tuple) else (estimator,)
+
+
+def _direct_proba(matrix, weights, intercepts, calibrators) -> np.ndarray:
+    """Each tag's probability from one regression each (:func:`_stacked`), as its calibrated classifier gives it."""
+    decisions = np.column_stack([np.asarray(matrix @ tag_weights).ravel() for tag_weights in weights]) + intercepts
+    if isinstance(calibrators, tuple):  # every tag's a sigmoid: its slope and offset
+        slopes, offsets = calibrators
+        return expit(-(slopes * decisions + offsets))
+    return np.column_stack([calibrator.predict(decisions[:, j]) for j, calibrator in enumerate(calibrators)])
 
 
 def _stacked(estimators) -> tuple | None:
@@ -187,4 +275,4 @@ def build_topic_classifier() -> TopicClassifier:
     features = TopicFeatures(
         n_features=2**18, kinds=True, roles=True, lead_chars=400, char_features=2**17, max_chars=2500
     )
-    return TopicClassifier(features=features, C=10.0, calibration="sigmoid", cv=5)
+    return TopicClassifier(features=features, C=10.0, calibration="sigmoid", cv=5, naive_bayes=True)
