@@ -69,7 +69,9 @@ class NaiveBayesLogistic(ClassifierMixin, BaseEstimator):
     them, so it needs less data to trust them. A regression on the weighted
     features is a regression on the features with its weights times the
     ratios: ``coef_`` holds those, so the model is applied as any linear
-    model is, to the features themselves.
+    model is, to the features themselves. They are kept in single
+    precision (half the size in the model file, which keeps three tags'
+    worth of them; the sums are still taken in double).
 
     Parameters
     ----------
@@ -95,10 +97,10 @@ class NaiveBayesLogistic(ClassifierMixin, BaseEstimator):
         for side in (positive, ~positive):
             counts = self.alpha + np.asarray(present.T @ (weight * side)).ravel()
             ratios.append(counts / counts.sum())
-        self.ratios_ = np.log(ratios[0] / ratios[1])
+        log_ratios = np.log(ratios[0] / ratios[1])
         regression = LogisticRegression(C=self.C, max_iter=5000)
-        regression.fit(X.multiply(self.ratios_).tocsr(), y, sample_weight=sample_weight)
-        self.coef_ = regression.coef_ * self.ratios_
+        regression.fit(X.multiply(log_ratios).tocsr(), y, sample_weight=sample_weight)
+        self.coef_ = (regression.coef_ * log_ratios).astype(np.float32)
         self.intercept_ = regression.intercept_
         self.n_features_in_ = X.shape[1]
         return self
