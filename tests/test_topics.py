@@ -97,6 +97,12 @@ def test_naive_bayes_ratios_weigh_the_words_that_tell_the_classes_apart():
     regression = LogisticRegression(C=1.0, max_iter=5000).fit(weighted, y)
     assert np.allclose(model.decision_function(X), regression.decision_function(weighted), rtol=1e-5)
     assert np.allclose(model.predict_proba(X).sum(axis=1), 1.0) and model.predict(X).tolist() == [1, 1, 0, 0]
+    # An array does as well as a sparse matrix; a weight of 2 as the row twice.
+    assert np.array_equal(NaiveBayesLogistic(C=1.0).fit(X.toarray(), y).coef_, model.coef_)
+    doubled = NaiveBayesLogistic(C=1.0).fit(sparse.vstack([X, X[:1]]), np.r_[y, 1])
+    assert np.allclose(NaiveBayesLogistic(C=1.0).fit(X, y, sample_weight=[2, 1, 1, 1]).coef_, doubled.coef_, atol=1e-4)
+    with pytest.raises(ValueError, match="alpha"):
+        NaiveBayesLogistic(alpha=0.0).fit(X, y)
 
 
 def test_with_naive_bayes_a_tag_is_the_mean_of_its_two_calibrated_regressions():

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit
 from sklearn import __version__ as sklearn_version
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -86,6 +87,9 @@ class NaiveBayesLogistic(ClassifierMixin, BaseEstimator):
         self.alpha = alpha
 
     def fit(self, X, y, sample_weight=None) -> NaiveBayesLogistic:
+        if self.alpha <= 0:
+            raise ValueError(f"alpha must be over 0 (the counts' smoothing), not {self.alpha!r}")
+        X = sparse.csr_matrix(X)  # the features as the topic stage makes them, or an array
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
@@ -107,6 +111,8 @@ class NaiveBayesLogistic(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         check_is_fitted(self, "coef_")
+        if X.shape[1] != self.coef_.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features, but NaiveBayesLogistic is expecting {self.coef_.shape[1]}")
         return np.asarray(X @ self.coef_[0]).ravel() + self.intercept_[0]
 
     def predict_proba(self, X) -> np.ndarray:
