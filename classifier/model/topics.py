@@ -161,7 +161,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.naive_bayes = naive_bayes
 
     def fit(self, X: Sequence[str], y: Sequence[Sequence[str]], sample_weight=None) -> TopicClassifier:
-        """Fit one calibrated model per tag found in ``y``.
+        """Fit each tag found in ``y`` its calibrated regression (two with ``naive_bayes``).
 
         Parameters
         ----------
