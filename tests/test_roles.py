@@ -53,3 +53,50 @@ def test_the_features_tell_the_two_orders_apart():
     without = TopicFeatures(lead_chars=0, roles=False).fit(["x"])
     plain = without.transform(["Police shot dead two militants", "Militants shot dead two policemen"])
     assert (police != militants).nnz > (plain[0] != plain[1]).nnz
+
+
+# Stories whose words the role features and the word block split differently: accents, other scripts,
+# superscripts, combining marks and the two letters whose lower case is ASCII (İ, the Kelvin sign) next to
+# act words; apostrophes, underscores and hyphens; and stories with no act at all.
+_EDGES = [
+    "Troops éattack the town\n\nPolice killedü two",
+    "İattack by rebels",
+    "\u212aILLED troops",
+    "raid² raided",
+    "attack\u0301 soldiers",
+    "rock'n'attack",
+    "x'ab2attack rebels",
+    "Soldiers 🙂killed militants",
+    "ATTACK’s aftermath",
+    "police_raid",
+    "naïvekilled",
+    "re-killed",
+    "The council approved the budget.\n\nMembers voted on Tuesday.",
+    "",
+]
+
+
+def test_stories_passed_over_for_roles_hold_no_role_feature(monkeypatch):
+    import numpy as np
+
+    import classifier.features.topics as topic_features
+
+    texts = (
+        _EDGES + [t.upper() for t in _EDGES] + ["Police shot dead two militants", "Militants shot dead two policemen"]
+    )
+    features = TopicFeatures(lead_chars=0).fit(["x"])
+    skipping = features.transform(texts)
+    monkeypatch.setattr(topic_features, "_may_tell_acts", lambda batch, docs, hashes: np.ones(len(batch), dtype=bool))
+    reading_all = features.transform(texts)
+    assert (skipping != reading_all).nnz == 0
+    assert np.array_equal(skipping.indices, reading_all.indices) and np.array_equal(skipping.data, reading_all.data)
+
+
+def test_only_stories_with_an_act_word_or_other_letters_are_read_for_roles():
+    from classifier.features.tokens import LineBatch
+    from classifier.features.topics import _may_tell_acts
+
+    texts = ["Police raided a camp", "The council met on Tuesday", "Le conseil s'est réuni", "Troops’ convoy"]
+    batch = LineBatch.from_texts(texts)
+    docs, hashes, is_word = batch.tokens
+    assert list(_may_tell_acts(batch, docs[is_word], hashes[is_word])) == [True, False, True, False]

@@ -72,6 +72,21 @@ def test_features_are_each_block_scaled_to_unit_length_then_side_by_side():
     assert np.allclose(norms, np.sqrt(2.0))  # two blocks of unit length
 
 
+def test_counts_are_the_same_whichever_width_their_cells_are_sorted_in():
+    from classifier.features.topics import _count_matrix
+
+    rng = np.random.default_rng(0)
+    rows = [np.sort(rng.integers(0, 5, 400)), rng.integers(0, 5, 50)]
+    keys = [rng.integers(0, 2**63, 400, dtype=np.uint64), rng.integers(0, 2**63, 50, dtype=np.uint64)]
+    small = _count_matrix(rows, keys, 5, 2**10)  # cells in 32 bits
+    large = _count_matrix(rows, keys, 2**22, 2**10)  # too many rows for 32 bits: 64
+    assert small.nnz < 450  # some keys fall in the same cell and are added up
+    assert small.sum() == 450
+    top = large[:5]
+    assert np.array_equal(small.indptr, top.indptr) and np.array_equal(small.indices, top.indices)
+    assert np.array_equal(small.data, top.data)
+
+
 def small_items():
     """Items of two tags in several wordings (enough for folds of two)."""
     raids = [RAID, "Police arrested six militants in a raid on a hideout.", "Soldiers stormed the rebel base at dawn."]
