@@ -236,7 +236,7 @@ def _page_repeats(texts: Sequence[str], index: PageIndex) -> tuple[np.ndarray, n
     footer, or the whole article in a second, hidden copy); the later copy
     is not part of the story.
     """
-    keys = np.fromiter((hash(t) for t in texts), dtype=np.int64, count=len(texts))
+    keys = np.fromiter(map(hash, texts), dtype=np.int64, count=len(texts))
     # Mix the page into the key; int64 wrap-around is harmless for grouping.
     with np.errstate(over="ignore"):
         keys = keys * np.int64(1_000_003) + index.page

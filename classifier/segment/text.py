@@ -56,6 +56,10 @@ class Segment(NamedTuple):
     dom: Any = None
 
 
+# A segment made from all its fields at once, without the keyword handling of Segment(...): a page has hundreds.
+_new_segment = tuple.__new__
+
+
 def split_text(text: str, page: int = 0) -> list[Segment]:
     """Cut plain text into one segment per non-empty line.
 
@@ -85,7 +89,7 @@ def split_text(text: str, page: int = 0) -> list[Segment]:
             lead = line.find(content[0])
             start = offset + lead
             gap = number - previous - 1 if segments else 0
-            segments.append(Segment(content, start, start + len(content), page, gap, lead))
+            segments.append(_new_segment(Segment, (content, start, start + len(content), page, gap, lead, None)))
             previous = number
         offset += len(line) + width
     return segments
