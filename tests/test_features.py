@@ -79,7 +79,8 @@ def test_lexical_rows_have_unit_length():
 
 
 def test_the_shape_features_set_lookups_find_what_isin_finds():
-    from classifier.features.shape import _HashSet, _is_member, _where_among
+    from classifier.features.shape import _where_among
+    from classifier.features.tokens import HashSet, is_member
 
     rng = np.random.default_rng(0)
     members = rng.integers(0, 2**63, size=300, dtype=np.uint64)
@@ -87,8 +88,8 @@ def test_the_shape_features_set_lookups_find_what_isin_finds():
     twins = (members[:100] & ~np.uint64(0xFFFF)) ^ np.uint64(1 << 40) | (members[:100] & np.uint64(0xFFFF))
     values = np.concatenate([rng.integers(0, 2**63, size=5000, dtype=np.uint64), members[::3], twins])
     rng.shuffle(values)
-    assert (_is_member(values, _HashSet.of(members)) == np.isin(values, members)).all()
-    assert not _is_member(values[:0], _HashSet.of(members)).size
+    assert (is_member(values, HashSet.of(members)) == np.isin(values, members)).all()
+    assert not is_member(values[:0], HashSet.of(members)).size
     points = rng.choice(np.array([65, 0x3044, 0x5E74, 0x6708, 0xC77C, 0x1F600, 32], dtype=np.uint32), size=2000)
     for chars in ("年月日년월일", "の は が".replace(" ", "")):
         codes = [ord(c) for c in chars]

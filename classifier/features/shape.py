@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
 
 import numpy as np
 
@@ -32,9 +31,11 @@ from .tokens import (
     STOP,
     UPPER,
     WIDE_STOP,
+    HashSet,
     LineBatch,
     digit_values,
     hash_words,
+    is_member,
 )
 
 _BULLETS = "*\u2022\u00b7\u25aa\u25cf\u25ba\u2023\u2043\u2013-+>\u203a\u00bb"
@@ -122,34 +123,9 @@ def _group_table() -> np.ndarray:
     return groups
 
 
-class _HashSet(NamedTuple):
-    """A small set of word hashes, sorted, and which values of their low 16 bits occur among them."""
-
-    sorted: np.ndarray
-    low_bits: np.ndarray
-
-    @classmethod
-    def of(cls, hashes: np.ndarray) -> _HashSet:
-        members = np.unique(hashes)
-        low_bits = np.zeros(1 << 16, dtype=bool)
-        low_bits[(members & np.uint64(0xFFFF)).astype(np.intp)] = True
-        return cls(members, low_bits)
-
-
 @lru_cache(maxsize=1)
-def _month_hashes() -> _HashSet:
-    return _HashSet.of(hash_words(_MONTHS))
-
-
-def _is_member(values: np.ndarray, members: _HashSet) -> np.ndarray:
-    """``np.isin`` for a small set of hashes: only the values whose low bits match one (under 1% of
-    other words') are looked up in the sorted set, which costs a binary search each."""
-    maybe = np.flatnonzero(members.low_bits[(values & np.uint64(0xFFFF)).astype(np.intp)])
-    candidates = values[maybe]
-    at = np.minimum(np.searchsorted(members.sorted, candidates), len(members.sorted) - 1)
-    found = np.zeros(len(values), dtype=bool)
-    found[maybe] = members.sorted[at] == candidates
-    return found
+def _month_hashes() -> HashSet:
+    return HashSet.of(hash_words(_MONTHS))
 
 
 def _digits_at(points: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -184,7 +160,7 @@ def _date_parts(batch: LineBatch) -> tuple[np.ndarray, np.ndarray]:
     century = _digits_at(points, firsts) * 10 + _digits_at(points, np.minimum(firsts + 1, len(points) - 1))
     years = firsts[four & ((century == 19) | (century == 20))]
     line, hashes, is_word = batch.tokens
-    months = line[is_word & _is_member(hashes, _month_hashes())]
+    months = line[is_word & is_member(hashes, _month_hashes())]
     signs = _where_among(points, _DATE_SIGNS)
     signs = signs[signs > 0]
     signs = signs[is_digit[signs - 1]]

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -302,3 +303,28 @@ def hash_words(words: Sequence[str]) -> np.ndarray:
     """Hashes of single words, as :attr:`LineBatch.tokens` computes them."""
     _, hashes, _ = LineBatch.from_texts(list(words)).tokens
     return hashes
+
+
+class HashSet(NamedTuple):
+    """A small set of word hashes, sorted, and which values of their low 16 bits occur among them."""
+
+    sorted: np.ndarray
+    low_bits: np.ndarray
+
+    @classmethod
+    def of(cls, hashes: np.ndarray) -> HashSet:
+        members = np.unique(hashes)
+        low_bits = np.zeros(1 << 16, dtype=bool)
+        low_bits[(members & np.uint64(0xFFFF)).astype(np.intp)] = True
+        return cls(members, low_bits)
+
+
+def is_member(values: np.ndarray, members: HashSet) -> np.ndarray:
+    """``np.isin`` for a small set of hashes: only the values whose low bits match one (under 1% of
+    other words') are looked up in the sorted set, which costs a binary search each."""
+    maybe = np.flatnonzero(members.low_bits[(values & np.uint64(0xFFFF)).astype(np.intp)])
+    candidates = values[maybe]
+    at = np.minimum(np.searchsorted(members.sorted, candidates), len(members.sorted) - 1)
+    found = np.zeros(len(values), dtype=bool)
+    found[maybe] = members.sorted[at] == candidates
+    return found

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .roles import ACTS, role_rows
-from .tokens import ALNUM, SENTENCE_END, LineBatch, hash_words, mix
+from .tokens import ALNUM, SENTENCE_END, HashSet, LineBatch, hash_words, is_member, mix
 
 # Kinds of words whose order within a sentence says who does what to whom.
 # Lower-case word forms; a word belongs to one kind.
@@ -112,9 +112,9 @@ def _kind_table() -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=1)
-def _act_hashes() -> np.ndarray:
-    """Sorted word hashes of the kinds' words that name an act (the words role features start from)."""
-    return np.unique(hash_words([word for word, kind in _kind_of().items() if kind in ACTS]))
+def _act_hashes() -> HashSet:
+    """The word hashes of the kinds' words that name an act (the words role features start from)."""
+    return HashSet.of(hash_words([word for word, kind in _kind_of().items() if kind in ACTS]))
 
 
 def _may_tell_acts(batch: LineBatch, docs: np.ndarray, hashes: np.ndarray) -> np.ndarray:
@@ -126,10 +126,8 @@ def _may_tell_acts(batch: LineBatch, docs: np.ndarray, hashes: np.ndarray) -> np
     is an act word holds none there either. A text with any other letter or digit (an accent, another
     script, a superscript) counts as one that may.
     """
-    table = _act_hashes()
-    at = np.minimum(np.searchsorted(table, hashes), len(table) - 1)
     maybe = np.zeros(len(batch), dtype=bool)
-    maybe[docs[table[at] == hashes]] = True
+    maybe[docs[is_member(hashes, _act_hashes())]] = True
     other = np.flatnonzero((batch.points > 127) & ((batch.flags & ALNUM) != 0))
     maybe[batch.line_of(other)] = True
     return maybe
