@@ -223,3 +223,58 @@ def test_a_record_written_without_its_text_says_to_label_with_text(tiny_model_pa
         assert "--with-text" in str(error)
     else:
         raise AssertionError("a record without its text was read as training data")
+
+
+def test_an_output_that_is_an_input_or_would_be_read_back_is_a_usage_error(tiny_model_path, tmp_path):
+    pages = tmp_path / "pages.jsonl"
+    write_jsonl(pages, [{"id": "a", "text": "Police closed the port road on Monday."}])
+    before = pages.read_bytes()
+    for command in (["label"], ["filter", "--topic", "militia"]):
+        for resume in ([], ["--resume"]):
+            args = [*command, str(pages), "-o", str(pages), *resume, "--model", str(tiny_model_path)]
+            result = runner.invoke(app, args)
+            assert result.exit_code == 2 and "is also an input" in result.stderr
+            assert pages.read_bytes() == before  # left as it was
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "page.txt").write_text("Police closed the port road on Monday.\n", encoding="utf-8")
+    inside = folder / "records.jsonl"
+    result = runner.invoke(app, ["label", str(folder), "-o", str(inside), "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "inside the input directory" in result.stderr and not inside.exists()
+    # A file of no input kind inside it is never read back: that is allowed.
+    result = runner.invoke(
+        app, ["label", str(folder), "-o", str(folder / "records.out"), "--model", str(tiny_model_path)]
+    )
+    assert result.exit_code == 0 and len(records((folder / "records.out").read_text())) == 1
+
+
+def test_a_link_to_nothing_in_an_input_directory_gets_its_error_record(tiny_model_path, tmp_path):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Police closed the port road on Monday.\n", encoding="utf-8")
+    (folder / "b.txt").symlink_to(tmp_path / "gone.txt")
+    (folder / "c.csv").symlink_to(tmp_path / "gone.csv")  # not a kind we read: not a page
+    result = runner.invoke(app, ["label", str(folder), "--no-segments", "--model", str(tiny_model_path)])
+    assert result.exit_code == 1
+    found = records(result.stdout)
+    assert [r["id"] for r in found] == ["a", "b"] and found[1]["error"]["type"] == "InputError"
+    assert "cannot read" in found[1]["error"]["message"]
+
+
+def test_evaluate_reads_a_line_that_is_not_utf8_and_says_when_there_is_nothing_to_evaluate(tiny_model_path, tmp_path):
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'{"id": "q", "text": "Caf\xe9 owners say police raided the port.", "topics": ["militia"]}\n')
+    result = runner.invoke(app, ["evaluate", str(latin), "--model", str(tiny_model_path)])
+    assert result.exit_code == 0 and "topics: 1 documents" in result.stdout, result.output
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(bytes(range(256)) * 8)
+    result = runner.invoke(app, ["evaluate", str(binary), "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "binary" in result.stderr and "Traceback" not in result.output
+    bare = tmp_path / "bare.jsonl"
+    write_jsonl(bare, [{"id": "q", "text": "Police closed the port road on Monday."}])
+    result = runner.invoke(app, ["evaluate", str(bare), "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "nothing to evaluate" in result.stderr
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    result = runner.invoke(app, ["evaluate", str(latin), "--report", str(taken), "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "is a file" in result.stderr and "topics:" not in result.stdout

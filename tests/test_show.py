@@ -131,3 +131,14 @@ def test_show_on_a_terminal_goes_through_the_pager(tiny_model_path, tmp_path):
     os.close(primary)
     assert done.returncode == 0, done.stderr
     assert "Harbour cranes stand idle" in paged.read_text()
+
+
+def test_a_lone_surrogate_is_shown_as_the_replacement_character(tiny_model_path, tmp_path):
+    page = tmp_path / "surrogate.jsonl"
+    page.write_text('{"id": "s\\udc00", "text": "Police said \\ud800 the raid ended at the port."}\n')
+    out = tmp_path / "labelled.jsonl"
+    assert runner.invoke(app, ["label", str(page), "-o", str(out), "--model", str(tiny_model_path)]).exit_code == 0
+    for shown in (page, out):  # labelled now, or read back from label's records
+        result = show(str(shown), "--model", str(tiny_model_path))
+        assert result.exit_code == 0, result.output
+        assert "said \ufffd the raid" in result.stdout and "s\ufffd" in result.stdout

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import InputError
 from .exits import exit_codes
 
 
@@ -54,6 +55,8 @@ def evaluate(
         if report is not None:
             from ..evaluation.plots import check_plotting
 
+            if report.exists() and not report.is_dir():
+                raise InputError(f"--report {report} is a file: give a folder for report.html and report.json")
             check_plotting()
         loaded = load_model(model)
         documents = read_gold(
@@ -61,6 +64,10 @@ def evaluate(
         )
         findings = run_evaluation(loaded, documents)
         summary = findings.summary
+        if findings.story is None and "topics" not in summary:
+            raise InputError(
+                "nothing to evaluate: the data hold no gold story (segment labels or a story) and no gold topics"
+            )
         if findings.story is not None:
             story = findings.story.story
             typer.echo(

@@ -134,7 +134,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     from ..modelfile import read_ahead
 
     read_ahead(job.model)  # in a thread, while the labelling modules import (classifier/modelfile.py)
-    from ..inputs.discovery import check_inputs
+    from ..inputs.discovery import check_inputs, check_output
     from ..model.labelling import freeze_loaded
     from ..model.model import load_model
     from ..run.batch import RunOptions, run_label
@@ -143,6 +143,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
 
     with exit_codes():
         check_inputs(job.inputs, job.fmt)
+        check_output(job.out, job.inputs)
         loaded = load_model(job.model, limits=job.limits)
         freeze_loaded(collect=False)  # with --workers 1 this process labels: the collector need not walk the model
         select = selector(loaded) if selector is not None else None

@@ -7,6 +7,7 @@ or ``label`` earlier, read back from its JSONL).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from rich.console import Group, RenderableType
@@ -20,12 +21,19 @@ CHROME_STYLE = "dim"
 STORY_STYLE = ""
 # Width of the score margin: "0.97" and a space.
 MARGIN = 5
+# Lone surrogates (JSON allows "\ud800"; labelling keeps them): no terminal encoding writes them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` as a terminal can show it: a lone surrogate becomes U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def header(document: LabeledDocument, thresholds: Mapping[str, float] | None = None) -> Text:
     """The page's id and model, then each topic's probability (and the threshold that makes it a tag), tags first in bold."""
     line = Text()
-    line.append(document.id or "(no id)", style="bold")
+    line.append(printable(document.id or "(no id)"), style="bold")
     line.append(f"  {document.model}", style=CHROME_STYLE)
     if document.segments:
         stories = sum(1 for s in document.segments if s.label is Label.STORY)
@@ -66,7 +74,7 @@ def page_lines(document: LabeledDocument, only: Label | None = None) -> Table:
             table.add_row("", "")
         previous_end = scored.segment.end
         style = STORY_STYLE if scored.label is Label.STORY else CHROME_STYLE
-        table.add_row(Text(f"{scored.score:.2f}", style=CHROME_STYLE), Text(scored.text, style=style))
+        table.add_row(Text(f"{scored.score:.2f}", style=CHROME_STYLE), Text(printable(scored.text), style=style))
     return table
 
 
@@ -76,12 +84,12 @@ def document_view(
     """One document for the terminal: its header, a rule, its lines (or its error)."""
     if isinstance(document, FailedDocument):
         return Group(
-            Text(document.id or "(no id)", style="bold"),
-            Text(f"{document.error_type}: {document.message}", style="red"),
+            Text(printable(document.id or "(no id)"), style="bold"),
+            Text(printable(f"{document.error_type}: {document.message}"), style="red"),
         )
     parts: list[RenderableType] = [header(document, thresholds), Rule(style=CHROME_STYLE)]
     if document.segments:
         parts.append(page_lines(document, only))
     elif document.story and only is not Label.CHROME:  # a record written with --no-segments: only its story is known
-        parts.append(Text(document.story))
+        parts.append(Text(printable(document.story)))
     return Group(*parts)

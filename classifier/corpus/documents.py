@@ -22,7 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import TrainingDataError
+from ..errors import InputError, TrainingDataError
+from ..inputs.readers import json_line
 from ..records import UNLABELLED, Label, is_label_record
 from ..segment.html import split_html
 from ..segment.text import Segment, split_text
@@ -76,15 +77,18 @@ def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
 def _json_lines(path: Path) -> Iterator[tuple[str, object]]:
     """Each non-blank line of a JSONL file (gzipped if it ends in .gz), parsed, with its ``FILE:LINE``."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
+    with opener(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
             where = f"{path}:{number}"
             try:
-                yield where, json.loads(line)
+                value = json_line(line)  # a line that is not UTF-8 is decoded as labelling decodes it
             except json.JSONDecodeError as error:
                 raise TrainingDataError(f"{where}: not valid JSON ({error.msg})") from None
+            except InputError as error:  # bytes no text encoding reads
+                raise TrainingDataError(f"{where}: {error}") from None
+            yield where, value
 
 
 def is_page_topics_record(record) -> bool:

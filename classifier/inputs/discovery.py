@@ -52,6 +52,31 @@ def check_inputs(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> 
             raise InputError(unread_message(name))
 
 
+def check_output(out: Path | None, inputs: Sequence[str]) -> None:
+    """Fail early when the records would be written over an input, or where a directory input would read them back.
+
+    Raises
+    ------
+    InputError
+        When ``out`` is one of the input files, or a file of a kind inputs are read from inside an input directory
+        (its listing would take the records being written for pages).
+    """
+    if out is None or str(out) == "-":
+        return
+    target = Path(out).resolve()
+    for name in inputs:
+        if name == "-":
+            continue
+        path = Path(name).resolve()
+        if path == target or (target.exists() and path.exists() and os.path.samefile(path, target)):
+            raise InputError(f"the output {out} is also an input: the records would be written over it")
+        if path.is_dir() and target.is_relative_to(path) and is_input_file(target):
+            raise InputError(
+                f"the output {out} is inside the input directory {name}, which would read it back as pages: "
+                "write it elsewhere"
+            )
+
+
 def _readable(path: Path) -> bool:
     try:
         with open(path, "rb"):
@@ -100,8 +125,8 @@ def input_files(directory: Path) -> Iterator[Path]:
         path = directory / name
         if is_dir:
             yield from input_files(path)
-        elif is_input_file(path) and path.is_file():
-            yield path
+        elif is_input_file(path) and (path.is_file() or (path.is_symlink() and not path.exists())):
+            yield path  # a link to nothing is a page that cannot be read: its error record says so
 
 
 def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> int | None:

@@ -240,7 +240,7 @@ def _is_json_object(line: bytes | _LongLine) -> bool:
     if isinstance(line, _LongLine):  # too long to parse: JSON if it opens as an object does
         return line.head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
     try:
-        return isinstance(_json_line(line), dict)
+        return isinstance(json_line(line), dict)
     except (ValueError, RecursionError, InputError):
         return False
 
@@ -252,7 +252,7 @@ def read_json(raw: bytes, name: str, doc_id: str) -> Iterator[Document | Labeled
     object takes the file's id. Anything else is one error record.
     """
     try:
-        value = _json_line(raw)
+        value = json_line(raw)
     except (ValueError, RecursionError, InputError) as error:
         yield FailedDocument(doc_id, "InputError", f"{name}: not valid JSON ({type(error).__name__}: {error})"[:1000])
         return
@@ -326,7 +326,7 @@ def _read_jsonl(
         if not raw_line.strip():
             continue
         try:
-            record = _json_line(raw_line)
+            record = json_line(raw_line)
         except (ValueError, RecursionError, InputError) as error:  # ValueError: also numbers of over 4,300 digits
             yield FailedDocument(
                 where,
@@ -338,7 +338,7 @@ def _read_jsonl(
         yield document_from_record(record, where)
 
 
-def _json_line(raw_line: bytes) -> Any:
+def json_line(raw_line: bytes) -> Any:
     """One JSONL line's value. JSON is UTF-8, but scrapers write Latin-1 too: a
     line that is not UTF-8 is decoded as a text file would be."""
     try:
