@@ -278,3 +278,8 @@ def test_evaluate_reads_a_line_that_is_not_utf8_and_says_when_there_is_nothing_t
     taken.write_text("")
     result = runner.invoke(app, ["evaluate", str(latin), "--report", str(taken), "--model", str(tiny_model_path)])
     assert result.exit_code == 2 and "is a file" in result.stderr and "topics:" not in result.stdout
+
+
+def test_a_model_folder_given_for_the_model_file_says_so(tmp_path):
+    result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tmp_path)])
+    assert result.exit_code == 3 and "is a directory: give the model file" in result.stderr

@@ -63,6 +63,19 @@ def test_training_jsonl_errors_name_the_line(tmp_path):
     path.write_text('{"id": "a", "text": "x", "segments": [{"start": 0, "end": 1, "label": "boilerplate"}]}\n')
     with pytest.raises(TrainingDataError, match="unknown segment label"):
         list(read_training_jsonl(path))
+    for start, end in ((0, 99), (5, 2), (-1, 1)):  # spans outside the text, or backwards
+        path.write_text(
+            json.dumps({"id": "a", "text": "x y", "segments": [{"start": start, "end": end, "label": "story"}]})
+        )
+        with pytest.raises(
+            TrainingDataError, match=f"segment {start}-{end} is not a span of 'text' \\(3 characters\\)"
+        ):
+            list(read_training_jsonl(path))
+    path.write_bytes(
+        b'{"id": "a", "text": "Caf\xe9 au lait", "segments": [{"start": 0, "end": 12, "label": "story"}]}\n'
+    )
+    [doc] = list(read_training_jsonl(path))  # not UTF-8: decoded as labelling decodes it
+    assert doc.segments[0].text == "Caf\u00e9 au lait" and doc.labels == (Label.STORY,)
 
 
 def test_the_validation_pages_score_every_threshold_but_do_not_move_the_story_threshold():

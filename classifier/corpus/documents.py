@@ -230,6 +230,10 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
                 start, end, label = int(span["start"]), int(span["end"]), Label.parse(span["label"])
             except (KeyError, TypeError, ValueError) as error:
                 raise TrainingDataError(f"{where}: bad segment {span!r} ({error})") from None
+            if not 0 <= start < end <= len(text):
+                raise TrainingDataError(
+                    f"{where}: segment {start}-{end} is not a span of 'text' ({len(text)} characters)"
+                )
             # Labelled spans may include the line's surrounding whitespace.
             stripped_start = start + len(text[start:end]) - len(text[start:end].lstrip())
             index = by_start.get(stripped_start)

@@ -47,7 +47,9 @@ def scrape_text(html: str, renderer: str) -> str:
         import inscriptis
 
         return inscriptis.get_text(html)
-    raise TrainingDataError(f"unknown renderer {renderer!r}: use one of {', '.join(RENDERERS)}")
+    raise TrainingDataError(
+        f"unknown renderer {renderer!r}: use one of {', '.join(RENDERERS)}, or {MARKUP} for the pages' HTML itself"
+    )
 
 
 def is_web_page_corpus(path: Path) -> bool:

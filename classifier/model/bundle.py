@@ -96,6 +96,8 @@ def read_card(path: Path, ahead: ReadAhead | None = None) -> tuple[dict[str, Any
         versions differ from the running ones, or the bundle is of a format
         this storyfilter does not read.
     """
+    if path.is_dir():
+        raise ModelError(f"{path} is a directory: give the model file (NAME{SUFFIX}, its card NAME.json beside it)")
     if not path.is_file():
         raise ModelError(f"model file not found: {path} (train one with `storyfilter train`)")
     card_file = card_path(path)
