@@ -162,3 +162,21 @@ def test_stdin_that_is_not_jsonl_is_one_error_that_names_the_formats(monkeypatch
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(jsonl)))
     first, second = iter_documents(["-"])  # JSONL that goes bad later: its bad lines are errors of their own
     assert first.id == "s" and isinstance(second, FailedDocument) and second.id == "standard input:3"
+
+
+def test_jsonl_in_utf16_or_utf32_is_read_by_its_byte_order_mark(tmp_path, monkeypatch):
+    lines = '{"id": "u", "text": "Caf\u00e9 owners met the police."}\n{"id": "v", "text": "\u8b66\u5bdf"}\n'
+    marks = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff", "utf-32-le": b"\xff\xfe\x00\x00"}
+    for encoding, mark in [*marks.items(), ("utf-32-be", b"\x00\x00\xfe\xff")]:
+        raw = mark + lines.encode(encoding)
+        path = tmp_path / f"{encoding}.jsonl"
+        path.write_bytes(raw)
+        gzip_path = tmp_path / f"{encoding}.jsonl.gz"
+        gzip_path.write_bytes(gzip.compress(raw))
+        for read in (path, gzip_path):
+            docs = list(read_path(read))
+            assert [(d.id, d.text) for d in docs] == [("u", "Caf\u00e9 owners met the police."), ("v", "\u8b66\u5bdf")]
+        stdin = io.TextIOWrapper(io.BufferedReader(io.BytesIO(raw)))
+        monkeypatch.setattr("sys.stdin", stdin)
+        assert [d.id for d in iter_documents(["-"])] == ["u", "v"]
+        assert not stdin.buffer.closed  # read through, not closed

@@ -10,6 +10,7 @@ Whatever cannot be read becomes a
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import itertools
@@ -70,6 +71,45 @@ def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _Lo
             if not piece or piece.endswith(b"\n"):
                 break
         yield _LongLine(length, head)
+
+
+# Byte order marks of the wide encodings (UTF-32's first: its little-endian mark begins with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+class _Utf8Lines:
+    """A JSONL stream in UTF-16 or UTF-32 (by its byte order mark) read as the UTF-8 lines the reader expects."""
+
+    def __init__(self, stream: IO[bytes], encoding: str):
+        self._text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="\n")
+
+    def readline(self, size: int = -1) -> bytes:
+        # (``size`` counts characters here: a line's bytes stay within four times it.)
+        return self._text.readline(size).encode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (line.encode("utf-8", "surrogatepass") for line in self._text)
+
+    def __del__(self) -> None:
+        try:
+            self._text.detach()  # the stream is its opener's to close (standard input stays open)
+        except ValueError:  # closed already
+            pass
+
+
+def _as_utf8(stream: IO[bytes]) -> IO[bytes] | _Utf8Lines:
+    """``stream``, or its lines in UTF-8 when a byte order mark says it is UTF-16 or UTF-32."""
+    peek = getattr(stream, "peek", None)
+    head = peek(4)[:4] if peek is not None else b""
+    for mark, encoding in _WIDE_BOMS:
+        if head.startswith(mark):
+            return _Utf8Lines(stream, encoding)
+    return stream
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -211,7 +251,7 @@ def read_stream(
         yield Document(id="stdin", text=text) if fmt is InputFormat.TEXT else Document(id="stdin", html=text)
         return
     limit = _line_limit(max_chars)
-    lines: Iterator[bytes | _LongLine] = _bounded_lines(stream, limit)
+    lines: Iterator[bytes | _LongLine] = _bounded_lines(_as_utf8(stream), limit)
     if fmt is InputFormat.AUTO:
         head = _head_lines(lines)
         if head and not _is_json_object(head[-1]):
@@ -291,7 +331,7 @@ def _read_jsonl_file(
         yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
         return
     with handle:
-        yield from _read_jsonl(_bounded_lines(handle, limit), str(path), limit)
+        yield from _read_jsonl(_bounded_lines(_as_utf8(handle), limit), str(path), limit)
 
 
 def _read_jsonl(
