@@ -298,6 +298,16 @@ class FailedDocument:
         return _ENCODE(self.to_record()) + "\n"
 
 
+def _id_text(value: Any) -> str:
+    """An id as text: a string as it is, anything else as its JSON (``7`` -> ``"7"``, ``true`` -> ``"true"``)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # not from JSON: what Python makes of it
+        return str(value)
+
+
 def document_from_record(record: Any, where: str) -> Document | LabeledDocument | FailedDocument:
     """A document from one JSON object, or a failure that says what is wrong.
 
@@ -308,7 +318,7 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
     if not isinstance(record, dict):
         return FailedDocument(where, "InputError", f"{where}: each line must be a JSON object")
     doc_id = record.get("id")
-    doc_id = where if doc_id is None else str(doc_id)
+    doc_id = where if doc_id is None else _id_text(doc_id)
     if is_label_record(record):
         try:
             return LabeledDocument.from_record({**record, "id": doc_id})

@@ -77,3 +77,11 @@ def test_a_score_or_field_json_cannot_hold_is_a_value_error_as_with_json_dumps(b
 def test_an_error_record_line_is_json_dumps_of_the_record():
     failed = FailedDocument("a", "InputError", "a: cannot read \u00e9", {"url": "http://x/\u4e2d"})
     assert failed.json_line() == json.dumps(failed.to_record(), ensure_ascii=False) + "\n"
+
+
+def test_an_id_that_is_not_a_string_is_written_as_its_json():
+    from classifier.records import document_from_record
+
+    ids = [7, 1.5, True, None, {"k": "v"}, ["l"], float("inf"), "s"]
+    got = [document_from_record({"id": value, "text": "a b"}, "f.jsonl:1").id for value in ids]
+    assert got == ["7", "1.5", "true", "f.jsonl:1", '{"k": "v"}', '["l"]', "Infinity", "s"]
