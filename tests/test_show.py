@@ -95,6 +95,9 @@ def test_what_is_shown_can_be_saved_as_a_picture(tiny_model_path, tmp_path):
     assert result.exit_code == 0, result.output
     svg = picture.read_text(encoding="utf-8")
     assert svg.startswith("<svg") and "storyfilter&#160;show&#160;harbour.txt" in svg and "Elnor" in svg
+    nowhere = tmp_path / "no" / "such" / "page.svg"
+    result = show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--svg", str(nowhere))
+    assert result.exit_code == 2 and "directory does not exist" in result.stderr and "Elnor" not in result.stdout
 
 
 def test_show_into_a_closed_pipe_exits_141_as_label_does(tiny_model_path, tmp_path):

@@ -49,6 +49,8 @@ def show(
     failed = 0
     with exit_codes():
         check_inputs([file], format)
+        if svg is not None and not svg.parent.is_dir():  # found before anything is shown
+            raise InputError(f"cannot write {svg}: its directory does not exist")
         loaded = None
         try:
             with _pager(console):
