@@ -180,3 +180,11 @@ def test_jsonl_in_utf16_or_utf32_is_read_by_its_byte_order_mark(tmp_path, monkey
         monkeypatch.setattr("sys.stdin", stdin)
         assert [d.id for d in iter_documents(["-"])] == ["u", "v"]
         assert not stdin.buffer.closed  # read through, not closed
+
+
+def test_a_jsonl_gz_that_is_not_gzip_is_one_error_record(tmp_path):
+    for raw in (b"\x00", b'{"id": "a", "text": "x"}\n', gzip.compress(b'{"id": "a", "text": "x"}\n')[:15]):
+        path = tmp_path / "pages.jsonl.gz"
+        path.write_bytes(raw)
+        [failed] = list(read_path(path))
+        assert isinstance(failed, FailedDocument) and "cannot read past line 0" in failed.message

@@ -102,10 +102,26 @@ class _Utf8Lines:
             pass
 
 
-def _as_utf8(stream: IO[bytes]) -> IO[bytes] | _Utf8Lines:
+class _Unreadable:
+    """A stream whose first bytes could not be read: reading its lines raises what reading them raised."""
+
+    def __init__(self, error: BaseException):
+        self._error = error
+
+    def readline(self, size: int = -1) -> bytes:
+        raise self._error
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise self._error
+
+
+def _as_utf8(stream: IO[bytes]) -> IO[bytes] | _Utf8Lines | _Unreadable:
     """``stream``, or its lines in UTF-8 when a byte order mark says it is UTF-16 or UTF-32."""
     peek = getattr(stream, "peek", None)
-    head = peek(4)[:4] if peek is not None else b""
+    try:
+        head = peek(4)[:4] if peek is not None else b""
+    except (OSError, EOFError, zlib.error) as error:  # not gzip after all, or cut short
+        return _Unreadable(error)
     for mark, encoding in _WIDE_BOMS:
         if head.startswith(mark):
             return _Utf8Lines(stream, encoding)
