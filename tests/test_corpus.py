@@ -63,7 +63,7 @@ def test_training_jsonl_errors_name_the_line(tmp_path):
     path.write_text('{"id": "a", "text": "x", "segments": [{"start": 0, "end": 1, "label": "boilerplate"}]}\n')
     with pytest.raises(TrainingDataError, match="unknown segment label"):
         list(read_training_jsonl(path))
-    for start, end in ((0, 99), (5, 2), (-1, 1)):  # spans outside the text, or backwards
+    for start, end in ((3, 9), (2, 1), (-1, 1)):  # spans that start outside the text, or run backwards
         path.write_text(
             json.dumps({"id": "a", "text": "x y", "segments": [{"start": start, "end": end, "label": "story"}]})
         )

@@ -104,12 +104,14 @@ def test_chunks_of_long_pages_hold_about_one_page_at_the_limit():
 
 
 def test_the_cli_writes_an_error_record_for_a_page_over_the_limit_and_exits_1(tiny_model_path, tmp_path):
-    (tmp_path / "huge.txt").write_text(HUGE, encoding="utf-8")
-    (tmp_path / "small.txt").write_text("A headline\n\nA paragraph of a story.\n", encoding="utf-8")
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "huge.txt").write_text(HUGE, encoding="utf-8")
+    (pages / "small.txt").write_text("A headline\n\nA paragraph of a story.\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(
         app,
-        ["label", str(tmp_path), "-o", str(out), "--model", str(tiny_model_path), "--max-segments", "1000"],
+        ["label", str(pages), "-o", str(out), "--model", str(tiny_model_path), "--max-segments", "1000"],
     )
     assert result.exit_code == 1, result.output
     rows = {row["id"]: row for row in map(json.loads, out.read_text().splitlines())}
@@ -140,10 +142,12 @@ def test_a_file_that_cannot_be_within_the_character_limit_is_not_read_whole(name
 
 
 def test_the_cli_refuses_an_oversized_file_by_its_size(tiny_model_path, tmp_path):
-    (tmp_path / "big.txt").write_bytes(b"word " * 400)
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "big.txt").write_bytes(b"word " * 400)
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(
-        app, ["label", str(tmp_path), "-o", str(out), "--model", str(tiny_model_path), "--max-chars", "100"]
+        app, ["label", str(pages), "-o", str(out), "--model", str(tiny_model_path), "--max-chars", "100"]
     )
     assert result.exit_code == 1
     (row,) = map(json.loads, out.read_text().splitlines())

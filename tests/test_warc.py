@@ -244,3 +244,16 @@ def test_a_page_too_large_for_the_character_limit_gets_its_error_record_and_the_
     assert small.id == "https://example.org/small" and "A page." in small.html
     assert [d.id for d in read_path(path)] == ["https://example.org/big", "https://example.org/small"]
     assert not hasattr(next(iter(read_path(path))), "error_type")  # no limit: read
+
+
+def test_a_warc_cut_inside_a_records_headers_says_so_in_a_users_words(tmp_path):
+    whole = write_crawl(tmp_path / "whole.warc", gz=False).read_bytes()
+    second = whole.index(b"WARC/1.0", 10)
+    messages = set()
+    for end in range(second + 31, second + 110, 7):  # cut at many places inside the next record's headers
+        (tmp_path / "cut.warc").write_bytes(whole[:end])
+        *_, last = iter_documents([str(tmp_path / "cut.warc")])
+        assert isinstance(last, FailedDocument) and "cannot read WARC record" in last.message
+        messages.add(last.message)
+    assert not any("AttributeError" in message or "NoneType" in message for message in messages), messages
+    assert any("headers are cut short or damaged" in message for message in messages)

@@ -230,7 +230,7 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
                 start, end, label = int(span["start"]), int(span["end"]), Label.parse(span["label"])
             except (KeyError, TypeError, ValueError) as error:
                 raise TrainingDataError(f"{where}: bad segment {span!r} ({error})") from None
-            if not 0 <= start < end <= len(text):
+            if not 0 <= start < min(end, len(text)):  # (an end past the text, a last line break, is let be)
                 raise TrainingDataError(
                     f"{where}: segment {start}-{end} is not a span of 'text' ({len(text)} characters)"
                 )

@@ -7,14 +7,19 @@ bytes stays UTF-8; anything else goes to charset-normalizer's detector
 (or, when it finds no language, to the East Asian encodings: a page in one
 with a damaged byte). HTML is read by its BOM, else by the charset it came
 with (an HTTP header) or its ``<meta>`` declares, a few bytes it cannot read
-replaced.
+replaced. A JSONL stream that starts with a UTF-16 or UTF-32 BOM is read
+in that encoding, a line at a time (:func:`as_utf8_lines`).
 Binary bytes raise :class:`~classifier.errors.InputError`; text never does.
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import re
+import zlib
+from collections.abc import Iterator
+from typing import IO
 
 from charset_normalizer import from_bytes
 
@@ -283,3 +288,58 @@ def _looks_binary(raw: bytes) -> bool:
         return False
     control = sum(1 for b in sample if b < 9 or 13 < b < 32)
     return control / len(sample) > _BINARY_SHARE
+
+
+# Byte order marks of the wide encodings (UTF-32's first: its little-endian mark begins with UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+class _Utf8Lines:
+    """A JSONL stream in UTF-16 or UTF-32 (by its byte order mark) read as the UTF-8 lines the reader expects."""
+
+    def __init__(self, stream: IO[bytes], encoding: str):
+        self._text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="\n")
+
+    def readline(self, size: int = -1) -> bytes:
+        # (``size`` counts characters here: a line's bytes stay within four times it.)
+        return self._text.readline(size).encode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (line.encode("utf-8", "surrogatepass") for line in self._text)
+
+    def __del__(self) -> None:
+        try:
+            self._text.detach()  # the stream is its opener's to close (standard input stays open)
+        except ValueError:  # closed already
+            pass
+
+
+class _Unreadable:
+    """A stream whose first bytes could not be read: reading its lines raises what reading them raised."""
+
+    def __init__(self, error: BaseException):
+        self._error = error
+
+    def readline(self, size: int = -1) -> bytes:
+        raise self._error
+
+    def __iter__(self) -> Iterator[bytes]:
+        raise self._error
+
+
+def as_utf8_lines(stream: IO[bytes]) -> IO[bytes] | _Utf8Lines | _Unreadable:
+    """``stream``, or its lines in UTF-8 when a byte order mark says it is UTF-16 or UTF-32."""
+    peek = getattr(stream, "peek", None)
+    try:
+        head = peek(4)[:4] if peek is not None else b""
+    except (OSError, EOFError, zlib.error) as error:  # not gzip after all, or cut short
+        return _Unreadable(error)
+    for mark, encoding in _WIDE_BOMS:
+        if head.startswith(mark):
+            return _Utf8Lines(stream, encoding)
+    return stream

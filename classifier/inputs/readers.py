@@ -10,7 +10,6 @@ Whatever cannot be read becomes a
 
 from __future__ import annotations
 
-import codecs
 import gzip
 import io
 import itertools
@@ -23,7 +22,7 @@ from typing import IO, Any, NamedTuple
 from ..errors import InputError, TooLargeError
 from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
 from ..records import Document, FailedDocument, LabeledDocument, document_from_record
-from .decoding import decode_bytes, decode_html
+from .decoding import as_utf8_lines, decode_bytes, decode_html
 from .formats import InputFormat, format_of, unread_message
 from .warc import SkippedRecords, read_warc
 
@@ -71,61 +70,6 @@ def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _Lo
             if not piece or piece.endswith(b"\n"):
                 break
         yield _LongLine(length, head)
-
-
-# Byte order marks of the wide encodings (UTF-32's first: its little-endian mark begins with UTF-16's).
-_WIDE_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-class _Utf8Lines:
-    """A JSONL stream in UTF-16 or UTF-32 (by its byte order mark) read as the UTF-8 lines the reader expects."""
-
-    def __init__(self, stream: IO[bytes], encoding: str):
-        self._text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="\n")
-
-    def readline(self, size: int = -1) -> bytes:
-        # (``size`` counts characters here: a line's bytes stay within four times it.)
-        return self._text.readline(size).encode("utf-8", "surrogatepass")
-
-    def __iter__(self) -> Iterator[bytes]:
-        return (line.encode("utf-8", "surrogatepass") for line in self._text)
-
-    def __del__(self) -> None:
-        try:
-            self._text.detach()  # the stream is its opener's to close (standard input stays open)
-        except ValueError:  # closed already
-            pass
-
-
-class _Unreadable:
-    """A stream whose first bytes could not be read: reading its lines raises what reading them raised."""
-
-    def __init__(self, error: BaseException):
-        self._error = error
-
-    def readline(self, size: int = -1) -> bytes:
-        raise self._error
-
-    def __iter__(self) -> Iterator[bytes]:
-        raise self._error
-
-
-def _as_utf8(stream: IO[bytes]) -> IO[bytes] | _Utf8Lines | _Unreadable:
-    """``stream``, or its lines in UTF-8 when a byte order mark says it is UTF-16 or UTF-32."""
-    peek = getattr(stream, "peek", None)
-    try:
-        head = peek(4)[:4] if peek is not None else b""
-    except (OSError, EOFError, zlib.error) as error:  # not gzip after all, or cut short
-        return _Unreadable(error)
-    for mark, encoding in _WIDE_BOMS:
-        if head.startswith(mark):
-            return _Utf8Lines(stream, encoding)
-    return stream
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -267,7 +211,7 @@ def read_stream(
         yield Document(id="stdin", text=text) if fmt is InputFormat.TEXT else Document(id="stdin", html=text)
         return
     limit = _line_limit(max_chars)
-    lines: Iterator[bytes | _LongLine] = _bounded_lines(_as_utf8(stream), limit)
+    lines: Iterator[bytes | _LongLine] = _bounded_lines(as_utf8_lines(stream), limit)
     if fmt is InputFormat.AUTO:
         head = _head_lines(lines)
         if head and not _is_json_object(head[-1]):
@@ -347,7 +291,7 @@ def _read_jsonl_file(
         yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
         return
     with handle:
-        yield from _read_jsonl(_bounded_lines(_as_utf8(handle), limit), str(path), limit)
+        yield from _read_jsonl(_bounded_lines(as_utf8_lines(handle), limit), str(path), limit)
 
 
 def _read_jsonl(

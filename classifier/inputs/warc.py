@@ -218,7 +218,12 @@ def read_warc(
 
 
 def _damage(name: str, number: int, error: Exception) -> FailedDocument:
-    cause = str(error) if isinstance(error, (_Damaged, InputError)) else f"{type(error).__name__}: {error}"
+    if isinstance(error, (_Damaged, InputError)):
+        cause = str(error)
+    elif isinstance(error, AttributeError):  # the WARC reader's own fault on headers it did not expect
+        cause = "its headers are cut short or damaged"
+    else:
+        cause = f"{type(error).__name__}: {error}"
     message = f"{name}: cannot read WARC record {number} or any after it ({cause})"
     return FailedDocument(f"{name}:{number}", "InputError", message[:1000], {"record": number})
 
