@@ -64,10 +64,6 @@ def evaluate(
         )
         findings = run_evaluation(loaded, documents)
         summary = findings.summary
-        if findings.story is None and "topics" not in summary:
-            raise InputError(
-                "nothing to evaluate: the data hold no gold story (segment labels or a story) and no gold topics"
-            )
         if findings.story is not None:
             story = findings.story.story
             typer.echo(

@@ -217,14 +217,20 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
 
     Raises
     ------
+    InputError
+        When no document has story gold or gold tags: there is nothing to evaluate.
     ModelError
         When there are gold tags and the model has no topic stage.
     """
     tagged = any(d.topics is not None for d in documents)
+    story_documents = [d for d in documents if has_story_gold(d)]
+    if not tagged and not story_documents:
+        raise InputError(
+            "nothing to evaluate: the data hold no gold story (segment labels or a story) and no gold topics"
+        )
     if tagged and not model.tag_names:  # found before the story is scored, which takes a while
         raise ModelError(f"{model.model_id} has no topic stage to evaluate")
     findings = Findings({"model": model.model_id})
-    story_documents = [d for d in documents if has_story_gold(d)]
     if story_documents:
         result = findings.story = evaluate_documents(model, story_documents)
         story = result.story
