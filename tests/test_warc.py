@@ -257,3 +257,18 @@ def test_a_warc_cut_inside_a_records_headers_says_so_in_a_users_words(tmp_path):
         messages.add(last.message)
     assert not any("AttributeError" in message or "NoneType" in message for message in messages), messages
     assert any("headers are cut short or damaged" in message for message in messages)
+
+
+def test_a_warc_cut_anywhere_but_between_records_ends_in_an_error_record(tmp_path):
+    """Every cut inside a record (its headers above all: one without its Content-Length passed for an empty record)."""
+    whole = write_crawl(tmp_path / "whole.warc", gz=False).read_bytes()
+    starts = [at for at in range(len(whole)) if whole.startswith(b"WARC/1.0\r\n", at)]
+    second_headers = range(starts[1] + 1, whole.index(b"\r\n\r\n", starts[1]) + 2)
+    silent = []
+    for end in sorted({*second_headers, *range(1, len(whole), 37)}):
+        if not whole[end : next((s for s in starts if s >= end), len(whole))].strip():
+            continue  # between two whole records (or in the blank lines after one): nothing is lost
+        *_, last = read_warc(io.BufferedReader(io.BytesIO(whole[:end])), "cut") or [None]
+        if not isinstance(last, FailedDocument):
+            silent.append(end)
+    assert not silent, f"cuts that lost pages without an error record: {silent[:10]}"

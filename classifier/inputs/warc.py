@@ -109,6 +109,7 @@ def _not_a_record() -> tuple[type[Exception], ...]:
 # warcio also reads the older ARC format, and takes a line of five or more words for an ARC
 # record's header, and a blank first line for a WARC record with no headers: a text file given
 # as a WARC was one "record" of no kind, skipped in silence.
+_CUT_HEADERS = "its headers are cut short or damaged"
 _NOT_WARC = "it is not a WARC record; storyfilter reads WARC files, not ARC files or other files given as WARC"
 
 
@@ -118,6 +119,17 @@ def _is_warc(record) -> bool:
         return False
     protocol = getattr(record.rec_headers, "protocol", "WARC/")
     return isinstance(protocol, str) and protocol.startswith("WARC/")
+
+
+def _has_length(record) -> bool:
+    """Whether a record's headers give its block's length, as every WARC record's must.
+
+    A file cut inside a record's headers reads as a record whose headers stop
+    at the cut: without its ``Content-Length`` (or with part of it), it would
+    pass for an empty record of no kind and the loss would go unsaid.
+    """
+    length = record.rec_headers.get_header("Content-Length")
+    return isinstance(length, str) and length.strip().isdigit()
 
 
 def _media_type(content_type: str | None) -> tuple[str, str | None]:
@@ -197,6 +209,9 @@ def read_warc(
             yield _damage(name, number + 1, InputError(_NOT_WARC))
             return
         number += 1
+        if not _has_length(record):
+            yield _damage(name, number, InputError(_CUT_HEADERS))
+            return
         try:
             reason = _skip_reason(record)
             if reason is not None:
@@ -221,7 +236,7 @@ def _damage(name: str, number: int, error: Exception) -> FailedDocument:
     if isinstance(error, (_Damaged, InputError)):
         cause = str(error)
     elif isinstance(error, AttributeError):  # the WARC reader's own fault on headers it did not expect
-        cause = "its headers are cut short or damaged"
+        cause = _CUT_HEADERS
     else:
         cause = f"{type(error).__name__}: {error}"
     message = f"{name}: cannot read WARC record {number} or any after it ({cause})"
