@@ -247,6 +247,22 @@ def test_filter_keeps_by_score_or_by_tag_and_refuses_unknown_topics(tiny_model):
         next(tiny_model.filter(docs, topics={"weather"}))
 
 
+def test_filter_yields_a_failed_document_in_its_place_unless_told_to_skip(tiny_model):
+    """SPEC: no document is silently dropped; the stage gives its failures as ``storyfilter filter`` writes them."""
+    stream = [{"id": "r", "text": RAID}, {"id": "bad", "html": 42}, 7, {"id": "m", "text": MATCH}]
+    results = list(tiny_model.filter(stream, topics={"militia"}, min_score=0.0))
+    assert [type(r).__name__ for r in results] == [
+        "LabeledDocument",
+        "FailedDocument",
+        "FailedDocument",
+        "LabeledDocument",
+    ]
+    assert results[1].id == "bad" and results[1].error_type == "InputError"
+    kept = list(tiny_model.filter(stream, topics={"militia"}, min_score=0.0, skip_failures=True))
+    assert [r.id for r in kept] == ["r", "m"]
+    assert list(tiny_model.filter(stream, topics={"militia"}, min_score=1.01)) == results[1:3]
+
+
 def test_filter_cli_on_raw_pages_and_on_label_records(tiny_model_path, tmp_path):
     pages = write_jsonl(
         tmp_path / "pages.jsonl", [{"id": "raid", "text": RAID}, {"id": "match", "text": MATCH}, {"id": "bad"}]

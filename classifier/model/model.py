@@ -191,7 +191,8 @@ class Model:
         *,
         workers: int = 1,
         scheduler: str | None = None,
-    ) -> Iterator[LabeledDocument]:
+        skip_failures: bool = False,
+    ) -> Iterator[LabeledDocument | FailedDocument]:
         """Keep the documents whose story carries any of ``topics``: a lazy pipeline stage.
 
         ``records`` may hold raw pages (:class:`Document`, a text string, or
@@ -201,9 +202,11 @@ class Model:
         time, so any iterable works, endless ones included. A document
         passes when a wanted topic's probability is at least ``min_score``,
         or, without ``min_score``, when the topic is among its tags.
-        Documents that cannot be read or labelled are skipped; use
-        :meth:`label_many` to see them. ``workers`` and ``scheduler`` are
-        as for :meth:`label_many`.
+        A document that cannot be read or labelled is yielded as its
+        :class:`FailedDocument`, in its place (as ``storyfilter filter``
+        writes its error record), so that no failure goes unseen;
+        ``skip_failures=True`` leaves them out, a choice the caller makes.
+        ``workers`` and ``scheduler`` are as for :meth:`label_many`.
 
         Raises
         ------
@@ -213,7 +216,10 @@ class Model:
         wanted = self.check_topics(topics)
         labelled = self.label_many(records, chunk_size=chunk_size, workers=workers, scheduler=scheduler)
         for result in labelled:
-            if isinstance(result, LabeledDocument) and result.carries(wanted, min_score):
+            if isinstance(result, LabeledDocument):
+                if result.carries(wanted, min_score):
+                    yield result
+            elif not skip_failures:
                 yield result
 
     # --- persistence --------------------------------------------------------
