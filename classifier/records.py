@@ -262,8 +262,16 @@ def _segments_from_records(items: Any) -> tuple[ScoredSegment, ...]:
 
 
 def is_label_record(record: Mapping[str, Any]) -> bool:
-    """Whether a JSON object is a record written by ``label`` (not a page to label)."""
-    return "story" in record and "model" in record
+    """Whether a JSON object is a record written by ``label`` (not a page to label).
+
+    ``label`` writes ``model``, ``story``, ``topics`` and ``tags`` in every
+    record: a line with a page (``text`` or ``html``) whose own fields
+    include a ``story`` and a ``model`` (a gold text, a product name) but
+    neither ``topics`` nor ``tags`` is a page to label.
+    """
+    if "story" not in record or "model" not in record:
+        return False
+    return "topics" in record or "tags" in record or ("text" not in record and "html" not in record)
 
 
 def is_error_record(record: Mapping[str, Any]) -> bool:

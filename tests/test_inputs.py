@@ -117,6 +117,15 @@ def test_record_that_is_not_an_object_fails():
     assert isinstance(document_from_record([1, 2], "f:1"), FailedDocument)
 
 
+def test_a_page_with_its_own_story_and_model_fields_is_a_page_not_a_label_record():
+    page = {"id": "p", "text": "Flood waters rose.", "story": "gold text", "model": "Corolla"}
+    document = document_from_record(page, "f:1")
+    assert isinstance(document, Document) and document.text == "Flood waters rose."
+    written = {"id": "r", "model": "default@11", "story": "s", "topics": {"militia": 0.1}, "tags": [], "text": "s"}
+    assert type(document_from_record(written, "f:2")).__name__ == "LabeledDocument"  # --with-text keeps the text
+    assert type(document_from_record({"id": "r", "model": "m", "story": "s"}, "f:3")).__name__ == "LabeledDocument"
+
+
 def test_a_suffix_we_do_not_read_is_named_with_the_formats_we_read(tmp_path):
     for name in ("table.csv", "data.parquet", "paper.pdf", "README", "pages.gz"):
         path = tmp_path / name
