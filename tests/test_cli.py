@@ -280,6 +280,18 @@ def test_evaluate_reads_a_line_that_is_not_utf8_and_says_when_there_is_nothing_t
     assert result.exit_code == 2 and "is a file" in result.stderr and "topics:" not in result.stdout
 
 
+def test_evaluate_warns_of_gold_tags_the_model_does_not_tag_and_names_a_folder_that_is_no_corpus(
+    tiny_model_path, tmp_path
+):
+    typo = write_jsonl(tmp_path / "typo.jsonl", [{"id": "q", "text": "Police raided the port.", "topics": ["Militia"]}])
+    result = runner.invoke(app, ["evaluate", str(typo), "--model", str(tiny_model_path)])
+    assert result.exit_code == 0 and "topics: 1 documents" in result.stdout, result.output
+    assert "warning: gold tags the model does not tag, counted as missed: Militia" in result.stderr
+    assert "militia" in result.stderr.split("(it tags")[1]
+    result = runner.invoke(app, ["evaluate", str(tmp_path), "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "is a folder but not a web-page corpus" in result.stderr
+
+
 def test_a_model_folder_given_for_the_model_file_says_so(tmp_path):
     result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tmp_path)])
     assert result.exit_code == 3 and "is a directory: give the model file" in result.stderr

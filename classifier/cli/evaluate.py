@@ -81,6 +81,12 @@ def evaluate(
                     )
         if "topics" in summary:
             topics = summary["topics"]
+            if topics["unknown_tags"]:
+                typer.echo(
+                    f"storyfilter: warning: gold tags the model does not tag, counted as missed: "
+                    f"{', '.join(topics['unknown_tags'])} (it tags {', '.join(loaded.tag_names)})",
+                    err=True,
+                )
             typer.echo(f"topics: {topics['documents']} documents  micro-F1 {topics['micro_f1']:.4f}")
             for name, row in topics["per_tag"].items():
                 ap = "-" if row["average_precision"] is None else f"{row['average_precision']:.4f}"

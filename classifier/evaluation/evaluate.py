@@ -162,6 +162,7 @@ def evaluate_topics(model: Model, documents: Iterable[TrainingDocument]) -> dict
             predicted[row] = [name in result.tags for name in names]
     metrics = topic_metrics(truth, probability, [0.5] * len(names), names, predicted=predicted)
     metrics["documents"] = len(documents)
+    metrics["unknown_tags"] = [name for name in names if name not in model.tag_names]
     metrics["outcome"] = TopicOutcome(tuple(names), truth, probability)
     return metrics
 
@@ -194,6 +195,11 @@ def read_gold(
                     documents.append(document)
         elif path.is_file():
             documents.extend(read_training_jsonl(path))
+        elif path.is_dir():
+            raise InputError(
+                f"{path} is a folder but not a web-page corpus (its pages.jsonl and html/ folder): "
+                "give the corpus's folder or labelled JSONL files"
+            )
         else:
             raise InputError(f"evaluation data not found: {path}")
     if page_types:
