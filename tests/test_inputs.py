@@ -2,6 +2,8 @@ import gzip
 import io
 import json
 
+import pytest
+
 from classifier.inputs.decoding import decode_bytes, decode_html
 from classifier.inputs.discovery import iter_documents
 from classifier.inputs.formats import InputFormat
@@ -63,6 +65,31 @@ def test_decoding_handles_boms_and_legacy_encodings():
     assert decode_bytes("caf\u00e9".encode("utf-16")) == "caf\u00e9"
     text = "Le caf\u00e9 \u00e9tait ferm\u00e9 \u00e0 cause de la gr\u00e8ve des employ\u00e9s du port."
     assert decode_bytes(text.encode("cp1252")) == text
+
+
+LEGACY_LATIN = [  # our own sentences, each in a code page of its language and in windows-1252 where it fits
+    ("cp1254", "Limanda düzenlenen operasyonda iki şüpheli yakalandı. İçişleri Bakanlığı açıklama yaptı."),
+    ("iso8859_9", "Güvenlik güçleri bölgede arama çalışmalarını sürdürüyor, ilçede yollar kapalı."),
+    ("cp1250", "Policja zatrzymała dwóch podejrzanych w Łodzi. Według rzecznika śledztwo prowadzi prokuratura."),
+    ("iso8859_2", "Świadkowie zostali przesłuchani, a port będzie zamknięty do piątku."),
+    ("cp1250", "Policie zadržela dva podezřelé muže po přestřelce v Brně; vyšetřování převzal státní zástupce."),
+    ("cp1250", "A rendőrség két gyanúsítottat őrizetbe vett a kikötőben, a nyomozás folytatódik."),
+    ("cp1250", "Polícia zadržala dvoch podozrivých v Košiciach, podľa hovorcu vyšetrovanie pokračuje."),
+    ("cp1257", "Policija sulaikė du įtariamuosius uoste; tyrimą atlieka prokuratūra."),
+    ("cp1252", "Die Polizei hat in München zwei Verdächtige festgenommen, die Ermittlungen laufen weiter."),
+    ("cp1252", "Lögreglan handtók tvo menn í Reykjavík; að sögn hennar þá er rannsókn á frumstigi."),
+    ("cp1252", "Politiet anholdt to mænd i Århus, og ifølge talsmanden er vidner blevet afhørt."),
+    ("cp1252", "Le préfet a reçu à Genève les élus, très inquiets après la grève du port."),
+    ("cp1252", "\u201cWe will stay,\u201d the mayor said \u2013 costs rose to \u00a35m \u2026"),
+]
+
+
+@pytest.mark.parametrize("encoding, text", LEGACY_LATIN)
+def test_legacy_latin_text_is_read_in_the_code_page_its_language_is_written_in(encoding, text):
+    """A tie between code pages went to windows-1252: Turkish, Polish, Czech, Hungarian text came out garbled."""
+    for copies in (1, 5):
+        page = (text + "\n") * copies
+        assert decode_bytes(page.encode(encoding)) == page
 
 
 def test_seven_bit_east_asian_text_is_read_by_its_escapes():

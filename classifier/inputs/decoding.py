@@ -5,7 +5,8 @@ are UTF-16 or UTF-32 without a BOM, or binary; ASCII with the escapes of
 ISO-2022-JP or -KR is in that; UTF-8 with a few damaged
 bytes stays UTF-8; anything else goes to charset-normalizer's detector
 (or, when it finds no language, to the East Asian encodings: a page in one
-with a damaged byte). HTML is read by its BOM, else by the charset it came
+with a damaged byte); among the Latin code pages, the reading that spells a
+language (:mod:`~classifier.inputs.codepages`). HTML is read by its BOM, else by the charset it came
 with (an HTTP header) or its ``<meta>`` declares, a few bytes it cannot read
 replaced. A JSONL stream that starts with a UTF-16 or UTF-32 BOM is read
 in that encoding, a line at a time (:func:`as_utf8_lines`).
@@ -24,6 +25,7 @@ from typing import IO
 from charset_normalizer import from_bytes
 
 from ..errors import InputError
+from .codepages import best_latin_reading, is_latin_code_page
 
 # Share of NUL and other control bytes above which a file is taken for binary.
 _BINARY_SHARE = 0.05
@@ -125,11 +127,14 @@ def decode_bytes(raw: bytes) -> str:
         if best is None:
             return raw.decode("utf-8", errors="replace")
     # Short Latin texts fit several code pages about equally; the web's
-    # default legacy encoding (windows-1252) wins such a near tie.
+    # default legacy encoding (windows-1252) wins such a near tie, unless
+    # another Latin code page's reading spells a language better.
+    chosen = str(best)
     for match in matches:
         if "cp1252" in match.could_be_from_charset and match.chaos <= best.chaos + _NEAR_TIE:
-            return raw.decode("cp1252", errors="replace")
-    return str(best)
+            chosen = raw.decode("cp1252", errors="replace")
+            break
+    return best_latin_reading(raw, chosen) if is_latin_code_page(best.encoding) else chosen
 
 
 def _seven_bit_east_asian(raw: bytes) -> str | None:
