@@ -211,6 +211,17 @@ def test_encodings_come_from_the_bytes():
     assert "Caf\u00e9" in decode_html(f'<meta charset="no-such-charset">{body}'.encode())
 
 
+def test_a_page_declared_latin_1_is_read_as_browsers_read_it():
+    """ISO-8859-1 declared is windows-1252 (WHATWG): bytes 0x80-0x9F are quotes and dashes, not control characters."""
+    said = "\u201cWe stay,\u201d the mayor said \u2013 it\u2019s the caf\u00e9\u2019s last week."
+    page = f'<meta charset="iso-8859-1"><p>{said}</p>'
+    assert said in decode_html(page.encode("cp1252"))
+    assert said in decode_html(page.encode("cp1252"), declared="latin1")  # as an HTTP header says it
+    assert "\x81" in decode_html(b'<meta charset="iso-8859-1"><p>\x81 caf\xe9</p>')  # undefined there: as Latin-1
+    turkish = '<meta charset="iso-8859-9"><p>\u201cİçişleri\u201d açıklama yaptı.</p>'
+    assert "\u201cİçişleri\u201d açıklama" in decode_html(turkish.encode("cp1254"))
+
+
 def _one_byte_dropped(raw: bytes) -> bytes:
     """The bytes with one byte of a multi-byte character in their middle cut out (a damaged page)."""
     i = len(raw) // 2

@@ -32,6 +32,8 @@ _LATIN_FAMILY = frozenset(
         *("iso8859_15", "cp1258", "cp850", "cp852", "cp857", "cp858", "cp775", "mac_roman", "mac_latin2", "hp_roman8"),
     )
 )
+# Signs that are written against a word or a letter: ``Brand®``, ``°C``, ``¿Qué``, ``l·l``, ``1º``.
+_WRITTEN_AGAINST_WORDS = frozenset("®©™℠°′″¿¡·…ªº")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 # The accented letters of languages written in those code pages (lower case; ASCII letters go without saying).
 _ALPHABETS = {
@@ -90,7 +92,7 @@ def left_over(text: str) -> int:
     for found in _NON_ASCII.finditer(text):
         at, char = found.start(), found.group()
         kind = unicodedata.category(char)
-        if kind[0] == "L":
+        if kind[0] == "L" and char not in _WRITTEN_AGAINST_WORDS:
             lower = char.lower()[0]
             if lower >= "\x80":
                 letters[lower] = letters.get(lower, 0) + 1
@@ -104,10 +106,12 @@ def left_over(text: str) -> int:
 def _kept_from_letters(kind: str, char: str) -> bool:
     """Whether a character is one no word is written against: a symbol, a digit sign (``³``), a mark such as ``¶``.
 
-    Quotes, brackets and dashes are written against words; so are the
-    Spanish ``¿¡``, the Catalan ``·`` and the ellipsis.
+    Quotes, brackets and dashes are written against words; so are
+    currency signs and those of :data:`_WRITTEN_AGAINST_WORDS`.
     """
-    return kind[0] in "SN" or (kind == "Po" and char not in "¿¡·…")
+    if char in _WRITTEN_AGAINST_WORDS:
+        return False
+    return (kind[0] in "SN" and kind != "Sc") or kind == "Po"
 
 
 def _against_a_letter(text: str, at: int) -> bool:

@@ -70,8 +70,20 @@ _SEVEN_BIT = (
     (re.compile(rb"\x1b\$[@B]|\x1b\$\([DOPQ]|\x1b\(I"), ("iso2022_jp_2", "iso2022_jp_ext", "iso2022_jp_2004")),
     (re.compile(rb"\x1b\$\)C"), ("iso2022_kr",)),
 )
-# Declared encodings read as the larger encoding that holds them.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
+# Declared encodings read as the larger encoding that holds them. Browsers read a page declared
+# ISO-8859-1 as windows-1252, ISO-8859-9 as windows-1254 and TIS-620 as windows-874 (the
+# WHATWG encoding standard): such pages' curly quotes and dashes, bytes 0x80 to 0x9F, are no control
+# characters. The few bytes windows-1252 and -1254 leave undefined read as ISO-8859-1 reads them, as there.
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "tis-620": "cp874",
+}
+_AS_LATIN_1 = "storyfilter-as-latin-1"
+_BROWSERS_WINDOWS = frozenset({"cp1252", "cp1254"})
+codecs.register_error(_AS_LATIN_1, lambda error: (error.object[error.start : error.end].decode("latin-1"), error.end))
 # Declared encodings not trusted: their bytes would decode as something else entirely.
 _UNTRUSTED_DECLARATIONS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "utf-7"})
 
@@ -240,7 +252,7 @@ def _as_declared(raw: bytes, name: str) -> str | None:
             pass  # not UTF-8: the declaration stands
     encoding = _SUPERSETS.get(codec.name, codec.name)
     try:
-        return raw.decode(encoding)
+        return raw.decode(encoding, errors=_AS_LATIN_1 if encoding in _BROWSERS_WINDOWS else "strict")
     except UnicodeError:
         pass
     if codec.name != "utf-8" and _damaged_utf8(raw) is not None:
