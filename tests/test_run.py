@@ -199,6 +199,23 @@ def test_resume_usage_errors(tmp_path, tiny_model_path):
     assert out.read_text(encoding="utf-8") == "these are my notes\n"
 
 
+def test_resume_refuses_to_mix_records_of_another_model_or_shape(tmp_path, tiny_model_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": n, "text": f"Page {n} of the port."} for n in "abc"])
+    out = tmp_path / "out.jsonl"
+    assert label(str(source), "-o", str(out), "--model", str(tiny_model_path)).exit_code == 0
+    first = out.read_bytes().splitlines(keepends=True)[0]
+    out.write_bytes(first)
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume", "--no-segments")
+    assert result.exit_code == 2 and "with segments" in result.stderr and "without segments" in result.stderr
+    other = json.loads(first) | {"model": "older@3"}
+    out.write_text(json.dumps(other) + "\n", encoding="utf-8")
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")
+    assert result.exit_code == 2 and "older@3" in result.stderr and "would mix" in result.stderr
+    assert out.read_text(encoding="utf-8") == json.dumps(other) + "\n"  # left as it was
+    out.write_bytes(first)
+    assert label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume").exit_code == 0
+
+
 def test_prepare_resume_reads_ids_of_every_kind(tmp_path):
     out = tmp_path / "out.jsonl"
     lines = [{"id": "a", "x": 1}, {"id": None, "error": {}}, {"id": "a" * 5000}, {"id": "a"}, {"id": 7}]

@@ -192,3 +192,44 @@ def _record_id(line: bytes, path: Path, number: int) -> object:
     if not isinstance(record, dict) or "id" not in record:
         raise InputError(f"{path}:{number} is not a record written by storyfilter; cannot resume into this file")
     return record["id"]
+
+
+# Lines of an output looked at for a labelled record when checking a resumed run against it.
+_LINES_CHECKED = 1000
+
+
+def check_same_run(path: Path, model_id: str, segments: bool) -> None:
+    """Refuse to resume into ``path`` when its records were written by another model, or with(out) segments.
+
+    The first labelled record among its first lines tells (error records
+    carry neither); a file of none, or none yet, can be resumed by any run.
+
+    Raises
+    ------
+    InputError
+        Naming what the file's records were written with and what this run would write.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return
+    with open(path, "rb") as handle:
+        for _, line in zip(range(_LINES_CHECKED), handle):
+            try:
+                record = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return  # a half-written last line: prepare_resume cuts it off
+            if isinstance(record, dict) and "model" in record and "story" in record:
+                break
+        else:
+            return
+    before = (record["model"], "segments" in record)
+    if before != (model_id, segments):
+
+        def said(model: object, with_segments: bool) -> str:
+            return f"{model} {'with' if with_segments else 'without'} segments"
+
+        raise InputError(
+            f"--resume: {path}'s records were written by {said(*before)}; this run would write "
+            f"{said(model_id, segments)}, and the file would mix the two. Resume with the same --model and "
+            "--no-segments as the first run, or write to a new file"
+        )
