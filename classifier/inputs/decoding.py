@@ -252,11 +252,13 @@ def _as_declared(raw: bytes, name: str) -> str | None:
             pass  # not UTF-8: the declaration stands
     encoding = _SUPERSETS.get(codec.name, codec.name)
     try:
-        return raw.decode(encoding, errors=_AS_LATIN_1 if encoding in _BROWSERS_WINDOWS else "strict")
+        return raw.decode(encoding)
     except UnicodeError:
         pass
     if codec.name != "utf-8" and _damaged_utf8(raw) is not None:
         return None  # UTF-8 cut mid-character under a stale declaration: read as text is
+    if encoding in _BROWSERS_WINDOWS and codec.name != encoding:  # declared Latin-1: it reads every byte
+        return raw.decode(encoding, errors=_AS_LATIN_1)
     return _with_few_bad_bytes(raw, encoding)  # else the declaration is wrong: what comes next decides
 
 
