@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 # The single-byte code pages of Latin-script languages that are weighed against each other.
 CODE_PAGES = ("cp1252", "cp1250", "iso8859_2", "cp1254", "cp1257", "iso8859_16")
@@ -62,6 +61,7 @@ _ALPHABETS = {
     "Maltese": "ċġħż",
     "Irish": "áéíóú",
 }
+_LETTER_SETS = tuple(frozenset(letters) for letters in _ALPHABETS.values())
 
 
 def is_latin_code_page(encoding: str) -> bool:
@@ -100,7 +100,7 @@ def left_over(text: str) -> int:
             others += 1
     if not letters:
         return others
-    return others + min(sum(n for letter, n in letters.items() if letter not in alphabet) for alphabet in _sets())
+    return others + min(sum(n for letter, n in letters.items() if letter not in alphabet) for alphabet in _LETTER_SETS)
 
 
 def _kept_from_letters(kind: str, char: str) -> bool:
@@ -117,8 +117,3 @@ def _kept_from_letters(kind: str, char: str) -> bool:
 def _against_a_letter(text: str, at: int) -> bool:
     """Whether the symbol at ``at`` touches a letter: inside or at the edge of a word, as no symbol is written."""
     return any(0 <= near < len(text) and text[near].isalpha() for near in (at - 1, at + 1))
-
-
-@lru_cache(maxsize=1)
-def _sets() -> tuple[frozenset[str], ...]:
-    return tuple(frozenset(letters) for letters in _ALPHABETS.values())

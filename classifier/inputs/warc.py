@@ -106,10 +106,11 @@ def _not_a_record() -> tuple[type[Exception], ...]:
     return (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, AttributeError, _Damaged)
 
 
+# A record whose headers warcio could not read whole (a file cut inside them).
+_CUT_HEADERS = "its headers are cut short or damaged"
 # warcio also reads the older ARC format, and takes a line of five or more words for an ARC
 # record's header, and a blank first line for a WARC record with no headers: a text file given
 # as a WARC was one "record" of no kind, skipped in silence.
-_CUT_HEADERS = "its headers are cut short or damaged"
 _NOT_WARC = "it is not a WARC record; storyfilter reads WARC files, not ARC files or other files given as WARC"
 
 

@@ -26,11 +26,13 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..records import is_label_record
 
 # Every record ``label`` writes begins so (json.dumps with its default separators).
 _RECORD_START = b'{"id": '
@@ -213,12 +215,12 @@ def check_same_run(path: Path, model_id: str, segments: bool) -> None:
     if not path.is_file():
         return
     with open(path, "rb") as handle:
-        for _, line in zip(range(_LINES_CHECKED), handle):
+        for line in islice(handle, _LINES_CHECKED):
             try:
                 record = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 return  # a half-written last line: prepare_resume cuts it off
-            if isinstance(record, dict) and "model" in record and "story" in record:
+            if isinstance(record, dict) and is_label_record(record):
                 break
         else:
             return
