@@ -1,3 +1,4 @@
+import codecs
 import gzip
 import io
 import json
@@ -224,3 +225,43 @@ def test_a_jsonl_gz_that_is_not_gzip_is_one_error_record(tmp_path):
         path.write_bytes(raw)
         [failed] = list(read_path(path))
         assert isinstance(failed, FailedDocument) and "cannot read past line 0" in failed.message
+
+
+@pytest.mark.parametrize(
+    "text", ["Ação policial em São Paulo deixa três mortos", "Ça va?", "Île-de-France", "Müller zieht sich zurück"]
+)
+def test_a_short_line_in_a_latin_code_page_is_not_read_as_chinese(text, tmp_path):
+    path = tmp_path / "legacy.jsonl"
+    path.write_bytes(b'{"id": "a", "text": "' + text.encode("cp1252") + b'"}\n')
+    [doc] = read_path(path)
+    assert doc.text == text
+    assert decode_bytes(text.encode("cp1252")) == text
+
+
+def test_utf32_with_either_byte_order_mark_is_read(tmp_path):
+    text = "Une page en UTF-32: l'été, 東京, done.\n"
+    for encoding in ("utf-32", "utf-32-le", "utf-32-be"):
+        mark = {"utf-32-le": codecs.BOM_UTF32_LE, "utf-32-be": codecs.BOM_UTF32_BE}.get(encoding, b"")
+        assert decode_bytes(mark + text.encode(encoding)) == text
+        html = f"<html><body><p>{text}</p></body></html>"
+        assert decode_html(mark + html.encode(encoding)) == html
+
+
+def test_a_subdirectory_that_cannot_be_listed_gets_an_error_record(tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "b.txt").write_text("b")
+    (tmp_path / "a.txt").write_text("a")
+    (tmp_path / "c.txt").write_text("c")
+    listing = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    docs = list(iter_documents([str(tmp_path)]))
+    assert [d.id for d in docs] == ["a", "c", "locked"]
+    assert isinstance(docs[2], FailedDocument) and "cannot list this directory (Permission denied)" in docs[2].message

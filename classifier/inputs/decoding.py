@@ -1,6 +1,6 @@
 """Bytes to text: the encodings of text files, HTML files and JSONL lines.
 
-Text is UTF-8 (with or without BOM) or UTF-16 by its BOM; bytes full of NUL
+Text is UTF-8 (with or without BOM) or UTF-16 or UTF-32 by its BOM; bytes full of NUL
 are UTF-16 or UTF-32 without a BOM, or binary; ASCII with the escapes of
 ISO-2022-JP or -KR is in that; UTF-8 with a few damaged
 bytes stays UTF-8; anything else goes to charset-normalizer's detector
@@ -27,6 +27,10 @@ from charset_normalizer import from_bytes
 from ..errors import InputError
 from .codepages import best_latin_reading, is_latin_code_page
 
+# How the detector names UTF-16 and UTF-32.
+_WIDE_CODECS = ("utf_16", "utf_32")
+# UTF-32's byte order marks (little- and big-endian).
+_BOMS_UTF32 = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 # Share of NUL and other control bytes above which a file is taken for binary.
 _BINARY_SHARE = 0.05
 # Chaos (mess) difference within which charset-normalizer's candidates tie.
@@ -89,7 +93,7 @@ _UNTRUSTED_DECLARATIONS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32
 
 
 def decode_bytes(raw: bytes) -> str:
-    """Text from bytes: UTF-8 (with or without BOM), UTF-16 by its BOM, else detected.
+    """Text from bytes: UTF-8 (with or without BOM), UTF-16 or UTF-32 by its BOM, else detected.
 
     Bytes no encoding fits well (damaged text) are read as UTF-8 with the
     bytes it cannot read replaced.
@@ -101,6 +105,8 @@ def decode_bytes(raw: bytes) -> str:
     """
     if raw.startswith(codecs.BOM_UTF8):
         return raw[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    if raw.startswith(_BOMS_UTF32):  # before UTF-16's: UTF-32-LE's BOM begins with UTF-16-LE's
+        return raw.decode("utf-32", errors="replace")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16", errors="replace")
     sample = raw[:_WIDE_SAMPLE]
@@ -123,10 +129,15 @@ def decode_bytes(raw: bytes) -> str:
         return damaged
     if _looks_binary(raw):
         raise InputError("looks like a binary file, not text")
-    matches = list(from_bytes(raw))
-    if any(m.encoding not in _EAST_ASIAN_CODECS for m in matches):
-        # A code page's reading is there too: an East Asian one counts only if its characters run on.
-        matches = [m for m in matches if m.encoding not in _EAST_ASIAN_CODECS or _runs_on(str(m))]
+    # Wide text (UTF-16, UTF-32) was looked for above, by its BOM or its NUL bytes; the detector's
+    # UTF-16 readings of bytes with neither are short code-page texts of an even length ("\xc7a va?").
+    found = [m for m in from_bytes(raw) if not m.encoding.startswith(_WIDE_CODECS)]
+    # An East Asian reading counts only if its characters run on: Latin text in a code page read so
+    # gives lone characters between ASCII words ("S緌 Paulo"), the more often the shorter the text.
+    matches = [m for m in found if m.encoding not in _EAST_ASIAN_CODECS or _runs_on(str(m))]
+    if found and not matches:
+        # The detector offered East Asian readings only, none of them running on: a short Latin text.
+        return best_latin_reading(raw, raw.decode("cp1252", errors="replace"))
     best = matches[0] if matches else None
     if best is None or best.encoding not in _EAST_ASIAN_CODECS:
         # Nothing fits, or a single-byte code page does: a Chinese, Japanese or Korean page with a
@@ -227,7 +238,7 @@ def decode_html(raw: bytes, declared: str | None = None) -> str:
     declaration). Never raises on text: bytes no encoding maps are
     replaced. Binary bytes raise :class:`InputError`, as for text files.
     """
-    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, *_BOMS_UTF32)):
         return decode_bytes(raw)
     meta = _META_CHARSET.search(raw[:_HEAD_BYTES])
     for name in (declared, meta.group(1).decode("ascii", errors="replace") if meta else None):
