@@ -17,11 +17,12 @@ import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument
 from .formats import InputFormat, format_of, is_input_file, unread_message
-from .readers import count_lines, read_bytes, read_json, read_path, read_stream
+from .readers import count_lines, document_id, read_bytes, read_json, read_path, read_stream
 from .warc import SkippedRecords, count_pages
 
 
@@ -103,24 +104,38 @@ def iter_documents(
         path = Path(name)
         if path.is_dir():
             for file in input_files(path):
+                if isinstance(file, UnlistedDirectory):
+                    message = f"{file.path}: cannot list this directory ({file.reason}): its pages are not labelled"
+                    yield FailedDocument(document_id(file.path, path), "InputError", message)
+                    continue
                 yield from read_path(file, fmt, id_root=path, skipped=skipped, max_chars=max_chars)
         else:
             yield from read_path(path, fmt, skipped=skipped, max_chars=max_chars)
 
 
-def input_files(directory: Path) -> Iterator[Path]:
+class UnlistedDirectory(NamedTuple):
+    """A directory under an input whose listing could not be read: its pages cannot be labelled."""
+
+    path: Path
+    reason: str
+
+
+def input_files(directory: Path) -> Iterator[Path | UnlistedDirectory]:
     """The files to label under ``directory``, in sorted path order, found lazily.
 
     One directory's listing is held at a time (not the whole tree), so a
-    tree of millions of pages starts at once and in little memory.
+    tree of millions of pages starts at once and in little memory. A
+    subdirectory that cannot be listed (no permission) comes as an
+    :class:`UnlistedDirectory` in its place, for its error record.
     """
     try:
         with os.scandir(directory) as entries:
             # Symlinked directories are not followed (as rglob does not): a link
             # to an ancestor would otherwise list the same files again and again.
             listing = sorted((entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries)
-    except OSError:
-        return  # an unreadable subdirectory: check_inputs vets the top one
+    except OSError as error:
+        yield UnlistedDirectory(directory, error.strerror or str(error))
+        return
     for name, is_dir in listing:
         path = directory / name
         if is_dir:
@@ -147,7 +162,7 @@ def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) 
         if not path.is_dir() and not _is_regular(path):
             return None
         for file in input_files(path) if path.is_dir() else [path]:
-            total += _count_file(file, format_of(file, fmt))
+            total += 1 if isinstance(file, UnlistedDirectory) else _count_file(file, format_of(file, fmt))
     return total
 
 

@@ -87,7 +87,7 @@ def count_lines(path: Path) -> int:
     return lines + (last != b"\n")
 
 
-def _document_id(path: Path, id_root: Path | None) -> str:
+def document_id(path: Path, id_root: Path | None) -> str:
     relative = path.relative_to(id_root) if id_root is not None else Path(path.name)
     name = relative.as_posix()
     for suffix in reversed(relative.suffixes):
@@ -114,7 +114,7 @@ def read_path(
     character of ``max_chars`` (JSON's longest escape), which is read past.
     """
     kind = format_of(path, fmt)
-    doc_id = _document_id(path, id_root)
+    doc_id = document_id(path, id_root)
     if kind is None:
         yield FailedDocument(doc_id, "InputError", unread_message(path))
         return
