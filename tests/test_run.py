@@ -576,3 +576,41 @@ def test_a_worker_process_leaves_its_model_out_of_the_garbage_collectors_full_pa
     model_file.write_bytes(pickle.dumps(tiny_model))
     with ProcessPoolExecutor(1, get_context("spawn"), initializer=_start_worker, initargs=(str(model_file),)) as pool:
         assert pool.submit(gc.get_freeze_count).result(timeout=120) > 10_000
+
+
+KILLED_MAIN = """
+import os, signal, sys, time
+from classifier.run.ordered import Isolation
+from classifier.run.workers import WorkerPool
+
+if __name__ == "__main__":
+    pool = WorkerPool({"a": "model"}, 2, Isolation(probe=lambda: None, stand_in=lambda item: None))
+    futures = [pool._executor.submit(time.sleep, 120) for _ in range(2)]
+    time.sleep(4)  # the workers start, read the model and wait on their sleep
+    print(pool._model_file, *pool._executor._processes, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie no one reaps has ended
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads process states from /proc")
+def test_workers_end_and_remove_the_model_file_when_the_main_process_is_killed(tmp_path):
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_MAIN)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    model_file, *pids = done.stdout.split()
+    assert len(pids) == 2
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (any(map(_running, map(int, pids))) or os.path.exists(model_file)):
+        time.sleep(0.2)
+    assert not any(_running(int(pid)) for pid in pids)
+    assert not os.path.exists(model_file)

@@ -8,14 +8,17 @@ started again and the chunks it held go through :func:`~classifier.run.ordered.i
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
 import signal
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import Any
 
 from ..errors import WorkerError
@@ -38,6 +41,7 @@ def _start_worker(model_file: str) -> None:
     """Worker process start: load the model, one native thread, leave Ctrl-C to the main process."""
     global _worker_model
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(model_file)
     with open(model_file, "rb") as handle:
         _worker_model = pickle.load(handle)
     from threadpoolctl import threadpool_limits
@@ -46,6 +50,22 @@ def _start_worker(model_file: str) -> None:
 
     threadpool_limits(1)  # the processes are the parallelism; more threads would fight over the cores
     freeze_loaded()
+
+
+def _end_with_parent(model_file: str) -> None:
+    """Exit, removing the model file, when the main process dies without closing the pool (``kill -9``,
+    the out-of-memory killer): a worker waiting for work would never hear of it, and live on."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always set in a spawned worker
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        with contextlib.suppress(OSError):
+            os.unlink(model_file)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="storyfilter-parent-watch", daemon=True).start()
 
 
 def _run_in_worker(task: Task, chunk: list, *args: Any) -> Any:
@@ -64,6 +84,8 @@ class WorkerPool:
     pool is then started again and those chunks run again, one at a time,
     through :func:`isolate`: a page that crashes the labeller gets an
     error record and cannot stop a run (nor meet a resumed run again).
+    Workers whose main process dies without closing the pool exit, and
+    remove the model file.
     """
 
     def __init__(self, model, workers: int, isolation: Isolation) -> None:
