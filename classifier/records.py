@@ -105,6 +105,8 @@ class LabeledDocument:
     story_text: str | None = field(default=None, repr=False)
     language: str | None = None
     title: str | None = None
+    # Read back from a record written without its segments: written again without them.
+    without_segments: bool = field(default=False, repr=False)
 
     @property
     def story(self) -> str:
@@ -147,22 +149,25 @@ class LabeledDocument:
             story_text=story,
             language=language,
             title=title,
+            without_segments="segments" not in record,
         )
 
-    def carries(self, wanted: Iterable[str], min_score: float | None = None) -> bool:
-        """Whether the story carries any of the ``wanted`` topics.
+    def carries(self, wanted: str | Iterable[str], min_score: float | None = None) -> bool:
+        """Whether the story carries any of the ``wanted`` topics (a topic's name, or several).
 
         With ``min_score``, a topic carried is one whose probability is at
         least that; without, one among the tags.
         """
+        if isinstance(wanted, str):
+            wanted = (wanted,)
         if min_score is None:
             return not set(wanted).isdisjoint(self.tags)
         return any(self.topics.get(topic, 0.0) >= min_score for topic in wanted)
 
     def to_record(self, segments: bool = True) -> dict:
-        """The output record of SPEC.md (``segments=False`` leaves them out)."""
+        """The output record of SPEC.md (``segments=False`` leaves them out, as does a record read without them)."""
         record, rest = self._record_parts()
-        if segments:
+        if segments and not self.without_segments:
             record["segments"] = [s.to_record() for s in self.segments]
         record.update(rest)
         return record
@@ -180,7 +185,7 @@ class LabeledDocument:
             When a score or a field carried through holds NaN or Infinity, as ``json.dumps`` does.
         """
         record, rest = self._record_parts()
-        if not segments:
+        if not segments or self.without_segments:
             record.update(rest)
             return _ENCODE(record) + "\n"
         items = ", ".join(map(_segment_json, self.segments))

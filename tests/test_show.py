@@ -145,3 +145,15 @@ def test_a_lone_surrogate_is_shown_as_the_replacement_character(tiny_model_path,
         result = show(str(shown), "--model", str(tiny_model_path))
         assert result.exit_code == 0, result.output
         assert "said \ufffd the raid" in result.stdout and "s\ufffd" in result.stdout
+
+
+def test_blank_rows_stand_only_where_the_page_has_blank_lines(tiny_model_path, tmp_path):
+    page = tmp_path / "crlf.txt"  # line ends CRLF, a trailing space, an indented line, one blank line
+    page.write_bytes(
+        b"Headline of the page \r\nThe first line of the story.\r\n  The second, indented.\r\n\r\nMore.\r\n"
+    )
+    labelled = tmp_path / "crlf.jsonl"
+    runner.invoke(app, ["label", str(page), "-o", str(labelled), "--with-text", "--model", str(tiny_model_path)])
+    for shown in (show(str(page), "--model", str(tiny_model_path)), show(str(labelled))):
+        rows = shown.stdout.split("\u2500" * 80)[-1].strip("\n").splitlines()
+        assert [bool(MARGIN.match(row)) for row in rows] == [True, True, True, False, True], shown.stdout

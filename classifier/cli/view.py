@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..records import FailedDocument, Label, LabeledDocument
+from ..segment.text import Segment
 
 CHROME_STYLE = "dim"
 STORY_STYLE = ""
@@ -60,22 +61,33 @@ def header(document: LabeledDocument, thresholds: Mapping[str, float] | None = N
 def page_lines(document: LabeledDocument, only: Label | None = None) -> Table:
     """Every segment on its own row: its score in the margin, its text wrapped beside it.
 
-    A gap of more than one character between two segments (a blank line in
-    the page) is kept as an empty row; with ``only``, just that label's rows.
+    A blank line of the page between two segments is kept as an empty row
+    (as the splitter counted it, or, for a record read back, as its text
+    shows it); with ``only``, just that label's rows.
     """
     table = Table.grid(padding=(0, 1, 0, 0))
     table.add_column(width=MARGIN - 1, justify="right", no_wrap=True)
     table.add_column(ratio=1, overflow="fold")
-    previous_end = None
+    previous = None
     for scored in document.segments:
         if only is not None and scored.label is not only:
             continue
-        if previous_end is not None and only is None and scored.segment.start - previous_end > 1:
+        if previous is not None and only is None and _blank_between(document.text, previous, scored.segment):
             table.add_row("", "")
-        previous_end = scored.segment.end
+        previous = scored.segment
         style = STORY_STYLE if scored.label is Label.STORY else CHROME_STYLE
         table.add_row(Text(f"{scored.score:.2f}", style=CHROME_STYLE), Text(printable(scored.text), style=style))
     return table
+
+
+def _blank_between(text: str | None, previous: Segment, segment: Segment) -> bool:
+    """Whether a blank line stands between two segments: the splitter's count, else two line ends in the text."""
+    if segment.gap:
+        return True
+    if text is None:  # a record read back without its text: where its lines end is not known
+        return False
+    between = text[previous.end : segment.start]
+    return between.count("\n") > 1 or ("\n" not in between and between.count("\r") > 1)
 
 
 def document_view(
