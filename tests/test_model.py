@@ -156,6 +156,37 @@ def test_labelling_runs_the_native_thread_pools_at_one_thread_unless_asked(tiny_
     assert set(seen[-1].values()) == {2}
 
 
+def test_label_chunk_takes_what_label_many_takes(tiny_model, harbour_text):
+    from classifier.records import FailedDocument
+
+    results = tiny_model.label_chunk([{"id": "a", "text": harbour_text}, harbour_text, None, b"x"])
+    assert [r.id for r in results] == ["a", "1", "2", "3"]
+    assert [(s.text, s.label, s.score) for s in results[0].segments] == [
+        (s.text, s.label, s.score) for s in results[1].segments
+    ]
+    assert results[0].segments
+    assert all(isinstance(r, FailedDocument) and "give a Document" in r.message for r in results[2:])
+
+
+def test_overlapping_calls_put_the_native_pools_back_as_they_were():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from classifier.model.threads import native_threads
+
+    def threads():
+        return {pool["user_api"]: pool["num_threads"] for pool in threadpool_info()}
+
+    with threadpool_limits(2):
+        before = threads()
+        first, second = native_threads(1), native_threads(1)
+        first.__enter__()
+        second.__enter__()  # another thread's call starts while the first runs ...
+        first.__exit__(None, None, None)  # ... and outlives it
+        assert set(threads().values()) == {1}  # still limited for the call that runs
+        second.__exit__(None, None, None)
+        assert threads() == before  # not the first call's limit, which the second saw when it started
+
+
 def test_threads_labelling_at_once_share_one_pause_of_the_collector(tiny_model, harbour_text):
     import gc
     import threading

@@ -291,12 +291,23 @@ def test_filter_cli_on_raw_pages_and_on_label_records(tiny_model_path, tmp_path)
     assert unknown.exit_code == 2 and "unknown topic" in unknown.stderr
 
 
+def test_one_topic_may_be_named_by_a_string(tiny_model):
+    doc = tiny_model.label(RAID, id="raid")
+    tag = doc.tags[0] if doc.tags else tiny_model.tag_names[0]
+    assert doc.carries(tag) == doc.carries([tag]) == (tag in doc.tags)
+    assert doc.carries(tag, min_score=0.0) and tiny_model.check_topics(tag) == {tag}
+    assert [d.id for d in tiny_model.filter([RAID], topics=tag, min_score=0.0)] == ["0"]
+
+
 def test_label_records_read_back_as_labelled_documents(tiny_model):
     doc = tiny_model.label(RAID, id="raid")
     again = LabeledDocument.from_record(json.loads(json.dumps(doc.to_record())))
     assert again.story == doc.story and again.topics == pytest.approx(doc.topics, abs=1e-4) and again.tags == doc.tags
     short = LabeledDocument.from_record(doc.to_record(segments=False))
     assert short.story == doc.story and short.segments == ()
+    # Written again (by filter, by label passing it through) without segments, as it came.
+    assert short.to_record() == doc.to_record(segments=False)
+    assert json.loads(short.json_line()) == doc.to_record(segments=False)
 
 
 def test_evaluate_reports_per_tag_scores_on_news_items(tiny_model_path, tmp_path):

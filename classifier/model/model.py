@@ -121,10 +121,14 @@ class Model:
             return label_texts(self, [Document(id=id, text=text)])[0]
 
     def label_chunk(
-        self, chunk: Sequence[Document | LabeledDocument | FailedDocument]
+        self, chunk: Sequence[Document | LabeledDocument | FailedDocument | dict | str]
     ) -> list[LabeledDocument | FailedDocument]:
-        """Label a chunk of documents at once, in order (see :func:`~classifier.model.labelling.label_chunk`)."""
-        return label_chunk(self, chunk)
+        """Label a chunk of documents at once, in order (see :func:`~classifier.model.labelling.label_chunk`).
+
+        The chunk may hold what :meth:`label_many` takes (text strings, dicts); anything else gets a
+        :class:`FailedDocument` in its place.
+        """
+        return label_chunk(self, list(as_documents(chunk)))
 
     def label_many(
         self,
@@ -162,8 +166,8 @@ class Model:
         """The topics this model tags (empty without a topic stage)."""
         return tuple(str(tag) for tag in self.topic_classifier.classes_) if self.topic_classifier is not None else ()
 
-    def check_topics(self, topics: Iterable[str]) -> set[str]:
-        """The wanted topics as a set, once checked against the model's tags.
+    def check_topics(self, topics: str | Iterable[str]) -> set[str]:
+        """The wanted topics as a set, once checked against the model's tags (a string is one topic).
 
         Raises
         ------
@@ -172,7 +176,7 @@ class Model:
         InputError
             When a topic is not one the model tags.
         """
-        wanted = set(topics)
+        wanted = {topics} if isinstance(topics, str) else set(topics)
         if not self.tag_names:
             raise ModelError(f"{self.model_id} has no topic stage: train one with topic-labelled data")
         unknown = wanted - set(self.tag_names)
@@ -185,7 +189,7 @@ class Model:
     def filter(
         self,
         records: Iterable[Document | LabeledDocument | FailedDocument | dict | str],
-        topics: Iterable[str],
+        topics: str | Iterable[str],
         min_score: float | None = None,
         chunk_size: int = DEFAULT_CHUNK,
         *,
@@ -193,7 +197,7 @@ class Model:
         scheduler: str | None = None,
         skip_failures: bool = False,
     ) -> Iterator[LabeledDocument | FailedDocument]:
-        """Keep the documents whose story carries any of ``topics``: a lazy pipeline stage.
+        """Keep the documents whose story carries any of ``topics`` (a topic's name, or several): a lazy pipeline stage.
 
         ``records`` may hold raw pages (:class:`Document`, a text string, or
         a dict with ``text``), which are labelled on the way, and documents

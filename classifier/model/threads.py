@@ -12,6 +12,7 @@ environment sets the default of every process (the CLI's, the service's).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -35,8 +36,32 @@ def _controller():
     return ThreadpoolController()
 
 
+# Calls that label at once from several threads of a process share one limit: the first to start
+# records the pools' own settings, and the last to end puts them back (a call that ended in between
+# would put back another call's limit, and leave the process at one thread).
+_lock = threading.Lock()
+_calls = 0
+_first = None
+
+
 @contextmanager
 def native_threads(count: int | None = None) -> Iterator[None]:
-    """Limit the native thread pools to ``count`` threads (the default when None) while inside."""
-    with _controller().limit(limits=count or default_threads()):
+    """Limit the native thread pools to ``count`` threads (the default when None) while inside.
+
+    Calls may overlap (threads of one program labelling at once): the
+    pools' own settings come back when the last of them ends.
+    """
+    global _calls, _first
+    with _lock:
+        limiter = _controller().limit(limits=count or default_threads())
+        if _calls == 0:
+            _first = limiter
+        _calls += 1
+    try:
         yield
+    finally:
+        with _lock:
+            _calls -= 1
+            if _calls == 0:
+                _first.restore_original_limits()
+                _first = None
