@@ -228,6 +228,30 @@ def test_a_large_request_whose_handler_is_cancelled_is_not_labelled_to_the_end()
     assert len(model.chunks) < 10  # of the 20 batches the whole request would take
 
 
+def test_a_client_that_does_not_read_its_answer_holds_its_labelling_back():
+    from classifier.service.batcher import UNSENT_PARTS
+
+    model = CountingModel(load_model())
+
+    async def scenario():
+        labeller = Labeller(model, batch_size=2, gather=0.0)
+        labeller.start()
+        answer = labeller.stream(documents("s", 40))
+        parts = [await answer.__anext__()]  # then reads nothing for a while
+        await asyncio.sleep(0.5)
+        labelled_while_unread = len(model.chunks)
+        other = await labeller.records(documents("o", 3))  # another request goes on meanwhile
+        parts += [part async for part in answer]  # reads the rest
+        await labeller.stop()
+        return labelled_while_unread, other, parts
+
+    labelled_while_unread, other, parts = run(scenario())
+    assert labelled_while_unread <= 1 + UNSENT_PARTS  # of the 20 batches the request takes
+    assert [json.loads(line)["id"] for line in other.lines.splitlines()] == ["o0", "o1", "o2"]
+    ids = [json.loads(line)["id"] for part in parts for line in part.lines.splitlines()]
+    assert ids == [f"s{i}" for i in range(40)]
+
+
 def test_empty_requests_need_no_batch():
     model = CountingModel(load_model())
 

@@ -216,3 +216,29 @@ def test_sigterm_answers_the_request_in_hand_refuses_new_ones_and_exits_0(tmp_pa
         assert process.wait(30) == 0
     assert answered["status"] == 200
     assert "Traceback" not in log.read_text()
+
+
+def test_a_body_still_arriving_when_the_server_stops_is_answered_503_not_500():
+    import asyncio
+
+    from classifier.service.bodies import read_body
+    from classifier.service.errors import RequestError
+
+    class Uploading:
+        def __init__(self):
+            self.headers = {"content-length": "100"}
+
+        async def stream(self):
+            yield b'{"id": "a",'
+            await asyncio.Event().wait()  # the rest never comes
+
+    async def scenario():
+        reading = asyncio.create_task(read_body(Uploading(), limit=1000, timeout=60))
+        await asyncio.sleep(0.05)
+        reading.cancel()  # what the server does to its requests when its grace period is over
+        with pytest.raises(RequestError) as refused:
+            await reading
+        return refused.value
+
+    refused = asyncio.run(scenario())
+    assert refused.status == 503 and "stopped before the body arrived" in refused.message

@@ -26,6 +26,9 @@ from .options import DEFAULT_GATHER
 
 # Bytes the event loop parses, joins or copies itself (a few ms at most); more go to a thread.
 LOOP_BYTES = 2**20
+# Parts of a request's answer labelled and not yet taken by its client, beyond which its next piece
+# waits: a client that does not read its answer holds its labelling back, not the server's memory.
+UNSENT_PARTS = 2
 
 log = logging.getLogger("storyfilter.serve")
 
@@ -105,6 +108,8 @@ class Labeller:
     a request of more is labelled a batch at a time, taking turns with the
     others, so that one large request does not hold up the small ones
     behind it, and its records go out a batch at a time (:meth:`stream`).
+    A request whose client has not taken :data:`UNSENT_PARTS` of them
+    yet gets no more labelled until it does.
     """
 
     def __init__(self, model: Model, batch_size: int = DEFAULT_CHUNK, gather: float = DEFAULT_GATHER) -> None:
@@ -179,6 +184,8 @@ class Labeller:
         try:
             while True:
                 while job.ready:
+                    if len(job.ready) >= UNSENT_PARTS:
+                        self._arrived.set()  # taking a part lets its next piece be labelled: wake the batches
                     yield job.ready.popleft()
                 if job.done.done():
                     job.done.result()  # raises the failure, if any
@@ -200,7 +207,9 @@ class Labeller:
             await self._gathered(expected)
             try:
                 self._in_flight = self._next_batch()
-                if not self._in_flight:
+                if not self._in_flight:  # every request waits for its client to take its records
+                    self._arrived.clear()
+                    await self._arrived.wait()
                     continue
                 outcomes = await loop.run_in_executor(self._thread, _label_pieces, self.model, self._in_flight)
                 answered = set()
@@ -235,10 +244,14 @@ class Labeller:
     def _next_batch(self) -> list[_Piece]:
         """Up to ``batch_size`` documents and ``budget`` segments (one document at least), a piece of each request in turn."""
         pieces: list[_Piece] = []
+        held: list[_Request] = []  # their clients have not taken what was labelled for them
         room, budget = self.batch_size, self.budget
         while self._jobs and room > 0:
             job = self._jobs.popleft()
             if job.done.done():  # failed already, or its client went away
+                continue
+            if len(job.ready) >= UNSENT_PARTS:
+                held.append(job)
                 continue
             end = job.taken
             while end < len(job.documents) and end - job.taken < room:
@@ -257,6 +270,7 @@ class Labeller:
             pieces.append(_Piece(job, piece))
             if job.taken < len(job.documents):
                 self._jobs.append(job)  # its next piece comes after the others' turn
+        self._jobs.extendleft(reversed(held))  # in their turn again once their clients read
         return pieces
 
     @staticmethod

@@ -49,6 +49,10 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
         await asyncio.wait_for(receive(), timeout)
     except asyncio.TimeoutError:
         raise RequestError(408, f"the body did not arrive within {timeout:g} s", {"Connection": "close"}) from None
+    except asyncio.CancelledError:
+        # Nothing of ours cancels a body being read: the server is stopping, and its grace period is over.
+        stopped = "the server stopped before the body arrived: send it again"
+        raise RequestError(503, stopped, {"Connection": "close"}) from None
     return b"".join(chunks)
 
 
