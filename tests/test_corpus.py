@@ -41,6 +41,56 @@ def test_training_jsonl_maps_spans_to_segments(tmp_path):
     assert doc.labels == (UNLABELLED, Label.STORY)
 
 
+def test_a_span_over_several_lines_labels_each_of_them_and_one_of_white_space_is_refused(tmp_path):
+    text = "Menu\n\nA story line.\nAnd its second line.\nShare\n"
+    second_end = text.index("\nShare")
+    record = {"id": "p", "site": "s", "text": text, "segments": [{"start": 6, "end": second_end, "label": "story"}]}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    [doc] = list(read_training_jsonl(path))
+    assert doc.labels == (UNLABELLED, Label.STORY, Label.STORY, UNLABELLED)
+    record["segments"] = [{"start": 4, "end": 6, "label": "story"}]  # the blank line between two lines
+    path.write_text(json.dumps(record) + "\n")
+    with pytest.raises(TrainingDataError, match=r"t\.jsonl:1: segment 4-6 holds no text"):
+        list(read_training_jsonl(path))
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"page_type": ["article"]}, "'page_type' must be a string, not list"),
+        ({"story": 123}, "'story' must be a string, not int"),
+        ({"html": 5}, "'html' must be a string, not int"),
+        ({"segments": 5}, "'segments' must be a list of spans"),
+        ({"segments": [{"start": 0.9, "end": 4, "label": "chrome"}]}, "bad segment"),
+        ({"segments": [{"start": 0, "end": 4, "label": None}]}, "bad segment"),
+    ],
+)
+def test_fields_of_the_wrong_type_are_refused_with_the_file_and_line(change, words, tmp_path):
+    record = {"id": "p", "site": "s", "text": "Menu\nA story line.\n", **change}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    with pytest.raises(TrainingDataError, match=re.escape("t.jsonl:1: ") + ".*" + re.escape(words)):
+        list(read_training_jsonl(path))
+
+
+def test_sources_of_the_same_file_name_keep_apart(tmp_path):
+    from classifier.corpus.documents import source_names
+
+    a, b, c = tmp_path / "a" / "test.jsonl", tmp_path / "b" / "test.jsonl", tmp_path / "train.jsonl"
+    assert source_names([a, b, c]) == {a: str(a), b: str(b), c: "train.jsonl"}
+
+
+def test_a_web_corpus_index_line_without_an_id_is_refused_with_its_line(tmp_path):
+    from classifier.corpus.webpages import read_web_pages
+
+    (tmp_path / "html").mkdir()
+    for bad in ('{"url": "https://example.com/a"}', '["not", "an", "object"]'):
+        (tmp_path / "pages.jsonl").write_text(bad + "\n")
+        with pytest.raises(TrainingDataError, match=r"pages\.jsonl:1: each line is an object with the page's 'id'"):
+            list(read_web_pages(tmp_path))
+
+
 def test_a_text_page_with_its_story_and_no_spans_is_labelled_by_the_story(tmp_path):
     text = "Home | News\nTroops entered the town at dawn on Monday.\nResidents stayed indoors all day.\nSubscribe now\n"
     record = {

@@ -122,3 +122,31 @@ def test_the_site_bootstrap_needs_two_sites():
 
     with pytest.raises(ValueError, match="one site"):
         site_bootstrap_interval([PageScore(1.0, 1.0)] * 3, [PageScore(0.5, 0.5)] * 3, ["a"] * 3)
+
+
+def test_a_page_the_model_cannot_label_stops_the_evaluation_with_a_clear_error():
+    from classifier.errors import InputError
+    from classifier.records import FailedDocument
+
+    documents = tiny_documents()[:2]
+
+    class Refusing:
+        def label_many(self, inputs):
+            for page in inputs:
+                yield FailedDocument(page.id, "TooLargeError", "the document has more than 100,000 segments")
+
+    with pytest.raises(InputError, match="the model cannot label this page \\(TooLargeError: the document has more"):
+        evaluate_documents(Refusing(), documents)
+
+
+def test_gold_files_of_the_same_name_are_scored_as_two_sources(tmp_path):
+    import json
+
+    from classifier.evaluation.evaluate import read_gold
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        record = {"id": folder, "text": "Menu\nA line of story.\n", "story": "A line of story."}
+        (tmp_path / folder / "test.jsonl").write_text(json.dumps(record) + "\n")
+    documents = read_gold([tmp_path / "a" / "test.jsonl", tmp_path / "b" / "test.jsonl"])
+    assert [d.corpus for d in documents] == [str(tmp_path / "a" / "test.jsonl"), str(tmp_path / "b" / "test.jsonl")]

@@ -105,6 +105,60 @@ def test_a_rare_tag_is_refused_before_any_fitting(tagged_rows, tmp_path, monkeyp
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("sites", [3, 6])
+def test_pages_whose_sites_cannot_be_split_in_folds_are_refused_before_any_fitting(sites, tmp_path, monkeypatch):
+    rows = []
+    for n in range(24):
+        site = n % sites
+        # With 6 sites, two of them label only story and the rest only chrome: a fold is left without story.
+        label = "story" if (sites == 6 and site < 1) else ("chrome" if sites == 6 else ["story", "chrome"][n % 2])
+        rows.append(
+            {
+                "id": f"p{n}",
+                "site": f"s{site}",
+                "text": f"A line {n} of the page.\n",
+                "segments": [{"start": 0, "end": 21 + len(str(n)), "label": label}],
+            }
+        )
+    rows += [dict(row, id=f"{row['id']}{copy}") for copy in "bc" for row in rows]  # enough of each label in all
+    data = write_jsonl(tmp_path / "few-sites.jsonl", rows)
+
+    def no_fitting(*_):
+        raise AssertionError("fitted before the data was checked")
+
+    monkeypatch.setattr(fit, "_fit", no_fitting)
+    result = train(data, "--out", tmp_path / "m.model", cache=tmp_path / "c")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    if sites == 3:
+        assert "come from 3 site(s)" in result.stderr and "at least 5 sites" in result.stderr
+    else:
+        assert "leave a fold of their 5 (split by site) without story segments" in result.stderr
+
+
+def test_a_tag_a_fold_of_the_threshold_split_leaves_too_rare_is_refused():
+    from classifier.errors import TrainingDataError
+    from classifier.training.checks import check_topic_folds
+
+    tags = [["militia"] if n < MIN_TAG_EXAMPLES else [] for n in range(200)]  # as many as check_tags asks
+    for seed in (0, 1, 27, 29):
+        check_topic_folds(tags, seed)
+    with pytest.raises(TrainingDataError) as refused:  # this seed's folds put 6 of the 10 in one fold
+        check_topic_folds(tags, 28)
+    assert "tag 'militia': a fold of the topic stage's threshold split (seed 28) leaves 4" in str(refused.value)
+    assert "try another --seed" in str(refused.value)
+
+
+def test_data_whose_stories_carry_no_tag_trains_no_topic_stage(tagged_rows, tmp_path):
+    from classifier import load_model
+
+    rows = [dict(row, topics=[]) for row in tagged_rows[:24]]
+    out = tmp_path / "m.model"
+    result = train(write_jsonl(tmp_path / "untagged.jsonl", rows), "--out", out, cache=tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    assert "no story of the data carries a topic tag: the model gets no topic stage" in result.stderr
+    assert load_model(out).topic_classifier is None
+
+
 def test_pages_with_too_few_chrome_lines_are_refused(tmp_path):
     data = write_jsonl(
         tmp_path / "story-only.jsonl",

@@ -61,8 +61,8 @@ class TrainingDocument:
         return self.html is not None
 
 
-def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
-    """Read training documents in the JSONL format of SPEC.md.
+def read_training_jsonl(path: Path, name: str | None = None) -> Iterator[TrainingDocument]:
+    """Read training documents in the JSONL format of SPEC.md; ``name`` (else the file's name) is their source.
 
     Raises
     ------
@@ -71,7 +71,14 @@ def read_training_jsonl(path: Path) -> Iterator[TrainingDocument]:
         names the file and line.
     """
     for where, record in _json_lines(path):
-        yield _document_from_record(record, where, source=path.name)
+        yield _document_from_record(record, where, source=name or path.name)
+
+
+def source_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """Each source's name in scores and cards: its file or folder name, or the path as given when
+    another source has that name too (two ``test.jsonl`` of different folders stay apart)."""
+    names = [Path(p).name for p in paths]
+    return {Path(p): (str(p) if names.count(Path(p).name) > 1 else Path(p).name) for p in paths}
 
 
 def _json_lines(path: Path) -> Iterator[tuple[str, object]]:
@@ -149,6 +156,7 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
         record = {k: v for k, v in record.items() if k not in ("story", "topics")}
         if isinstance(record.get("tags"), list):
             record["topics"] = record["tags"]
+    _check_types(record, where)
     text, html = record.get("text"), record.get("html")
     if isinstance(html, str):  # the HTML wins over a rendering beside it, as in labelling
         return _html_document_from_record(record, html, where, source)
@@ -199,6 +207,13 @@ def _html_document_from_record(record: dict, html: str, where: str, source: str)
     )
 
 
+def _check_types(record: dict, where: str) -> None:
+    """Refuse fields that are there but not of their type (read as they are, they would fail later, or mislead)."""
+    for name in ("html", "text", "story", "page_type", "language"):
+        if record.get(name) is not None and not isinstance(record[name], str):
+            raise TrainingDataError(f"{where}: {name!r} must be a string, not {type(record[name]).__name__}")
+
+
 def _language_of(record: dict) -> str | None:
     language = record.get("language")
     return language if isinstance(language, str) and language else None
@@ -220,24 +235,41 @@ def _labels_of(record: dict, text: str, segments: Sequence[Segment], where: str)
 
 
 def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: str) -> list[int]:
-    """Labels from a record's ``segments`` spans; lines no span starts are unknown."""
+    """Labels from a record's ``segments`` spans; lines no span covers are unknown.
+
+    A span starts a non-empty line (after any white space it holds) and
+    labels every line that starts before its end: one line, or several.
+    """
     labels = [UNLABELLED] * len(segments)
     spans = record.get("segments")
     if spans is not None:
+        if not isinstance(spans, list):
+            raise TrainingDataError(f"{where}: 'segments' must be a list of spans")
         by_start = {segment.start: i for i, segment in enumerate(segments)}
         for span in spans:
             try:
-                start, end, label = int(span["start"]), int(span["end"]), Label.parse(span["label"])
-            except (KeyError, TypeError, ValueError) as error:
+                start, end, label = _offset(span["start"]), _offset(span["end"]), Label.parse(span["label"])
+            except (KeyError, TypeError, ValueError, TrainingDataError) as error:
                 raise TrainingDataError(f"{where}: bad segment {span!r} ({error})") from None
             if not 0 <= start < min(end, len(text)):  # (an end past the text, a last line break, is let be)
                 raise TrainingDataError(
                     f"{where}: segment {start}-{end} is not a span of 'text' ({len(text)} characters)"
                 )
+            if not text[start:end].strip():
+                raise TrainingDataError(f"{where}: segment {start}-{end} holds no text, only white space")
             # Labelled spans may include the line's surrounding whitespace.
             stripped_start = start + len(text[start:end]) - len(text[start:end].lstrip())
             index = by_start.get(stripped_start)
             if index is None:
                 raise TrainingDataError(f"{where}: segment {start}-{end} does not start a non-empty line of 'text'")
-            labels[index] = int(label)
+            while index < len(segments) and segments[index].start < end:
+                labels[index] = int(label)
+                index += 1
     return labels
+
+
+def _offset(value: object) -> int:
+    """A span's character offset: a whole number (``0.9`` is not read as 0)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"offsets are whole numbers, not {value!r}")
+    return value

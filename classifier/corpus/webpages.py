@@ -137,9 +137,14 @@ def _read_index(root: Path) -> Iterator[dict]:
         for number, line in enumerate(handle, 1):
             if line.strip():
                 try:
-                    yield json.loads(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError as error:
                     raise TrainingDataError(f"{root}/pages.jsonl:{number}: {error.msg}") from None
+                if not isinstance(record, dict) or not isinstance(record.get("id"), (str, int)):
+                    raise TrainingDataError(
+                        f"{root}/pages.jsonl:{number}: each line is an object with the page's 'id' (its html/ID.html.gz)"
+                    )
+                yield record
 
 
 def _rendered(html: str, renderer: str, cache: Path | None) -> str:

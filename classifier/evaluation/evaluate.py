@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ..corpus.documents import TrainingDocument, read_training_jsonl
+from ..corpus.documents import TrainingDocument, read_training_jsonl, source_names
 from ..corpus.sites import is_held_out
 from ..corpus.webpages import RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import InputError, ModelError
@@ -91,7 +91,10 @@ def evaluate_documents(model: Model, documents: Iterable[TrainingDocument]) -> E
     right = total = 0
     for document, result in zip(documents, model.label_many(inputs)):
         if not isinstance(result, LabeledDocument):
-            raise RuntimeError(f"{document.id}: {result.message}")
+            raise InputError(
+                f"{document.id}: the model cannot label this page ({result.error_type}: {result.message}); "
+                "evaluate scores every page it is given: leave it out"
+            )
         mistakes = []
         known = 0
         page_text = result.text if result.text is not None else document.text
@@ -188,13 +191,14 @@ def read_gold(
         When a path is neither, or nothing is left to evaluate.
     """
     documents: list[TrainingDocument] = []
+    names = source_names(paths)
     for path in paths:
         if is_web_page_corpus(path):
             for document in read_web_pages(path, renderers=renderers or RENDERERS[:1], cache=cache):
                 if all_sites or is_held_out(document.site):
                     documents.append(document)
         elif path.is_file():
-            documents.extend(read_training_jsonl(path))
+            documents.extend(read_training_jsonl(path, names[Path(path)]))
         elif path.is_dir():
             raise InputError(
                 f"{path} is a folder but not a web-page corpus (its pages.jsonl and html/ folder): "

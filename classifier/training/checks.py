@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+from sklearn.model_selection import GroupKFold, KFold
+
 from ..corpus.documents import TrainingDocument
 from ..errors import TrainingDataError
 from ..records import Label
@@ -18,6 +21,9 @@ MIN_SEGMENTS_PER_LABEL = 10
 # The least number of examples with a tag, and without it, the topic stage learns a tag from: its
 # thresholds come from 5 folds, each fitted with 5-fold calibration, so every fold needs some of each.
 MIN_TAG_EXAMPLES = 10
+# Folds of the out-of-fold splits: a segment stage's first pass (by site) and the topic stage's
+# thresholds (shuffled); each fold's training part needs both labels, and a tag's examples of both kinds.
+FOLDS = 5
 
 
 def check_segment_labels(documents: Sequence[TrainingDocument], kind: str) -> None:
@@ -53,3 +59,57 @@ def check_tags(tags: Sequence[Sequence[str]]) -> None:
                 f"the topic stage needs at least {MIN_TAG_EXAMPLES} stories with each tag and "
                 f"{MIN_TAG_EXAMPLES} without it: add examples, or leave the tag out of the data"
             )
+
+
+def check_sites(documents: Sequence[TrainingDocument], kind: str) -> None:
+    """Refuse ``kind`` pages whose sites cannot be split as the segment stage splits them.
+
+    Its first pass is scored out of fold, :data:`FOLDS` folds of whole
+    sites: that needs as many sites, and story and chrome segments in the
+    training part of every fold (pages of one site that are all story, and
+    of another all chrome, can leave a fold with one label).
+    """
+    sites = {document.site for document in documents}
+    if len(sites) < FOLDS:
+        raise TrainingDataError(
+            f"the {kind} pages to fit on come from {len(sites)} site(s); the segment stage splits its data "
+            f"by site into {FOLDS} folds, so it needs pages of at least {FOLDS} sites (a JSONL page's "
+            "'site' field; without one, each page is a site of its own)"
+        )
+    site_ids: dict[str, int] = {}
+    for document in documents:  # numbered as training numbers them (fit.assemble), for the same folds
+        site_ids.setdefault(document.site, len(site_ids))
+    labels = np.concatenate([np.asarray(d.labels, dtype=np.int64) for d in documents])
+    groups = np.concatenate([np.full(len(d.labels), site_ids[d.site]) for d in documents])
+    for train, _ in GroupKFold(n_splits=FOLDS).split(labels, labels, groups):
+        found = set(labels[train].tolist())
+        for label in (Label.STORY, Label.CHROME):
+            if int(label) not in found:
+                raise TrainingDataError(
+                    f"the {kind} pages to fit on leave a fold of their {FOLDS} (split by site) without "
+                    f"{label.name.lower()} segments: too few sites label {label.name.lower()} lines; "
+                    "add labelled pages of more sites"
+                )
+
+
+def check_topic_folds(tags: Sequence[Sequence[str]], seed: int) -> None:
+    """Refuse tags that a fold of the topic stage's threshold split would leave with too few examples.
+
+    The stage's thresholds come from :data:`FOLDS` shuffled folds (the
+    split ``--seed`` draws); each fold's fit needs :data:`FOLDS` stories
+    with each tag and as many without it. :func:`check_tags` asks for
+    enough in all; a rare tag can still fall unevenly.
+    """
+    names = sorted({tag for row in tags for tag in row})
+    if not names:
+        return
+    truth = np.array([[name in row for name in names] for row in tags], dtype=bool)
+    for train, _ in KFold(FOLDS, shuffle=True, random_state=seed).split(truth):
+        positives = truth[train].sum(axis=0)
+        for name, count in zip(names, positives):
+            if count < FOLDS or len(train) - count < FOLDS:
+                raise TrainingDataError(
+                    f"tag {name!r}: a fold of the topic stage's threshold split (seed {seed}) leaves "
+                    f"{count} of its {len(train)} stories with it; each fold needs {FOLDS} with it and "
+                    f"{FOLDS} without: add stories with the tag (or try another --seed)"
+                )

@@ -33,7 +33,7 @@ from ..model.segments import MeanOfStages, build_segment_classifier
 from ..records import UNLABELLED
 from ..segment.text import Segment
 from .card import describe, training_card
-from .checks import check_segment_labels, check_tags
+from .checks import check_segment_labels, check_sites, check_tags, check_topic_folds
 from .discussions import COMMENT_MARKS, DISCUSSION_PAGE_TYPES, KEPT_COMMENT_WORDS, teaches_comments
 from .progress import TOPIC_EXAMPLE_WEIGHT, TrainingProgress, duration
 from .sources import read_sources
@@ -177,11 +177,19 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     # thinly to be trusted (their tags stay in the data for a topic model that reads them).
     topic_documents = [d for d in documents if d.topics is not None and d.language in (None, *TOPIC_LANGUAGES)]
     topic_texts, topic_tags = topic_examples(topic_documents)
+    if topic_tags and not any(topic_tags):
+        progress("no story of the data carries a topic tag: the model gets no topic stage")
+        topic_texts, topic_tags = [], []
     check_tags(topic_tags)
+    check_topic_folds(topic_tags, options.seed)
 
     stages = TrainingProgress(progress)
     groups = {"text": texts, "HTML": pages}
     splits = {kind: _validation_split(group, options) for kind, group in groups.items() if group}
+    for kind, (fitting, held, _) in splits.items():
+        check_sites(groups[kind], kind)
+        if held:
+            check_sites(fitting, f"{kind} (to validate: the pages off the validation sites)")
     for kind, (fitting, held, _) in splits.items():
         if held:
             stages.plan(f"{kind}: fitting to validate", _segment_count(fitting) + _segment_count(held))

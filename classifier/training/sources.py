@@ -15,7 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..corpus.documents import TrainingDocument, holds_page_topics, read_page_topics, read_training_jsonl
+from ..corpus.documents import (
+    TrainingDocument,
+    holds_page_topics,
+    read_page_topics,
+    read_training_jsonl,
+    source_names,
+)
 from ..corpus.sites import is_held_out
 from ..corpus.webpages import MARKUP, RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import TrainingDataError
@@ -44,6 +50,7 @@ def read_sources(
 ) -> list[Source]:
     """Read every source: web-page corpora (their held-out sites dropped; HTML too with ``html``) and JSONL files."""
     sources = []
+    names = source_names(paths)
     for path in paths:
         path = Path(path)
         if is_web_page_corpus(path):
@@ -60,7 +67,7 @@ def read_sources(
             sources.append(Source(path, "page-topics", [], _hash_file(path), page_topics=read_page_topics(path)))
         elif path.is_file():
             progress(f"reading {path}")
-            sources.append(Source(path, "jsonl", list(read_training_jsonl(path)), _hash_file(path)))
+            sources.append(Source(path, "jsonl", list(read_training_jsonl(path, names[path])), _hash_file(path)))
         else:
             raise TrainingDataError(f"{path}: not a JSONL file or a web-page corpus directory")
     _give_page_topics(sources, progress)
