@@ -5,9 +5,10 @@ Four measurements, each printed per source and per tag:
 1. **The model** (``--model``, the shipped one by default) through the
    whole pipeline (segment stage, then topic stage) on the items that
    never trained it: the wire items of ``dev.jsonl``, the South Asian
-   reports of ``satp.jsonl`` whose ids say ``satp-dev``, and our 80
+   reports of ``satp.jsonl`` whose ids say ``satp-dev``, our 80
    full-length crime and conflict stories of Latin America and the
-   Caribbean (``--crime``; no model trains on them). An item is fed as
+   Caribbean (``--crime``) and our 260 items of the forces' actions told
+   in other words (``--forces``; no model trains on either). An item is fed as
    ``title + "\\n\\n" + description`` (a report or story as its text).
 2. **Across sources**: the topic stage fitted as training fits it
    (:func:`~classifier.training.topics.train_topics`, thresholds from its
@@ -188,6 +189,12 @@ def main() -> None:
         default=ROOT / "training" / "corpus" / "crime-stories.jsonl",
         help="Our full-length crime and conflict stories (never trained on).",
     )
+    parser.add_argument(
+        "--forces",
+        type=Path,
+        default=ROOT / "training" / "corpus" / "forces-items.jsonl",
+        help="Our items of the forces' actions told in other words (never trained on).",
+    )
     args = parser.parse_args()
     started = time.time()
     model = load_model(args.model)
@@ -209,6 +216,12 @@ def main() -> None:
         scores(crime[1], pipeline_tags(model, crime[0])),
     )
 
+    forces = read_items(args.forces)
+    print_scores(
+        f"our items of the forces' actions in other words ({len(forces[0])})",
+        scores(forces[1], pipeline_tags(model, forces[0])),
+    )
+
     print("2. across sources: the topic stage fitted on one source (and ours), scored on the other")
     print("3. TF-IDF + logistic regression on the same items, same tests")
     directions = (
@@ -228,6 +241,7 @@ def main() -> None:
         REPORT_TAGS,
     )
     print_scores("  TF-IDF: wire + satp-train + ours -> our crime stories", scores(crime[1], tfidf(*full)(crime[0])))
+    print_scores("  TF-IDF: wire + satp-train + ours -> our forces items", scores(forces[1], tfidf(*full)(forces[0])))
 
     print("4. lead against whole story: the same tags?")
     articles = held_out_articles(args.pages, read_page_topics(args.page_topics)) if args.pages else []
