@@ -216,6 +216,19 @@ def test_resume_refuses_to_mix_records_of_another_model_or_shape(tmp_path, tiny_
     assert label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume").exit_code == 0
 
 
+def test_filter_resume_refuses_another_model_or_shape_by_its_side_file(tmp_path, tiny_model_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": n, "text": f"Page {n} of the port."} for n in "abc"])
+    out = tmp_path / "out.jsonl"
+    common = ("--topic", "politics", "--min-score", "0", "--model", str(tiny_model_path))
+    assert runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--no-segments"]).exit_code == 0
+    written = out.read_bytes()
+    result = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume"])
+    assert result.exit_code == 2 and "without segments" in result.stderr and "would mix" in result.stderr
+    assert out.read_bytes() == written  # left as it was
+    done = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume", "--no-segments"])
+    assert done.exit_code == 0 and out.read_bytes() == written
+
+
 def test_prepare_resume_reads_ids_of_every_kind(tmp_path):
     out = tmp_path / "out.jsonl"
     lines = [{"id": "a", "x": 1}, {"id": None, "error": {}}, {"id": "a" * 5000}, {"id": "a"}, {"id": 7}]
@@ -540,7 +553,11 @@ def test_filter_resumes_by_input_position_whatever_the_ids(tmp_path, tiny_model_
     assert json.loads((tmp_path / "whole.jsonl.resume").read_text()) == {
         "documents": len(inputs),
         "size": whole.stat().st_size,
+        "model": "tiny@1",
+        "segments": True,
     }
+    # The records passed through keep their shape (no segments), which says nothing of how the run was made.
+    assert all("segments" not in json.loads(line) for line in whole.read_text().splitlines())
     # An interrupted run: the first 3 inputs done, then killed while writing the next chunk.
     out = tmp_path / "out.jsonl"
     done = write_jsonl(tmp_path / "first.jsonl", inputs[:3])

@@ -211,7 +211,9 @@ def run_label(
                 summary.add(chunk)
                 if options.position_file is not None:
                     size = os.fstat(out.fileno()).st_size  # flushed: what is on disk
-                    write_position(options.position_file, Position(summary.skipped + summary.documents, size))
+                    done = summary.skipped + summary.documents
+                    labeller = getattr(model, "model_id", None)  # what --resume checks the next run against
+                    write_position(options.position_file, Position(done, size, labeller, options.segments))
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
                 if stop.signal is not None:

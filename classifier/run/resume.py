@@ -88,10 +88,13 @@ class FirstDocuments:
 
 @dataclass(frozen=True)
 class Position:
-    """How far a run got: input documents accounted for, and the output's length in bytes then."""
+    """How far a run got: input documents accounted for, and the output's length in bytes then;
+    the model that labelled and whether records hold segments, when known."""
 
     documents: int
     size: int
+    model: str | None = None
+    segments: bool | None = None
 
 
 def side_file(out: Path) -> Path:
@@ -102,7 +105,10 @@ def side_file(out: Path) -> Path:
 def write_position(path: Path, position: Position) -> None:
     """Write the side file whole (a new file moved over the old: never half-written)."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps({"documents": position.documents, "size": position.size}) + "\n", encoding="utf-8")
+    saved: dict = {"documents": position.documents, "size": position.size}
+    if position.model is not None:
+        saved.update(model=position.model, segments=position.segments)
+    partial.write_text(json.dumps(saved) + "\n", encoding="utf-8")
     os.replace(partial, path)
 
 
@@ -224,14 +230,37 @@ def check_same_run(path: Path, model_id: str, segments: bool) -> None:
                 break
         else:
             return
-    before = (record["model"], "segments" in record)
-    if before != (model_id, segments):
+    _refuse_another_run(f"{path}'s records were written", (record["model"], "segments" in record), model_id, segments)
 
-        def said(model: object, with_segments: bool) -> str:
-            return f"{model} {'with' if with_segments else 'without'} segments"
 
-        raise InputError(
-            f"--resume: {path}'s records were written by {said(*before)}; this run would write "
-            f"{said(model_id, segments)}, and the file would mix the two. Resume with the same --model and "
-            "--no-segments as the first run, or write to a new file"
-        )
+def check_same_filter_run(out: Path, model_id: str, segments: bool) -> None:
+    """Refuse to resume ``filter`` into ``out`` when its side file says another model, or segments, wrote it.
+
+    ``filter`` passes records of ``label`` through as they are (their model,
+    their segments or none): its output's records cannot tell how the run
+    was made, and its side file does.
+
+    Raises
+    ------
+    InputError
+        Naming what the interrupted run wrote with and what this run would.
+    """
+    try:
+        saved = json.loads(side_file(Path(out)).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # none (resumed by ids), or not ours: prepare_position_resume says so
+    if isinstance(saved, dict) and "model" in saved:
+        _refuse_another_run(f"{out} was written", (saved["model"], bool(saved.get("segments"))), model_id, segments)
+
+
+def _refuse_another_run(what: str, before: tuple, model_id: str, segments: bool) -> None:
+    if before == (model_id, segments):
+        return
+
+    def said(model: object, with_segments: bool) -> str:
+        return f"{model} {'with' if with_segments else 'without'} segments"
+
+    raise InputError(
+        f"--resume: {what} by {said(*before)}; this run would write {said(model_id, segments)}, and the file "
+        "would mix the two. Resume with the same --model and --no-segments as the first run, or write to a new file"
+    )
