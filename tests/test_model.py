@@ -168,6 +168,17 @@ def test_label_chunk_takes_what_label_many_takes(tiny_model, harbour_text):
     assert all(isinstance(r, FailedDocument) and "give a Document" in r.message for r in results[2:])
 
 
+def test_arguments_of_the_wrong_type_are_refused_with_a_clear_error(tiny_model):
+    from classifier.errors import InputError
+    from classifier.model.model import load_model
+
+    for wrong in ({"threads": "2"}, {"threads": 0}, {"limits": 5}):
+        with pytest.raises(InputError, match="or None, not"):
+            load_model(**wrong)
+    with pytest.raises(InputError, match="min_score is a probability"):
+        list(tiny_model.filter(["A page."], topics=tiny_model.tag_names[0], min_score="0.5"))
+
+
 def test_overlapping_calls_put_the_native_pools_back_as_they_were():
     from threadpoolctl import threadpool_info, threadpool_limits
 

@@ -215,9 +215,11 @@ class Model:
         Raises
         ------
         ModelError, InputError
-            As :meth:`check_topics`.
+            As :meth:`check_topics`; InputError too when ``min_score`` is not a number.
         """
         wanted = self.check_topics(topics)
+        if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))):
+            raise InputError(f"min_score is a probability (a number from 0 to 1) or None, not {min_score!r}")
         labelled = self.label_many(records, chunk_size=chunk_size, workers=workers, scheduler=scheduler)
         for result in labelled:
             if isinstance(result, LabeledDocument):
@@ -281,6 +283,8 @@ def load_model(
 
     Raises
     ------
+    InputError
+        When ``threads`` or ``limits`` is not of its type.
     ModelError
         When the file or its card is missing, the file does not match the
         card's sha256, the card's library versions differ from the running
@@ -288,6 +292,10 @@ def load_model(
         names is run), it is a pickle and ``allow_pickle`` is not set, or
         it cannot be read.
     """
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise InputError(f"threads is a number of native threads (1 or more) or None, not {threads!r}")
+    if limits is not None and not isinstance(limits, DocumentLimits):
+        raise InputError(f"limits is a DocumentLimits or None, not {limits!r}")
     path = Path(path) if path is not None else default_model_path()
     payload, card = read_bundle(path, allow_pickle=allow_pickle)
     for key in ("text_classifier", "html_classifier"):
