@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InputError, TrainingDataError
 from ..inputs.readers import json_line
 from ..records import UNLABELLED, Label, is_label_record
@@ -72,6 +74,13 @@ def read_training_jsonl(path: Path, name: str | None = None) -> Iterator[Trainin
     """
     for where, record in _json_lines(path):
         yield _document_from_record(record, where, source=name or path.name)
+
+
+def site_groups(documents: Sequence[TrainingDocument]) -> np.ndarray:
+    """Each segment's site, numbered in the order the sites first come: the groups of the split by site."""
+    numbers: dict[str, int] = {}
+    per_document = np.array([numbers.setdefault(d.site, len(numbers)) for d in documents], dtype=np.int64)
+    return np.repeat(per_document, [len(d.segments) for d in documents])
 
 
 def source_names(paths: Sequence[Path]) -> dict[Path, str]:

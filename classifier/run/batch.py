@@ -205,6 +205,7 @@ def run_label(
             isolation=DOCUMENT_ISOLATION,
         )
         write = _byte_writer(out)
+        labeller = getattr(model, "model_id", None)  # the side file says it: what --resume checks the next run against
         try:
             for chunk in chunks:
                 _write_or_stop(write, chunk.lines, summary)
@@ -212,7 +213,6 @@ def run_label(
                 if options.position_file is not None:
                     size = os.fstat(out.fileno()).st_size  # flushed: what is on disk
                     done = summary.skipped + summary.documents
-                    labeller = getattr(model, "model_id", None)  # what --resume checks the next run against
                     write_position(options.position_file, Position(done, size, labeller, options.segments))
                 summary.seconds = time.perf_counter() - started
                 progress(summary)

@@ -10,20 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, KFold
+from sklearn.model_selection import GroupKFold
 
-from ..corpus.documents import TrainingDocument
+from ..corpus.documents import TrainingDocument, site_groups
 from ..errors import TrainingDataError
+from ..model.segments import build_segment_classifier
+from ..model.topics import build_topic_classifier
 from ..records import Label
+from .topics import tag_matrix, threshold_splits
 
 # The least number of labelled segments of each label (story, chrome) a segment classifier learns from.
 MIN_SEGMENTS_PER_LABEL = 10
 # The least number of examples with a tag, and without it, the topic stage learns a tag from: its
 # thresholds come from 5 folds, each fitted with 5-fold calibration, so every fold needs some of each.
 MIN_TAG_EXAMPLES = 10
-# Folds of the out-of-fold splits: a segment stage's first pass (by site) and the topic stage's
-# thresholds (shuffled); each fold's training part needs both labels, and a tag's examples of both kinds.
-FOLDS = 5
 
 
 def check_segment_labels(documents: Sequence[TrainingDocument], kind: str) -> None:
@@ -64,29 +64,27 @@ def check_tags(tags: Sequence[Sequence[str]]) -> None:
 def check_sites(documents: Sequence[TrainingDocument], kind: str) -> None:
     """Refuse ``kind`` pages whose sites cannot be split as the segment stage splits them.
 
-    Its first pass is scored out of fold, :data:`FOLDS` folds of whole
-    sites: that needs as many sites, and story and chrome segments in the
-    training part of every fold (pages of one site that are all story, and
-    of another all chrome, can leave a fold with one label).
+    Its first pass is scored out of fold, in folds of whole sites (as many
+    as the classifier's ``cv``): that needs as many sites, and story and
+    chrome segments in the training part of every fold (pages of one site
+    that are all story, and of another all chrome, can leave a fold with
+    one label).
     """
+    folds = build_segment_classifier().cv
     sites = {document.site for document in documents}
-    if len(sites) < FOLDS:
+    if len(sites) < folds:
         raise TrainingDataError(
             f"the {kind} pages to fit on come from {len(sites)} site(s); the segment stage splits its data "
-            f"by site into {FOLDS} folds, so it needs pages of at least {FOLDS} sites (a JSONL page's "
+            f"by site into {folds} folds, so it needs pages of at least {folds} sites (a JSONL page's "
             "'site' field; without one, each page is a site of its own)"
         )
-    site_ids: dict[str, int] = {}
-    for document in documents:  # numbered as training numbers them (fit.assemble), for the same folds
-        site_ids.setdefault(document.site, len(site_ids))
     labels = np.concatenate([np.asarray(d.labels, dtype=np.int64) for d in documents])
-    groups = np.concatenate([np.full(len(d.labels), site_ids[d.site]) for d in documents])
-    for train, _ in GroupKFold(n_splits=FOLDS).split(labels, labels, groups):
+    for train, _ in GroupKFold(n_splits=folds).split(labels, labels, site_groups(documents)):
         found = set(labels[train].tolist())
         for label in (Label.STORY, Label.CHROME):
             if int(label) not in found:
                 raise TrainingDataError(
-                    f"the {kind} pages to fit on leave a fold of their {FOLDS} (split by site) without "
+                    f"the {kind} pages to fit on leave a fold of their {folds} (split by site) without "
                     f"{label.name.lower()} segments: too few sites label {label.name.lower()} lines; "
                     "add labelled pages of more sites"
                 )
@@ -95,21 +93,22 @@ def check_sites(documents: Sequence[TrainingDocument], kind: str) -> None:
 def check_topic_folds(tags: Sequence[Sequence[str]], seed: int) -> None:
     """Refuse tags that a fold of the topic stage's threshold split would leave with too few examples.
 
-    The stage's thresholds come from :data:`FOLDS` shuffled folds (the
-    split ``--seed`` draws); each fold's fit needs :data:`FOLDS` stories
-    with each tag and as many without it. :func:`check_tags` asks for
-    enough in all; a rare tag can still fall unevenly.
+    The stage's thresholds come from shuffled folds (the split ``--seed``
+    draws, :func:`~classifier.training.topics.threshold_splits`); each
+    fold's fit needs as many stories with each tag, and without it, as the
+    topic classifier's ``cv``. :func:`check_tags` asks for enough in all; a
+    rare tag can still fall unevenly.
     """
-    names = sorted({tag for row in tags for tag in row})
+    names, truth = tag_matrix(tags)
     if not names:
         return
-    truth = np.array([[name in row for name in names] for row in tags], dtype=bool)
-    for train, _ in KFold(FOLDS, shuffle=True, random_state=seed).split(truth):
+    least = build_topic_classifier().cv
+    for train, _ in threshold_splits(len(tags), seed):
         positives = truth[train].sum(axis=0)
         for name, count in zip(names, positives):
-            if count < FOLDS or len(train) - count < FOLDS:
+            if count < least or len(train) - count < least:
                 raise TrainingDataError(
                     f"tag {name!r}: a fold of the topic stage's threshold split (seed {seed}) leaves "
-                    f"{count} of its {len(train)} stories with it; each fold needs {FOLDS} with it and "
-                    f"{FOLDS} without: add stories with the tag (or try another --seed)"
+                    f"{count} of its {len(train)} stories with it; each fold needs {least} with it and "
+                    f"{least} without: add stories with the tag (or try another --seed)"
                 )

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..cache import cache_folder
 from ..corpus.alignment import words as tokens
-from ..corpus.documents import TrainingDocument
+from ..corpus.documents import TrainingDocument, site_groups
 from ..corpus.sites import HELD_OUT_FRACTION, site_bucket
 from ..corpus.webpages import MARKUP, RENDERERS
 from ..errors import TrainingDataError
@@ -98,11 +98,8 @@ def assemble(documents: Sequence[TrainingDocument], balance: bool = False) -> Tr
     corpus_weight = corpus_weights(documents) if balance else {}
     segments: list[Segment] = []
     labels: list[int] = []
-    groups: list[int] = []
     weights: list[np.ndarray] = []
-    site_ids: dict[str, int] = {}
     for number, document in enumerate(documents):
-        site = site_ids.setdefault(document.site, len(site_ids))
         for segment in document.segments:
             segments.append(segment._replace(page=number))
         page_labels = np.asarray(document.labels, dtype=np.int64)
@@ -112,13 +109,12 @@ def assemble(documents: Sequence[TrainingDocument], balance: bool = False) -> Tr
         page_weight *= corpus_weight.get(document.corpus, 1.0)
         weights.append(words / max(words.sum(), 1.0) * page_weight * 100.0)
         labels.extend(page_labels.tolist())
-        groups.extend([site] * len(document.segments))
     if not segments:
         raise TrainingDataError("no labelled segments in the training data")
     return TrainingSet(
         segments=segments,
         labels=np.asarray(labels, dtype=np.int64),
-        groups=np.asarray(groups),
+        groups=site_groups(documents),
         weights=np.concatenate(weights) if weights else np.zeros(0),
     )
 

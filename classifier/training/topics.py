@@ -43,17 +43,31 @@ def topic_examples(documents: Sequence[TrainingDocument]) -> tuple[list[str], li
     return texts, tags
 
 
-def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int, folds: int = 5):
+# Shuffled folds whose out-of-fold probabilities choose each tag's threshold.
+THRESHOLD_FOLDS = 5
+
+
+def tag_matrix(tags: Sequence[Sequence[str]]) -> tuple[list[str], np.ndarray]:
+    """The tags named in ``tags``, sorted, and which example carries each (a boolean matrix, a column a tag)."""
+    names = sorted({t for row in tags for t in row})
+    return names, np.array([[name in row for name in names] for row in tags], dtype=bool).reshape(len(tags), len(names))
+
+
+def threshold_splits(count: int, seed: int, folds: int = THRESHOLD_FOLDS):
+    """The (training rows, test rows) of each fold the thresholds are chosen on, for ``count`` examples."""
+    return KFold(folds, shuffle=True, random_state=seed).split(np.zeros((count, 1)))
+
+
+def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int, folds: int = THRESHOLD_FOLDS):
     """Fit the topic model on examples (as :func:`topic_examples` makes them); choose each tag's threshold on out-of-fold probabilities.
 
     Returns the fitted model, the thresholds, and the card section with the
     cross-validated metrics and reliability table those thresholds rest on.
     """
     model = build_topic_classifier()
-    names = sorted({t for row in tags for t in row})
-    truth = np.array([[name in row for name in names] for row in tags], dtype=bool)
+    names, truth = tag_matrix(tags)
     out_of_fold = np.zeros(truth.shape)
-    for train_rows, test_rows in KFold(folds, shuffle=True, random_state=seed).split(texts):
+    for train_rows, test_rows in threshold_splits(len(texts), seed, folds):
         fold = clone(model).fit([texts[i] for i in train_rows], [tags[i] for i in train_rows])
         columns = [list(fold.classes_).index(name) for name in names]
         out_of_fold[test_rows] = fold.predict_proba([texts[i] for i in test_rows])[:, columns]
