@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from classifier.errors import InputError
 from classifier.inputs.decoding import decode_bytes, decode_html
 from classifier.inputs.discovery import iter_documents
 from classifier.inputs.formats import InputFormat
@@ -265,3 +266,46 @@ def test_a_subdirectory_that_cannot_be_listed_gets_an_error_record(tmp_path, mon
     docs = list(iter_documents([str(tmp_path)]))
     assert [d.id for d in docs] == ["a", "c", "locked"]
     assert isinstance(docs[2], FailedDocument) and "cannot list this directory (Permission denied)" in docs[2].message
+
+
+THAI = (
+    "รัฐบาลไทยประกาศมาตรการรักษาความปลอดภัยใหม่ในวันจันทร์ หลังจากเกิดเหตุระเบิดในจังหวัดนราธิวาส "
+    "เจ้าหน้าที่กล่าวว่าทหารได้เข้าควบคุมพื้นที่แล้ว และกำลังตรวจค้นบ้านเรือนในหมู่บ้านใกล้เคียง"
+)
+
+
+@pytest.mark.parametrize("declared", ["windows-874", "TIS-620", "x-cp1252", None])
+def test_thai_in_windows_874_is_thai_however_it_is_declared(declared):
+    # Shift JIS reads every byte from 0xA1 to 0xDF as a half-width katakana: Thai nearly fits it.
+    page = f"<html><head><title>ข่าว</title></head><body><p>{THAI}</p></body></html>"
+    text = decode_html(page.encode("cp874"), declared=None if declared == "x-cp1252" else declared)
+    assert text == page
+    assert decode_bytes(THAI.encode("cp874")) == THAI
+
+
+@pytest.mark.parametrize(
+    ("declared", "encoding", "text"),
+    [
+        ("euc-kr", "cp949", "대통령은 월요일 새로운 정책을 발표했다. 똠방각하 햏"),
+        ("ks_c_5601-1987", "cp949", "대통령은 월요일 새로운 정책을 발표했다. 똠방각하"),
+        ("shift_jis", "cp932", "知事は月曜日に記者会見を開いた。①㈱"),
+        ("windows-31j", "cp932", "知事は月曜日に記者会見を開いた。①㈱"),
+        ("big5", "big5hkscs", "佢哋嘅政府今日宣佈新嘅措施。"),
+        ("windows-1251", "cp1251", "Правительство объявило новые меры."),
+        ("koi8-ru", "koi8_u", "Уряд оголосив нові заходи. Ґанок."),
+        ("us-ascii", "cp1252", "café “quoted”"),
+    ],
+)
+def test_a_declared_charset_is_read_as_browsers_read_it(declared, encoding, text):
+    """Labels browsers know that Python's codecs do not, and the larger encodings browsers read for a few."""
+    page = f"<html><body><p>{text}</p></body></html>"
+    assert decode_html(page.encode(encoding), declared=declared) == page
+
+
+def test_binary_bytes_are_refused_whatever_charset_is_declared():
+    image = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40
+    for declared in ("ISO-8859-1", "windows-1252", "utf-8", None):
+        with pytest.raises(InputError, match="binary"):
+            decode_html(image, declared=declared)
+    with pytest.raises(InputError, match="binary"):
+        decode_html(b'<meta charset="iso-8859-1">' + bytes(range(256)) * 20)

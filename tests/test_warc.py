@@ -272,3 +272,43 @@ def test_a_warc_cut_anywhere_but_between_records_ends_in_an_error_record(tmp_pat
         if not isinstance(last, FailedDocument):
             silent.append(end)
     assert not silent, f"cuts that lost pages without an error record: {silent[:10]}"
+
+
+PAGE = b"<html><head><title>T</title></head><body><p>The soldiers arrived in the town on Monday.</p></body></html>"
+
+
+def coded_response(writer: WARCWriter, uri: str, body: bytes, headers: list[tuple[str, str]]):
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), *headers], protocol="HTTP/1.1")
+    return writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=http)
+
+
+def chunked(body: bytes) -> bytes:
+    return b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+
+
+def test_http_codings_are_read_however_the_server_wrote_them(tmp_path):
+    brotli = pytest.importorskip("brotli")
+    path = tmp_path / "codings.warc"
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=False)
+        for uri, body, headers in (
+            ("br", brotli.compress(PAGE), [("Content-Encoding", "br")]),
+            ("x-gzip", gzip.compress(PAGE), [("Content-Encoding", "x-gzip")]),
+            ("gzip-chunked", chunked(gzip.compress(PAGE)), [("Transfer-Encoding", "gzip, chunked")]),
+            ("Chunked", chunked(PAGE), [("Transfer-Encoding", "Chunked")]),
+            ("zstd", b"\x28\xb5\x2f\xfd" + bytes(40), [("Content-Encoding", "zstd")]),
+            ("plain", PAGE, []),
+        ):
+            writer.write_record(coded_response(writer, f"https://example.org/{uri}", body, headers))
+    with open(path, "rb") as handle:
+        read = {d.id.rsplit("/", 1)[1]: d for d in read_warc(handle, str(path))}
+    assert [name for name, d in read.items() if isinstance(d, Document) and d.html == PAGE.decode()] == [
+        "br",
+        "x-gzip",
+        "gzip-chunked",
+        "Chunked",
+        "plain",
+    ]
+    failed = read["zstd"]
+    assert isinstance(failed, FailedDocument) and "Content-Encoding is zstd" in failed.message
+    assert failed.extra["url"] == "https://example.org/zstd"

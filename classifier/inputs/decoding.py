@@ -81,9 +81,31 @@ _SEVEN_BIT = (
 _SUPERSETS = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
+    "ascii": "cp1252",
     "iso8859-1": "cp1252",
     "iso8859-9": "cp1254",
     "tis-620": "cp874",
+    "iso8859-11": "cp874",
+}
+# Declared encodings whose pages browsers read in a larger encoding that Python's codec of the name
+# lacks: Korean (windows-949's extra syllables), Japanese (the NEC and IBM extensions, such as
+# circled digits) and Traditional Chinese (Hong Kong's characters). Tried when the declared codec
+# fails on a byte, before any byte is given up as damaged.
+_EXTENDED = {"euc_kr": "cp949", "shift_jis": "cp932", "big5": "big5hkscs"}
+# Labels of the WHATWG encoding standard that browsers know and Python's codecs do not, as the codec to read.
+_BROWSER_LABELS = {
+    **dict.fromkeys(("windows-874", "dos-874"), "cp874"),
+    **{f"x-cp125{n}": f"cp125{n}" for n in range(9)},
+    **dict.fromkeys(("windows-31j", "x-sjis"), "cp932"),
+    "windows-949": "cp949",
+    "koi8-ru": "koi8_u",
+    **dict.fromkeys(("iso-8859-8-i", "csiso88598i", "logical"), "iso8859_8"),
+    **dict.fromkeys(("x-mac-cyrillic", "x-mac-ukrainian"), "mac_cyrillic"),
+    **dict.fromkeys(("x-mac-roman", "macintosh", "csmacintosh"), "mac_roman"),
+    **dict.fromkeys(("x-gbk", "gb_2312-80", "csgb2312", "csiso58gb231280"), "gb18030"),
+    **dict.fromkeys(("cn-big5", "x-x-big5"), "big5hkscs"),
+    **dict.fromkeys(("x-euc-jp", "cseucpkdfmtjapanese"), "euc_jp"),
+    **dict.fromkeys(("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"), "utf-8"),
 }
 _AS_LATIN_1 = "storyfilter-as-latin-1"
 _BROWSERS_WINDOWS = frozenset({"cp1252", "cp1254"})
@@ -238,8 +260,8 @@ def decode_html(raw: bytes, declared: str | None = None) -> str:
     declaration). Never raises on text: bytes no encoding maps are
     replaced. Binary bytes raise :class:`InputError`, as for text files.
     """
-    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, *_BOMS_UTF32)):
-        return decode_bytes(raw)
+    if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, *_BOMS_UTF32)) or _looks_binary(raw):
+        return decode_bytes(raw)  # (which reads wide text without a BOM, and refuses binary bytes, whatever is declared)
     meta = _META_CHARSET.search(raw[:_HEAD_BYTES])
     for name in (declared, meta.group(1).decode("ascii", errors="replace") if meta else None):
         text = _as_declared(raw, name) if name else None
@@ -251,7 +273,7 @@ def decode_html(raw: bytes, declared: str | None = None) -> str:
 def _as_declared(raw: bytes, name: str) -> str | None:
     """The bytes read in a declared charset (valid UTF-8 as UTF-8), or None when the declaration is no use."""
     try:
-        codec = codecs.lookup(name)
+        codec = codecs.lookup(_BROWSER_LABELS.get(name.strip().lower(), name))
     except LookupError:
         return None
     if codec.name in _UNTRUSTED_DECLARATIONS or not getattr(codec, "_is_text_encoding", True):
@@ -266,6 +288,12 @@ def _as_declared(raw: bytes, name: str) -> str | None:
         return raw.decode(encoding)
     except UnicodeError:
         pass
+    if encoding in _EXTENDED:
+        encoding = _EXTENDED[encoding]
+        try:
+            return raw.decode(encoding)
+        except UnicodeError:
+            pass
     if codec.name != "utf-8" and _damaged_utf8(raw) is not None:
         return None  # UTF-8 cut mid-character under a stale declaration: read as text is
     if encoding in _BROWSERS_WINDOWS and codec.name != encoding:  # declared Latin-1: it reads every byte
@@ -303,7 +331,7 @@ def _east_asian(raw: bytes) -> str | None:
     """
     for encoding in _EAST_ASIAN:
         text = _with_few_bad_bytes(raw, encoding, least=_EAST_ASIAN_LEAST)
-        if text is None:
+        if text is None or _mostly_half_width_kana(text):
             continue
         best = from_bytes(text.replace("\ufffd", "").encode(encoding)).best()
         if best is not None and best.encoding in _EAST_ASIAN_CODECS and best.encoding != encoding:
@@ -312,12 +340,32 @@ def _east_asian(raw: bytes) -> str | None:
     return None
 
 
+def _mostly_half_width_kana(text: str) -> bool:
+    """Whether half-width katakana are most of ``text``'s non-ASCII characters.
+
+    Shift JIS reads each byte from 0xA1 to 0xDF alone as one of them, so
+    text in a single-byte code page whose letters sit there (Thai in
+    windows-874, Cyrillic, Greek) nearly fits it; Japanese pages write
+    katakana full width, the half-width ones a few at most.
+    """
+    kana = len(_HALF_WIDTH_KANA.findall(text))
+    return kana > _HALF_WIDTH_SHARE * _non_ascii(text)
+
+
+_HALF_WIDTH_KANA = re.compile("[\uff61-\uff9f]")
+_HALF_WIDTH_SHARE = 0.5
+
+
 def _looks_binary(raw: bytes) -> bool:
+    """Whether more than :data:`_BINARY_SHARE` of the first bytes are NUL or other control bytes (not tab or line ends)."""
     sample = raw[:8192]
     if not sample:
         return False
-    control = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     return control / len(sample) > _BINARY_SHARE
+
+
+_CONTROL_BYTES = bytes(range(9)) + bytes(range(14, 32))
 
 
 # Byte order marks of the wide encodings (UTF-32's first: its little-endian mark begins with UTF-16's).

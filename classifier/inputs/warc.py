@@ -159,6 +159,65 @@ def _skip_reason(record) -> str | None:
     return None if media in HTML_TYPES else "not HTML"
 
 
+def _http_codings(record) -> str | None:
+    """Set a response's HTTP codings as warcio reads them; the content coding none can decode, if any (else None).
+
+    Servers write them in other ways than warcio expects: ``Transfer-Encoding:
+    Chunked`` or ``gzip, chunked`` (compressed, then chunked: the compression is
+    read as a content coding), and ``x-gzip``, gzip's old name.
+    """
+    headers = record.http_headers
+    transfer = [t.strip().lower() for t in (headers.get_header("Transfer-Encoding") or "").split(",")]
+    content = [c.strip().lower() for c in (headers.get_header("Content-Encoding") or "").split(",")]
+    codings = [_CODING_NAMES.get(c, c) for c in content + transfer if c not in ("", "identity", "chunked")]
+    if "chunked" in transfer:
+        headers.replace_header("Transfer-Encoding", "chunked")
+    if len(codings) > 1 or (codings and codings[0] not in _decoders()):
+        return ", ".join(codings)
+    if codings:
+        headers.replace_header("Content-Encoding", codings[0])
+    return None
+
+
+# Content codings by their other names.
+_CODING_NAMES = {"x-gzip": "gzip", "x-deflate": "deflate"}
+
+
+@lru_cache(maxsize=1)
+def _decoders() -> frozenset[str]:
+    """The content codings warcio's readers decode, brotli's among them when the package is there.
+
+    warcio sets an attribute on brotli's decompressor that the package's
+    releases since 1.1 no longer allow: the readers get :class:`_Brotli`.
+    """
+    from warcio.bufferedreaders import BufferedReader
+
+    try:
+        import brotli  # noqa: F401
+    except ImportError:
+        BufferedReader.DECOMPRESSORS.pop("br", None)
+    else:
+        BufferedReader.DECOMPRESSORS["br"] = _Brotli
+    return frozenset(BufferedReader.get_supported_decompressors())
+
+
+class _Brotli:
+    """brotli's decompressor as warcio's readers call a decompressor (``decompress``, ``unused_data``, ``flush``)."""
+
+    unused_data = None
+
+    def __init__(self) -> None:
+        import brotli
+
+        self._decompressor = brotli.Decompressor()
+
+    def decompress(self, data: bytes) -> bytes:
+        return self._decompressor.process(data)
+
+    def flush(self) -> bytes:
+        return b""
+
+
 def _drain(record) -> bool:
     """Read the rest of a record's block; whether it was all there (False: the file ends inside it)."""
     stream = record.raw_stream
@@ -218,8 +277,10 @@ def read_warc(
             if reason is not None:
                 whole = _drain(record)
             else:
-                content = record.content_stream()  # (its read takes no -1 for "all")
-                body = content.read() if max_bytes is None else content.read(max_bytes + 1)
+                unread = _http_codings(record)
+                if unread is None:
+                    content = record.content_stream()  # (its read takes no -1 for "all")
+                    body = content.read() if max_bytes is None else content.read(max_bytes + 1)
                 whole = _drain(record)
         except not_a_record as error:
             yield _damage(name, number, error)
@@ -229,6 +290,11 @@ def read_warc(
             return
         if reason is not None:
             skipped[reason] += 1
+            continue
+        if unread is not None:
+            page = _page(record, b"", name, seen)
+            message = f"{name}: {page.id}: its HTTP Content-Encoding is {unread}, which storyfilter cannot decode"
+            yield FailedDocument(page.id, "InputError", message[:1000], page.extra)
             continue
         yield _page(record, body, name, seen, max_bytes)
 
