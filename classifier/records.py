@@ -18,7 +18,7 @@ from enum import IntEnum
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
-from .errors import TrainingDataError
+from .errors import InputError, TrainingDataError
 from .segment.text import Segment
 
 
@@ -355,7 +355,23 @@ def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | 
 
     A string is a text page with its place as id; a dict is read as a JSONL
     line is; anything else becomes a :class:`FailedDocument` in its place.
+
+    Raises
+    ------
+    InputError
+        At once, when ``items`` is one document (a string, a dict, a
+        document) rather than an iterable of them: its characters or keys
+        would be taken for pages.
     """
+    if isinstance(items, (str, bytes, dict, Document, LabeledDocument, FailedDocument)):
+        raise InputError(
+            f"give the documents as an iterable (a list, a generator), not one {type(items).__name__}: "
+            "Model.label labels one page"
+        )
+    return _documents(items)
+
+
+def _documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | FailedDocument]:
     for number, item in enumerate(items):
         if isinstance(item, (Document, LabeledDocument, FailedDocument)):
             yield item

@@ -175,8 +175,18 @@ def test_arguments_of_the_wrong_type_are_refused_with_a_clear_error(tiny_model):
     for wrong in ({"threads": "2"}, {"threads": 0}, {"limits": 5}):
         with pytest.raises(InputError, match="or None, not"):
             load_model(**wrong)
-    with pytest.raises(InputError, match="min_score is a probability"):
-        list(tiny_model.filter(["A page."], topics=tiny_model.tag_names[0], min_score="0.5"))
+    topic = tiny_model.tag_names[0]
+    for score in ("0.5", 5, -1, float("nan")):
+        with pytest.raises(InputError, match="min_score is a probability"):
+            tiny_model.filter(["A page."], topics=topic, min_score=score)
+    for topics in (None, [], [topic, 3]):
+        with pytest.raises(InputError, match="topics is a topic's name"):
+            tiny_model.filter(["A page."], topics=topics)
+    # One document where an iterable of them is asked for: its characters or keys are no pages.
+    for one in ("A page.", {"id": "x", "text": "A page."}):
+        for call in (tiny_model.label_many, tiny_model.label_chunk, lambda d: tiny_model.filter(d, topics=topic)):
+            with pytest.raises(InputError, match="give the documents as an iterable"):
+                call(one)
 
 
 def test_overlapping_calls_put_the_native_pools_back_as_they_were():

@@ -98,6 +98,8 @@ def test_what_is_shown_can_be_saved_as_a_picture(tiny_model_path, tmp_path):
     nowhere = tmp_path / "no" / "such" / "page.svg"
     result = show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--svg", str(nowhere))
     assert result.exit_code == 2 and "directory does not exist" in result.stderr and "Elnor" not in result.stdout
+    result = show(str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--svg", str(tmp_path))
+    assert result.exit_code == 2 and "is a directory" in result.stderr and "Elnor" not in result.stdout
 
 
 def test_show_into_a_closed_pipe_exits_141_as_label_does(tiny_model_path, tmp_path):
@@ -119,11 +121,13 @@ def test_show_on_a_terminal_goes_through_the_pager(tiny_model_path, tmp_path):
     import sys
 
     paged = tmp_path / "paged.txt"
+    picture = tmp_path / "paged.svg"
     primary, secondary = pty.openpty()
     environment = dict(os.environ, PAGER=f"cat > {paged}", COLUMNS="100")
     environment.pop("LESS", None)
+    command = ["show", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path), "--svg", str(picture)]
     done = subprocess.run(
-        [sys.executable, "-m", "classifier", "show", str(EXAMPLES / "harbour.txt"), "--model", str(tiny_model_path)],
+        [sys.executable, "-m", "classifier", *command],
         stdin=secondary,
         stdout=secondary,
         stderr=subprocess.PIPE,
@@ -134,6 +138,7 @@ def test_show_on_a_terminal_goes_through_the_pager(tiny_model_path, tmp_path):
     os.close(primary)
     assert done.returncode == 0, done.stderr
     assert "Harbour cranes stand idle" in paged.read_text()
+    assert "Harbour&#160;cranes&#160;stand&#160;idle" in picture.read_text(encoding="utf-8")  # the picture too
 
 
 def test_a_lone_surrogate_is_shown_as_the_replacement_character(tiny_model_path, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 from enum import Enum
@@ -43,7 +44,10 @@ def show(
     from ..records import Document, FailedDocument, Label
     from .view import document_view
 
-    console = Console(highlight=False, record=svg is not None)
+    console = Console(highlight=False)
+    # What is shown is also drawn on a console of its own for the picture: through the pager, the
+    # terminal's console keeps no record of it.
+    picture = Console(highlight=False, record=True, file=io.StringIO(), width=console.width) if svg else None
     console.on_broken_pipe = _closed_pipe  # rich would exit 1 in silence
     wanted = Label.parse(only.value) if only else None
     failed = 0
@@ -51,6 +55,8 @@ def show(
         check_inputs([file], format)
         if svg is not None and not svg.parent.is_dir():  # found before anything is shown
             raise InputError(f"cannot write {svg}: its directory does not exist")
+        if svg is not None and svg.is_dir():
+            raise InputError(f"cannot write {svg}: it is a directory; name the picture's file")
         loaded = None
         try:
             with _pager(console):
@@ -62,13 +68,14 @@ def show(
                     # Thresholds are the model's: shown for what this model labelled, not for records of another.
                     same = loaded is not None and getattr(document, "model", None) == loaded.model_id
                     thresholds = loaded.topic_thresholds if same else None
-                    console.print(document_view(document, wanted, thresholds))
-                    console.print()
+                    for shown in (console, picture) if picture is not None else (console,):
+                        shown.print(document_view(document, wanted, thresholds))
+                        shown.print()
         except BrokenPipeError:  # `storyfilter show page.html | head`: stop as label does
             raise OutputError("standard output was closed", closed=True) from None
-        if svg is not None:
+        if picture is not None:
             try:
-                console.save_svg(str(svg), title=f"storyfilter show {Path(file).name}")
+                picture.save_svg(str(svg), title=f"storyfilter show {Path(file).name}")
             except OSError as error:
                 raise InputError(f"cannot write {svg}: {error.strerror or error}") from None
     raise typer.Exit(EXIT_FAILED_DOCUMENTS if failed else EXIT_OK)

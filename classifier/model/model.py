@@ -158,8 +158,7 @@ class Model:
         results = run_chunks(
             self, label_chunk_task, chunks, workers=workers, scheduler=scheduler, isolation=DOCUMENT_ISOLATION
         )
-        for labelled in results:
-            yield from labelled
+        return _flattened(results)  # (the documents checked above at once, not at the first next())
 
     @property
     def tag_names(self) -> tuple[str, ...]:
@@ -176,7 +175,12 @@ class Model:
         InputError
             When a topic is not one the model tags.
         """
-        wanted = {topics} if isinstance(topics, str) else set(topics)
+        try:
+            wanted = {topics} if isinstance(topics, str) else set(topics)
+        except TypeError:
+            raise InputError(f"topics is a topic's name or several, not {topics!r}") from None
+        if not wanted or not all(isinstance(topic, str) for topic in wanted):
+            raise InputError(f"topics is a topic's name or several (at least one), not {topics!r}")
         if not self.tag_names:
             raise ModelError(f"{self.model_id} has no topic stage: train one with topic-labelled data")
         unknown = wanted - set(self.tag_names)
@@ -218,15 +222,12 @@ class Model:
             As :meth:`check_topics`; InputError too when ``min_score`` is not a number.
         """
         wanted = self.check_topics(topics)
-        if min_score is not None and (isinstance(min_score, bool) or not isinstance(min_score, (int, float))):
+        if min_score is not None and (
+            isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1
+        ):
             raise InputError(f"min_score is a probability (a number from 0 to 1) or None, not {min_score!r}")
         labelled = self.label_many(records, chunk_size=chunk_size, workers=workers, scheduler=scheduler)
-        for result in labelled:
-            if isinstance(result, LabeledDocument):
-                if result.carries(wanted, min_score):
-                    yield result
-            elif not skip_failures:
-                yield result
+        return _kept(labelled, wanted, min_score, skip_failures)  # (checked above at once, not at the first record)
 
     # --- persistence --------------------------------------------------------
     def save(self, path: Path) -> Path:
@@ -322,3 +323,27 @@ def load_model(
         threads=threads,
         limits=limits if limits is not None else DocumentLimits(),
     )
+
+
+def _kept(
+    labelled: Iterator[LabeledDocument | FailedDocument], wanted: set[str], min_score: float | None, skip_failures: bool
+) -> Iterator[LabeledDocument | FailedDocument]:
+    """What :meth:`Model.filter` yields of ``labelled`` (closed with it)."""
+    try:
+        for result in labelled:
+            if isinstance(result, LabeledDocument):
+                if result.carries(wanted, min_score):
+                    yield result
+            elif not skip_failures:
+                yield result
+    finally:
+        labelled.close()
+
+
+def _flattened(results: Iterator[list]) -> Iterator[LabeledDocument | FailedDocument]:
+    """The documents of each chunk's results in turn; closing it closes ``results`` (queued chunks are cancelled)."""
+    try:
+        for labelled in results:
+            yield from labelled
+    finally:
+        results.close()
