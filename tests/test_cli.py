@@ -288,8 +288,31 @@ def test_evaluate_warns_of_gold_tags_the_model_does_not_tag_and_names_a_folder_t
     assert result.exit_code == 0 and "topics: 1 documents" in result.stdout, result.output
     assert "warning: gold tags the model does not tag, counted as missed: Militia" in result.stderr
     assert "militia" in result.stderr.split("(it tags")[1]
+    assert "Militia" in result.stdout and "AP -" in result.stdout.split("Militia")[1].splitlines()[0]  # never scored
     result = runner.invoke(app, ["evaluate", str(tmp_path), "--model", str(tiny_model_path)])
     assert result.exit_code == 2 and "is a folder but not a web-page corpus" in result.stderr
+
+
+def test_evaluate_scores_every_tagged_page_or_none_and_says_which_are_in_a_language_it_does_not_tag(
+    tiny_model_path, tmp_path
+):
+    lines = "\n".join(f"Line {n} of a long page about the militia." for n in range(30))
+    pages = [{"id": "ok", "text": "Police raided the port.", "topics": ["militia"]}]
+    data = write_jsonl(tmp_path / "long.jsonl", [*pages, {"id": "long", "text": lines, "topics": ["militia"]}])
+    result = runner.invoke(app, ["evaluate", str(data), "--model", str(tiny_model_path), "--max-segments", "20"])
+    assert result.exit_code == 2 and "long: the model cannot label this page (TooLargeError" in result.stderr
+    result = runner.invoke(app, ["evaluate", str(data), "--model", str(tiny_model_path), "--max-segments", "40"])
+    assert result.exit_code == 0 and "topics: 2 documents" in result.stdout, result.output
+    german = (
+        "Die Polizei hat am Montag den Hafen der Stadt durchsucht, nachdem bewaffnete Männer dort gesehen worden waren.\n\n"
+        "Die Regierung sagte am Abend, die Lage sei ruhig geblieben und niemand sei verletzt worden.\n\n"
+        "Ein Sprecher der Behörden kündigte an, die Kontrollen würden in den kommenden Tagen fortgesetzt."
+    )
+    data = write_jsonl(tmp_path / "de.jsonl", [*pages, {"id": "de", "text": german, "topics": ["militia"]}])
+    result = runner.invoke(app, ["evaluate", str(data)])  # the shipped model, which tells German from its story
+    assert result.exit_code == 0 and "note: 1 of 2 documents are in a language the topic stage does not tag" in (
+        result.stderr
+    )
 
 
 def test_a_model_folder_given_for_the_model_file_says_so(tmp_path):

@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
+from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
 from .exits import exit_codes
+from .options import MaxCharsOption, MaxSegmentsOption
 
 
 class Sites(str, Enum):
@@ -44,6 +46,8 @@ def evaluate(
     redact: Annotated[
         bool, typer.Option("--redact", help="Keep the pages' text and site names out of the report.")
     ] = False,
+    max_segments: MaxSegmentsOption = DEFAULT_MAX_SEGMENTS,
+    max_chars: MaxCharsOption = DEFAULT_MAX_CHARS,
 ) -> None:
     """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""
     from ..cache import cache_folder
@@ -58,7 +62,7 @@ def evaluate(
             if report.exists() and not report.is_dir():
                 raise InputError(f"--report {report} is a file: give a folder for report.html and report.json")
             check_plotting()
-        loaded = load_model(model)
+        loaded = load_model(model, limits=DocumentLimits(max_segments, max_chars))
         documents = read_gold(
             data, all_sites=sites is Sites.ALL, page_types=page_type, renderers=renderer, cache=cache_folder()
         )
@@ -85,6 +89,13 @@ def evaluate(
                 typer.echo(
                     f"storyfilter: warning: gold tags the model does not tag, counted as missed: "
                     f"{', '.join(topics['unknown_tags'])} (it tags {', '.join(loaded.tag_names)})",
+                    err=True,
+                )
+            if topics["untagged_languages"]:
+                typer.echo(
+                    f"storyfilter: note: {topics['untagged_languages']} of {topics['documents']} documents are in a "
+                    f"language the topic stage does not tag ({', '.join(loaded.topic_languages or ())} only): they "
+                    "get no tags, and their gold tags count as missed",
                     err=True,
                 )
             typer.echo(f"topics: {topics['documents']} documents  micro-F1 {topics['micro_f1']:.4f}")

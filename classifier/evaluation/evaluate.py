@@ -20,7 +20,7 @@ from ..corpus.sites import is_held_out
 from ..corpus.webpages import RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import InputError, ModelError
 from ..model.language import language_of
-from ..records import UNLABELLED, Document, Label, LabeledDocument
+from ..records import UNLABELLED, Document, FailedDocument, Label, LabeledDocument
 from ..segment.text import line_number
 from .metrics import PageScore, StoryScore, average_scores, score_page, topic_metrics
 
@@ -90,11 +90,7 @@ def evaluate_documents(model: Model, documents: Iterable[TrainingDocument]) -> E
     gold: list[bool] = []
     right = total = 0
     for document, result in zip(documents, model.label_many(inputs)):
-        if not isinstance(result, LabeledDocument):
-            raise InputError(
-                f"{document.id}: the model cannot label this page ({result.error_type}: {result.message}); "
-                "evaluate scores every page it is given: leave it out"
-            )
+        _check_labelled(document, result)
         mistakes = []
         known = 0
         page_text = result.text if result.text is not None else document.text
@@ -145,6 +141,15 @@ class TopicOutcome(NamedTuple):
     probability: np.ndarray
 
 
+def _check_labelled(document: TrainingDocument, result: LabeledDocument | FailedDocument) -> None:
+    """Refuse an evaluation with a page the model could not label: every page given is scored, or none."""
+    if not isinstance(result, LabeledDocument):
+        raise InputError(
+            f"{document.id}: the model cannot label this page ({result.error_type}: {result.message}); "
+            "evaluate scores every page it is given: leave it out"
+        )
+
+
 def evaluate_topics(model: Model, documents: Iterable[TrainingDocument]) -> dict:
     """Per-tag precision, recall, F1, average precision and micro-F1 of the full pipeline.
 
@@ -159,13 +164,19 @@ def evaluate_topics(model: Model, documents: Iterable[TrainingDocument]) -> dict
     probability = np.zeros(truth.shape)
     predicted = np.zeros(truth.shape, dtype=bool)
     inputs = map(as_input, documents)
-    for row, result in enumerate(model.label_many(inputs)):
-        if isinstance(result, LabeledDocument):
-            probability[row] = [result.topics.get(name, 0.0) for name in names]
-            predicted[row] = [name in result.tags for name in names]
+    known = model.topic_languages
+    untagged = 0
+    for row, (document, result) in enumerate(zip(documents, model.label_many(inputs))):
+        _check_labelled(document, result)
+        probability[row] = [result.topics.get(name, 0.0) for name in names]
+        predicted[row] = [name in result.tags for name in names]
+        untagged += known is not None and result.language is not None and result.language not in known
     metrics = topic_metrics(truth, probability, [0.5] * len(names), names, predicted=predicted)
     metrics["documents"] = len(documents)
     metrics["unknown_tags"] = [name for name in names if name not in model.tag_names]
+    for name in metrics["unknown_tags"]:  # never scored: no ranking to take the precision of
+        metrics["per_tag"][name]["average_precision"] = None
+    metrics["untagged_languages"] = int(untagged)
     metrics["outcome"] = TopicOutcome(tuple(names), truth, probability)
     return metrics
 

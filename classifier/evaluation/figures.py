@@ -92,8 +92,9 @@ def per_site(pages: Sequence[PageResult]) -> list[dict]:
 
 
 def worst_pages(pages: Sequence[PageResult], n: int = WORST_PAGES) -> list[PageResult]:
-    """The ``n`` pages of lowest story F1 (ties: more line errors first, then by id)."""
-    return sorted(pages, key=lambda p: (p.score.f1, -p.errors, p.id))[:n]
+    """The ``n`` pages of lowest story F1 (ties: more line errors first, then by id); none whose story and lines are right."""
+    wrong = [p for p in pages if p.score.f1 < 1.0 or p.errors]
+    return sorted(wrong, key=lambda p: (p.score.f1, -p.errors, p.id))[:n]
 
 
 def tag_curves(outcome: TopicOutcome, thresholds: Mapping[str, float]) -> dict:

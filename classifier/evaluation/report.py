@@ -39,9 +39,10 @@ def write_report(
     sections = [f"<h1>Evaluation of {html.escape(str(summary.get('model', '')))}</h1>"]
     if evaluation is not None and evaluation.pages:
         sites = {site: f"site {n + 1}" for n, site in enumerate(sorted({p.site for p in evaluation.pages}))}
-        ids = {p.id: f"page {n + 1}" for n, p in enumerate(evaluation.pages)}
+        # Pages are numbered by their place (two gold files may both hold a page "1"), sites by name.
+        numbers = {id(p): f"page {n + 1}" for n, p in enumerate(evaluation.pages)}
         site_name = (lambda s: sites[s]) if redact else (lambda s: s)
-        page_name = (lambda i: ids[i]) if redact else (lambda i: i)
+        page_name = (lambda p: numbers[id(p)]) if redact else (lambda p: p.id)
         pictures = ["page_f1.png"]
         if evaluation.gold.any() and not evaluation.gold.all():  # curves need lines of both kinds
             plots["story_curve"] = story_curve(evaluation.gold, evaluation.scores, story_threshold)
@@ -58,7 +59,9 @@ def write_report(
         draw_tag_curves(plt, plots["tag_curves"], directory / "topics_pr.png")
         sections.append(_topic_section(summary["topics"], topic_thresholds or {}))
     if redact and "pages" in summary:
-        summary["pages"] = [{**page, "id": ids[page["id"]], "site": sites[page["site"]]} for page in summary["pages"]]
+        summary["pages"] = [  # (in the order of evaluation.pages)
+            {**page, "id": f"page {n + 1}", "site": sites[page["site"]]} for n, page in enumerate(summary["pages"])
+        ]
     summary["plots"] = plots
     (directory / "report.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     page = directory / "report.html"
@@ -101,10 +104,12 @@ def _story_section(evaluation: Evaluation, sites: list[dict], site_name, picture
 
 
 def _worst_section(pages: list[PageResult], site_name, page_name, redact: bool) -> str:
+    if not pages:
+        return "<h2>No page's story differs from its gold</h2>"
     parts = [f"<h2>The {len(pages)} worst pages and their mislabelled lines</h2>"]
     for page in pages:
         parts.append(
-            f"<h3>{html.escape(page_name(page.id))} <small>{html.escape(site_name(page.site))}: F1 {page.score.f1:.3f}, "
+            f"<h3>{html.escape(page_name(page))} <small>{html.escape(site_name(page.site))}: F1 {page.score.f1:.3f}, "
             f"precision {page.score.precision:.3f}, recall {page.score.recall:.3f}; "
             f"{page.errors} of {page.lines} lines wrong</small></h3>"
         )
