@@ -152,6 +152,15 @@ def test_a_lone_surrogate_is_shown_as_the_replacement_character(tiny_model_path,
         assert "said \ufffd the raid" in result.stdout and "s\ufffd" in result.stdout
 
 
+def test_a_pages_escape_sequences_are_shown_not_obeyed(tiny_model_path, tmp_path):
+    page = tmp_path / "escapes.txt"
+    page.write_text("Police said \x1b[31mthe raid\x1b[0m ended \x07at the port.\x1b]0;title\x07\n", encoding="utf-8")
+    result = show(str(page), "--model", str(tiny_model_path))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "said \u241b[31mthe raid\u241b[0m ended \u2407at" in result.stdout
+
+
 def test_blank_rows_stand_only_where_the_page_has_blank_lines(tiny_model_path, tmp_path):
     page = tmp_path / "crlf.txt"  # line ends CRLF, a trailing space, an indented line, one blank line
     page.write_bytes(

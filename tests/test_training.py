@@ -157,6 +157,9 @@ def test_data_whose_stories_carry_no_tag_trains_no_topic_stage(tagged_rows, tmp_
     assert result.exit_code == 0, result.output
     assert "no story of the data carries a topic tag: the model gets no topic stage" in result.stderr
     assert load_model(out).topic_classifier is None
+    rows = [{key: value for key, value in row.items() if key != "topics"} for row in tagged_rows[:24]]
+    result = train(write_jsonl(tmp_path / "bare.jsonl", rows), "--out", tmp_path / "b.model", cache=tmp_path / "c")
+    assert result.exit_code == 0 and "no document of the data has topics (in English)" in result.stderr, result.output
 
 
 def test_pages_with_too_few_chrome_lines_are_refused(tmp_path):

@@ -26,9 +26,19 @@ MARGIN = 5
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# Control characters (but tab and line breaks) as their Unicode pictures ("\x1b" as "␛"), the C1 ones as U+FFFD:
+# written as they are, a page's escape sequences would recolour, move or retitle the user's terminal.
+_CONTROLS = {
+    **{code: 0x2400 + code for code in range(0x20) if chr(code) not in "\t\n\r"},
+    0x7F: 0x2421,
+    **dict.fromkeys(range(0x80, 0xA0), 0xFFFD),
+}
+
+
 def printable(text: str) -> str:
-    """``text`` as a terminal can show it: a lone surrogate becomes U+FFFD, the replacement character."""
-    return _SURROGATE.sub("\ufffd", text)
+    """``text`` as a terminal can show it: a lone surrogate becomes U+FFFD, the replacement character, and a
+    control character its picture (an escape sequence is shown, not obeyed)."""
+    return _SURROGATE.sub("\ufffd", text).translate(_CONTROLS)
 
 
 def header(document: LabeledDocument, thresholds: Mapping[str, float] | None = None) -> Text:

@@ -176,6 +176,8 @@ def train(options: TrainingOptions, progress: Callable[[str], None] = lambda _: 
     if topic_tags and not any(topic_tags):
         progress("no story of the data carries a topic tag: the model gets no topic stage")
         topic_texts, topic_tags = [], []
+    elif not topic_tags:
+        progress("no document of the data has topics (in English): the model gets no topic stage")
     check_tags(topic_tags)
     check_topic_folds(topic_tags, options.seed)
 
