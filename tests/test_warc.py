@@ -312,3 +312,26 @@ def test_http_codings_are_read_however_the_server_wrote_them(tmp_path):
     failed = read["zstd"]
     assert isinstance(failed, FailedDocument) and "Content-Encoding is zstd" in failed.message
     assert failed.extra["url"] == "https://example.org/zstd"
+
+
+def raw_record(uri: bytes | None, block: bytes) -> bytes:
+    """A WARC response record written byte by byte (warcio's writer always gives a target URI)."""
+    head = b"WARC/1.0\r\nWARC-Type: response\r\n" + (b"WARC-Target-URI: " + uri + b"\r\n" if uri else b"")
+    head += b"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-%012d>\r\n" % len(block)
+    head += b"WARC-Date: 2026-03-01T12:00:00Z\r\nContent-Type: application/http; msgtype=response\r\n"
+    return head + b"Content-Length: %d\r\n\r\n" % len(block) + block + b"\r\n\r\n"
+
+
+def test_a_response_without_target_uri_or_http_is_skipped_and_the_rest_is_read(tmp_path):
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + PAGE
+    path = tmp_path / "odd.warc"
+    path.write_bytes(
+        raw_record(None, http)
+        + raw_record(b"https://example.org/raw", PAGE)
+        + raw_record(b"https://example.org/ok", http)
+    )
+    skipped = SkippedRecords()
+    with open(path, "rb") as handle:
+        [page] = read_warc(handle, str(path), skipped)
+    assert page.id == "https://example.org/ok" and page.html == PAGE.decode()
+    assert skipped == {"no target URI": 1, "not HTTP": 1}

@@ -150,8 +150,10 @@ def _skip_reason(record) -> str | None:
     """Why a record is not a page to label (its kind), or None for an HTML response."""
     if record.rec_type != "response":
         return record.rec_type or "unknown"
+    if not (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<> "):
+        return "no target URI"
     headers = record.http_headers
-    if headers is None:
+    if headers is None or not str(getattr(headers, "protocol", "") or "").upper().startswith("HTTP/"):
         return "not HTTP"
     if not str(headers.get_statuscode() or "").startswith("2"):
         return "not 2xx"
@@ -255,6 +257,10 @@ def read_warc(
     from warcio.archiveiterator import ArchiveIterator
 
     records = ArchiveIterator(_Stream(stream))
+    # warcio fails on a response without WARC-Target-URI (it asks the missing URI's scheme) and loses every record
+    # after it; read as one with no URI, the record is skipped and counted, and the rest of the file is read.
+    load_http_headers = records.loader.load_http_headers
+    records.loader.load_http_headers = lambda kind, uri, *rest: load_http_headers(kind, uri or "", *rest)
     while True:
         try:
             record = next(records)
