@@ -212,3 +212,26 @@ def test_a_jsonl_line_too_long_for_the_character_limit_is_read_past_without_bein
 def test_a_long_run_of_white_space_is_counted_in_one_pass():
     # Past the cheap bound the lines are counted by a regex: it must not rescan a blank run from every position.
     DocumentLimits(max_segments=1_000).check_text("\n" * 1_000 + " " * 20_000)
+
+
+def test_standard_input_read_as_one_page_is_bounded_before_it_is_held():
+    import io
+
+    from classifier.inputs.formats import InputFormat
+    from classifier.inputs.readers import read_stream
+    from classifier.records import Document, FailedDocument
+
+    class Endless(io.RawIOBase):  # a pipe that never ends: reading it whole would never return
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            buffer[:] = b"x" * len(buffer)
+            return len(buffer)
+
+    for fmt in (InputFormat.TEXT, InputFormat.HTML):
+        [failed] = read_stream(io.BufferedReader(Endless()), "-", fmt, max_chars=1000)
+        assert isinstance(failed, FailedDocument) and failed.error_type == "TooLargeError"
+        assert "standard input: more than 4,000 bytes" in failed.message
+        [page] = read_stream(io.BytesIO(b"A short page."), "-", fmt, max_chars=1000)
+        assert isinstance(page, Document)

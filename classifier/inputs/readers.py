@@ -202,8 +202,15 @@ def read_stream(
         yield from read_json(stream.read(), label, "stdin")
         return
     if fmt in (InputFormat.TEXT, InputFormat.HTML):
+        most = _byte_limit(max_chars)
         try:
-            raw = stream.read()
+            # As a file's size is, the bytes are bounded before they are held: a pipe may be endless.
+            raw = stream.read() if most is None else stream.read(most + 1)
+            if most is not None and len(raw) > most:
+                yield FailedDocument(
+                    "stdin", "TooLargeError", str(too_many_bytes(f"{label}: more than {most:,} bytes", max_chars))
+                )
+                return
             text = decode_html(raw) if fmt is InputFormat.HTML else decode_bytes(raw)
         except InputError as error:
             yield FailedDocument("stdin", "InputError", f"standard input: {error}")
