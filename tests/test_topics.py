@@ -240,7 +240,7 @@ def test_filter_keeps_by_score_or_by_tag_and_refuses_unknown_topics(tiny_model):
     docs = list(tiny_model.label_many([tiny_model.label(RAID, id="r"), tiny_model.label(MATCH, id="m")]))
     everything = list(tiny_model.filter(docs, topics={"militia"}, min_score=0.0))
     assert [d.id for d in everything] == ["r", "m"]
-    assert list(tiny_model.filter(docs, topics={"militia"}, min_score=1.01)) == []
+    assert list(tiny_model.filter(docs, topics={"militia"}, min_score=1.0)) == []
     by_tags = [d.id for d in tiny_model.filter(docs, topics={"militia"})]
     assert by_tags == [d.id for d in docs if "militia" in d.tags]
     with pytest.raises(InputError, match="unknown topic"):
@@ -260,7 +260,7 @@ def test_filter_yields_a_failed_document_in_its_place_unless_told_to_skip(tiny_m
     assert results[1].id == "bad" and results[1].error_type == "InputError"
     kept = list(tiny_model.filter(stream, topics={"militia"}, min_score=0.0, skip_failures=True))
     assert [r.id for r in kept] == ["r", "m"]
-    assert list(tiny_model.filter(stream, topics={"militia"}, min_score=1.01)) == results[1:3]
+    assert list(tiny_model.filter(stream, topics={"militia"}, min_score=1.0)) == results[1:3]
 
 
 def test_filter_cli_on_raw_pages_and_on_label_records(tiny_model_path, tmp_path):

@@ -25,6 +25,7 @@ from typing import IO
 from charset_normalizer import from_bytes
 
 from ..errors import InputError
+from .charsets import EXTENDED, SUPERSETS, declared_codec
 from .codepages import best_latin_reading, is_latin_code_page
 
 # How the detector names UTF-16 and UTF-32.
@@ -74,39 +75,6 @@ _SEVEN_BIT = (
     (re.compile(rb"\x1b\$[@B]|\x1b\$\([DOPQ]|\x1b\(I"), ("iso2022_jp_2", "iso2022_jp_ext", "iso2022_jp_2004")),
     (re.compile(rb"\x1b\$\)C"), ("iso2022_kr",)),
 )
-# Declared encodings read as the larger encoding that holds them. Browsers read a page declared
-# ISO-8859-1 as windows-1252, ISO-8859-9 as windows-1254 and TIS-620 as windows-874 (the
-# WHATWG encoding standard): such pages' curly quotes and dashes, bytes 0x80 to 0x9F, are no control
-# characters. The few bytes windows-1252 and -1254 leave undefined read as ISO-8859-1 reads them, as there.
-_SUPERSETS = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "ascii": "cp1252",
-    "iso8859-1": "cp1252",
-    "iso8859-9": "cp1254",
-    "tis-620": "cp874",
-    "iso8859-11": "cp874",
-}
-# Declared encodings whose pages browsers read in a larger encoding that Python's codec of the name
-# lacks: Korean (windows-949's extra syllables), Japanese (the NEC and IBM extensions, such as
-# circled digits) and Traditional Chinese (Hong Kong's characters). Tried when the declared codec
-# fails on a byte, before any byte is given up as damaged.
-_EXTENDED = {"euc_kr": "cp949", "shift_jis": "cp932", "big5": "big5hkscs"}
-# Labels of the WHATWG encoding standard that browsers know and Python's codecs do not, as the codec to read.
-_BROWSER_LABELS = {
-    **dict.fromkeys(("windows-874", "dos-874"), "cp874"),
-    **{f"x-cp125{n}": f"cp125{n}" for n in range(9)},
-    **dict.fromkeys(("windows-31j", "x-sjis"), "cp932"),
-    "windows-949": "cp949",
-    "koi8-ru": "koi8_u",
-    **dict.fromkeys(("iso-8859-8-i", "csiso88598i", "logical"), "iso8859_8"),
-    **dict.fromkeys(("x-mac-cyrillic", "x-mac-ukrainian"), "mac_cyrillic"),
-    **dict.fromkeys(("x-mac-roman", "macintosh", "csmacintosh"), "mac_roman"),
-    **dict.fromkeys(("x-gbk", "gb_2312-80", "csgb2312", "csiso58gb231280"), "gb18030"),
-    **dict.fromkeys(("cn-big5", "x-x-big5"), "big5hkscs"),
-    **dict.fromkeys(("x-euc-jp", "cseucpkdfmtjapanese"), "euc_jp"),
-    **dict.fromkeys(("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "x-unicode20utf8"), "utf-8"),
-}
 _AS_LATIN_1 = "storyfilter-as-latin-1"
 _BROWSERS_WINDOWS = frozenset({"cp1252", "cp1254"})
 codecs.register_error(_AS_LATIN_1, lambda error: (error.object[error.start : error.end].decode("latin-1"), error.end))
@@ -274,9 +242,8 @@ def decode_html(raw: bytes, declared: str | None = None) -> str:
 
 def _as_declared(raw: bytes, name: str) -> str | None:
     """The bytes read in a declared charset (valid UTF-8 as UTF-8), or None when the declaration is no use."""
-    try:
-        codec = codecs.lookup(_BROWSER_LABELS.get(name.strip().lower(), name))
-    except LookupError:
+    codec = declared_codec(name)
+    if codec is None:
         return None
     if codec.name in _UNTRUSTED_DECLARATIONS or not getattr(codec, "_is_text_encoding", True):
         return None  # a declaration to distrust, or no text encoding at all (base64, zlib, ...)
@@ -285,13 +252,13 @@ def _as_declared(raw: bytes, name: str) -> str | None:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             pass  # not UTF-8: the declaration stands
-    encoding = _SUPERSETS.get(codec.name, codec.name)
+    encoding = SUPERSETS.get(codec.name, codec.name)
     try:
         return raw.decode(encoding)
     except UnicodeError:
         pass
-    if encoding in _EXTENDED:
-        encoding = _EXTENDED[encoding]
+    if encoding in EXTENDED:
+        encoding = EXTENDED[encoding]
         try:
             return raw.decode(encoding)
         except UnicodeError:
