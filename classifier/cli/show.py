@@ -68,8 +68,9 @@ def show(
                     # Thresholds are the model's: shown for what this model labelled, not for records of another.
                     same = loaded is not None and getattr(document, "model", None) == loaded.model_id
                     thresholds = loaded.topic_thresholds if same else None
+                    view = document_view(document, wanted, thresholds)
                     for shown in (console, picture) if picture is not None else (console,):
-                        shown.print(document_view(document, wanted, thresholds))
+                        shown.print(view)
                         shown.print()
         except BrokenPipeError:  # `storyfilter show page.html | head`: stop as label does
             raise OutputError("standard output was closed", closed=True) from None

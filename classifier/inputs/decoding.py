@@ -228,10 +228,9 @@ def decode_html(raw: bytes, declared: str | None = None) -> str:
     declaration). Never raises on text: bytes no encoding maps are
     replaced. Binary bytes raise :class:`InputError`, as for text files.
     """
+    # Binary-looking bytes go to decode_bytes whatever is declared: it reads wide text without a BOM, refuses binary.
     if raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, *_BOMS_UTF32)) or _looks_binary(raw):
-        return decode_bytes(
-            raw
-        )  # (which reads wide text without a BOM, and refuses binary bytes, whatever is declared)
+        return decode_bytes(raw)
     meta = _META_CHARSET.search(raw[:_HEAD_BYTES])
     for name in (declared, meta.group(1).decode("ascii", errors="replace") if meta else None):
         text = _as_declared(raw, name) if name else None

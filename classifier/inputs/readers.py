@@ -176,7 +176,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     return raw
 
 
-def _too_large(path: Path, max_bytes: int) -> TooLargeError:
+def _too_large(path: Path | str, max_bytes: int) -> TooLargeError:
     return too_many_bytes(f"{path}: more than {max_bytes:,} bytes", max_bytes // MAX_BYTES_A_CHAR)
 
 
@@ -207,9 +207,7 @@ def read_stream(
             # As a file's size is, the bytes are bounded before they are held: a pipe may be endless.
             raw = stream.read() if most is None else stream.read(most + 1)
             if most is not None and len(raw) > most:
-                yield FailedDocument(
-                    "stdin", "TooLargeError", str(too_many_bytes(f"{label}: more than {most:,} bytes", max_chars))
-                )
+                yield FailedDocument("stdin", "TooLargeError", str(_too_large(label, most)))
                 return
             text = decode_html(raw) if fmt is InputFormat.HTML else decode_bytes(raw)
         except InputError as error:

@@ -150,7 +150,7 @@ def _skip_reason(record) -> str | None:
     """Why a record is not a page to label (its kind), or None for an HTML response."""
     if record.rec_type != "response":
         return record.rec_type or "unknown"
-    if not (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<> "):
+    if not _target_uri(record):
         return "no target URI"
     headers = record.http_headers
     if headers is None or not str(getattr(headers, "protocol", "") or "").upper().startswith("HTTP/"):
@@ -298,9 +298,9 @@ def read_warc(
             skipped[reason] += 1
             continue
         if unread is not None:
-            page = _page(record, b"", name, seen)
-            message = f"{name}: {page.id}: its HTTP Content-Encoding is {unread}, which storyfilter cannot decode"
-            yield FailedDocument(page.id, "InputError", message[:1000], page.extra)
+            doc_id, extra = _identity(record, seen)
+            message = f"{name}: {doc_id}: its HTTP Content-Encoding is {unread}, which storyfilter cannot decode"
+            yield FailedDocument(doc_id, "InputError", message[:1000], extra)
             continue
         yield _page(record, body, name, seen, max_bytes)
 
@@ -316,15 +316,24 @@ def _damage(name: str, number: int, error: Exception) -> FailedDocument:
     return FailedDocument(f"{name}:{number}", "InputError", message[:1000], {"record": number})
 
 
-def _page(record, body: bytes, name: str, seen: set[bytes], max_bytes: int | None = None) -> Document | FailedDocument:
-    """One HTML response as a document: its id, decoded HTML, ``url`` and ``date``; its error record when over ``max_bytes``."""
+def _target_uri(record) -> str:
+    return (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<> ")
+
+
+def _identity(record, seen: set[bytes]) -> tuple[str, dict]:
+    """A response's id (its URI; with its record id when the URI came before, noted in ``seen``), ``url`` and ``date``."""
     headers = record.rec_headers
-    uri = (headers.get_header("WARC-Target-URI") or "").strip("<> ")
+    uri = _target_uri(record)
     record_id = (headers.get_header("WARC-Record-ID") or "").strip("<> ")
-    extra = {"url": uri or None, "date": headers.get_header("WARC-Date")}
     key = _key(uri)
     doc_id = uri if uri and key not in seen else f"{uri} {record_id}".strip()
     seen.add(key)
+    return doc_id, {"url": uri or None, "date": headers.get_header("WARC-Date")}
+
+
+def _page(record, body: bytes, name: str, seen: set[bytes], max_bytes: int | None = None) -> Document | FailedDocument:
+    """One HTML response as a document: its id, decoded HTML, ``url`` and ``date``; its error record when over ``max_bytes``."""
+    doc_id, extra = _identity(record, seen)
     if max_bytes is not None and len(body) > max_bytes:
         refused = too_many_bytes(
             f"{name}: {doc_id}: a page of more than {max_bytes:,} bytes", max_bytes // MAX_BYTES_A_CHAR
