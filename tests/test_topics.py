@@ -1,5 +1,6 @@
 """The topic stage: tags from the data, calibrated probabilities, the lazy filter and its CLI."""
 
+import contextlib
 import itertools
 import json
 
@@ -14,7 +15,13 @@ from classifier.cli.app import app
 from classifier.corpus.documents import read_training_jsonl
 from classifier.errors import InputError
 from classifier.features.topics import TopicFeatures
-from classifier.model.topics import NaiveBayesLogistic, TopicClassifier, headline_of, topic_text
+from classifier.model.topics import (
+    CompactLogistic,
+    NaiveBayesLogistic,
+    TopicClassifier,
+    headline_of,
+    topic_text,
+)
 from classifier.records import Label
 
 from .conftest import CORPUS_ITEMS, CORPUS_PAGES, write_jsonl
@@ -118,6 +125,44 @@ def test_naive_bayes_ratios_weigh_the_words_that_tell_the_classes_apart():
     assert np.allclose(NaiveBayesLogistic(C=1.0).fit(X, y, sample_weight=[2, 1, 1, 1]).coef_, doubled.coef_, atol=1e-4)
     with pytest.raises(ValueError, match="alpha"):
         NaiveBayesLogistic(alpha=0.0).fit(X, y)
+
+
+def test_a_regression_fitted_on_the_columns_its_rows_use_is_the_regression_on_all_of_them():
+    rng = np.random.default_rng(3)
+    X = sparse.random(60, 5000, density=0.002, format="lil", random_state=4)  # hashed features: most columns empty
+    X[np.arange(60), rng.integers(0, 40, 60)] = 1.0
+    X = X.tocsr()
+    y = (np.asarray(X[:, :20].sum(axis=1)).ravel() > 0).astype(int)
+    plain = LogisticRegression(C=10.0, max_iter=5000).fit(X, y)
+    compact = CompactLogistic(C=10.0, max_iter=5000).fit(X, y)
+    unused = np.asarray(X.getnnz(axis=0) == 0)
+    assert compact.coef_.shape == plain.coef_.shape and compact.n_features_in_ == 5000
+    assert np.all(compact.coef_[0, unused] == 0.0) and np.all(plain.coef_[0, unused] == 0.0)
+    assert np.allclose(compact.coef_, plain.coef_, atol=1e-10) and np.allclose(compact.intercept_, plain.intercept_)
+    assert np.allclose(compact.predict_proba(X), plain.predict_proba(X), atol=1e-12)
+    # The naive Bayes regression is fitted so too: its ratios over every column, its regression on the used ones.
+    ratios = NaiveBayesLogistic(alpha=1.0)
+    counts = [1.0 + np.asarray((X > 0).astype(float).T @ (y == label)).ravel() for label in (1, 0)]
+    log_ratios = np.log((counts[0] / counts[0].sum()) / (counts[1] / counts[1].sum()))
+    full = LogisticRegression(C=10.0, max_iter=5000).fit(X.multiply(log_ratios).tocsr(), y)
+    assert np.allclose(ratios.fit(X, y).coef_[0], full.coef_[0] * log_ratios, atol=1e-6)
+    assert ratios.coef_.shape == (1, 5000) and not ratios.coef_[0, unused].any()
+    with pytest.raises(ValueError, match="expecting 5000"):
+        compact.predict(X[:, :100])
+
+
+def test_the_topic_stage_fits_with_one_native_thread(monkeypatch):
+    entered = []
+
+    @contextlib.contextmanager
+    def recording(count=None):
+        entered.append(count)
+        yield
+
+    monkeypatch.setattr("classifier.model.topics.native_threads", recording)
+    texts, tags = small_items()
+    TopicClassifier(features=TopicFeatures(n_features=2**10, char_features=2**8), cv=2).fit(texts, tags)
+    assert entered == [None]  # the default: one thread, or $STORYFILTER_THREADS
 
 
 def test_with_naive_bayes_a_tag_is_the_mean_of_its_two_calibrated_regressions():

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..features.topics import TopicFeatures
 from ..records import Label
+from .threads import native_threads
 
 # Longest headline (in words) and how far above the story it may sit (in lines).
 _HEADLINE_WORDS = (3, 30)
@@ -58,6 +59,47 @@ def topic_text(texts: Sequence[str], labels: Sequence[int]) -> str:
         return ""
     headline = headline_of(texts, labels)
     return f"{headline}\n\n{story}" if headline else story
+
+
+def _used_columns(X) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """The columns of ``X`` some row uses (at least one), and their indices.
+
+    An L2-penalised regression gives a column no row uses no weight (only the
+    penalty touches it, and the solver starts it at zero, where it stays), so
+    a fit on the used columns is the same fit. On hashed features most columns
+    are unused (62,018 of 393,216 for 419 stories), and each solver step
+    works over every column it is given: the topic stage's training took
+    four times as long.
+    """
+    X = sparse.csr_matrix(X)
+    used = np.flatnonzero(X.getnnz(axis=0))
+    if used.size == 0:
+        used = np.zeros(1, dtype=np.int64)  # an intercept-only fit still needs a column
+    return X[:, used], used
+
+
+def _widened(coef: np.ndarray, used: np.ndarray, width: int) -> np.ndarray:
+    """Coefficients fitted on the ``used`` columns, as coefficients over all ``width`` columns (zero elsewhere)."""
+    full = np.zeros((coef.shape[0], width), dtype=coef.dtype)
+    full[:, used] = coef
+    return full
+
+
+class CompactLogistic(LogisticRegression):
+    """scikit-learn's logistic regression, fitted on the columns its training rows use (:func:`_used_columns`).
+
+    The same parameters and the same fitted model as :class:`~sklearn.linear_model.LogisticRegression`
+    (coefficients over every column, zero where no training row had a value), made several times faster on
+    wide, sparse features.
+    """
+
+    def fit(self, X, y, sample_weight=None) -> CompactLogistic:
+        width = X.shape[1]
+        used_part, used = _used_columns(X)
+        super().fit(used_part, y, sample_weight=sample_weight)
+        self.coef_ = _widened(self.coef_, used, width)
+        self.n_features_in_ = width
+        return self
 
 
 class NaiveBayesLogistic(ClassifierMixin, BaseEstimator):
@@ -102,9 +144,9 @@ class NaiveBayesLogistic(ClassifierMixin, BaseEstimator):
             counts = self.alpha + np.asarray(present.T @ (weight * side)).ravel()
             ratios.append(counts / counts.sum())
         log_ratios = np.log(ratios[0] / ratios[1])
-        regression = LogisticRegression(C=self.C, max_iter=5000)
-        regression.fit(X.multiply(log_ratios).tocsr(), y, sample_weight=sample_weight)
-        self.coef_ = (regression.coef_ * log_ratios).astype(np.float32)
+        weighted, used = _used_columns(X.multiply(log_ratios))
+        regression = LogisticRegression(C=self.C, max_iter=5000).fit(weighted, y, sample_weight=sample_weight)
+        self.coef_ = (_widened(regression.coef_, used, X.shape[1]) * log_ratios).astype(np.float32)
         self.intercept_ = regression.intercept_
         self.n_features_in_ = X.shape[1]
         return self
@@ -180,18 +222,21 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"tag {tag!r} has {positives} positive examples of {len(y)}: too few to learn")
         self.features_ = clone(self.features if self.features is not None else TopicFeatures()).fit(X)
         matrix = self.features_.transform(X)
-        bases = [LogisticRegression(C=self.C, max_iter=5000)]
+        bases = [CompactLogistic(C=self.C, max_iter=5000)]
         if self.naive_bayes:
             bases.append(NaiveBayesLogistic(C=self.C))
-        self.estimators_ = [
-            tuple(
-                CalibratedClassifierCV(base, method=self.calibration, cv=self.cv, ensemble=False).fit(
-                    matrix, indicators[:, j], sample_weight=sample_weight
+        # The solver's steps are vector operations too small to share: BLAS threads only spin at them
+        # (the tests' small topic stage trained in 55 s with two threads, 15 s with one).
+        with native_threads():
+            self.estimators_ = [
+                tuple(
+                    CalibratedClassifierCV(base, method=self.calibration, cv=self.cv, ensemble=False).fit(
+                        matrix, indicators[:, j], sample_weight=sample_weight
+                    )
+                    for base in bases
                 )
-                for base in bases
-            )
-            for j in range(indicators.shape[1])
-        ]
+                for j in range(indicators.shape[1])
+            ]
         self.classes_ = np.array(self.binarizer_.classes_)
         self.sklearn_version_ = sklearn_version
         self.__dict__.pop("_direct_found", None)  # the direct form of what was fitted before

@@ -38,7 +38,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         "classifier.features.lines": {"LineFeatures"},
         "classifier.features.topics": {"TopicFeatures"},
         "classifier.model.segments": {"SegmentClassifier"},
-        "classifier.model.topics": {"NaiveBayesLogistic", "TopicClassifier"},
+        "classifier.model.topics": {"CompactLogistic", "NaiveBayesLogistic", "TopicClassifier"},
         "sklearn._loss._loss": {"CyHalfBinomialLoss"},
         "sklearn._loss.link": {"Interval", "LogitLink"},
         "sklearn._loss.loss": {"HalfBinomialLoss"},
