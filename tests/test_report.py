@@ -155,10 +155,10 @@ def test_without_lines_of_both_kinds_the_report_leaves_the_curves_out(tmp_path):
     assert not (tmp_path / "rep" / "story_pr.png").exists()
 
 
-def test_a_tag_the_model_does_not_know_has_no_threshold_point():
+def test_a_tag_the_model_does_not_know_has_no_curve():
     outcome = TopicOutcome(("known", "new"), np.array([[1, 1], [0, 0]], dtype=bool), np.array([[0.9, 0.0], [0.1, 0.0]]))
     curves = tag_curves(outcome, {"known": 0.5})
-    assert curves["known"]["point"]["recall"] == 1.0 and curves["new"]["point"] is None
+    assert curves["known"]["point"]["recall"] == 1.0 and "new" not in curves
 
 
 def test_scores_on_a_bin_edge_go_to_the_bin_above():

@@ -98,17 +98,20 @@ def worst_pages(pages: Sequence[PageResult], n: int = WORST_PAGES) -> list[PageR
 
 
 def tag_curves(outcome: TopicOutcome, thresholds: Mapping[str, float]) -> dict:
-    """Per tag with gold positives: its precision-recall curve and the point at the model's threshold."""
+    """Per tag with gold positives that the model scores: its precision-recall curve and the point at its threshold.
+
+    A gold tag the model does not know (no threshold) has no curve: the model
+    gives it no scores to rank by (the metrics give it no average precision).
+    """
     curves = {}
     for j, name in enumerate(outcome.names):
         truth, scores = outcome.truth[:, j].astype(bool), outcome.probability[:, j]
-        if not truth.any():
+        if not truth.any() or name not in thresholds:
             continue
         curves[name] = {
             **_curve(truth, scores),
             "average_precision": float(average_precision_score(truth, scores)),
-            # A tag the model does not know has no threshold, and no point to mark.
-            "point": _at_threshold(truth, scores, thresholds[name]) if name in thresholds else None,
+            "point": _at_threshold(truth, scores, thresholds[name]),
             "positives": int(truth.sum()),
         }
     return curves

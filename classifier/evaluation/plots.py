@@ -93,8 +93,7 @@ def draw_tag_curves(plt, curves: dict, path: Path) -> None:
             label=f"{name} (AP {curve['average_precision']:.3f}, {curve['positives']} positive)",
         )
         point = curve["point"]
-        if point is not None:
-            axes.plot(point["recall"], point["precision"], "o", ms=9, color=colour, markeredgecolor="black")
+        axes.plot(point["recall"], point["precision"], "o", ms=9, color=colour, markeredgecolor="black")
     axes.plot([], [], "o", color="white", markeredgecolor="black", label="each tag's threshold")
     axes.legend(loc="lower left", fontsize=9)
     figure.savefig(path)
