@@ -546,3 +546,9 @@ def test_html_segments_score_as_the_weighted_mean_of_the_html_and_text_classifie
     again = load_model(shared.save(tmp_path / "shared.model"))  # the share is saved with the model
     assert again.html_text_share == 0.5 and again.card["html_text_share"] == 0.5
     assert [s.score for s in again.label(html=PAGE).segments] == [s.score for s in mean.segments]
+
+
+def test_a_nul_in_the_markup_is_dropped_as_browsers_drop_it():
+    page = split_html('<html><body><p class="st\x00ory">Hello\x00 world, this is\x00 a story.</p></body></html>')
+    assert [s.text for s in page.segments] == ["Hello world, this is a story."]
+    assert "\ufffd" not in page.text

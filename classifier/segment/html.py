@@ -125,6 +125,8 @@ def split_html(html: str, page: int = 0, max_segments: int | None = None) -> Htm
     """
     walk = _Walk(page, max_segments)
     parser = etree.HTMLParser(target=walk, **_PARSER_OPTIONS)
+    if "\x00" in html:
+        html = html.replace("\x00", "")  # browsers drop a NUL in text (libxml2 makes it U+FFFD)
     try:
         return etree.fromstring(html.encode("utf-8", errors="replace"), parser)
     except (etree.XMLSyntaxError, ValueError):
