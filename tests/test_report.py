@@ -157,8 +157,10 @@ def test_without_lines_of_both_kinds_the_report_leaves_the_curves_out(tmp_path):
 
 def test_a_tag_the_model_does_not_know_has_no_curve():
     outcome = TopicOutcome(("known", "new"), np.array([[1, 1], [0, 0]], dtype=bool), np.array([[0.9, 0.0], [0.1, 0.0]]))
-    curves = tag_curves(outcome, {"known": 0.5})
+    curves = tag_curves(outcome, {"known": 0.5}, unknown=["new"])
     assert curves["known"]["point"]["recall"] == 1.0 and "new" not in curves
+    # A model without thresholds tags at 0.5: its tags keep their curves, marked there.
+    assert tag_curves(outcome, {}, unknown=["new"])["known"]["point"]["threshold"] == 0.5
 
 
 def test_scores_on_a_bin_edge_go_to_the_bin_above():

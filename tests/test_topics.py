@@ -149,6 +149,11 @@ def test_a_regression_fitted_on_the_columns_its_rows_use_is_the_regression_on_al
     assert ratios.coef_.shape == (1, 5000) and not ratios.coef_[0, unused].any()
     with pytest.raises(ValueError, match="expecting 5000"):
         compact.predict(X[:, :100])
+    # Refitted warm, it starts from its last weights as scikit-learn's does; a list of rows is taken too.
+    warm = CompactLogistic(C=10.0, max_iter=5000, warm_start=True).fit(X, y).fit(X[::-1], y[::-1])
+    assert np.allclose(warm.coef_, plain.coef_, atol=1e-4)
+    rows = X[:, :50].toarray().tolist()
+    assert np.allclose(CompactLogistic().fit(rows, y).coef_, LogisticRegression().fit(rows, y).coef_, atol=1e-10)
 
 
 def test_the_topic_stage_fits_with_one_native_thread(monkeypatch):

@@ -7,7 +7,7 @@ Small functions that the tests check against known answers; drawing them
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve
@@ -97,21 +97,23 @@ def worst_pages(pages: Sequence[PageResult], n: int = WORST_PAGES) -> list[PageR
     return sorted(wrong, key=lambda p: (p.score.f1, -p.errors, p.id))[:n]
 
 
-def tag_curves(outcome: TopicOutcome, thresholds: Mapping[str, float]) -> dict:
+def tag_curves(outcome: TopicOutcome, thresholds: Mapping[str, float], unknown: Iterable[str] = ()) -> dict:
     """Per tag with gold positives that the model scores: its precision-recall curve and the point at its threshold.
 
-    A gold tag the model does not know (no threshold) has no curve: the model
-    gives it no scores to rank by (the metrics give it no average precision).
+    A gold tag the model does not know (``unknown``) has no curve: the model
+    gives it no scores to rank by (the metrics give it no average
+    precision). A tag without a threshold is marked at 0.5, where labelling
+    tags it.
     """
-    curves = {}
+    unknown, curves = set(unknown), {}
     for j, name in enumerate(outcome.names):
         truth, scores = outcome.truth[:, j].astype(bool), outcome.probability[:, j]
-        if not truth.any() or name not in thresholds:
+        if not truth.any() or name in unknown:
             continue
         curves[name] = {
             **_curve(truth, scores),
             "average_precision": float(average_precision_score(truth, scores)),
-            "point": _at_threshold(truth, scores, thresholds[name]),
+            "point": _at_threshold(truth, scores, thresholds.get(name, 0.5)),
             "positives": int(truth.sum()),
         }
     return curves

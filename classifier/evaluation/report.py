@@ -55,7 +55,7 @@ def write_report(
         sections.append(_story_section(evaluation, per_site(evaluation.pages), site_name, pictures))
         sections.append(_worst_section(worst_pages(evaluation.pages), site_name, page_name, redact))
     if topics is not None and "topics" in summary:
-        plots["tag_curves"] = tag_curves(topics, topic_thresholds or {})
+        plots["tag_curves"] = tag_curves(topics, topic_thresholds or {}, summary["topics"].get("unknown_tags", ()))
         draw_tag_curves(plt, plots["tag_curves"], directory / "topics_pr.png")
         sections.append(_topic_section(summary["topics"], topic_thresholds or {}))
     if redact and "pages" in summary:

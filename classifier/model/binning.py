@@ -11,11 +11,13 @@ time of fitting the tests' small model or a user's few hundred pages.
 :func:`one_pass_binning` gives the binning, while inside it, a function that
 makes the same cuts of the same sorted values, asking scikit-learn's own
 weighted-quantile function for all 254 quantiles in one call (one sort, the
-same arithmetic per quantile). Everything else (unweighted features, few
-distinct values, missing values) goes to scikit-learn's function itself.
-It is used only when, on a sample made to test it, it gives exactly the
-edges scikit-learn's gives (so another scikit-learn release that bins
-otherwise is left alone), and it is taken away again on leaving.
+same arithmetic per quantile; missing values and zero weights left out
+first, as scikit-learn leaves them out). Unweighted features and features of
+fewer distinct values than bins go to scikit-learn's function itself. It is
+used only when, on a sample made to test it, it gives exactly the edges
+scikit-learn's gives (another scikit-learn release that bins otherwise, or
+whose functions take other arguments, is left alone), and on leaving, the
+function that was there before is put back.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 
 _lock = threading.Lock()
 _users = 0
+_before = None  # the function in place when the first of the calls inside began
 
 
 def _binning_module():
@@ -80,10 +83,13 @@ def _replacement():
     values[rng.choice(1500, 40, replace=False)] = np.nan
     weights = rng.choice([0.0, 0.5, 1.0, 3.0, 7.25], size=1500, p=[0.05, 0.25, 0.4, 0.2, 0.1])
     for column, max_bins in ((values, 255), (np.sort(values), 255), (values, 63), (np.round(values, 1), 255)):
-        theirs, ours = original(column, max_bins, weights), faster(column, max_bins, weights)
+        try:
+            theirs, ours = original(column, max_bins, weights), faster(column, max_bins, weights)
+        except (TypeError, ValueError, IndexError, AttributeError):  # another release's functions and arguments
+            return None
         if theirs.dtype != ours.dtype or not np.array_equal(theirs, ours):
             return None
-    return binning, original, faster
+    return binning, faster
 
 
 @contextmanager
@@ -93,12 +99,13 @@ def one_pass_binning() -> Iterator[None]:
     Calls may nest or overlap from several threads: scikit-learn's function
     comes back when the last of them ends.
     """
-    global _users
+    global _users, _before
     with _lock:
         found = _replacement()
         if found is not None:
             if _users == 0:
-                found[0]._find_binning_thresholds = found[2]
+                _before = found[0]._find_binning_thresholds  # scikit-learn's, or whatever wraps it now
+                found[0]._find_binning_thresholds = found[1]
             _users += 1
     try:
         yield
@@ -107,4 +114,5 @@ def one_pass_binning() -> Iterator[None]:
             with _lock:
                 _users -= 1
                 if _users == 0:
-                    found[0]._find_binning_thresholds = found[1]
+                    found[0]._find_binning_thresholds = _before
+                    _before = None

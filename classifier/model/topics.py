@@ -94,11 +94,13 @@ class CompactLogistic(LogisticRegression):
     """
 
     def fit(self, X, y, sample_weight=None) -> CompactLogistic:
-        width = X.shape[1]
+        X = sparse.csr_matrix(X)
         used_part, used = _used_columns(X)
+        if self.warm_start and getattr(self, "coef_", None) is not None and self.coef_.shape[1] == X.shape[1]:
+            self.coef_ = self.coef_[:, used]  # the last fit's weights of these columns start this one
         super().fit(used_part, y, sample_weight=sample_weight)
-        self.coef_ = _widened(self.coef_, used, width)
-        self.n_features_in_ = width
+        self.coef_ = _widened(self.coef_, used, X.shape[1])
+        self.n_features_in_ = X.shape[1]
         return self
 
 
