@@ -14,7 +14,7 @@ from warcio.warcwriter import WARCWriter
 
 from classifier.cli.app import app
 from classifier.inputs.discovery import count_documents, iter_documents
-from classifier.inputs.warc import SkippedRecords, read_warc
+from classifier.inputs.warc import SkippedRecords, count_pages, read_warc
 from classifier.records import Document, FailedDocument
 
 from .conftest import EXAMPLES, ROOT, html_page, tiny_documents
@@ -335,3 +335,22 @@ def test_a_response_without_target_uri_or_http_is_skipped_and_the_rest_is_read(t
         [page] = read_warc(handle, str(path), skipped)
     assert page.id == "https://example.org/ok" and page.html == PAGE.decode()
     assert skipped == {"no target URI": 1, "not HTTP": 1}
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_warc_that_opens_with_blank_lines_is_read_whole(gz, tmp_path):
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + PAGE
+    data = (
+        b"\r\n\n\r\n"
+        + raw_record(b"https://example.org/a", http)
+        + b"\r\n"
+        + raw_record(b"https://example.org/b", http)
+    )
+    path = tmp_path / ("blank.warc.gz" if gz else "blank.warc")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    with open(path, "rb") as handle:
+        read = list(read_warc(handle, str(path)))
+    assert [d.id for d in read] == ["https://example.org/a", "https://example.org/b"]
+    assert all(isinstance(d, Document) for d in read)
+    with open(path, "rb") as handle:
+        assert count_pages(handle) == 2

@@ -67,6 +67,7 @@ class _Stream:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
         self.gzip = head == _GZIP_MAGIC or (not head and _starts_gzip(raw))
         self.raw = gzip.GzipFile(fileobj=raw, mode="rb") if self.gzip else raw
+        _skip_blank_lines(self.raw)
 
     def read(self, size: int = -1) -> bytes:
         try:
@@ -80,6 +81,27 @@ class _Stream:
             return self.raw.readline(size)
         except (OSError, EOFError, zlib.error) as error:
             raise _Damaged(f"{type(error).__name__}: {error}") from None
+
+
+def _skip_blank_lines(stream: IO[bytes]) -> None:
+    """Read past the blank lines a file may open with, before its first record.
+
+    warcio takes a blank first line for a record with no headers (not a WARC
+    record: the whole file was lost); between records it skips them itself.
+    A stream that cannot be peeked at is left as it is, and one that fails
+    here fails again, in its place, at the first read.
+    """
+    peek = getattr(stream, "peek", None)
+    if peek is None:
+        return
+    try:
+        while head := peek(64)[:64]:
+            blank = len(head) - len(head.lstrip(b"\r\n"))
+            if blank == 0:
+                return
+            stream.read(blank)
+    except (OSError, EOFError, zlib.error):
+        return
 
 
 def _starts_gzip(raw: IO[bytes]) -> bool:
