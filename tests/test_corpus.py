@@ -103,6 +103,13 @@ def test_a_text_page_with_its_story_and_no_spans_is_labelled_by_the_story(tmp_pa
     path.write_text(json.dumps(record) + "\n")
     [doc] = list(read_training_jsonl(path))
     assert doc.labels == (Label.CHROME, Label.STORY, Label.STORY, Label.CHROME)
+    # A story that matches no line (another page's) would teach the page's own story as chrome: refused.
+    other = record | {"story": "The harbour reopened after the storm, and the ferries ran again on Friday."}
+    path.write_text(json.dumps(other) + "\n")
+    with pytest.raises(TrainingDataError, match=r"t\.jsonl:1: no line of the page matches its 'story'"):
+        list(read_training_jsonl(path))
+    path.write_text(json.dumps(record | {"story": ""}) + "\n")  # no story: a page of chrome alone
+    assert set(next(read_training_jsonl(path)).labels) == {Label.CHROME}
 
 
 def test_training_jsonl_errors_name_the_line(tmp_path):

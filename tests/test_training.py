@@ -210,6 +210,14 @@ def test_the_retraining_script_replaces_the_shipped_model_only_by_default(monkey
     part = Path(calls[0][1 + len(script.DEFAULT_SOURCES)])
     assert part.read_text() == '{"id": "satp-train-0", "text": "a"}\n'  # the reports that measure are left out
     assert calls[1] == ["train", "mine.jsonl", "--out", "models/mine.model"]
+    # --plus: the default sources (the reports' training part among them) and the user's own.
+    script.main(["--plus", "site.jsonl", "--plus=more.jsonl", "--out", "models/mine.model"])
+    assert calls[2][: len(calls[0]) - 3] == calls[0][:-3]
+    assert calls[2][len(calls[0]) - 3 :] == ["site.jsonl", "more.jsonl", "--out", "models/mine.model"]
+    with pytest.raises(SystemExit, match="default sources"):
+        script.main(["mine.jsonl", "--plus", "site.jsonl"])
+    with pytest.raises(SystemExit, match="needs a path"):
+        script.main(["--plus"])
 
 
 def test_an_html_page_whose_gold_keeps_its_comments_is_a_discussion_left_out_of_html_training():

@@ -13,6 +13,7 @@ script writes them to the cache folder as ``satp-train.jsonl``)::
 
     python -m training.train                      # replaces models/default.model (next version)
     python -m training.train DATA... --out models/mine.model
+    python -m training.train --plus my-site.jsonl --out models/mine.model   # the default sources and yours
 
 Without ``--out`` it writes over the shipped model (``--out
 models/default.model --force``); ``storyfilter train`` never does that
@@ -57,11 +58,28 @@ def satp_training_part(folder: Path) -> Path:
     return out
 
 
+def _pluses(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The paths given with ``--plus`` (repeatable, or ``--plus=PATH``), and the other arguments."""
+    plus, rest, items = [], [], iter(argv)
+    for arg in items:
+        if arg == "--plus":
+            plus.append(next(items, ""))
+        elif arg.startswith("--plus="):
+            plus.append(arg.removeprefix("--plus="))
+        else:
+            rest.append(arg)
+    if "" in plus:
+        raise SystemExit("--plus needs a path: --plus my-site.jsonl")
+    return plus, rest
+
+
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    plus, argv = _pluses(list(sys.argv[1:] if argv is None else argv))
     if not argv or argv[0].startswith("-"):
         sources = DEFAULT_SOURCES + ([satp_training_part(cache_folder() / "training")] if SATP.is_file() else [])
-        argv = [str(p) for p in sources] + argv
+        argv = [str(p) for p in sources] + plus + argv
+    elif plus:
+        raise SystemExit("--plus adds to the default sources: give it without other sources")
     if not any(arg == "--out" or arg.startswith("--out=") for arg in argv):
         # Rebuilding the shipped model is what this script is for: it replaces it, as the next version.
         argv += ["--out", str(SHIPPED), "--force"]

@@ -173,7 +173,7 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
         # A topic-labelled news item: headline and description, fed as one page.
         text = record["title"] + "\n\n" + record["description"]
     if not isinstance(text, str):
-        raise TrainingDataError(f"{where}: needs a string 'text' field (or 'title' and 'description')")
+        raise TrainingDataError(f"{where}: needs a string 'text' or 'html' field (or 'title' and 'description')")
     segments = split_text(text)
     labels = _labels_of(record, text, segments, where)
     return TrainingDocument(
@@ -239,7 +239,14 @@ def _labels_of(record: dict, text: str, segments: Sequence[Segment], where: str)
     """A training page's labels: from its ``segments`` spans, else aligned to its gold ``story`` if it has one."""
     story = record.get("story")
     if record.get("segments") is None and isinstance(story, str):
-        return align_gold(segments, story)  # as for a web-page corpus
+        labels = align_gold(segments, story)  # as for a web-page corpus
+        if story.strip() and Label.STORY not in labels:
+            # Every line would train as chrome, the story's own among them.
+            raise TrainingDataError(
+                f"{where}: no line of the page matches its 'story' (another page's story, or text changed since?): "
+                "give the story as the page shows it, or label its lines with 'segments'"
+            )
+        return labels
     return _span_labels(record, text, segments, where)
 
 
