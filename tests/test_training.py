@@ -185,13 +185,24 @@ def test_time_left_is_the_rate_of_the_stages_done_times_the_weight_to_come():
     for name, weight in (("a", 100), ("b", 200), ("c", 400)):
         progress.plan(name, weight)
     progress.start()
-    now[0] = 10.0  # 100 units in 10 s
+    now[0] = 30.0  # 100 units in 30 s
     progress.start("more")
-    now[0] = 40.0  # 300 units in 40 s
+    now[0] = 120.0  # 300 units in 120 s
     progress.start()
     progress.finish()
-    assert said == ["[1/3] a", "[2/3] b: more (about 60 s left)", "[3/3] c (about 53 s left)"]
+    assert said == ["[1/3] a", "[2/3] b: more (about 3 min left)", "[3/3] c (about 3 min left)"]
     assert progress.seconds_left() == 0
+
+
+def test_no_time_left_is_said_until_the_stages_done_took_long_enough_to_tell():
+    said, now = [], [0.0]
+    progress = TrainingProgress(said.append, clock=lambda: now[0])
+    for name, weight in (("a", 100), ("b", 6000)):
+        progress.plan(name, weight)
+    progress.start()
+    now[0] = 5.0  # a small run's first stage: fixed costs, not pace
+    progress.start()
+    assert said == ["[1/2] a", "[2/2] b"] and progress.seconds_left() is None
 
 
 def test_the_retraining_script_replaces_the_shipped_model_only_by_default(monkeypatch, tmp_path):

@@ -6,7 +6,10 @@ final fit; then the topic stage. The fits' cost grows with the segments
 they learn from, so each stage is weighed by its segments (the topic stage
 by its examples, times :data:`TOPIC_EXAMPLE_WEIGHT`), and the time left is
 the time the stages done took per unit of weight times the weight to come.
-The first estimate comes after the first stage.
+The first estimate comes once the stages done have taken :data:`TIMED_ENOUGH`
+seconds: before that, a fit's fixed costs outweigh its size and the pace
+says little (a small run's first stage of 5 s announced 3 minutes to come
+for a run that ended 13 s later), and the run is short anyway.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass, field
 # A topic example costs about as much to learn as this many segments (five folds and a final fit of
 # calibrated per-tag models over a few thousand features; measured on the shipped model's data).
 TOPIC_EXAMPLE_WEIGHT = 60.0
+# Seconds of stages done before the time left is estimated.
+TIMED_ENOUGH = 30.0
 
 
 @dataclass
@@ -60,8 +65,8 @@ class TrainingProgress:
         self._finish()
 
     def seconds_left(self) -> float | None:
-        """Estimated seconds until the last stage ends, None before any stage has been timed."""
-        if not self._timed_weight:
+        """Estimated seconds until the last stage ends; None until the stages done took :data:`TIMED_ENOUGH` s."""
+        if not self._timed_weight or self._timed_seconds < TIMED_ENOUGH:
             return None
         to_come = sum(stage.weight for stage in self.stages[self._done :])
         return to_come * self._timed_seconds / self._timed_weight
