@@ -85,13 +85,14 @@ def test_evaluate_prints_story_f1(tiny_model_path, tmp_path):
         assert (tmp_path / "rep" / picture).stat().st_size > 1000 and picture in page
 
 
-def test_train_writes_a_bundle_that_labels(tmp_path):
+def test_train_writes_a_bundle_that_labels(tmp_path, monkeypatch):
     from .conftest import CORPUS_PAGES
 
     lines = CORPUS_PAGES.read_text(encoding="utf-8").splitlines()[::6][:60]
     data = tmp_path / "train.jsonl"
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "models" / "mine.model"
+    monkeypatch.setattr("classifier.training.progress.TIMED_ENOUGH", 0.0)  # (this small run's stage: seconds)
     result = runner.invoke(
         app, ["train", str(data), "--out", str(out), "--no-validate", "--cache", str(tmp_path / "cache")]
     )
