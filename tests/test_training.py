@@ -1,5 +1,6 @@
 """Safe, explained retraining: where a model goes, what it is called, what is checked first, what is said."""
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -293,3 +294,19 @@ def test_html_pages_validate_as_they_are_labelled_with_the_text_stage_s_share(tm
     shared = fit.validation_metrics(MeanOfStages(checked, tiny_classifier, fit.HTML_TEXT_SHARE), held)
     assert metrics["story"] == shared["story"] and metrics["story_f1_by_threshold"] == shared["story_f1_by_threshold"]
     assert final is not checked and hasattr(final, "context_")
+
+
+def test_training_runs_its_native_thread_pools_at_the_default_count(monkeypatch, tmp_path):
+    from classifier.training import fit as training
+
+    entered = []
+
+    @contextlib.contextmanager
+    def recording(count=None):
+        entered.append(count)
+        yield
+
+    monkeypatch.setattr(training, "native_threads", recording)
+    monkeypatch.setattr(training, "_train", lambda options, progress: "model")
+    options = training.TrainingOptions(sources=[], out=tmp_path / "m.model", cache=tmp_path)
+    assert training.train(options) == "model" and entered == [None]  # one thread, or $STORYFILTER_THREADS
