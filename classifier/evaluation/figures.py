@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
+from ..model.topics import TAG_THRESHOLD
 from .evaluate import PageResult, TopicOutcome
 from .metrics import average_scores, reliability_bins
 
@@ -102,8 +103,8 @@ def tag_curves(outcome: TopicOutcome, thresholds: Mapping[str, float], unknown: 
 
     A gold tag the model does not know (``unknown``) has no curve: the model
     gives it no scores to rank by (the metrics give it no average
-    precision). A tag without a threshold is marked at 0.5, where labelling
-    tags it.
+    precision). A tag without a threshold is marked at :data:`TAG_THRESHOLD`,
+    where labelling tags it.
     """
     unknown, curves = set(unknown), {}
     for j, name in enumerate(outcome.names):
@@ -113,7 +114,7 @@ def tag_curves(outcome: TopicOutcome, thresholds: Mapping[str, float], unknown: 
         curves[name] = {
             **_curve(truth, scores),
             "average_precision": float(average_precision_score(truth, scores)),
-            "point": _at_threshold(truth, scores, thresholds.get(name, 0.5)),
+            "point": _at_threshold(truth, scores, thresholds.get(name, TAG_THRESHOLD)),
             "positives": int(truth.sum()),
         }
     return curves

@@ -96,8 +96,8 @@ def _replacement():
 def one_pass_binning() -> Iterator[None]:
     """While inside, trees fitted in this process bin weighted features in one pass (the same bins).
 
-    Calls may nest or overlap from several threads: scikit-learn's function
-    comes back when the last of them ends.
+    Calls may nest or overlap from several threads: the function in place
+    when the first of them began comes back when the last of them ends.
     """
     global _users, _before
     with _lock:

@@ -33,7 +33,7 @@ from .language import languages_of
 from .segments import MeanOfStages
 from .threads import native_threads
 from .titles import text_title
-from .topics import topic_text
+from .topics import TAG_THRESHOLD, topic_text
 
 # Segments scored together at most (see score_segments), unless one page holds more.
 BATCH_SEGMENTS = 4096
@@ -280,7 +280,7 @@ def tag_stories(
         # A page with no story is about nothing, whatever the base rates say.
         topics = dict(zip(names, row if reading else [0.0] * len(names)))
         readable = reading and (known is None or language is None or language in known)
-        tags = tuple(n for n in names if readable and topics[n] >= model.topic_thresholds.get(n, 0.5))
+        tags = tuple(n for n in names if readable and topics[n] >= model.topic_thresholds.get(n, TAG_THRESHOLD))
         results.append((topics, tags))
     return results
 

@@ -28,6 +28,8 @@ from ..features.topics import TopicFeatures
 from ..records import Label
 from .threads import native_threads
 
+# The probability at which a tag is given when the model holds no threshold of its own for it.
+TAG_THRESHOLD = 0.5
 # Longest headline (in words) and how far above the story it may sit (in lines).
 _HEADLINE_WORDS = (3, 30)
 _HEADLINE_REACH = 6
