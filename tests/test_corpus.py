@@ -112,6 +112,23 @@ def test_a_text_page_with_its_story_and_no_spans_is_labelled_by_the_story(tmp_pa
     assert set(next(read_training_jsonl(path)).labels) == {Label.CHROME}
 
 
+def test_training_jsonl_names_every_bad_line_in_one_error(tmp_path):
+    good = {"id": "g", "text": "A line.", "segments": [{"start": 0, "end": 7, "label": "story"}]}
+    lines = [good, "{not json", good | {"topics": "militia"}, good, good | {"segments": [{"start": 0, "end": 7}]}]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    with pytest.raises(TrainingDataError) as refused:
+        list(read_training_jsonl(path))
+    message = str(refused.value)
+    assert message.startswith(f"3 lines of {path} are not training data:")
+    assert [line.split(": ")[0].rsplit(":", 1)[1] for line in message.splitlines()[1:]] == ["2", "3", "5"]
+    assert "not valid JSON" in message and "'topics' must be a list" in message
+    # Past twenty, the rest are counted.
+    path.write_text("{\n" * 25)
+    with pytest.raises(TrainingDataError, match=r"(?s)^25 lines .*:20: not valid JSON.*\.\.\. and 5 more$"):
+        list(read_training_jsonl(path))
+
+
 def test_training_jsonl_errors_name_the_line(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_text('{"id": "a", "text": "x", "segments": [{"start": 1, "end": 2, "label": "story"}]}\n')

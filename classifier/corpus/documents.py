@@ -69,11 +69,33 @@ def read_training_jsonl(path: Path, name: str | None = None) -> Iterator[Trainin
     Raises
     ------
     TrainingDataError
-        On a line that is not a JSON object of that format; the message
-        names the file and line.
+        Once the whole file is read, when any line is not a JSON object of
+        that format: the message names each such line (file and line
+        number) and what is wrong with it, the first ``_ERRORS_SHOWN`` of
+        them, so that one pass finds them all.
     """
-    for where, record in _json_lines(path):
-        yield _document_from_record(record, where, source=name or path.name)
+    errors: list[str] = []
+    for where, record in _json_lines(path, errors):
+        try:
+            document = _document_from_record(record, where, source=name or path.name)
+        except TrainingDataError as error:
+            errors.append(str(error))  # read on, to name every bad line in one error
+            continue
+        yield document
+    if errors:
+        raise TrainingDataError(_bad_lines(path, errors))
+
+
+# How many of a file's bad lines the error names (the count says how many there are in all).
+_ERRORS_SHOWN = 20
+
+
+def _bad_lines(path: Path, errors: Sequence[str]) -> str:
+    if len(errors) == 1:
+        return errors[0]
+    shown = "\n".join(f"  {error}" for error in errors[:_ERRORS_SHOWN])
+    more = f"\n  ... and {len(errors) - _ERRORS_SHOWN} more" if len(errors) > _ERRORS_SHOWN else ""
+    return f"{len(errors)} lines of {path} are not training data:\n{shown}{more}"
 
 
 def site_groups(documents: Sequence[TrainingDocument]) -> np.ndarray:
@@ -90,8 +112,12 @@ def source_names(paths: Sequence[Path]) -> dict[Path, str]:
     return {Path(p): (str(p) if names.count(Path(p).name) > 1 else Path(p).name) for p in paths}
 
 
-def _json_lines(path: Path) -> Iterator[tuple[str, object]]:
-    """Each non-blank line of a JSONL file (gzipped if it ends in .gz), parsed, with its ``FILE:LINE``."""
+def _json_lines(path: Path, errors: list[str] | None = None) -> Iterator[tuple[str, object]]:
+    """Each non-blank line of a JSONL file (gzipped if it ends in .gz), parsed, with its ``FILE:LINE``.
+
+    A line that does not parse raises :class:`TrainingDataError`, or with
+    ``errors`` given is added to it (and skipped).
+    """
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
@@ -101,10 +127,15 @@ def _json_lines(path: Path) -> Iterator[tuple[str, object]]:
             try:
                 value = json_line(line)  # a line that is not UTF-8 is decoded as labelling decodes it
             except json.JSONDecodeError as error:
-                raise TrainingDataError(f"{where}: not valid JSON ({error.msg})") from None
+                message = f"{where}: not valid JSON ({error.msg})"
             except InputError as error:  # bytes no text encoding reads
-                raise TrainingDataError(f"{where}: {error}") from None
-            yield where, value
+                message = f"{where}: {error}"
+            else:
+                yield where, value
+                continue
+            if errors is None:
+                raise TrainingDataError(message)
+            errors.append(message)
 
 
 def is_page_topics_record(record) -> bool:
