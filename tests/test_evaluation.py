@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from classifier.evaluation.evaluate import evaluate_documents, gold_story
@@ -150,3 +152,19 @@ def test_gold_files_of_the_same_name_are_scored_as_two_sources(tmp_path):
         (tmp_path / folder / "test.jsonl").write_text(json.dumps(record) + "\n")
     documents = read_gold([tmp_path / "a" / "test.jsonl", tmp_path / "b" / "test.jsonl"])
     assert [d.corpus for d in documents] == [str(tmp_path / "a" / "test.jsonl"), str(tmp_path / "b" / "test.jsonl")]
+
+
+def test_a_model_without_an_html_classifier_is_told_so_before_anything_is_labelled(tmp_path, tiny_classifier):
+    from classifier.corpus.documents import read_training_jsonl
+    from classifier.errors import ModelError
+    from classifier.evaluation.evaluate import evaluate
+    from classifier.model.model import Model
+
+    from .conftest import tiny_html_records, write_jsonl
+
+    text_only = Model(text_classifier=tiny_classifier, name="text-only", version=1)
+    text_pages = [replace(d, topics=None) for d in tiny_documents()[:2]]  # no gold tags: it has no topic stage
+    html_pages = list(read_training_jsonl(write_jsonl(tmp_path / "pages.jsonl", tiny_html_records()[:3])))
+    with pytest.raises(ModelError, match=r"text-only@1 has no HTML classifier .* the data's 3 HTML pages"):
+        evaluate(text_only, text_pages + html_pages)
+    assert evaluate(text_only, text_pages).story.story.pages == 2  # text it evaluates

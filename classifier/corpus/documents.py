@@ -91,11 +91,12 @@ _ERRORS_SHOWN = 20
 
 
 def _bad_lines(path: Path, errors: Sequence[str]) -> str:
+    """One line (as the command line's errors are) that names each bad line: ``FILE: N lines ...: line 2: ...; ...``."""
     if len(errors) == 1:
         return errors[0]
-    shown = "\n".join(f"  {error}" for error in errors[:_ERRORS_SHOWN])
-    more = f"\n  ... and {len(errors) - _ERRORS_SHOWN} more" if len(errors) > _ERRORS_SHOWN else ""
-    return f"{len(errors)} lines of {path} are not training data:\n{shown}{more}"
+    shown = "; ".join("line " + error.removeprefix(f"{path}:") for error in errors[:_ERRORS_SHOWN])
+    more = f"; and {len(errors) - _ERRORS_SHOWN} more" if len(errors) > _ERRORS_SHOWN else ""
+    return f"{path}: {len(errors)} lines are not training data: {shown}{more}"
 
 
 def site_groups(documents: Sequence[TrainingDocument]) -> np.ndarray:
