@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from enum import IntEnum
 from json.encoder import encode_basestring
@@ -157,11 +157,27 @@ class LabeledDocument:
 
         With ``min_score``, a topic carried is one whose probability is at
         least that; without, one among the tags.
+
+        Raises
+        ------
+        InputError
+            As ``Model.filter`` does: ``wanted`` not a topic's name or several,
+            ``min_score`` not a probability, or a topic the story was not
+            scored on (when it was scored: a record without topics carries none).
         """
-        if isinstance(wanted, str):
-            wanted = (wanted,)
+        wanted = wanted_topics(wanted)
+        check_min_score(min_score)
+        unknown = wanted.difference(self.topics)
+        if self.topics and unknown:  # the model scored every topic it tags: a name it did not is a mistake
+            raise InputError(
+                f"unknown topic(s) {', '.join(sorted(unknown))}; the story was scored on {', '.join(self.topics)}"
+            )
+        return self.carries_checked(wanted, min_score)
+
+    def carries_checked(self, wanted: Set[str], min_score: float | None) -> bool:
+        """:meth:`carries` for arguments checked already (``filter`` checks them once against the model's tags)."""
         if min_score is None:
-            return not set(wanted).isdisjoint(self.tags)
+            return not wanted.isdisjoint(self.tags)
         return any(self.topics.get(topic, 0.0) >= min_score for topic in wanted)
 
     def to_record(self, segments: bool = True) -> dict:
@@ -233,6 +249,25 @@ def _score_json(score: float) -> str:
     if not math.isfinite(value):
         raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
     return float.__repr__(value)
+
+
+def wanted_topics(topics: str | Iterable[str]) -> set[str]:
+    """The topics asked for, as a set (a string is one topic's name)."""
+    try:
+        wanted = {topics} if isinstance(topics, str) else set(topics)
+    except TypeError:
+        raise InputError(f"topics is a topic's name or several, not {topics!r}") from None
+    if not wanted or not all(isinstance(topic, str) for topic in wanted):
+        raise InputError(f"topics is a topic's name or several (at least one), not {topics!r}")
+    return wanted
+
+
+def check_min_score(min_score: float | None) -> None:
+    """Refuse a ``min_score`` that is neither None nor a probability."""
+    if min_score is not None and (
+        isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1
+    ):
+        raise InputError(f"min_score is a probability (a number from 0 to 1) or None, not {min_score!r}")
 
 
 def _is_number(value: Any) -> bool:

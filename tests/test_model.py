@@ -190,12 +190,13 @@ def test_arguments_of_the_wrong_type_are_refused_with_a_clear_error(tiny_model):
 
 
 def test_overlapping_calls_put_the_native_pools_back_as_they_were():
+    """The BLAS pools are the process's: the last of overlapping calls puts back what was before the first."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
     from classifier.model.threads import native_threads
 
     def threads():
-        return {pool["user_api"]: pool["num_threads"] for pool in threadpool_info()}
+        return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
 
     with threadpool_limits(2):
         before = threads()
@@ -206,6 +207,43 @@ def test_overlapping_calls_put_the_native_pools_back_as_they_were():
         assert set(threads().values()) == {1}  # still limited for the call that runs
         second.__exit__(None, None, None)
         assert threads() == before  # not the first call's limit, which the second saw when it started
+
+
+def test_each_threads_openmp_setting_comes_back_when_its_own_call_ends():
+    """OpenMP's thread count is each thread's: a call that ends before another thread's gets its own back."""
+    import threading
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from classifier.model.threads import native_threads
+
+    def openmp():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"]
+
+    if not openmp():
+        pytest.skip("no OpenMP runtime loaded")
+    started, ended = threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with threadpool_limits(2, user_api="openmp"):
+            with native_threads(1):
+                seen["inside"] = openmp()
+                started.wait(timeout=30)  # the other thread's call has begun
+            seen["after"] = openmp()  # the other call runs on
+            ended.set()
+
+    def second():
+        with native_threads(1):
+            started.set()
+            ended.wait(timeout=30)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert seen == {"inside": [1] * len(openmp()), "after": [2] * len(openmp())}
 
 
 def test_threads_labelling_at_once_share_one_pause_of_the_collector(tiny_model, harbour_text):

@@ -349,6 +349,24 @@ def test_one_topic_may_be_named_by_a_string(tiny_model):
     assert [d.id for d in tiny_model.filter([RAID], topics=tag, min_score=0.0)] == ["0"]
 
 
+def test_carries_refuses_what_filter_refuses(tiny_model):
+    from classifier.errors import InputError
+
+    doc = tiny_model.label(RAID, id="raid")
+    tag = tiny_model.tag_names[0]
+    for wrong in (tag.capitalize(), {"sports"}, [tag, "sports"]):  # a typo gave False for every story
+        with pytest.raises(InputError, match="unknown topic"):
+            doc.carries(wrong)
+    for wrong in (None, [], [tag, 3]):
+        with pytest.raises(InputError, match="topics is a topic's name"):
+            doc.carries(wrong)
+    for score in (2, "0.5", True, float("nan")):
+        with pytest.raises(InputError, match="min_score is a probability"):
+            doc.carries(tag, score)
+    # A record with no topics (no topic stage, no story) carries none: nothing to check the name against.
+    assert not LabeledDocument(id="x", model="m", segments=()).carries("anything")
+
+
 def test_label_records_read_back_as_labelled_documents(tiny_model):
     doc = tiny_model.label(RAID, id="raid")
     again = LabeledDocument.from_record(json.loads(json.dumps(doc.to_record())))

@@ -18,7 +18,7 @@ from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
 from ..limits import DocumentLimits, document_cost, limits_of
 from ..modelfile import default_model_path
-from ..records import Document, FailedDocument, LabeledDocument, as_documents
+from ..records import Document, FailedDocument, LabeledDocument, as_documents, check_min_score, wanted_topics
 from ..run.engines import run_chunks
 from ..run.ordered import DEFAULT_CHUNK, chunked
 from ..run.tasks import DOCUMENT_ISOLATION, label_chunk_task
@@ -175,12 +175,7 @@ class Model:
         InputError
             When a topic is not one the model tags.
         """
-        try:
-            wanted = {topics} if isinstance(topics, str) else set(topics)
-        except TypeError:
-            raise InputError(f"topics is a topic's name or several, not {topics!r}") from None
-        if not wanted or not all(isinstance(topic, str) for topic in wanted):
-            raise InputError(f"topics is a topic's name or several (at least one), not {topics!r}")
+        wanted = wanted_topics(topics)
         if not self.tag_names:
             raise ModelError(f"{self.model_id} has no topic stage: train one with topic-labelled data")
         unknown = wanted - set(self.tag_names)
@@ -222,10 +217,7 @@ class Model:
             As :meth:`check_topics`; InputError too when ``min_score`` is not a number.
         """
         wanted = self.check_topics(topics)
-        if min_score is not None and (
-            isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1
-        ):
-            raise InputError(f"min_score is a probability (a number from 0 to 1) or None, not {min_score!r}")
+        check_min_score(min_score)
         labelled = self.label_many(records, chunk_size=chunk_size, workers=workers, scheduler=scheduler)
         return _kept(labelled, wanted, min_score, skip_failures)  # (checked above at once, not at the first record)
 
@@ -332,7 +324,7 @@ def _kept(
     try:
         for result in labelled:
             if isinstance(result, LabeledDocument):
-                if result.carries(wanted, min_score):
+                if result.carries_checked(wanted, min_score):
                     yield result
             elif not skip_failures:
                 yield result

@@ -36,9 +36,10 @@ def _controller():
     return ThreadpoolController()
 
 
-# Calls that label at once from several threads of a process share one limit: the first to start
-# records the pools' own settings, and the last to end puts them back (a call that ended in between
-# would put back another call's limit, and leave the process at one thread).
+# BLAS pools are the process's: calls that label at once from several threads share one limit of
+# them, the first to start records the pools' own settings and the last to end puts them back (a call
+# that ended in between would put back another call's limit, and leave the process at one thread).
+# OpenMP's setting is each thread's own: every call limits it in its thread and puts it back there.
 _lock = threading.Lock()
 _calls = 0
 _first = None
@@ -48,18 +49,22 @@ _first = None
 def native_threads(count: int | None = None) -> Iterator[None]:
     """Limit the native thread pools to ``count`` threads (the default when None) while inside.
 
-    Calls may overlap (threads of one program labelling at once): the
-    pools' own settings come back when the last of them ends.
+    Calls may overlap (threads of one program labelling at once): the BLAS
+    pools' own settings come back when the last of them ends, and each
+    thread's OpenMP setting when its own call ends.
     """
     global _calls, _first
+    limit = count or default_threads()
     with _lock:
-        limiter = _controller().limit(limits=count or default_threads())
+        shared = _controller().select(user_api="blas").limit(limits=limit)
         if _calls == 0:
-            _first = limiter
+            _first = shared
         _calls += 1
+    own = _controller().select(user_api="openmp").limit(limits=limit)
     try:
         yield
     finally:
+        own.restore_original_limits()
         with _lock:
             _calls -= 1
             if _calls == 0:

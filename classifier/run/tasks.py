@@ -59,7 +59,7 @@ class TopicSelector:
     min_score: float | None = None
 
     def __call__(self, document: LabeledDocument) -> bool:
-        return document.carries(self.wanted, self.min_score)
+        return document.carries_checked(self.wanted, self.min_score)
 
 
 @dataclass
