@@ -144,6 +144,25 @@ def test_an_unreachable_scheduler_is_a_usage_error(tiny_model_path, monkeypatch)
     assert result.exit_code == 2 and "cannot reach the Dask scheduler" in result.stderr
 
 
+def test_a_scheduler_address_that_does_not_parse_is_refused_at_once_and_leaves_no_client_behind(tiny_model):
+    """From Python, a half-made Client held the program for a minute at exit; in a fresh process, a quick exit."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    program = (
+        "from classifier.errors import InputError\n"
+        "from classifier.run.cluster import DaskCluster\n"
+        "try:\n"
+        "    DaskCluster(None, 'nope', None)\n"
+        "except InputError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=50)
+    assert done.stdout.strip() == "cannot reach the Dask scheduler at nope: missing port number in address 'nope'"
+    assert "Exception ignored" not in done.stderr, done.stderr
+
+
 def test_resume_repairs_the_last_line_and_finishes_the_job(mixed_input, tiny_model_path, tmp_path):
     whole = run_to_file(mixed_input, tmp_path / "whole.jsonl", tiny_model_path)
     lines = whole.splitlines(keepends=True)

@@ -17,6 +17,7 @@ from concurrent.futures import CancelledError
 from typing import Any
 
 from distributed import Client, KilledWorker
+from distributed.comm import resolve_address
 from distributed.comm.core import CommClosedError
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -109,6 +110,9 @@ class DaskCluster:
     def __init__(self, model, address: str, isolation: Isolation) -> None:
         self._isolation = isolation
         try:
+            # An address that does not parse or resolve is refused here: a Client that fails to start on it
+            # is left half made, and its clean-up held the program for a minute at exit.
+            resolve_address(address)
             self._client = Client(address, timeout=DASK_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
             raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
