@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import TooLargeError
+from .errors import InputError, TooLargeError
 from .records import Document
 from .segment.text import LINE_BREAKS
 
@@ -69,7 +69,7 @@ class DocumentLimits:
         for name in ("max_segments", "max_chars"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise ValueError(f"{name} must be a positive whole number or None, not {value!r}")
+                raise InputError(f"{name} must be a positive whole number or None, not {value!r}")
 
     def check_text(self, text: str) -> None:
         """Raise :class:`TooLargeError` when a plain-text page is over a limit (no segment is made)."""

@@ -403,6 +403,10 @@ def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | 
             f"give the documents as an iterable (a list, a generator), not one {type(items).__name__}: "
             "Model.label labels one page"
         )
+    try:
+        items = iter(items)
+    except TypeError:
+        raise InputError(f"give the documents as an iterable (a list, a generator), not {items!r}") from None
     return _documents(items)
 
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from classifier import DocumentLimits, FailedDocument, LabeledDocument, TooLargeError
 from classifier.cli.app import app
+from classifier.errors import InputError
 from classifier.limits import document_cost, segment_bound
 from classifier.records import Document
 from classifier.run.ordered import chunked
@@ -66,7 +67,7 @@ def test_characters_over_the_limit_are_refused_by_the_length_alone():
 
 def test_limits_must_be_positive_or_none():
     for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError):
+        with pytest.raises(InputError, match="max_segments must be a positive whole number"):
             DocumentLimits(max_segments=bad)
     DocumentLimits(None, None).check_text(HUGE)
 

@@ -4,8 +4,9 @@ import shutil
 import pytest
 
 from classifier.errors import InputError, ModelError
+from classifier.limits import DocumentLimits
 from classifier.model.model import load_model
-from classifier.records import Label
+from classifier.records import Document, Label
 
 
 def copy_bundle(src, dst_dir):
@@ -182,6 +183,30 @@ def test_arguments_of_the_wrong_type_are_refused_with_a_clear_error(tiny_model):
     for topics in (None, [], [topic, 3]):
         with pytest.raises(InputError, match="topics is a topic's name"):
             tiny_model.filter(["A page."], topics=topics)
+    # Set on a loaded model, checked as load_model checks them (they failed at the next page, obscurely).
+    for name, wrong in (("threads", "x"), ("threads", 0), ("limits", (10, 10))):
+        with pytest.raises(InputError, match="or None, not"):
+            setattr(tiny_model, name, wrong)
+    assert tiny_model.threads is None and isinstance(tiny_model.limits, DocumentLimits)
+    with pytest.raises(InputError, match="max_segments must be a positive whole number"):
+        DocumentLimits(max_segments=-5)
+    # The run's own arguments, at the call rather than at the first result (or never).
+    for arguments in ({"chunk_size": 0}, {"chunk_size": "7"}, {"chunk_size": 2.5}, {"workers": 0}, {"workers": "2"}):
+        with pytest.raises(InputError, match="is a whole number, 1 or more"):
+            tiny_model.label_many(["A page."], **arguments)
+    for document, why in (
+        (
+            Document(id="b", text=b"A page."),
+            "document text must be a string (html may also be the file's bytes), not bytes",
+        ),
+        (Document(id="n", html=5), "document html must be a string (html may also be the file's bytes), not int"),
+        (Document(id="e"), "document has no text"),
+    ):
+        [failed] = tiny_model.label_many([document])
+        assert (failed.error_type, failed.message) == ("InputError", why)
+    for not_iterable in (None, 42):
+        with pytest.raises(InputError, match="give the documents as an iterable"):
+            tiny_model.label_many(not_iterable)
     # One document where an iterable of them is asked for: its characters or keys are no pages.
     for one in ("A page.", {"id": "x", "text": "A page."}):
         for call in (tiny_model.label_many, tiny_model.label_chunk, lambda d: tiny_model.filter(d, topics=topic)):

@@ -82,7 +82,7 @@ def _label_chunk(
                 limits.check_text(document.text)
                 ready.append(i)
             else:
-                results[i] = FailedDocument(document.id, "InputError", "document has no text", document.extra)
+                results[i] = FailedDocument(document.id, "InputError", _no_text(document), document.extra)
         except (InputError, ModelError) as error:  # TooLargeError is an InputError
             results[i] = FailedDocument(document.id, type(error).__name__, str(error), document.extra)
         except Exception as error:  # noqa: BLE001 - a fault in the parser: this document's alone
@@ -97,6 +97,14 @@ def _label_chunk(
         for i, result in zip(rows, labelled):
             results[i] = result
     return results  # type: ignore[return-value]
+
+
+def _no_text(document: Document) -> str:
+    """Why a document has nothing to label: no text or HTML, or a text that is no string."""
+    if document.text is None and document.html is None:
+        return "document has no text"
+    field, value = ("text", document.text) if document.html is None else ("html", document.html)
+    return f"document {field} must be a string (html may also be the file's bytes), not {type(value).__name__}"
 
 
 def split_page(html: str, limits: DocumentLimits, page: int = 0) -> HtmlPage:

@@ -81,6 +81,11 @@ class Model:
     threads: int | None = None
     limits: DocumentLimits = field(default_factory=DocumentLimits)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _RUN_SETTINGS:  # settable by users at any time: checked when set, not at the next page
+            _RUN_SETTINGS[name](value)
+        super().__setattr__(name, value)
+
     @property
     def model_id(self) -> str:
         return f"{self.name}@{self.version}"
@@ -153,6 +158,7 @@ class Model:
         in a script), or with ``scheduler`` on that Dask cluster; the
         results are the same and come in the same order.
         """
+        _check_run_arguments(chunk_size, workers)
         # A chunk holds no more segments than a page at the limit (unless one page alone does).
         chunks = chunked(as_documents(documents), chunk_size, limits_of(self).max_segments, document_cost)
         results = run_chunks(
@@ -250,6 +256,20 @@ class Model:
         return Path(path)
 
 
+def _check_threads(threads: object) -> None:
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise InputError(f"threads is a number of native threads (1 or more) or None, not {threads!r}")
+
+
+def _check_limits(limits: object) -> None:
+    if not isinstance(limits, DocumentLimits):
+        raise InputError(f"limits is a DocumentLimits or None, not {limits!r}")
+
+
+# What a user may set on a loaded model, and the check of each (as load_model checks its arguments).
+_RUN_SETTINGS = {"threads": _check_threads, "limits": _check_limits}
+
+
 def load_model(
     path: str | Path | None = None,
     *,
@@ -285,10 +305,9 @@ def load_model(
         names is run), it is a pickle and ``allow_pickle`` is not set, or
         it cannot be read.
     """
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise InputError(f"threads is a number of native threads (1 or more) or None, not {threads!r}")
-    if limits is not None and not isinstance(limits, DocumentLimits):
-        raise InputError(f"limits is a DocumentLimits or None, not {limits!r}")
+    _check_threads(threads)
+    if limits is not None:
+        _check_limits(limits)
     path = Path(path) if path is not None else default_model_path()
     payload, card = read_bundle(path, allow_pickle=allow_pickle)
     for key in ("text_classifier", "html_classifier"):
@@ -315,6 +334,12 @@ def load_model(
         threads=threads,
         limits=limits if limits is not None else DocumentLimits(),
     )
+
+
+def _check_run_arguments(chunk_size: object, workers: object) -> None:
+    for name, value in (("chunk_size", chunk_size), ("workers", workers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{name} is a whole number, 1 or more, not {value!r}")
 
 
 def _kept(
