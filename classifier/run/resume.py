@@ -209,8 +209,11 @@ _LINES_CHECKED = 1000
 def check_same_run(path: Path, model_id: str, segments: bool) -> None:
     """Refuse to resume into ``path`` when its records were written by another model, or with(out) segments.
 
-    The first labelled record among its first lines tells (error records
-    carry neither); a file of none, or none yet, can be resumed by any run.
+    The labelled records among its first lines tell (error records carry
+    neither): a run that would write as one of them did may resume. (Not
+    only the first: ``label`` passes records of ``label`` in its input
+    through as they are, of whatever model and shape.) A file of none, or
+    none yet, can be resumed by any run.
 
     Raises
     ------
@@ -220,17 +223,19 @@ def check_same_run(path: Path, model_id: str, segments: bool) -> None:
     path = Path(path)
     if not path.is_file():
         return
+    written: list[tuple] = []  # how each labelled record was written: model and segments
     with open(path, "rb") as handle:
         for line in islice(handle, _LINES_CHECKED):
             try:
                 record = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError):
-                return  # a half-written last line: prepare_resume cuts it off
+                break  # a half-written last line: prepare_resume cuts it off
             if isinstance(record, dict) and is_label_record(record):
-                break
-        else:
-            return
-    _refuse_another_run(f"{path}'s records were written", (record["model"], "segments" in record), model_id, segments)
+                written.append((record["model"], "segments" in record))
+                if written[-1] == (model_id, segments):
+                    return
+    if written and (model_id, segments) not in written:
+        _refuse_another_run(f"{path}'s records were written", written[0], model_id, segments)
 
 
 def check_same_filter_run(out: Path, model_id: str, segments: bool) -> None:
