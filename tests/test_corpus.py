@@ -234,6 +234,24 @@ def test_page_topics_files_are_checked(tmp_path):
     other.write_text('{"corpus": "news", "page": "a", "topics": []}\n{"id": "x", "text": "A page."}\n')
     with pytest.raises(TrainingDataError, match=re.escape("other.jsonl:2: a file of page topics holds only")):
         read_page_topics(other)
+    # Every bad line of the file in one error, as training files have them, a bad first line included.
+    from classifier.training.sources import read_sources
+
+    several = tmp_path / "several.jsonl"
+    several.write_text(
+        "{\n"
+        + '{"corpus": "news", "page": "a", "topics": []}\n'
+        + '{"corpus": "news", "page": "a", "topics": []}\n'
+        + '{"corpus": "news", "page": "b", "topics": "militia"}\n'
+    )
+    with pytest.raises(
+        TrainingDataError, match=r"several\.jsonl: 3 lines .*line 1: not valid JSON.*line 3: .*line 4: "
+    ):
+        read_sources([several], cache=None, html=False, held_out_fraction=0.25)
+    pages = tmp_path / "pages.jsonl"
+    pages.write_text('{\n{"id": "p", "text": "A line."}\n{"id": "q", "topics": "militia", "text": "x"}\n')
+    with pytest.raises(TrainingDataError, match=r"pages\.jsonl: 2 lines .*line 1: not valid JSON.*; line 3: "):
+        read_sources([pages], cache=None, html=False, held_out_fraction=0.25)
 
 
 def test_the_projects_page_topics_name_pages_of_the_shared_corpora():

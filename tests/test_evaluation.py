@@ -154,7 +154,9 @@ def test_gold_files_of_the_same_name_are_scored_as_two_sources(tmp_path):
     assert [d.corpus for d in documents] == [str(tmp_path / "a" / "test.jsonl"), str(tmp_path / "b" / "test.jsonl")]
 
 
-def test_a_model_without_an_html_classifier_is_told_so_before_anything_is_labelled(tmp_path, tiny_classifier):
+def test_a_model_without_an_html_classifier_is_told_so_before_anything_is_labelled(
+    tmp_path, tiny_classifier, tiny_model
+):
     from classifier.corpus.documents import read_training_jsonl
     from classifier.errors import ModelError
     from classifier.evaluation.evaluate import evaluate
@@ -168,3 +170,7 @@ def test_a_model_without_an_html_classifier_is_told_so_before_anything_is_labell
     with pytest.raises(ModelError, match=r"text-only@1 has no HTML classifier .* the data's 3 HTML pages"):
         evaluate(text_only, text_pages + html_pages)
     assert evaluate(text_only, text_pages).story.story.pages == 2  # text it evaluates
+    # An HTML page with gold tags alone is one it would label too (for a model with a topic stage).
+    tagged = [replace(page, story=None, labels=(-1,) * len(page.labels), topics=()) for page in html_pages[:1]]
+    with pytest.raises(ModelError, match=r"the data's 1 HTML pages"):
+        evaluate(replace(tiny_model, html_classifier=None), text_pages + tagged)

@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from classifier.errors import InputError, ModelError
@@ -194,6 +195,10 @@ def test_arguments_of_the_wrong_type_are_refused_with_a_clear_error(tiny_model):
     for arguments in ({"chunk_size": 0}, {"chunk_size": "7"}, {"chunk_size": 2.5}, {"workers": 0}, {"workers": "2"}):
         with pytest.raises(InputError, match="is a whole number, 1 or more"):
             tiny_model.label_many(["A page."], **arguments)
+    with pytest.raises(InputError, match="scheduler is a Dask scheduler's address"):
+        tiny_model.label_many(["A page."], scheduler=42)
+    [page] = tiny_model.label_many(["A page."], chunk_size=np.int64(8))  # numpy's whole numbers are whole numbers
+    assert page.id == "0"
     for document, why in (
         (
             Document(id="b", text=b"A page."),

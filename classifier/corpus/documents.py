@@ -70,33 +70,47 @@ def read_training_jsonl(path: Path, name: str | None = None) -> Iterator[Trainin
     ------
     TrainingDataError
         Once the whole file is read, when any line is not a JSON object of
-        that format: the message names each such line (file and line
-        number) and what is wrong with it, the first ``_ERRORS_SHOWN`` of
-        them, so that one pass finds them all.
+        that format: one line of message that names each such line (its
+        number and what is wrong: the first :data:`_ERRORS_SHOWN`, and how
+        many more), so that one pass finds them all.
     """
-    errors: list[str] = []
-    for where, record in _json_lines(path, errors):
+    bad = BadLines(path)
+    for where, record in _json_lines(path, bad):
         try:
             document = _document_from_record(record, where, source=name or path.name)
         except TrainingDataError as error:
-            errors.append(str(error))  # read on, to name every bad line in one error
+            bad.add(str(error))  # read on, to name every bad line in one error
             continue
         yield document
-    if errors:
-        raise TrainingDataError(_bad_lines(path, errors))
+    bad.check()
 
 
-# How many of a file's bad lines the error names (the count says how many there are in all).
+# How many of a file's bad lines an error names (a count says how many more there are).
 _ERRORS_SHOWN = 20
 
 
-def _bad_lines(path: Path, errors: Sequence[str]) -> str:
-    """One line (as the command line's errors are) that names each bad line: ``FILE: N lines ...: line 2: ...; ...``."""
-    if len(errors) == 1:
-        return errors[0]
-    shown = "; ".join("line " + error.removeprefix(f"{path}:") for error in errors[:_ERRORS_SHOWN])
-    more = f"; and {len(errors) - _ERRORS_SHOWN} more" if len(errors) > _ERRORS_SHOWN else ""
-    return f"{path}: {len(errors)} lines are not training data: {shown}{more}"
+class BadLines:
+    """The bad lines of a data file, gathered while it is read and named in one error at its end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self.shown: list[str] = []
+
+    def add(self, message: str) -> None:
+        """Note a bad line (``message`` starts with its ``FILE:LINE``)."""
+        self.count += 1
+        if len(self.shown) < _ERRORS_SHOWN:
+            self.shown.append(message)
+
+    def check(self) -> None:
+        """Raise :class:`TrainingDataError` naming the bad lines, if there were any: one line, as CLI errors are."""
+        if self.count == 1:
+            raise TrainingDataError(self.shown[0])
+        if self.count:
+            shown = "; ".join("line " + message.removeprefix(f"{self.path}:") for message in self.shown)
+            more = f"; and {self.count - len(self.shown)} more" if self.count > len(self.shown) else ""
+            raise TrainingDataError(f"{self.path}: {self.count} lines are not training data: {shown}{more}")
 
 
 def site_groups(documents: Sequence[TrainingDocument]) -> np.ndarray:
@@ -113,11 +127,11 @@ def source_names(paths: Sequence[Path]) -> dict[Path, str]:
     return {Path(p): (str(p) if names.count(Path(p).name) > 1 else Path(p).name) for p in paths}
 
 
-def _json_lines(path: Path, errors: list[str] | None = None) -> Iterator[tuple[str, object]]:
+def _json_lines(path: Path, bad: BadLines | None = None) -> Iterator[tuple[str, object]]:
     """Each non-blank line of a JSONL file (gzipped if it ends in .gz), parsed, with its ``FILE:LINE``.
 
     A line that does not parse raises :class:`TrainingDataError`, or with
-    ``errors`` given is added to it (and skipped).
+    ``bad`` given is noted there (and skipped).
     """
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
@@ -134,9 +148,9 @@ def _json_lines(path: Path, errors: list[str] | None = None) -> Iterator[tuple[s
             else:
                 yield where, value
                 continue
-            if errors is None:
+            if bad is None:
                 raise TrainingDataError(message)
-            errors.append(message)
+            bad.add(message)
 
 
 def is_page_topics_record(record) -> bool:
@@ -150,8 +164,11 @@ def is_page_topics_record(record) -> bool:
 
 
 def holds_page_topics(path: Path) -> bool:
-    """Whether a JSONL file's first record gives a web-page corpus page's topics (then the whole file must)."""
-    lines = _json_lines(path)
+    """Whether a JSONL file's first record gives a web-page corpus page's topics (then the whole file must).
+
+    Lines before it that do not parse are passed over here: the file's reader names them all.
+    """
+    lines = _json_lines(path, BadLines(path))
     try:
         first = next(lines, None)
     finally:
@@ -169,16 +186,24 @@ def read_page_topics(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
     Raises
     ------
     TrainingDataError
-        On a line that is not such a record, or a page given twice.
+        When lines are not such records, or give a page twice (one error
+        naming them all, as :func:`read_training_jsonl` does).
     """
     topics: dict[tuple[str, str], tuple[str, ...]] = {}
-    for where, record in _json_lines(path):
+    bad = BadLines(path)
+    for where, record in _json_lines(path, bad):
         if not is_page_topics_record(record) or not isinstance(record.get("topics"), list):
-            raise TrainingDataError(f'{where}: a file of page topics holds only {{"corpus", "page", "topics"}} records')
+            bad.add(f'{where}: a file of page topics holds only {{"corpus", "page", "topics"}} records')
+            continue
         key = (str(record["corpus"]), str(record["page"]))
         if key in topics:
-            raise TrainingDataError(f"{where}: page {key[1]} of {key[0]} is given twice")
-        topics[key] = _topics_of(record, where)
+            bad.add(f"{where}: page {key[1]} of {key[0]} is given twice")
+            continue
+        try:
+            topics[key] = _topics_of(record, where)
+        except TrainingDataError as error:
+            bad.add(str(error))
+    bad.check()
     return topics
 
 

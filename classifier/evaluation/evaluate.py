@@ -242,7 +242,7 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
         When no document has story gold or gold tags: there is nothing to evaluate.
     ModelError
         When there are gold tags and the model has no topic stage, or HTML
-        pages with story gold and the model has no HTML classifier.
+        pages with gold (story or tags) and the model has no HTML classifier.
     """
     tagged = any(d.topics is not None for d in documents)
     story_documents = [d for d in documents if has_story_gold(d)]
@@ -252,7 +252,7 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
         )
     if tagged and not model.tag_names:  # found before the story is scored, which takes a while
         raise ModelError(f"{model.model_id} has no topic stage to evaluate")
-    html_pages = sum(d.is_html for d in story_documents)
+    html_pages = sum(d.is_html and (has_story_gold(d) or d.topics is not None) for d in documents)
     if html_pages and model.html_classifier is None:
         raise ModelError(
             f"{model.model_id} has no HTML classifier (it was trained without HTML pages) to label the data's "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,7 @@ class Model:
         in a script), or with ``scheduler`` on that Dask cluster; the
         results are the same and come in the same order.
         """
-        _check_run_arguments(chunk_size, workers)
+        _check_run_arguments(chunk_size, workers, scheduler)
         # A chunk holds no more segments than a page at the limit (unless one page alone does).
         chunks = chunked(as_documents(documents), chunk_size, limits_of(self).max_segments, document_cost)
         results = run_chunks(
@@ -256,13 +257,18 @@ class Model:
         return Path(path)
 
 
+def _whole(value: object) -> bool:
+    """Whether ``value`` is a whole number of at least 1 (numpy's integers too; not a bool)."""
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+
+
 def _check_threads(threads: object) -> None:
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+    if threads is not None and not _whole(threads):
         raise InputError(f"threads is a number of native threads (1 or more) or None, not {threads!r}")
 
 
 def _check_limits(limits: object) -> None:
-    if not isinstance(limits, DocumentLimits):
+    if limits is not None and not isinstance(limits, DocumentLimits):  # None: the defaults (limits_of)
         raise InputError(f"limits is a DocumentLimits or None, not {limits!r}")
 
 
@@ -306,8 +312,7 @@ def load_model(
         it cannot be read.
     """
     _check_threads(threads)
-    if limits is not None:
-        _check_limits(limits)
+    _check_limits(limits)
     path = Path(path) if path is not None else default_model_path()
     payload, card = read_bundle(path, allow_pickle=allow_pickle)
     for key in ("text_classifier", "html_classifier"):
@@ -336,10 +341,12 @@ def load_model(
     )
 
 
-def _check_run_arguments(chunk_size: object, workers: object) -> None:
+def _check_run_arguments(chunk_size: object, workers: object, scheduler: object) -> None:
     for name, value in (("chunk_size", chunk_size), ("workers", workers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not _whole(value):
             raise InputError(f"{name} is a whole number, 1 or more, not {value!r}")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise InputError(f"scheduler is a Dask scheduler's address (a string) or None, not {scheduler!r}")
 
 
 def _kept(

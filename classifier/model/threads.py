@@ -51,7 +51,9 @@ def native_threads(count: int | None = None) -> Iterator[None]:
 
     Calls may overlap (threads of one program labelling at once): the BLAS
     pools' own settings come back when the last of them ends, and each
-    thread's OpenMP setting when its own call ends.
+    thread's OpenMP setting when its own call ends. (So a call nested in
+    another with another count leaves BLAS at its count until the outer
+    call ends; the library's own calls nest with the same count.)
     """
     global _calls, _first
     limit = count or default_threads()
@@ -60,11 +62,13 @@ def native_threads(count: int | None = None) -> Iterator[None]:
         if _calls == 0:
             _first = shared
         _calls += 1
-    own = _controller().select(user_api="openmp").limit(limits=limit)
+    own = None
     try:
+        own = _controller().select(user_api="openmp").limit(limits=limit)
         yield
     finally:
-        own.restore_original_limits()
+        if own is not None:
+            own.restore_original_limits()
         with _lock:
             _calls -= 1
             if _calls == 0:
