@@ -404,6 +404,8 @@ def test_health_model_and_docs_answer(server):
     schema = httpx.get(f"{server}/openapi.json").json()
     assert {"/label", "/filter", "/health", "/model"} <= set(schema["paths"])
     assert "requestBody" in schema["paths"]["/label"]["post"]
+    operations = [op["operationId"] for methods in schema["paths"].values() for op in methods.values()]
+    assert len(operations) == len(set(operations))  # OpenAPI asks each to be named once (HEAD /health had GET's)
     assert httpx.get(f"{server}/docs").status_code == 200
 
 

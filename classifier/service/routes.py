@@ -170,9 +170,7 @@ async def filter_(
     return await _array_answer(request, documents, segments, select)
 
 
-@router.api_route(
-    "/health", methods=["GET", "HEAD"], responses={503: {"description": "This worker can no longer label."}}
-)
+@router.get("/health", responses={503: {"description": "This worker can no longer label."}})
 async def health(request: Request) -> Response:
     """Whether the service is up, the model it serves, and how many documents wait to be labelled (in this worker).
 
@@ -185,6 +183,11 @@ async def health(request: Request) -> Response:
         "waiting": labeller.waiting,
     }
     return Response(json.dumps(state), status_code=200 if labeller.healthy else 503, media_type="application/json")
+
+
+# HEAD answers as GET does, left out of the API's description (an operation of its own there would
+# need its own name, and says nothing GET does not).
+router.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
 
 
 @router.get("/model", dependencies=[Depends(authorize)], responses=_ERRORS)
