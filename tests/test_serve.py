@@ -339,6 +339,16 @@ ERROR_CASES = {
         "min_score",
     ),
     "segments not a boolean": (lambda url: post(url, "/label?segments=perhaps", {"text": "a"}), 400, "segments"),
+    "a query parameter misspelt": (
+        lambda url: post(url, "/label?segment=false", {"text": "a"}),
+        400,
+        "unknown query parameter segment (this endpoint takes: segments)",
+    ),
+    "a query parameter filter does not take": (
+        lambda url: post(url, "/filter?topic=militia&min-score=0.5", [{"text": "a"}]),
+        400,
+        "unknown query parameter min-score (this endpoint takes: min_score, segments, topic)",
+    ),
     "no token": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}), 401, "Bearer"),
     "a wrong token": (
         lambda url: httpx.post(f"{url}/label", json={"text": "a"}, headers={"Authorization": "Bearer nope"}),
@@ -352,6 +362,7 @@ ERROR_CASES = {
     ),
     "the model card without a token": (lambda url: httpx.get(f"{url}/model"), 401, "Bearer"),
     "an unknown path": (lambda url: httpx.get(f"{url}/nowhere"), 404, "Not Found"),
+    "a path with a slash after it": (lambda url: post(url, "/label/", {"text": "a"}), 404, "Not Found"),
     "the wrong method": (lambda url: httpx.get(f"{url}/label", headers=AUTH), 405, "Method Not Allowed"),
 }
 

@@ -63,6 +63,7 @@ def create_app(options: ServeOptions = ServeOptions(), model: Model | None = Non
         lifespan=lifespan,
         docs_url=None,  # served from the installed bundle by install_docs, not from a CDN
         redoc_url=None,
+        redirect_slashes=False,  # /label/ is not /label: a JSON 404, not an empty redirect
     )
     app.state.options = options
     install_error_handlers(app)

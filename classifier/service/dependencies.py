@@ -1,4 +1,4 @@
-"""Dependencies the routes share: the bearer token check."""
+"""Dependencies the routes share: the bearer token check, and no query parameter the route does not take."""
 
 from __future__ import annotations
 
@@ -20,3 +20,13 @@ async def authorize(request: Request, credentials: HTTPAuthorizationCredentials 
         raise RequestError(
             401, "send the service's token as 'Authorization: Bearer TOKEN'", {"WWW-Authenticate": "Bearer"}
         )
+
+
+async def known_query(request: Request) -> None:
+    """Refuse (400) a query parameter the route does not take: a typo (``segment=false``) would be ignored."""
+    route = request.scope.get("route")
+    known = {parameter.alias for parameter in route.dependant.query_params} if route is not None else set()
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise RequestError(400, f"unknown query parameter {', '.join(unknown)} (this endpoint takes: {takes})")

@@ -22,7 +22,7 @@ from ..model.model import Model
 from ..run.tasks import ChunkRecords, TopicSelector
 from .batcher import Labeller, off_the_loop_if_large
 from .bodies import request_documents
-from .dependencies import authorize
+from .dependencies import authorize, known_query
 
 # A request of more documents than a batch holds is given up when its client has gone (checked this often, s).
 CLIENT_CHECK = 0.5
@@ -125,7 +125,7 @@ _ERRORS = {
 
 @router.post(
     "/label",
-    dependencies=[Depends(authorize)],
+    dependencies=[Depends(authorize), Depends(known_query)],
     openapi_extra=_LABEL_BODY,
     responses={**_ERRORS, 422: {"description": "The one document sent could not be labelled: its error record."}},
 )
@@ -148,7 +148,9 @@ async def label(
     return Response(records.lines.rstrip(b"\n"), status_code=status, media_type="application/json")
 
 
-@router.post("/filter", dependencies=[Depends(authorize)], openapi_extra=_LABEL_BODY, responses=_ERRORS)
+@router.post(
+    "/filter", dependencies=[Depends(authorize), Depends(known_query)], openapi_extra=_LABEL_BODY, responses=_ERRORS
+)
 async def filter_(
     request: Request,
     topic: list[str] = Query(..., description="Keep documents whose story carries this topic (repeatable)."),
