@@ -164,6 +164,18 @@ def test_requests_the_http_layer_refuses_are_answered_in_json_and_closed(server,
     assert httpx.get(f"{server}/health").status_code == 200
 
 
+def test_refusals_of_the_http_layer_are_in_the_access_log(tmp_path):
+    """A 431 or 408 answered before any request reaches the app is logged as uvicorn logs an answer."""
+    with running_server(tmp_path, "--workers", "1", "--header-timeout", "1") as (url, _, log):
+        raw_exchange(url, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")
+        raw_exchange(url, b"GET /health HTTP/1.1\r\n")  # the rest of the headers never come: 408 after a second
+        deadline = time.monotonic() + 20
+        while log.read_text().count('"- - HTTP/1.1"') < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    lines = [line for line in log.read_text().splitlines() if '"- - HTTP/1.1"' in line]
+    assert [line.split('"- - HTTP/1.1" ')[1][:3] for line in lines] == ["431", "408"], log.read_text()
+
+
 def test_a_client_that_half_closes_after_its_request_gets_its_answer(server):
     body = json.dumps({"id": "half", "text": "A line of a story.\nAnother line."}).encode()
     request = (

@@ -140,9 +140,13 @@ class GuardedProtocol(HttpToolsProtocol):
         self._answer(status, message)
 
     def _answer(self, status: int, message: str) -> None:
-        """Write a JSON error and close the connection (no request of it reaches the app)."""
+        """Write a JSON error and close the connection (no request of it reaches the app), and log it as uvicorn
+        logs an answer (its access log's five fields; the method and path, never read whole here, as ``-``)."""
         self._disarm_header_timer()
         self._reading_headers = False
+        if self.access_log:
+            client = f"{self.client[0]}:{self.client[1]}" if self.client else ""
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "-", "-", "1.1", status)
         body = json.dumps({"error": {"type": ERROR_TYPES.get(status, "Error"), "message": message}}).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
