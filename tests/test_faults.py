@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from classifier.cli.app import app
+from classifier.inputs.objects import document_from_record
 from classifier.inputs.readers import read_path
 from classifier.model.bundle import card_path
-from classifier.records import Document, FailedDocument, LabeledDocument, document_from_record
+from classifier.records import Document, FailedDocument, LabeledDocument
 
 from .conftest import EXAMPLES, write_jsonl
 

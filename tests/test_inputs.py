@@ -9,8 +9,9 @@ from classifier.errors import InputError
 from classifier.inputs.decoding import decode_bytes, decode_html
 from classifier.inputs.discovery import iter_documents
 from classifier.inputs.formats import InputFormat
+from classifier.inputs.objects import document_from_record
 from classifier.inputs.readers import read_path
-from classifier.records import Document, FailedDocument, document_from_record
+from classifier.records import Document, FailedDocument
 
 from .conftest import CORPUS_PAGES
 

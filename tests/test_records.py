@@ -80,7 +80,7 @@ def test_an_error_record_line_is_json_dumps_of_the_record():
 
 
 def test_an_id_that_is_not_a_string_is_written_as_its_json():
-    from classifier.records import document_from_record
+    from classifier.inputs.objects import document_from_record
 
     ids = [7, 1.5, True, None, {"k": "v"}, ["l"], float("inf"), "s"]
     got = [document_from_record({"id": value, "text": "a b"}, "f.jsonl:1").id for value in ids]

@@ -21,9 +21,10 @@ from typing import IO, Any, NamedTuple
 
 from ..errors import InputError, TooLargeError
 from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
-from ..records import Document, FailedDocument, LabeledDocument, document_from_record
+from ..records import Document, FailedDocument, LabeledDocument
 from .decoding import as_utf8_lines, decode_bytes, decode_html
 from .formats import InputFormat, format_of, unread_message
+from .objects import document_from_record
 from .warc import SkippedRecords, read_warc
 
 # The most bytes a character takes in a JSONL line: JSON may write one as two \uXXXX escapes

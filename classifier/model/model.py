@@ -15,11 +15,13 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
+from ..arguments import check_min_score, wanted_topics
 from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
+from ..inputs.objects import as_documents
 from ..limits import DocumentLimits, document_cost, limits_of
 from ..modelfile import default_model_path
-from ..records import Document, FailedDocument, LabeledDocument, as_documents, check_min_score, wanted_topics
+from ..records import Document, FailedDocument, LabeledDocument
 from ..run.engines import run_chunks
 from ..run.ordered import DEFAULT_CHUNK, chunked
 from ..run.tasks import DOCUMENT_ISOLATION, label_chunk_task

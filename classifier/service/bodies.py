@@ -16,8 +16,9 @@ from typing import Any
 from fastapi import Request
 
 from ..errors import TooLargeError
+from ..inputs.objects import document_from_record
 from ..limits import DocumentLimits
-from ..records import Document, FailedDocument, LabeledDocument, document_from_record, is_error_record, is_label_record
+from ..records import Document, FailedDocument, LabeledDocument, is_error_record, is_label_record
 from .batcher import off_the_loop_if_large
 from .errors import RequestError
 from .options import ServeOptions

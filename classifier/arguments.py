@@ -1,0 +1,26 @@
+"""Checks of what a Python caller asks for by name: topics and a least score (``filter``, ``carries``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import InputError
+
+
+def wanted_topics(topics: str | Iterable[str]) -> set[str]:
+    """The topics asked for, as a set (a string is one topic's name)."""
+    try:
+        wanted = {topics} if isinstance(topics, str) else set(topics)
+    except TypeError:
+        raise InputError(f"topics is a topic's name or several, not {topics!r}") from None
+    if not wanted or not all(isinstance(topic, str) for topic in wanted):
+        raise InputError(f"topics is a topic's name or several (at least one), not {topics!r}")
+    return wanted
+
+
+def check_min_score(min_score: float | None) -> None:
+    """Refuse a ``min_score`` that is neither None nor a probability."""
+    if min_score is not None and (
+        isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1
+    ):
+        raise InputError(f"min_score is a probability (a number from 0 to 1) or None, not {min_score!r}")

@@ -1,0 +1,88 @@
+"""Documents from JSON objects (a JSONL line, a document of a service request) and from what a Python caller hands in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..errors import InputError
+from ..records import Document, FailedDocument, LabeledDocument, is_error_record, is_label_record
+
+
+def _id_text(value: Any) -> str:
+    """An id as text: a string as it is, anything else as its JSON (``7`` -> ``"7"``, ``true`` -> ``"true"``)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # not from JSON: what Python makes of it
+        return str(value)
+
+
+def document_from_record(record: Any, where: str) -> Document | LabeledDocument | FailedDocument:
+    """A document from one JSON object, or a failure that says what is wrong.
+
+    A record written by ``label`` comes back as the labelled document it
+    describes, so that it is not labelled again; an error record written by
+    ``label`` comes back as the failure it describes.
+    """
+    if not isinstance(record, dict):
+        return FailedDocument(where, "InputError", f"{where}: each line must be a JSON object")
+    doc_id = record.get("id")
+    doc_id = where if doc_id is None else _id_text(doc_id)
+    if is_label_record(record):
+        try:
+            return LabeledDocument.from_record({**record, "id": doc_id})
+        except ValueError as error:
+            return FailedDocument(doc_id, "InputError", f"{where}: not a record as `label` writes it: {error}")
+    extra = {k: v for k, v in record.items() if k not in ("id", "text", "html")}
+    text, html = record.get("text"), record.get("html")
+    if is_error_record(record):  # written by `label`: it stays the failure it was
+        error = extra.pop("error")
+        return FailedDocument(doc_id, str(error["type"]), str(error["message"]), extra)
+    if text is None and html is None:
+        return FailedDocument(doc_id, "InputError", f"{where}: needs a 'text' or 'html' field", extra)
+    for field_name, value in (("text", text), ("html", html)):
+        if value is not None and not isinstance(value, str):
+            return FailedDocument(doc_id, "InputError", f"{where}: '{field_name}' must be a string", extra)
+    return Document(id=doc_id, text=text, html=html, extra=extra)
+
+
+def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    """Documents from what a Python caller hands in: documents, text strings, JSON-like dicts.
+
+    A string is a text page with its place as id; a dict is read as a JSONL
+    line is; anything else becomes a :class:`FailedDocument` in its place.
+
+    Raises
+    ------
+    InputError
+        At once, when ``items`` is one document (a string, a dict, a
+        document) rather than an iterable of them: its characters or keys
+        would be taken for pages.
+    """
+    if isinstance(items, (str, bytes, dict, Document, LabeledDocument, FailedDocument)):
+        raise InputError(
+            f"give the documents as an iterable (a list, a generator), not one {type(items).__name__}: "
+            "Model.label labels one page"
+        )
+    try:
+        items = iter(items)
+    except TypeError:
+        raise InputError(f"give the documents as an iterable (a list, a generator), not {items!r}") from None
+    return _documents(items)
+
+
+def _documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | FailedDocument]:
+    for number, item in enumerate(items):
+        if isinstance(item, (Document, LabeledDocument, FailedDocument)):
+            yield item
+        elif isinstance(item, str):
+            yield Document(id=str(number), text=item)
+        elif isinstance(item, dict):
+            yield document_from_record(item, f"record {number}")
+        else:
+            yield FailedDocument(
+                str(number), "InputError", f"cannot label a {type(item).__name__}: give a Document, a str or a dict"
+            )
