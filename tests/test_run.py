@@ -108,6 +108,21 @@ def test_python_label_many_with_workers_streams_the_same_results(tiny_model):
     assert records_of(here) == records_of(there)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("read", [2, 7, 11])  # within the first chunk, the second, a later one
+def test_a_feed_that_fails_has_every_document_read_before_it_labelled_first(tiny_model, workers, read):
+    def feed():
+        for i in range(read):
+            yield Document(str(i), text=f"Line {i} of a feed.\n\nA second paragraph, with words.")
+        raise ConnectionError("the feed broke")
+
+    labelled = []
+    with pytest.raises(ConnectionError, match="the feed broke"):
+        for result in tiny_model.label_many(feed(), chunk_size=3, workers=workers):
+            labelled.append(result.id)
+    assert labelled == [str(i) for i in range(read)]  # the chunk it broke in, and those in flight, not lost
+
+
 def test_label_many_reads_only_a_few_chunks_ahead(tiny_model):
     pulled = []
 

@@ -37,7 +37,7 @@ def run_chunks(
     chunks = iter(chunks)
     first: list[list] = []
     if scheduler is None and workers > 1:
-        first = list(itertools.islice(chunks, 2))  # is there more than one chunk?
+        first, chunks = _peek(chunks, 2)  # is there more than one chunk?
     if scheduler is not None:
         try:
             from .cluster import DaskCluster
@@ -54,3 +54,18 @@ def run_chunks(
     finally:
         results.close()
         engine.close()
+
+
+def _peek(chunks: Iterator[list], count: int) -> tuple[list[list], Iterator[list]]:
+    """The first ``count`` chunks, and the rest; reading that raises is raised by the rest, once the first are run."""
+    first: list[list] = []
+    try:
+        first.extend(itertools.islice(chunks, count))
+    except Exception as error:  # noqa: BLE001 - raised again in its turn, after the chunks read before it
+        return first, _raising(error)
+    return first, chunks
+
+
+def _raising(error: Exception) -> Iterator[list]:
+    raise error
+    yield  # a generator: it raises when the chunks before it are done

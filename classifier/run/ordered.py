@@ -41,9 +41,26 @@ def chunked(
 
     With a ``budget``, a list also ends before the ``cost`` of its items
     would pass it (a list holds one item at least), so that a run of large
-    items is cut into smaller lists.
+    items is cut into smaller lists. When reading ``items`` raises (a
+    caller's generator that fails), the items read before it are given
+    first, as the last list, and then the error is raised: none is lost.
     """
-    iterator = iter(items)
+    failures: list[Exception] = []
+    iterator = _until_failure(iter(items), failures)
+    yield from _lists(iterator, size, budget, cost)
+    if failures:
+        raise failures[0]
+
+
+def _until_failure(iterator: Iterator, failures: list[Exception]) -> Iterator:
+    """The items of ``iterator`` until it raises; the error is kept in ``failures``."""
+    try:
+        yield from iterator
+    except Exception as error:  # noqa: BLE001 - raised again by chunked once the items before it are given
+        failures.append(error)
+
+
+def _lists(iterator: Iterator, size: int, budget: int | None, cost: Callable[[Any], int] | None) -> Iterator[list]:
     if budget is None or cost is None:
         while chunk := list(itertools.islice(iterator, size)):
             yield chunk
@@ -107,12 +124,15 @@ def in_order(
     """Submit chunks, keeping at most ``ahead`` in flight, and yield their results in order.
 
     Futures still pending when the consumer stops (or fails) are cancelled.
+    When reading ``chunks`` raises, the chunks read before are still run
+    and their results yielded, and then the error is raised.
     A chunk whose future raises one of the ``lost`` exceptions (a worker
     died) is handed to ``recover`` with its future and the exception, which
     returns its result; without ``recover``, or when recovering loses a
     worker again, the loss is a :class:`WorkerError`.
     """
     pending: collections.deque = collections.deque()
+    failure: Exception | None = None
 
     def result(chunk: list, future: Any) -> Any:
         try:
@@ -126,12 +146,22 @@ def in_order(
                 raise WorkerError(f"a worker died ({type(again).__name__}: {again})") from again
 
     try:
-        for chunk in chunks:
+        iterator = iter(chunks)
+        while True:
+            try:
+                chunk = next(iterator)
+            except StopIteration:
+                break
+            except Exception as error:  # noqa: BLE001 - the input failed: the chunks read before it still come
+                failure = error
+                break
             pending.append((chunk, submit(chunk)))
             if len(pending) >= ahead:
                 yield result(*pending.popleft())
         while pending:
             yield result(*pending.popleft())
+        if failure is not None:
+            raise failure
     finally:
         for _, future in pending:
             future.cancel()
