@@ -5,7 +5,7 @@ line. A :class:`LabeledDocument` is the result: every segment with its
 :class:`Label` and story probability, the story, the topic probabilities and
 tags. A :class:`FailedDocument` stands in the output for a document that
 could not be processed, so that no document is ever silently dropped.
-:func:`document_from_record` reads any of them back from a JSON object.
+:func:`~classifier.inputs.objects.document_from_record` reads any of them back from a JSON object.
 """
 
 from __future__ import annotations

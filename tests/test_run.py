@@ -108,17 +108,19 @@ def test_python_label_many_with_workers_streams_the_same_results(tiny_model):
     assert records_of(here) == records_of(there)
 
 
+def failing_feed(read: int):
+    """``read`` documents, and then the feed breaks."""
+    for i in range(read):
+        yield Document(str(i), text=f"Line {i} of a feed.\n\nA second paragraph, with words.")
+    raise ConnectionError("the feed broke")
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("read", [2, 7, 11])  # within the first chunk, the second, a later one
 def test_a_feed_that_fails_has_every_document_read_before_it_labelled_first(tiny_model, workers, read):
-    def feed():
-        for i in range(read):
-            yield Document(str(i), text=f"Line {i} of a feed.\n\nA second paragraph, with words.")
-        raise ConnectionError("the feed broke")
-
     labelled = []
     with pytest.raises(ConnectionError, match="the feed broke"):
-        for result in tiny_model.label_many(feed(), chunk_size=3, workers=workers):
+        for result in tiny_model.label_many(failing_feed(read), chunk_size=3, workers=workers):
             labelled.append(result.id)
     assert labelled == [str(i) for i in range(read)]  # the chunk it broke in, and those in flight, not lost
 
@@ -147,6 +149,11 @@ def test_dask_cluster_writes_the_same_file(mixed_input, tiny_model, tiny_model_p
         )
         documents = [Document(f"d{i}", text=f"Paragraph {i}.\n\nAnother one, a little longer.") for i in range(9)]
         api = list(tiny_model.label_many(documents, chunk_size=2, scheduler=cluster.scheduler_address))
+        given = []  # a feed that fails: what was read before it is labelled and given first, on Dask too
+        with pytest.raises(ConnectionError):
+            for result in tiny_model.label_many(failing_feed(5), chunk_size=2, scheduler=cluster.scheduler_address):
+                given.append(result.id)
+        assert given == [str(i) for i in range(5)]
     assert on_dask == local
     assert [d.id for d in api] == [d.id for d in documents]
     assert records_of(api) == records_of(tiny_model.label_many(documents))

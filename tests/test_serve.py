@@ -342,12 +342,12 @@ ERROR_CASES = {
     "a query parameter misspelt": (
         lambda url: post(url, "/label?segment=false", {"text": "a"}),
         400,
-        "unknown query parameter segment (this endpoint takes: segments)",
+        "unknown query parameter 'segment' (this endpoint takes: segments)",
     ),
     "a query parameter filter does not take": (
         lambda url: post(url, "/filter?topic=militia&min-score=0.5", [{"text": "a"}]),
         400,
-        "unknown query parameter min-score (this endpoint takes: min_score, segments, topic)",
+        "unknown query parameter 'min-score' (this endpoint takes: min_score, segments, topic)",
     ),
     "no token": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}), 401, "Bearer"),
     "a wrong token": (
@@ -410,6 +410,7 @@ def test_health_model_and_docs_answer(server):
     health = httpx.get(f"{server}/health").json()
     assert health == {"status": "ok", "model": load_model().model_id, "waiting": 0}
     assert httpx.head(f"{server}/health").status_code == 200  # as load balancers ask
+    assert httpx.post(f"{server}/health").headers["allow"] == "GET, HEAD"  # both, though two routes serve them
     card = httpx.get(f"{server}/model", headers=AUTH).json()
     assert card == load_model().card
     schema = httpx.get(f"{server}/openapi.json").json()

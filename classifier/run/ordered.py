@@ -53,11 +53,17 @@ def chunked(
 
 
 def _until_failure(iterator: Iterator, failures: list[Exception]) -> Iterator:
-    """The items of ``iterator`` until it raises; the error is kept in ``failures``."""
-    try:
-        yield from iterator
-    except Exception as error:  # noqa: BLE001 - raised again by chunked once the items before it are given
-        failures.append(error)
+    """The items of ``iterator`` until reading one raises; the error is kept in ``failures`` (for the caller to
+    raise once the items before it are done). Only reading is guarded: closing this leaves ``iterator`` as it is."""
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except Exception as error:  # noqa: BLE001 - raised again by the caller in its turn
+            failures.append(error)
+            return
+        yield item
 
 
 def _lists(iterator: Iterator, size: int, budget: int | None, cost: Callable[[Any], int] | None) -> Iterator[list]:
@@ -132,7 +138,7 @@ def in_order(
     worker again, the loss is a :class:`WorkerError`.
     """
     pending: collections.deque = collections.deque()
-    failure: Exception | None = None
+    failures: list[Exception] = []
 
     def result(chunk: list, future: Any) -> Any:
         try:
@@ -146,22 +152,14 @@ def in_order(
                 raise WorkerError(f"a worker died ({type(again).__name__}: {again})") from again
 
     try:
-        iterator = iter(chunks)
-        while True:
-            try:
-                chunk = next(iterator)
-            except StopIteration:
-                break
-            except Exception as error:  # noqa: BLE001 - the input failed: the chunks read before it still come
-                failure = error
-                break
+        for chunk in _until_failure(iter(chunks), failures):  # the input failing: the chunks read before it still come
             pending.append((chunk, submit(chunk)))
             if len(pending) >= ahead:
                 yield result(*pending.popleft())
         while pending:
             yield result(*pending.popleft())
-        if failure is not None:
-            raise failure
+        if failures:
+            raise failures[0]
     finally:
         for _, future in pending:
             future.cancel()

@@ -29,4 +29,5 @@ async def known_query(request: Request) -> None:
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         takes = ", ".join(sorted(known)) or "none"
-        raise RequestError(400, f"unknown query parameter {', '.join(unknown)} (this endpoint takes: {takes})")
+        names = ", ".join(repr(name) for name in unknown)
+        raise RequestError(400, f"unknown query parameter {names} (this endpoint takes: {takes})")

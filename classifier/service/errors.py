@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from ..errors import ModelError, StoryfilterError
 
@@ -57,6 +58,21 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
+# The methods a 405's Allow may name.
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _methods_at(request: Request) -> str:
+    """The methods the app's routes serve at the request's path (``GET /health`` and ``HEAD /health`` are two)."""
+    routes = request.app.router.routes
+    served = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(served)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error the app meets as JSON, never with a traceback."""
 
@@ -71,7 +87,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
-        return error_response(error.status_code, str(error.detail), getattr(error, "headers", None))
+        headers = getattr(error, "headers", None)
+        if error.status_code == 405:  # every method served at the path, not only those of the route that matched
+            headers = {**(headers or {}), "Allow": _methods_at(request)}
+        return error_response(error.status_code, str(error.detail), headers)
 
     @app.exception_handler(StoryfilterError)
     async def input_error(request: Request, error: StoryfilterError) -> Response:
