@@ -27,6 +27,10 @@ class WorkerError(StoryfilterError):
     """A worker process or Dask worker died mid-run; the records written so far stand."""
 
 
+class RunStoppedError(StoryfilterError):
+    """A run stopped partway by an error of its own (reading its input, say); the records written so far stand."""
+
+
 class OutputError(StoryfilterError):
     """The output could not be written mid-run (a full disk, a closed pipe); the records written before stand.
 

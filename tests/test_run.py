@@ -125,6 +125,32 @@ def test_a_feed_that_fails_has_every_document_read_before_it_labelled_first(tiny
     assert labelled == [str(i) for i in range(read)]  # the chunk it broke in, and those in flight, not lost
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_cli_run_that_an_input_error_stops_says_the_output_is_partial_and_resume_finishes_it(
+    tmp_path, tiny_model_path, monkeypatch, workers
+):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": f"d{n}", "text": f"Page {n} of the port."} for n in range(20)])
+    out = tmp_path / "out.jsonl"
+
+    def breaking(*args, **kwargs):
+        for number, document in enumerate(iter_documents(*args, **kwargs)):
+            if number == 7:
+                raise RuntimeError("the disk went away")
+            yield document
+
+    with monkeypatch.context() as patched:
+        patched.setattr("classifier.run.batch.iter_documents", breaking)
+        result = label(
+            str(source), "-o", str(out), "--model", str(tiny_model_path), "--chunk-size", "3", "--workers", workers
+        )
+    assert result.exit_code == 4, result.output
+    assert "after 7 documents: RuntimeError: the disk went away" in result.stderr and "--resume" in result.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [f"d{n}" for n in range(7)]
+    resumed = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")
+    assert resumed.exit_code == 0
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [f"d{n}" for n in range(20)]
+
+
 def test_label_many_reads_only_a_few_chunks_ahead(tiny_model):
     pulled = []
 

@@ -19,7 +19,15 @@ from contextlib import contextmanager
 
 import typer
 
-from ..errors import InputError, ModelError, OutputError, StoryfilterError, TrainingDataError, WorkerError
+from ..errors import (
+    InputError,
+    ModelError,
+    OutputError,
+    RunStoppedError,
+    StoryfilterError,
+    TrainingDataError,
+    WorkerError,
+)
 
 EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_USAGE, EXIT_MODEL, EXIT_UNFINISHED = 0, 1, 2, 3, 4
 
@@ -46,7 +54,7 @@ def exit_codes() -> Iterator[None]:
         yield
     except ModelError as error:
         raise fail(str(error), EXIT_MODEL) from None
-    except WorkerError as error:
+    except (WorkerError, RunStoppedError) as error:
         raise fail(str(error), EXIT_UNFINISHED) from None
     except OutputError as error:
         if error.closed:  # `storyfilter label ... | head`: stop as a program killed by SIGPIPE would

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ..errors import OutputError, WorkerError
+from ..errors import OutputError, RunStoppedError, WorkerError
 from ..inputs.discovery import iter_documents
 from ..inputs.formats import InputFormat
 from ..inputs.warc import SkippedRecords
@@ -182,6 +182,9 @@ def run_label(
     ------
     WorkerError
         When a worker process (or Dask worker) dies; what was written stands.
+    RunStoppedError
+        When anything else stops the run once records are written (its
+        input failing to be read, say); what was written stands.
     OutputError
         When the output cannot be written (a full disk, a closed pipe).
     """
@@ -226,6 +229,15 @@ def run_label(
                     f"{error} after {summary.documents} documents; "
                     "the output ends with a complete record: run the same command with --resume to go on"
                 ) from None
+        except OutputError:
+            raise
+        except Exception as error:  # past the first records: say that the output is partial
+            if not summary.documents:
+                raise
+            raise RunStoppedError(
+                f"the run stopped after {summary.documents} documents: {type(error).__name__}: {error}; "
+                "the output ends with a complete record: run the same command with --resume to go on"
+            ) from error
         finally:
             chunks.close()
     summary.seconds = time.perf_counter() - started
