@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import shutil
 import zlib
 from collections import OrderedDict
@@ -124,6 +125,16 @@ def test_an_older_pickled_bundle_loads_when_asked_and_converts(tiny_model_path, 
     assert again.exit_code != 0 and "--force" in again.output
     wrong = CliRunner().invoke(app, ["convert", str(old), "--out", str(tmp_path / "x.joblib")])
     assert wrong.exit_code != 0 and ".model" in wrong.output
+
+
+def test_the_card_or_the_name_without_its_suffix_points_to_the_model_file(tiny_model_path):
+    with pytest.raises(
+        ModelError, match=re.escape(f"is the model card: give the model file beside it, {tiny_model_path}")
+    ):
+        load_model(card_path(tiny_model_path))
+    bare = tiny_model_path.with_suffix("")
+    with pytest.raises(ModelError, match=re.escape(f"model file not found: {bare} (did you mean {tiny_model_path}?)")):
+        load_model(bare)
 
 
 def test_a_damaged_model_file_is_a_model_error(tiny_model_path, tmp_path):

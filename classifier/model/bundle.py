@@ -99,7 +99,11 @@ def read_card(path: Path, ahead: ReadAhead | None = None) -> tuple[dict[str, Any
     if path.is_dir():
         raise ModelError(f"{path} is a directory: give the model file (NAME{SUFFIX}, its card NAME.json beside it)")
     if not path.is_file():
-        raise ModelError(f"model file not found: {path} (train one with `storyfilter train`)")
+        beside = path.with_name(path.name + SUFFIX)
+        hint = f"did you mean {beside}?" if beside.is_file() else "train one with `storyfilter train`"
+        raise ModelError(f"model file not found: {path} ({hint})")
+    if path.suffix == ".json" and path.with_suffix(SUFFIX).is_file():
+        raise ModelError(f"{path} is the model card: give the model file beside it, {path.with_suffix(SUFFIX)}")
     card_file = card_path(path)
     if not card_file.is_file():
         raise ModelError(f"model card not found: {card_file} (a bundle is NAME{SUFFIX} with NAME.json beside it)")
