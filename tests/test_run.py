@@ -297,6 +297,14 @@ def test_filter_resume_refuses_another_model_or_shape_by_its_side_file(tmp_path,
     assert out.read_bytes() == written  # left as it was
     done = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume", "--no-segments"])
     assert done.exit_code == 0 and out.read_bytes() == written
+    # Nor by other topics or another least score: the file would keep by two rules.
+    model = common[-2:]
+    for other in (("--topic", "militia", "--min-score", "0"), ("--topic", "politics", "--min-score", "0.5")):
+        result = runner.invoke(
+            app, ["filter", str(source), "-o", str(out), *other, *model, "--resume", "--no-segments"]
+        )
+        assert result.exit_code == 2 and "would mix" in result.stderr and "politics (at a score of 0.0" in result.stderr
+        assert out.read_bytes() == written
 
 
 def test_prepare_resume_reads_ids_of_every_kind(tmp_path):
@@ -625,6 +633,8 @@ def test_filter_resumes_by_input_position_whatever_the_ids(tmp_path, tiny_model_
         "size": whole.stat().st_size,
         "model": "tiny@1",
         "segments": True,
+        "topics": ["politics"],
+        "min_score": 0.5,
     }
     # The records passed through keep their shape (no segments), which says nothing of how the run was made.
     assert all("segments" not in json.loads(line) for line in whole.read_text().splitlines())

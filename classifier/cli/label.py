@@ -137,7 +137,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     from ..inputs.discovery import check_inputs, check_output
     from ..model.labelling import freeze_loaded
     from ..model.model import load_model
-    from ..run.batch import RunOptions, run_label
+    from ..run.batch import RunOptions, run_label, selection_of
     from ..run.resume import check_same_filter_run, check_same_run, side_file
     from ..run.workers import available_cores
 
@@ -150,7 +150,10 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
         # filter's output cannot say which inputs it has done: a side file keeps count, for --resume.
         positions = select is not None and job.out is not None and str(job.out) != "-"
         if job.resume and job.out is not None and str(job.out) != "-":
-            (check_same_filter_run if positions else check_same_run)(job.out, loaded.model_id, job.segments)
+            if positions:
+                check_same_filter_run(job.out, loaded.model_id, job.segments, selection_of(select))
+            else:
+                check_same_run(job.out, loaded.model_id, job.segments)
         with _output(job.out, job.resume, positions) as (handle, finished):
             options = RunOptions(
                 inputs=job.inputs,

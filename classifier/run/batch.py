@@ -34,7 +34,7 @@ from ..records import Document, FailedDocument, LabeledDocument
 from .engines import run_chunks
 from .ordered import DEFAULT_CHUNK, chunked
 from .resume import Finished, FirstDocuments, Position, write_position
-from .tasks import DOCUMENT_ISOLATION, ChunkLabeller, ChunkRecords, records_of_chunk
+from .tasks import DOCUMENT_ISOLATION, ChunkLabeller, ChunkRecords, TopicSelector, records_of_chunk
 
 
 @dataclass
@@ -150,6 +150,13 @@ def _byte_writer(out: IO[str]) -> Callable[[bytes], None]:
     return write
 
 
+def selection_of(select: object) -> dict | None:
+    """What a :class:`TopicSelector` keeps, as the side file of ``filter`` records it (None for anything else)."""
+    if not isinstance(select, TopicSelector):
+        return None
+    return {"topics": sorted(select.wanted), "min_score": select.min_score}
+
+
 def _write_or_stop(write: Callable[[bytes], None], data: bytes, summary: RunSummary) -> None:
     """Write one chunk's records; a write that fails stops the run with an :class:`OutputError`."""
     try:
@@ -216,7 +223,8 @@ def run_label(
                 if options.position_file is not None:
                     size = os.fstat(out.fileno()).st_size  # flushed: what is on disk
                     done = summary.skipped + summary.documents
-                    write_position(options.position_file, Position(done, size, labeller, options.segments))
+                    position = Position(done, size, labeller, options.segments, selection_of(select))
+                    write_position(options.position_file, position)
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
                 if stop.signal is not None:

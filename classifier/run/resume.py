@@ -95,6 +95,7 @@ class Position:
     size: int
     model: str | None = None
     segments: bool | None = None
+    selection: dict | None = None  # what `filter` keeps: {"topics": [...], "min_score": ...}
 
 
 def side_file(out: Path) -> Path:
@@ -108,6 +109,8 @@ def write_position(path: Path, position: Position) -> None:
     saved: dict = {"documents": position.documents, "size": position.size}
     if position.model is not None:
         saved.update(model=position.model, segments=position.segments)
+    if position.selection is not None:
+        saved.update(position.selection)
     partial.write_text(json.dumps(saved) + "\n", encoding="utf-8")
     os.replace(partial, path)
 
@@ -238,8 +241,9 @@ def check_same_run(path: Path, model_id: str, segments: bool) -> None:
         _refuse_another_run(f"{path}'s records were written", written[0], model_id, segments)
 
 
-def check_same_filter_run(out: Path, model_id: str, segments: bool) -> None:
-    """Refuse to resume ``filter`` into ``out`` when its side file says another model, or segments, wrote it.
+def check_same_filter_run(out: Path, model_id: str, segments: bool, selection: dict | None = None) -> None:
+    """Refuse to resume ``filter`` into ``out`` when its side file says another model, or segments, wrote it,
+    or that it kept by other topics or another ``min_score`` (``selection``, as :class:`Position` holds it).
 
     ``filter`` passes records of ``label`` through as they are (their model,
     their segments or none): its output's records cannot tell how the run
@@ -254,8 +258,24 @@ def check_same_filter_run(out: Path, model_id: str, segments: bool) -> None:
         saved = json.loads(side_file(Path(out)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return  # none (resumed by ids), or not ours: prepare_position_resume says so
-    if isinstance(saved, dict) and "model" in saved:
+    if not isinstance(saved, dict):
+        return
+    if "model" in saved:
         _refuse_another_run(f"{out} was written", (saved["model"], bool(saved.get("segments"))), model_id, segments)
+    if selection is not None and "topics" in saved:
+        before = {key: saved.get(key) for key in selection}
+        if before != selection:
+            raise InputError(
+                f"--resume: {out} kept the documents of {_selection_said(before)}; this run would keep those of "
+                f"{_selection_said(selection)}, and the file would mix the two. Resume with the same --topic and "
+                "--min-score as the first run, or write to a new file"
+            )
+
+
+def _selection_said(selection: dict) -> str:
+    topics = ", ".join(selection.get("topics") or [])
+    score = selection.get("min_score")
+    return f"{topics} " + ("(by their tags)" if score is None else f"(at a score of {score} or more)")
 
 
 def _refuse_another_run(what: str, before: tuple, model_id: str, segments: bool) -> None:
