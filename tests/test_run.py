@@ -255,6 +255,22 @@ def test_resume_of_a_finished_or_missing_output(tmp_path, tiny_model_path):
     assert out.read_bytes() == before
 
 
+def test_resume_into_an_output_of_other_inputs_says_so(tmp_path, tiny_model_path):
+    others = write_jsonl(tmp_path / "others.jsonl", [{"id": n, "text": f"Page {n}."} for n in ("x", "y")])
+    out = tmp_path / "out.jsonl"
+    assert label(str(others), "-o", str(out), "--model", str(tiny_model_path)).exit_code == 0
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "One page."}])
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")
+    assert (
+        result.exit_code == 0
+        and "found 2 records in" in result.stderr
+        and "none of them of these inputs" in result.stderr
+    )
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["x", "y", "a"]
+    again = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")  # done: nothing to say
+    assert again.exit_code == 0 and "warning" not in again.stderr
+
+
 def test_resume_usage_errors(tmp_path, tiny_model_path):
     source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "One page."}])
     result = label(str(source), "--model", str(tiny_model_path), "--resume")

@@ -138,7 +138,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     from ..model.labelling import freeze_loaded
     from ..model.model import load_model
     from ..run.batch import RunOptions, run_label, selection_of
-    from ..run.resume import check_same_filter_run, check_same_run, side_file
+    from ..run.resume import Finished, check_same_filter_run, check_same_run, side_file
     from ..run.workers import available_cores
 
     with exit_codes():
@@ -174,6 +174,12 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
             with display if display is not None else nullcontext():
                 summary = run_label(loaded, options, handle, update, select)
         # Still inside: a second Ctrl-C while the summary is written ends the same way.
+        if isinstance(finished, Finished) and finished.records and not summary.skipped:
+            typer.echo(
+                f"storyfilter: warning: --resume found {finished.records} records in {job.out}, none of them of "
+                "these inputs: the run was appended after them (another run's output, or other inputs?)",
+                err=True,
+            )
         line = summary_line(summary)
         if select is not None:
             line += f"; {summary.written - summary.failed} kept"
