@@ -319,3 +319,21 @@ def test_evaluate_scores_every_tagged_page_or_none_and_says_which_are_in_a_langu
 def test_a_model_folder_given_for_the_model_file_says_so(tmp_path):
     result = runner.invoke(app, ["label", str(EXAMPLES / "harbour.txt"), "--model", str(tmp_path)])
     assert result.exit_code == 3 and "is a directory: give the model file" in result.stderr
+
+
+def test_a_ctrl_c_while_the_labelling_modules_import_is_held_and_stops_the_run_after():
+    """An interrupt inside a native module's initialisation can become an ImportError that a retry swallows."""
+    import os
+    import signal
+    import time
+
+    import pytest
+
+    from classifier.cli.exits import ctrl_c_held
+
+    finished = False
+    with pytest.raises(KeyboardInterrupt), ctrl_c_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here: held, not raised
+        finished = True
+    assert finished and signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -45,6 +46,29 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # not a real file (under a test runner): nothing to silence
         pass
+
+
+@contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) until the block ends, then raise it as :class:`KeyboardInterrupt`.
+
+    For the start of a run, while native modules import: an interrupt inside
+    one's initialisation can be turned into an ImportError that a retry
+    swallows (the run then goes on) or leaves the module half made. Held, it
+    stops the run as any early Ctrl-C does, a moment later. A process that
+    ignores SIGINT (started in the background by a shell) keeps ignoring it.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 @contextmanager

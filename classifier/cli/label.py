@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..inputs.formats import InputFormat
 from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
 from ..run.ordered import DEFAULT_CHUNK
-from .exits import EXIT_FAILED_DOCUMENTS, EXIT_OK, exit_codes
+from .exits import EXIT_FAILED_DOCUMENTS, EXIT_OK, ctrl_c_held, exit_codes
 from .options import (
     ChunkSizeOption,
     FormatOption,
@@ -134,17 +134,18 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     from ..modelfile import read_ahead
 
     read_ahead(job.model)  # in a thread, while the labelling modules import (classifier/modelfile.py)
-    from ..inputs.discovery import check_inputs, check_output
-    from ..model.labelling import freeze_loaded
-    from ..model.model import load_model
-    from ..run.batch import RunOptions, run_label, selection_of
-    from ..run.resume import Finished, check_same_filter_run, check_same_run, side_file
-    from ..run.workers import available_cores
-
     with exit_codes():
-        check_inputs(job.inputs, job.fmt)
-        check_output(job.out, job.inputs)
-        loaded = load_model(job.model, limits=job.limits)
+        with ctrl_c_held():  # a Ctrl-C while native modules import stops the run once they have
+            from ..inputs.discovery import check_inputs, check_output
+            from ..model.labelling import freeze_loaded
+            from ..model.model import load_model
+            from ..run.batch import RunOptions, run_label, selection_of
+            from ..run.resume import Finished, check_same_filter_run, check_same_run, side_file
+            from ..run.workers import available_cores
+
+            check_inputs(job.inputs, job.fmt)
+            check_output(job.out, job.inputs)
+            loaded = load_model(job.model, limits=job.limits)  # (may import the rest of scikit-learn's modules)
         freeze_loaded(collect=False)  # with --workers 1 this process labels: the collector need not walk the model
         select = selector(loaded) if selector is not None else None
         # filter's output cannot say which inputs it has done: a side file keeps count, for --resume.
