@@ -287,5 +287,6 @@ def _refuse_another_run(what: str, before: tuple, model_id: str, segments: bool)
 
     raise InputError(
         f"--resume: {what} by {said(*before)}; this run would write {said(model_id, segments)}, and the file "
-        "would mix the two. Resume with the same --model and --no-segments as the first run, or write to a new file"
+        "would mix the two. Resume with the first run's --model, and with --no-segments only if it had it, "
+        "or write to a new file"
     )
