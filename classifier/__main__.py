@@ -1,5 +1,5 @@
 """``python -m classifier``: the storyfilter command line, as the ``storyfilter`` script runs it."""
 
-from .cli import main
+from .cli.entry import main
 
 main()
