@@ -297,6 +297,11 @@ def test_resume_refuses_to_mix_records_of_another_model_or_shape(tmp_path, tiny_
     assert out.read_text(encoding="utf-8") == json.dumps(other) + "\n"  # left as it was
     out.write_bytes(first)
     assert label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume").exit_code == 0
+    # Resumed with --with-text, a file written without it would mix records with and without the text.
+    out.write_bytes(first)
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume", "--with-text")
+    assert result.exit_code == 2 and "written without --with-text" in result.stderr
+    assert out.read_bytes() == first
     # A record of `label` in the input goes through as it is, another model's: the run's own tell.
     out.write_text(json.dumps(other) + "\n" + first.decode("utf-8"), encoding="utf-8")
     assert label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume").exit_code == 0

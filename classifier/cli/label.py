@@ -154,7 +154,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
             if positions:
                 check_same_filter_run(job.out, loaded.model_id, job.segments, selection_of(select))
             else:
-                check_same_run(job.out, loaded.model_id, job.segments)
+                check_same_run(job.out, loaded.model_id, job.segments, job.with_text)
         with _output(job.out, job.resume, positions) as (handle, finished):
             options = RunOptions(
                 inputs=job.inputs,

@@ -209,14 +209,18 @@ def _record_id(line: bytes, path: Path, number: int) -> object:
 _LINES_CHECKED = 1000
 
 
-def check_same_run(path: Path, model_id: str, segments: bool) -> None:
-    """Refuse to resume into ``path`` when its records were written by another model, or with(out) segments.
+def check_same_run(path: Path, model_id: str, segments: bool, with_text: bool = False) -> None:
+    """Refuse to resume into ``path`` when its records were written by another model, or with(out) segments,
+    or (for a run ``with_text``) without the pages' text.
 
     The labelled records among its first lines tell (error records carry
     neither): a run that would write as one of them did may resume. (Not
     only the first: ``label`` passes records of ``label`` in its input
     through as they are, of whatever model and shape.) A file of none, or
-    none yet, can be resumed by any run.
+    none yet, can be resumed by any run. With ``--with-text`` every labelled
+    record holds a ``text`` (an HTML page's record holds one anyway), so one
+    without says the run was not; the other way round the records cannot
+    tell a text page's from an HTML page's, and nothing is checked.
 
     Raises
     ------
@@ -236,6 +240,12 @@ def check_same_run(path: Path, model_id: str, segments: bool) -> None:
             if isinstance(record, dict) and is_label_record(record):
                 written.append((record["model"], "segments" in record))
                 if written[-1] == (model_id, segments):
+                    if with_text and "text" not in record:
+                        raise InputError(
+                            f"--resume: {path}'s records were written without --with-text (a labelled record has no "
+                            "text); this run would write them with it, and the file would mix the two. Resume "
+                            "without --with-text, or write to a new file"
+                        )
                     return
     if written:  # none of them as this run writes
         _refuse_another_run(f"{path}'s records were written", written[0], model_id, segments)
