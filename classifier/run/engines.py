@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import InputError
-from .ordered import Engine, InProcess, Isolation, Task
+from .ordered import Engine, InProcess, Isolation, Task, until_failure
 from .workers import WorkerPool
 
 
@@ -32,12 +32,15 @@ def run_chunks(
     that many worker processes; else here. Workers are started only when
     there is more than one chunk: a single page is labelled at once.
     ``isolation`` says what stands in for an item that kills its worker.
-    Closing the generator early cancels what is still queued.
+    Closing the generator early cancels what is still queued. When reading
+    ``chunks`` raises (a caller's feed that fails), the chunks read before
+    are still run and their results yielded, and then the error is raised.
     """
-    chunks = iter(chunks)
+    failures: list[Exception] = []
+    chunks = until_failure(iter(chunks), failures)
     first: list[list] = []
     if scheduler is None and workers > 1:
-        first, chunks = _peek(chunks, 2)  # is there more than one chunk?
+        first = list(itertools.islice(chunks, 2))  # is there more than one chunk?
     if scheduler is not None:
         try:
             from .cluster import DaskCluster
@@ -54,18 +57,5 @@ def run_chunks(
     finally:
         results.close()
         engine.close()
-
-
-def _peek(chunks: Iterator[list], count: int) -> tuple[list[list], Iterator[list]]:
-    """The first ``count`` chunks, and the rest; reading that raises is raised by the rest, once the first are run."""
-    first: list[list] = []
-    try:
-        first.extend(itertools.islice(chunks, count))
-    except Exception as error:  # noqa: BLE001 - raised again in its turn, after the chunks read before it
-        return first, _raising(error)
-    return first, chunks
-
-
-def _raising(error: Exception) -> Iterator[list]:
-    raise error
-    yield  # a generator: it raises when the chunks before it are done
+    if failures:
+        raise failures[0]

@@ -46,15 +46,16 @@ def chunked(
     first, as the last list, and then the error is raised: none is lost.
     """
     failures: list[Exception] = []
-    iterator = _until_failure(iter(items), failures)
+    iterator = until_failure(iter(items), failures)
     yield from _lists(iterator, size, budget, cost)
     if failures:
         raise failures[0]
 
 
-def _until_failure(iterator: Iterator, failures: list[Exception]) -> Iterator:
+def until_failure(iterator: Iterator, failures: list[Exception]) -> Iterator:
     """The items of ``iterator`` until reading one raises; the error is kept in ``failures`` (for the caller to
-    raise once the items before it are done). Only reading is guarded: closing this leaves ``iterator`` as it is."""
+    raise once the items before it are done: :func:`chunked`, ``run_chunks``). Only reading is guarded: closing
+    this leaves ``iterator`` as it is."""
     while True:
         try:
             item = next(iterator)
@@ -130,15 +131,12 @@ def in_order(
     """Submit chunks, keeping at most ``ahead`` in flight, and yield their results in order.
 
     Futures still pending when the consumer stops (or fails) are cancelled.
-    When reading ``chunks`` raises, the chunks read before are still run
-    and their results yielded, and then the error is raised.
     A chunk whose future raises one of the ``lost`` exceptions (a worker
     died) is handed to ``recover`` with its future and the exception, which
     returns its result; without ``recover``, or when recovering loses a
     worker again, the loss is a :class:`WorkerError`.
     """
     pending: collections.deque = collections.deque()
-    failures: list[Exception] = []
 
     def result(chunk: list, future: Any) -> Any:
         try:
@@ -152,14 +150,12 @@ def in_order(
                 raise WorkerError(f"a worker died ({type(again).__name__}: {again})") from again
 
     try:
-        for chunk in _until_failure(iter(chunks), failures):  # the input failing: the chunks read before it still come
+        for chunk in chunks:
             pending.append((chunk, submit(chunk)))
             if len(pending) >= ahead:
                 yield result(*pending.popleft())
         while pending:
             yield result(*pending.popleft())
-        if failures:
-            raise failures[0]
     finally:
         for _, future in pending:
             future.cancel()
