@@ -127,11 +127,10 @@ def source_names(paths: Sequence[Path]) -> dict[Path, str]:
     return {Path(p): (str(p) if names.count(Path(p).name) > 1 else Path(p).name) for p in paths}
 
 
-def _json_lines(path: Path, bad: BadLines | None = None) -> Iterator[tuple[str, object]]:
+def _json_lines(path: Path, bad: BadLines) -> Iterator[tuple[str, object]]:
     """Each non-blank line of a JSONL file (gzipped if it ends in .gz), parsed, with its ``FILE:LINE``.
 
-    A line that does not parse raises :class:`TrainingDataError`, or with
-    ``bad`` given is noted there (and skipped).
+    A line that does not parse is noted in ``bad`` (and skipped).
     """
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
@@ -142,15 +141,11 @@ def _json_lines(path: Path, bad: BadLines | None = None) -> Iterator[tuple[str, 
             try:
                 value = json_line(line)  # a line that is not UTF-8 is decoded as labelling decodes it
             except json.JSONDecodeError as error:
-                message = f"{where}: not valid JSON ({error.msg})"
+                bad.add(f"{where}: not valid JSON ({error.msg})")
             except InputError as error:  # bytes no text encoding reads
-                message = f"{where}: {error}"
+                bad.add(f"{where}: {error}")
             else:
                 yield where, value
-                continue
-            if bad is None:
-                raise TrainingDataError(message)
-            bad.add(message)
 
 
 def is_page_topics_record(record) -> bool:
