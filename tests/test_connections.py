@@ -18,6 +18,8 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
+from classifier.service.connections import LINGER
+
 from .test_serve import running_server
 
 HEADER_TIMEOUT = 2  # seconds, set low so that the probes of held connections end quickly
@@ -162,6 +164,40 @@ def test_requests_the_http_layer_refuses_are_answered_in_json_and_closed(server,
     assert code == status and words in body["error"]["message"]
     assert b"connection: close" in answer.lower()
     assert httpx.get(f"{server}/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "request_bytes, status",
+    [
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8_000_000 + b"\r\n\r\n", 431),
+        (
+            b"POST /label HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40000012\r\n\r\n"
+            + b'{"text": "'
+            + b"a" * 40_000_000
+            + b'"}',
+            413,
+        ),
+    ],
+    ids=["8 MB header", "40 MB body"],
+)
+def test_a_client_still_sending_a_request_refused_gets_the_answer_not_a_reset(server, request_bytes, status):
+    """Refused with megabytes of its request unread, a connection lingers (drops what comes) before closing:
+    closed at once, the system resets it and the client sending gets the reset, not the answer."""
+    for _ in range(3):
+        assert status_and_json(raw_exchange(server, request_bytes))[0] == status
+
+
+def test_a_refused_connection_lingers_at_most_a_few_seconds(server):
+    """A client that goes on sending after its answer is cut off once the linger (2 s) ends."""
+    with socket.create_connection(address(server), timeout=20) as connection:
+        connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000)
+        assert status_and_json(read_to_close(connection))[0] == 431  # the answer, then the server's side shut
+        started = time.monotonic()
+        with pytest.raises(OSError):  # broken pipe or reset, once the server has closed
+            while time.monotonic() - started < 30:
+                connection.sendall(b"a" * 10_000)
+                time.sleep(0.05)
+        assert time.monotonic() - started < LINGER + 3
 
 
 def test_refusals_of_the_http_layer_are_in_the_access_log(tmp_path):

@@ -17,6 +17,13 @@ that protocol with, per connection:
   and closed at once;
 * every answer of its own in the service's JSON (``{"error": {"type",
   "message"}}``), 400 for a request that is not HTTP/1.1 included;
+* a connection closed with a request not read to its end (one refused
+  here, or by the app, as a body over the limit) lingers: the answer is
+  sent and the sending side shut, then what the client still sends is read
+  and dropped until it closes, for at most ``LINGER`` seconds. Closed at
+  once, with the client's bytes unread, the system would reset it, and a
+  client still sending (a 1 MB header, a large body) would get the reset,
+  not the answer;
 * a client that half-closes (shuts its side after sending the request)
   still gets its answer, and the connection is closed once it is sent.
 
@@ -33,6 +40,29 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from .errors import ERROR_TYPES
 from .options import ServeOptions
+
+LINGER = 2.0  # seconds a refused connection is read (and what it sends dropped) before it is closed
+
+
+class _ClosingTransport:
+    """The connection's transport as its protocol and uvicorn's request cycles see it: ``close()`` lingers when a
+    request is not read to its end (see :meth:`GuardedProtocol._linger`), and a lingering transport is closing."""
+
+    def __init__(self, transport: Any, protocol: GuardedProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        if self._protocol.request_unread():
+            self._protocol._linger()
+        else:
+            self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._protocol._lingering is not None or self._transport.is_closing()
 
 
 class _Refused(Exception):
@@ -56,10 +86,11 @@ class GuardedProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._refusal: tuple[int, str] | None = None
         self._half_closed = False
+        self._lingering: Any = None  # the timer that closes a refused connection, while it lingers
 
     # --- the connection -------------------------------------------------------
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
+        super().connection_made(_ClosingTransport(transport, self))
         if len(self.connections) > self.max_connections:
             self._answer(503, f"this worker has {self.max_connections:,} connections open: try again shortly")
             return
@@ -67,10 +98,14 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
+        if self._lingering is not None:
+            self._lingering.cancel()
         super().connection_lost(exc)
 
     def eof_received(self) -> bool | None:
         """A client that half-closes after its request still gets the answer: keep the transport open for it."""
+        if self._lingering is not None:
+            return None  # answered and lingering: the client is done sending, the transport closes
         if self.cycle is not None and not self.cycle.response_complete and not self._reading_headers:
             self._half_closed = True
             return True
@@ -83,6 +118,8 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # --- reading a request's headers ----------------------------------------
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            return  # the rest of a refused request: dropped
         super().data_received(data)
         if self._reading_headers and not self.transport.is_closing():
             self._header_bytes += len(data)
@@ -153,4 +190,22 @@ class GuardedProtocol(HttpToolsProtocol):
             head.append(name + b": " + value + b"\r\n")
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        self._linger()
+
+    # --- closing ----------------------------------------------------------------
+    def request_unread(self) -> bool:
+        """Whether the client may still be sending a request: its headers or its body not read to the end."""
+        headers_begun = self._reading_headers and self._header_bytes > 0
+        return headers_begun or (self.cycle is not None and self.cycle.more_body)
+
+    def _linger(self) -> None:
+        """Shut the sending side after the answer and drop what comes until the client closes or ``LINGER`` ends."""
+        transport = self.transport._transport
+        if self._lingering is not None or transport.is_closing():
+            return
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        transport.resume_reading()  # paused when a body came faster than the app read it: it is to be drained
+        self._lingering = self.loop.call_later(LINGER, transport.close)
