@@ -275,6 +275,27 @@ def test_a_two_megabyte_single_line_is_labelled(tiny_model_path, tmp_path):
 # Usage -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "arguments, words",
+    [
+        (["label", "--workers", "x", "page.txt"], "invalid value for '--workers'"),
+        (["lable", "page.txt"], "no such command 'lable'"),
+        (["label"], "missing argument"),
+        (["label", "--bogus", "page.txt"], "no such option: --bogus"),
+        (["filter", "labels.jsonl"], "missing option '--topic'"),
+    ],
+)
+def test_option_errors_are_one_line_as_the_commands_own_errors(arguments, words):
+    """An unknown command or option, or a value an option does not take: one line on stderr, exit 2."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "classifier", *arguments], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    line = one_clear_line(done.stderr)
+    assert line.startswith("storyfilter: " + words) and line.endswith("--help')"), line
+
+
 def test_an_unreadable_input_directory_is_a_usage_error(tiny_model_path, tmp_path, monkeypatch):
     unreadable = tmp_path / "locked"
     unreadable.mkdir()

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import atexit
 import gc
+import sys
 from typing import Annotated
 
 import typer
 
 from . import convert, evaluate, label, serve, show, train
+
+# click's errors as typer raises them (typer 0.26 and later carry their own copy of click, as typer._click).
+_ClickException = next(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == "ClickException")
 
 app = typer.Typer(
     help="Label scraped news pages as story or site chrome, return the clean story, tag it by topic.",
@@ -58,4 +62,25 @@ def main() -> None:  # pragma: no cover - console entry point
     # the process's end; files are closed by the commands themselves, and the standard streams
     # flushed as ever.
     atexit.register(gc.freeze)
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except _ClickException as error:  # an unknown command or option, a value an option does not take
+        if error.format_message():
+            sys.stderr.write(usage_error_line(error) + "\n")
+        else:  # no command at all: the help
+            error.show()
+        raise SystemExit(error.exit_code) from None
+    except typer.Abort:  # end of input at a prompt (there is none) or typer's own Ctrl-C
+        sys.stderr.write("storyfilter: stopped\n")
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def usage_error_line(error: Exception) -> str:
+    """A usage error as the commands' own errors read: one line, ``storyfilter: ...``, with where help is."""
+    message = " ".join(error.format_message().split()).rstrip(".")
+    if message[1:2].islower():
+        message = message[0].lower() + message[1:]  # "Missing option", as the commands' errors: "missing option"
+    context = getattr(error, "ctx", None)
+    where = f" (see '{context.command_path} --help')" if context is not None else ""
+    return f"storyfilter: {message}{where}"
