@@ -7,7 +7,7 @@ import pytest
 
 from classifier.errors import InputError
 from classifier.inputs.decoding import decode_bytes, decode_html
-from classifier.inputs.discovery import iter_documents
+from classifier.inputs.discovery import PassedOver, count_documents, iter_documents
 from classifier.inputs.formats import InputFormat
 from classifier.inputs.objects import document_from_record
 from classifier.inputs.readers import read_path
@@ -32,6 +32,22 @@ def test_directories_are_read_recursively_in_sorted_order(tmp_path):
         handle.write("three")
     docs = list(iter_documents([str(tmp_path)]))
     assert [(d.id, d.text) for d in docs] == [("b/three", "three"), ("b/two", "two"), ("one", "one")]
+
+
+def test_hidden_entries_and_files_of_other_kinds_in_directories_are_passed_over_and_counted(tmp_path):
+    (tmp_path / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / ".git" / "objects" / "note.txt").write_text("not a page")
+    (tmp_path / ".draft.txt").write_text("hidden")
+    (tmp_path / "index.php").write_text("<?php")
+    (tmp_path / "README").write_text("read me")
+    (tmp_path / "page.txt").write_text("a page")
+    passed_over = PassedOver()
+    docs = list(iter_documents([str(tmp_path)], passed_over=passed_over))
+    assert [d.id for d in docs] == ["page"] and count_documents([str(tmp_path)]) == 1
+    assert passed_over == {"hidden": 2, ".php": 1, "no suffix": 1}
+    assert passed_over.describe() == "4 files in input directories passed over (2 hidden, 1 .php, 1 no suffix)"
+    # Named on its own, a hidden file is read.
+    assert [d.text for d in iter_documents([str(tmp_path / ".draft.txt")])] == ["hidden"]
 
 
 def test_jsonl_carries_extra_fields_and_reports_bad_lines(tmp_path):

@@ -415,6 +415,19 @@ def test_the_run_ends_with_a_summary_line(mixed_input, tiny_model_path, tmp_path
     assert line.startswith(f"{len(mixed_records()) + 1} documents in ") and "pages/s" in line and "2 failed" in line
 
 
+def test_the_summary_line_counts_what_input_directories_held_and_was_not_read(tiny_model_path, tmp_path):
+    site = tmp_path / "site"
+    (site / ".git").mkdir(parents=True)
+    (site / ".git" / "HEAD.txt").write_text("ref")
+    (site / "page.txt").write_text("A page of one line.")
+    (site / "feed.xml").write_text("<rss/>")
+    result = label(str(site), "-o", str(tmp_path / "o.jsonl"), "--model", str(tiny_model_path))
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("1 document in ") and line.endswith(
+        "2 files in input directories passed over (1 .xml, 1 hidden)"
+    )
+
+
 def test_workers_default_to_the_cores_of_the_machine(monkeypatch):
     from classifier.run.workers import available_cores
 

@@ -303,6 +303,8 @@ def summary_line(summary: RunSummary) -> str:
         line += f"; {summary.skipped} already done"
     if summary.records_skipped:
         line += f"; {summary.records_skipped.describe()}"
+    if summary.passed_over:
+        line += f"; {summary.passed_over.describe()}"
     if summary.failed:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.errors_by_type.items()))
         line += f"; {summary.failed} failed ({kinds}): see their error records"

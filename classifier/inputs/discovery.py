@@ -15,6 +15,7 @@ import os
 import stat
 import sys
 import zlib
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -86,13 +87,28 @@ def _readable(path: Path) -> bool:
         return False
 
 
+class PassedOver(Counter):
+    """Entries of input directories not read, by kind: ``hidden`` (a name starting with a dot, file or
+    directory) or the file's suffix (``.php``, ``no suffix``)."""
+
+    def describe(self) -> str:
+        """``3 files in input directories passed over (2 hidden, 1 .php)``, or "" when none were."""
+        total = sum(self.values())
+        if not total:
+            return ""
+        kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.items(), key=lambda kv: (-kv[1], kv[0])))
+        return f"{total} file{'s' if total != 1 else ''} in input directories passed over ({kinds})"
+
+
 def iter_documents(
     inputs: Sequence[str],
     fmt: InputFormat = InputFormat.AUTO,
     skipped: SkippedRecords | None = None,
     max_chars: int | None = None,
+    passed_over: PassedOver | None = None,
 ) -> Iterator[Document | LabeledDocument | FailedDocument]:
-    """Every document of every input, in order, lazily; WARC records that are not pages counted in ``skipped``.
+    """Every document of every input, in order, lazily; WARC records that are not pages counted in ``skipped``,
+    entries of input directories not read in ``passed_over``.
 
     A text or HTML file that cannot be within ``max_chars`` characters is
     not read whole, nor is a JSONL line (see :func:`~classifier.inputs.readers.read_path`).
@@ -103,7 +119,7 @@ def iter_documents(
             continue
         path = Path(name)
         if path.is_dir():
-            for file in input_files(path):
+            for file in input_files(path, passed_over):
                 if isinstance(file, UnlistedDirectory):
                     message = f"{file.path}: cannot list this directory ({file.reason}): its pages are not labelled"
                     yield FailedDocument(document_id(file.path, path), "InputError", message)
@@ -120,13 +136,15 @@ class UnlistedDirectory(NamedTuple):
     reason: str
 
 
-def input_files(directory: Path) -> Iterator[Path | UnlistedDirectory]:
+def input_files(directory: Path, passed_over: PassedOver | None = None) -> Iterator[Path | UnlistedDirectory]:
     """The files to label under ``directory``, in sorted path order, found lazily.
 
     One directory's listing is held at a time (not the whole tree), so a
     tree of millions of pages starts at once and in little memory. A
     subdirectory that cannot be listed (no permission) comes as an
-    :class:`UnlistedDirectory` in its place, for its error record.
+    :class:`UnlistedDirectory` in its place, for its error record. Hidden
+    entries (``.git/``, ``.DS_Store``: a name starting with a dot) and files
+    of a kind not read are passed over, and counted in ``passed_over``.
     """
     try:
         with os.scandir(directory) as entries:
@@ -138,10 +156,19 @@ def input_files(directory: Path) -> Iterator[Path | UnlistedDirectory]:
         return
     for name, is_dir in listing:
         path = directory / name
-        if is_dir:
-            yield from input_files(path)
+        if name.startswith("."):
+            _count(passed_over, "hidden")
+        elif is_dir:
+            yield from input_files(path, passed_over)
         elif is_input_file(path) and (path.is_file() or (path.is_symlink() and not path.exists())):
             yield path  # a link to nothing is a page that cannot be read: its error record says so
+        elif not path.is_dir():  # (a link to a directory is not followed, nor counted)
+            _count(passed_over, path.suffix.lower() or "no suffix")
+
+
+def _count(passed_over: PassedOver | None, kind: str) -> None:
+    if passed_over is not None:
+        passed_over[kind] += 1
 
 
 def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) -> int | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import OutputError, RunStoppedError, WorkerError
-from ..inputs.discovery import iter_documents
+from ..inputs.discovery import PassedOver, iter_documents
 from ..inputs.formats import InputFormat
 from ..inputs.warc import SkippedRecords
 from ..limits import document_cost, limits_of
@@ -65,7 +65,8 @@ class RunSummary:
     """Counts of a run, for the progress display, the closing line and the exit code.
 
     ``interrupted`` is the number of the signal that stopped the run early;
-    ``records_skipped`` counts the WARC records read that are not pages.
+    ``records_skipped`` counts the WARC records read that are not pages,
+    ``passed_over`` the entries of input directories not read.
     """
 
     documents: int = 0
@@ -73,6 +74,7 @@ class RunSummary:
     written: int = 0
     skipped: int = 0
     records_skipped: SkippedRecords = field(default_factory=SkippedRecords)
+    passed_over: PassedOver = field(default_factory=PassedOver)
     seconds: float = 0.0
     errors_by_type: dict[str, int] = field(default_factory=dict)
     interrupted: int | None = None
@@ -198,7 +200,7 @@ def run_label(
     summary = RunSummary()
     started = time.perf_counter()
     documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(
-        options.inputs, options.fmt, summary.records_skipped, limits_of(model).max_chars
+        options.inputs, options.fmt, summary.records_skipped, limits_of(model).max_chars, summary.passed_over
     )
     if options.finished is not None:
         documents = _unfinished(documents, options.finished, summary)
