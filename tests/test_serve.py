@@ -223,6 +223,15 @@ ERROR_CASES = {
         400,
         "not valid JSON",
     ),
+    "UTF-8 of a surrogate": (  # what Python's json alone lets through as a character
+        lambda url: httpx.post(
+            f"{url}/label",
+            content=b'{"text": "a \xed\xa0\x80 b"}',
+            headers={**AUTH, "Content-Type": "application/json"},
+        ),
+        400,
+        "can't decode byte 0xed",
+    ),
     "a document without text": (
         lambda url: post(url, "/label", {"id": "x", "title": "no text"}),
         400,

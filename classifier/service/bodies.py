@@ -100,7 +100,9 @@ def _finite(literal: str) -> float:
 
 def parse(body: bytes) -> Any:
     try:  # Python's json reads NaN and Infinity, which JSON has not: records could not be written
-        return json.loads(body, parse_constant=_not_json, parse_float=_finite)
+        # Decoded strictly first: json.loads lets UTF-8's encoded surrogates (ED A0 80) through as characters.
+        text = body.decode(json.detect_encoding(body))
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise RequestError(400, f"the body is not valid JSON: {error}") from None
 
