@@ -1,8 +1,9 @@
-"""Checks of what a Python caller asks for by name: topics and a least score (``filter``, ``carries``)."""
+"""Checks of what a Python caller asks for: topics and a least score (``filter``, ``carries``), counts."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from numbers import Integral
 
 from .errors import InputError
 
@@ -24,3 +25,8 @@ def check_min_score(min_score: float | None) -> None:
         isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1
     ):
         raise InputError(f"min_score is a probability (a number from 0 to 1) or None, not {min_score!r}")
+
+
+def is_whole_number(value: object) -> bool:
+    """Whether ``value`` is a whole number of at least 1 (numpy's integers too; not a bool)."""
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1

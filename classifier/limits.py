@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .arguments import is_whole_number
 from .errors import InputError, TooLargeError
 from .records import Document
 from .segment.text import LINE_BREAKS
@@ -68,8 +69,10 @@ class DocumentLimits:
     def __post_init__(self) -> None:
         for name in ("max_segments", "max_chars"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            if value is not None and not is_whole_number(value):
                 raise InputError(f"{name} must be a positive whole number or None, not {value!r}")
+            if value is not None:
+                object.__setattr__(self, name, int(value))  # a numpy integer, as a count
 
     def check_text(self, text: str) -> None:
         """Raise :class:`TooLargeError` when a plain-text page is over a limit (no segment is made)."""

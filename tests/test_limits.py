@@ -1,3 +1,5 @@
+import numpy as np
+
 """Limits on a document's size: refused cheaply, before it is cut into segments, with a message naming the option."""
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def test_limits_must_be_positive_or_none():
         with pytest.raises(InputError, match="max_segments must be a positive whole number"):
             DocumentLimits(max_segments=bad)
     DocumentLimits(None, None).check_text(HUGE)
+    taken = DocumentLimits(max_segments=np.int64(5))  # a count from numpy, as Model.threads takes one
+    assert taken.max_segments == 5 and type(taken.max_segments) is int
 
 
 def test_label_many_gives_a_page_over_the_limits_its_error_record_in_place(tiny_model, harbour_text):

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral
 from pathlib import Path
 from typing import Any
 
-from ..arguments import check_min_score, wanted_topics
+from ..arguments import check_min_score, is_whole_number, wanted_topics
 from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
 from ..inputs.objects import as_documents
@@ -259,13 +258,8 @@ class Model:
         return Path(path)
 
 
-def _whole(value: object) -> bool:
-    """Whether ``value`` is a whole number of at least 1 (numpy's integers too; not a bool)."""
-    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
-
-
 def _check_threads(threads: object) -> None:
-    if threads is not None and not _whole(threads):
+    if threads is not None and not is_whole_number(threads):
         raise InputError(f"threads is a number of native threads (1 or more) or None, not {threads!r}")
 
 
@@ -345,7 +339,7 @@ def load_model(
 
 def _check_run_arguments(chunk_size: object, workers: object, scheduler: object) -> None:
     for name, value in (("chunk_size", chunk_size), ("workers", workers)):
-        if not _whole(value):
+        if not is_whole_number(value):
             raise InputError(f"{name} is a whole number, 1 or more, not {value!r}")
     if scheduler is not None and not isinstance(scheduler, str):
         raise InputError(f"scheduler is a Dask scheduler's address (a string) or None, not {scheduler!r}")
