@@ -1,5 +1,3 @@
-import numpy as np
-
 """Limits on a document's size: refused cheaply, before it is cut into segments, with a message naming the option."""
 
 from __future__ import annotations
@@ -9,6 +7,7 @@ import io
 import json
 import tracemalloc
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
