@@ -67,6 +67,8 @@ def test_empty_files_give_a_record_without_segments(tiny_model_path, tmp_path):
 TEXT = "Le caf\u00e9 \u00e9tait ferm\u00e9 \u00e0 cause de la gr\u00e8ve des employ\u00e9s du port, \u00ab disait \u00bb le ma\u00eetre."
 ASCII = "The harbour board met on Tuesday and voted to keep the night shift at the container quay."
 CURLY = "\u201cWe will stay,\u201d the mayor said \u2013 and the caf\u00e9 \u00e9tait ferm\u00e9 all week \u2026"
+RUSSIAN = "\u0417\u0430\u0431\u0430\u0441\u0442\u043e\u0432\u043a\u0430 \u0432 \u043f\u043e\u0440\u0442\u0443 " * 4
+HINDI = "\u092c\u0902\u0926\u0930\u0917\u093e\u0939 \u092e\u0947\u0902 \u0939\u0921\u093c\u0924\u093e\u0932 " * 4
 
 
 @pytest.mark.parametrize(
@@ -79,6 +81,9 @@ CURLY = "\u201cWe will stay,\u201d the mayor said \u2013 and the caf\u00e9 \u00e
         ("be-no-bom.txt", TEXT.encode("utf-16-be"), TEXT),
         ("ascii-le-no-bom.txt", ASCII.encode("utf-16-le"), ASCII),  # valid UTF-8 too, full of NULs
         ("ascii-be-no-bom.txt", ASCII.encode("utf-16-be"), ASCII),
+        # valid UTF-8 too, of control characters (04 for Cyrillic, 09 for Devanagari) every other byte
+        ("russian-le-no-bom.txt", RUSSIAN.strip().encode("utf-16-le"), RUSSIAN.strip()),
+        ("hindi-be-no-bom.txt", HINDI.strip().encode("utf-16-be"), HINDI.strip()),
         ("flipped.txt", TEXT.encode("utf-8").replace(b"\xc3\xa0", b"\xe0", 1), TEXT.replace("\u00e0", "\ufffd", 1)),
         ("latin.txt", TEXT.encode("latin-1"), TEXT),
         ("windows.txt", CURLY.encode("cp1252"), CURLY),

@@ -42,6 +42,9 @@ _WIDE_SAMPLE = 1 << 16
 # code page; fewest bytes to be read as wide text at all, and least share of printable characters
 # for a strict UTF-16 reading to count.
 _WIDE_NULS, _WIDE_MINIMUM, _WIDE_PRINTABLE = 0.2, 64, 0.95
+# Share of the even (or odd) bytes under 0x20 from which bytes holding a NUL there may be UTF-16
+# without a BOM, of a script whose letters share a high byte (04 Cyrillic, 06 Arabic, 09 Devanagari).
+_WIDE_LANE = 0.5
 # Bytes UTF-8 cannot read, per valid multi-byte character, up to which text is damaged UTF-8
 # (text in a legacy code page has next to no valid multi-byte characters).
 _UTF8_DAMAGE = 1.0
@@ -106,6 +109,12 @@ def decode_bytes(raw: bytes) -> str:
         if wide is None:
             raise InputError("looks like a binary file, not text")
         return wide
+    if _controls_in_one_lane(sample):
+        # UTF-16 of a script of one block (Cyrillic, Greek, Arabic, Hebrew, Devanagari...) has a NUL for
+        # each space but the block's byte (04 for Cyrillic) every other byte: valid UTF-8, of control characters.
+        wide = _wide_text(raw)
+        if wide is not None:
+            return wide
     if b"\x1b" in raw and raw.isascii():
         seven_bit = _seven_bit_east_asian(raw)
         if seven_bit is not None:
@@ -186,6 +195,17 @@ def _damaged_utf8(raw: bytes) -> str | None:
     bad = text.count("\ufffd")
     good = _non_ascii(text) - bad
     return text if bad <= _UTF8_DAMAGE * good else None
+
+
+def _controls_in_one_lane(sample: bytes) -> bool:
+    """Whether the even or the odd bytes hold a NUL (a space in UTF-16) and are mostly under 0x20, as the
+    high bytes of UTF-16 text in one script's block are; text in UTF-8 or a code page has no NUL."""
+    if len(sample) < _WIDE_MINIMUM or 0 not in sample:
+        return False
+    for lane in (sample[0::2], sample[1::2]):
+        if 0 in lane and sum(lane.count(byte) for byte in range(0x20)) >= _WIDE_LANE * len(lane):
+            return True
+    return False
 
 
 def _wide_text(raw: bytes) -> str | None:
