@@ -21,10 +21,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .versions import package_version
-
-__version__ = package_version()
-
 # Public name -> the module that defines it.
 _PUBLIC = {
     "Document": ".records",
@@ -84,6 +80,11 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the package metadata when asked: importing the package stays instant
+        from .versions import package_version
+
+        value = globals()["__version__"] = package_version()
+        return value
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'classifier' has no attribute {name!r}")

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import InputError
 from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
-from .exits import exit_codes
+from .exits import ctrl_c_held, exit_codes
 from .options import MaxCharsOption, MaxSegmentsOption
 
 
@@ -50,19 +50,20 @@ def evaluate(
     max_chars: MaxCharsOption = DEFAULT_MAX_CHARS,
 ) -> None:
     """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""
-    from ..cache import cache_folder
-    from ..evaluation.evaluate import evaluate as run_evaluation
-    from ..evaluation.evaluate import read_gold
-    from ..model.model import load_model
-
     with exit_codes():
-        if report is not None:
-            from ..evaluation.plots import check_plotting
+        with ctrl_c_held():  # a Ctrl-C while native modules import stops the run once they have
+            from ..cache import cache_folder
+            from ..evaluation.evaluate import evaluate as run_evaluation
+            from ..evaluation.evaluate import read_gold
+            from ..model.model import load_model
 
-            if report.exists() and not report.is_dir():
-                raise InputError(f"--report {report} is a file: give a folder for report.html and report.json")
-            check_plotting()
-        loaded = load_model(model, limits=DocumentLimits(max_segments, max_chars))
+            if report is not None:
+                from ..evaluation.plots import check_plotting
+
+                if report.exists() and not report.is_dir():
+                    raise InputError(f"--report {report} is a file: give a folder for report.html and report.json")
+                check_plotting()
+            loaded = load_model(model, limits=DocumentLimits(max_segments, max_chars))
         documents = read_gold(
             data, all_sites=sites is Sites.ALL, page_types=page_type, renderers=renderer, cache=cache_folder()
         )

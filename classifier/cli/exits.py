@@ -72,8 +72,9 @@ def ctrl_c_held() -> Iterator[None]:
 
 
 @contextmanager
-def exit_codes() -> Iterator[None]:
-    """Turn the library's expected errors into one line on stderr and an exit code."""
+def exit_codes(resumable: bool = False) -> Iterator[None]:
+    """Turn the library's expected errors into one line on stderr and an exit code (``resumable``: for a
+    run that ``--resume`` finishes, which a Ctrl-C's line then names)."""
     try:
         yield
     except ModelError as error:
@@ -90,8 +91,8 @@ def exit_codes() -> Iterator[None]:
     except StoryfilterError as error:
         raise fail(str(error), EXIT_USAGE) from None
     except KeyboardInterrupt:  # a Ctrl-C before the run began, or a second one during it
-        raise fail(
-            "interrupted by Ctrl-C (for label and filter: the output's last line may be half-written; "
-            "the same command with --resume repairs it and finishes the run)",
-            128 + signal.SIGINT,
-        ) from None
+        hint = (
+            " (the output's last line may be half-written; the same command with --resume repairs it and finishes"
+            " the run)"
+        )
+        raise fail("interrupted by Ctrl-C" + (hint if resumable else ""), 128 + signal.SIGINT) from None

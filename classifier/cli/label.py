@@ -134,7 +134,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
     from ..modelfile import read_ahead
 
     read_ahead(job.model)  # in a thread, while the labelling modules import (classifier/modelfile.py)
-    with exit_codes():
+    with exit_codes(resumable=True):
         with ctrl_c_held():  # a Ctrl-C while native modules import stops the run once they have
             from ..inputs.discovery import check_inputs, check_output
             from ..model.labelling import freeze_loaded

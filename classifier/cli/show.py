@@ -14,7 +14,7 @@ import typer
 
 from ..errors import InputError, OutputError
 from ..inputs.formats import InputFormat
-from .exits import EXIT_FAILED_DOCUMENTS, EXIT_OK, exit_codes
+from .exits import EXIT_FAILED_DOCUMENTS, EXIT_OK, ctrl_c_held, exit_codes
 from .options import FormatOption, ModelOption
 
 
@@ -37,12 +37,13 @@ def show(
     Records written by `label` (with their segments) are shown as they are,
     without labelling them again; anything else is labelled with the model.
     """
-    from rich.console import Console
+    with exit_codes(), ctrl_c_held():  # a Ctrl-C while native modules import stops the run once they have
+        from rich.console import Console
 
-    from ..inputs.discovery import check_inputs, iter_documents
-    from ..model.model import load_model
-    from ..records import Document, FailedDocument, Label
-    from .view import document_view
+        from ..inputs.discovery import check_inputs, iter_documents
+        from ..model.model import load_model
+        from ..records import Document, FailedDocument, Label
+        from .view import document_view
 
     console = Console(highlight=False)
     # What is shown is also drawn on a console of its own for the picture: through the pager, the

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from .exits import exit_codes
+from .exits import ctrl_c_held, exit_codes
 
 # What a model's name may be: it goes into every record as NAME@VERSION, and into file names.
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -48,11 +48,12 @@ def train(
     Text pages train the text classifier; HTML pages (JSONL records with
     ``html``, and the HTML of web-page corpora) train the HTML classifier.
     """
-    from ..cache import cache_folder
-    from ..training.fit import TrainingOptions
-    from ..training.fit import train as run_training
-
     with exit_codes():
+        with ctrl_c_held():  # a Ctrl-C while native modules import stops the run once they have
+            from ..cache import cache_folder
+            from ..training.fit import TrainingOptions
+            from ..training.fit import train as run_training
+
         for path in data:
             if not path.exists():
                 raise InputError(f"training data not found: {path}")

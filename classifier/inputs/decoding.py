@@ -27,24 +27,14 @@ from charset_normalizer import from_bytes
 from ..errors import InputError
 from .charsets import EXTENDED, SUPERSETS, declared_codec
 from .codepages import best_latin_reading, is_latin_code_page
+from .wide import WIDE_CODECS, wide_text_without_bom
 
-# How the detector names UTF-16 and UTF-32.
-_WIDE_CODECS = ("utf_16", "utf_32")
 # UTF-32's byte order marks (little- and big-endian).
 _BOMS_UTF32 = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 # Share of NUL and other control bytes above which a file is taken for binary.
 _BINARY_SHARE = 0.05
 # Chaos (mess) difference within which charset-normalizer's candidates tie.
 _NEAR_TIE = 0.05
-# Bytes of a file that looks binary shown to the detector, to tell UTF-16 or UTF-32 without a BOM from binary.
-_WIDE_SAMPLE = 1 << 16
-# Share of NUL bytes from which bytes are wide text (UTF-16, UTF-32) or binary, never UTF-8 or a
-# code page; fewest bytes to be read as wide text at all, and least share of printable characters
-# for a strict UTF-16 reading to count.
-_WIDE_NULS, _WIDE_MINIMUM, _WIDE_PRINTABLE = 0.2, 64, 0.95
-# Share of the even (or odd) bytes under 0x20 from which bytes holding a NUL there may be UTF-16
-# without a BOM, of a script whose letters share a high byte (04 Cyrillic, 06 Arabic, 09 Devanagari).
-_WIDE_LANE = 0.5
 # Bytes UTF-8 cannot read, per valid multi-byte character, up to which text is damaged UTF-8
 # (text in a legacy code page has next to no valid multi-byte characters).
 _UTF8_DAMAGE = 1.0
@@ -102,19 +92,9 @@ def decode_bytes(raw: bytes) -> str:
         return raw.decode("utf-32", errors="replace")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16", errors="replace")
-    sample = raw[:_WIDE_SAMPLE]
-    if sample.count(0) >= _WIDE_NULS * len(sample) > 0:
-        # Text has no NUL bytes, except in UTF-16 or UTF-32 (ASCII in UTF-16 is valid UTF-8 too: ask first).
-        wide = _wide_text(raw)
-        if wide is None:
-            raise InputError("looks like a binary file, not text")
+    wide = wide_text_without_bom(raw)  # (before UTF-8: ASCII in UTF-16 is valid UTF-8 too)
+    if wide is not None:
         return wide
-    if _controls_in_one_lane(sample):
-        # UTF-16 of a script of one block (Cyrillic, Greek, Arabic, Hebrew, Devanagari...) has a NUL for
-        # each space but the block's byte (04 for Cyrillic) every other byte: valid UTF-8, of control characters.
-        wide = _wide_text(raw)
-        if wide is not None:
-            return wide
     if b"\x1b" in raw and raw.isascii():
         seven_bit = _seven_bit_east_asian(raw)
         if seven_bit is not None:
@@ -130,7 +110,7 @@ def decode_bytes(raw: bytes) -> str:
         raise InputError("looks like a binary file, not text")
     # Wide text (UTF-16, UTF-32) was looked for above, by its BOM or its NUL bytes; the detector's
     # UTF-16 readings of bytes with neither are short code-page texts of an even length ("\xc7a va?").
-    found = [m for m in from_bytes(raw) if not m.encoding.startswith(_WIDE_CODECS)]
+    found = [m for m in from_bytes(raw) if not m.encoding.startswith(WIDE_CODECS)]
     # An East Asian reading counts only if its characters run on: Latin text in a code page read so
     # gives lone characters between ASCII words ("S緌 Paulo"), the more often the shorter the text.
     matches = [m for m in found if m.encoding not in _EAST_ASIAN_CODECS or _runs_on(str(m))]
@@ -195,41 +175,6 @@ def _damaged_utf8(raw: bytes) -> str | None:
     bad = text.count("\ufffd")
     good = _non_ascii(text) - bad
     return text if bad <= _UTF8_DAMAGE * good else None
-
-
-def _controls_in_one_lane(sample: bytes) -> bool:
-    """Whether the even or the odd bytes hold a NUL (a space in UTF-16) and are mostly under 0x20, as the
-    high bytes of UTF-16 text in one script's block are; text in UTF-8 or a code page has no NUL."""
-    if len(sample) < _WIDE_MINIMUM or 0 not in sample:
-        return False
-    for lane in (sample[0::2], sample[1::2]):
-        if 0 in lane and sum(lane.count(byte) for byte in range(0x20)) >= _WIDE_LANE * len(lane):
-            return True
-    return False
-
-
-def _wide_text(raw: bytes) -> str | None:
-    """Text in UTF-16 or UTF-32 without a BOM (full of NUL bytes, as binary files are), or None.
-
-    What the detector says, else (pages full of icon-font characters put it
-    off) a strict UTF-16 reading whose characters are nearly all printable.
-    """
-    sample = raw[:_WIDE_SAMPLE]
-    if len(sample) < _WIDE_MINIMUM:
-        return None
-    best = from_bytes(sample).best()
-    if best is not None and best.encoding.startswith(("utf_16", "utf_32")):
-        return raw.decode(best.encoding, errors="replace")
-    # Latin text in UTF-16 has its NUL bytes first in each pair when big-endian, second when little-endian.
-    big_endian = sample[0::2].count(0) > sample[1::2].count(0)
-    for encoding in ("utf-16-be", "utf-16-le") if big_endian else ("utf-16-le", "utf-16-be"):
-        try:
-            text = sample[: len(sample) // 2 * 2].decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if sum(c.isprintable() or c.isspace() for c in text) >= _WIDE_PRINTABLE * len(text):
-            return raw.decode(encoding, errors="replace")
-    return None
 
 
 def decode_html(raw: bytes, declared: str | None = None) -> str:

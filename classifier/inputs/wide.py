@@ -1,0 +1,80 @@
+"""UTF-16 and UTF-32 without a byte order mark: told from UTF-8, code pages and binary by their bytes.
+
+Text in UTF-8 or a code page holds no NUL byte. Latin text in UTF-16 is
+full of them (every other byte), as binary files are; text of a script
+whose letters share a high byte (04 for Cyrillic, 06 Arabic, 09
+Devanagari) has a NUL only per space, but that byte every other byte:
+valid UTF-8, of control characters. Either is read as wide text when the
+detector, or else a strict UTF-16 reading that is nearly all printable,
+says it is.
+"""
+
+from __future__ import annotations
+
+from charset_normalizer import from_bytes
+
+from ..errors import InputError
+
+# How the detector names UTF-16 and UTF-32.
+WIDE_CODECS = ("utf_16", "utf_32")
+# Bytes of a file shown to the detector, to tell UTF-16 or UTF-32 without a BOM from binary.
+_SAMPLE = 1 << 16
+# Share of NUL bytes from which bytes are wide text (UTF-16, UTF-32) or binary, never UTF-8 or a
+# code page; fewest bytes to be read as wide text at all, and least share of printable characters
+# for a strict UTF-16 reading to count.
+_NULS, _MINIMUM, _PRINTABLE = 0.2, 64, 0.95
+# Share of the even (or odd) bytes under 0x20 from which bytes holding a NUL there may be UTF-16
+# of a script whose letters share a high byte.
+_LANE = 0.5
+
+
+def wide_text_without_bom(raw: bytes) -> str | None:
+    """The text of bytes in UTF-16 or UTF-32 without a BOM, or None when they are not.
+
+    Raises
+    ------
+    InputError
+        When the bytes are full of NULs and no wide reading fits: binary.
+    """
+    sample = raw[:_SAMPLE]
+    if sample.count(0) >= _NULS * len(sample) > 0:
+        wide = _wide_text(raw)
+        if wide is None:
+            raise InputError("looks like a binary file, not text")
+        return wide
+    return _wide_text(raw) if _controls_in_one_lane(sample) else None
+
+
+def _controls_in_one_lane(sample: bytes) -> bool:
+    """Whether the even or the odd bytes hold a NUL (a space in UTF-16) and are mostly under 0x20, as the
+    high bytes of UTF-16 text in one script's block are."""
+    if len(sample) < _MINIMUM or 0 not in sample:
+        return False
+    for lane in (sample[0::2], sample[1::2]):
+        if 0 in lane and sum(lane.count(byte) for byte in range(0x20)) >= _LANE * len(lane):
+            return True
+    return False
+
+
+def _wide_text(raw: bytes) -> str | None:
+    """Text in UTF-16 or UTF-32 without a BOM, or None.
+
+    What the detector says, else (pages full of icon-font characters put it
+    off) a strict UTF-16 reading whose characters are nearly all printable.
+    """
+    sample = raw[:_SAMPLE]
+    if len(sample) < _MINIMUM:
+        return None
+    best = from_bytes(sample).best()
+    if best is not None and best.encoding.startswith(WIDE_CODECS):
+        return raw.decode(best.encoding, errors="replace")
+    # Latin text in UTF-16 has its NUL bytes first in each pair when big-endian, second when little-endian.
+    big_endian = sample[0::2].count(0) > sample[1::2].count(0)
+    for encoding in ("utf-16-be", "utf-16-le") if big_endian else ("utf-16-le", "utf-16-be"):
+        try:
+            text = sample[: len(sample) // 2 * 2].decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if sum(c.isprintable() or c.isspace() for c in text) >= _PRINTABLE * len(text):
+            return raw.decode(encoding, errors="replace")
+    return None
