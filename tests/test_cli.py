@@ -337,3 +337,16 @@ def test_a_ctrl_c_while_the_labelling_modules_import_is_held_and_stops_the_run_a
         time.sleep(0.05)  # the handler runs here: held, not raised
         finished = True
     assert finished and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_in_train_says_so_in_one_line_without_labels_resume_hint(tmp_path, monkeypatch):
+    import classifier.training.fit
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(classifier.training.fit, "train", interrupted)
+    data = write_jsonl(tmp_path / "pages.jsonl", [{"id": "a", "text": "A page.", "story": "A page."}])
+    result = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "m.model")])
+    assert result.exit_code == 130 and result.stderr.strip() == "storyfilter: interrupted by Ctrl-C"
+    assert not (tmp_path / "m.model").exists()

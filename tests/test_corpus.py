@@ -41,6 +41,19 @@ def test_training_jsonl_maps_spans_to_segments(tmp_path):
     assert doc.labels == (UNLABELLED, Label.STORY)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_training_jsonl_with_a_byte_order_mark_is_read_as_label_reads_it(tmp_path, encoding):
+    text = "Menu\n\nUne ligne de l'histoire, \u00e9crite en fran\u00e7ais.\n"
+    records = [
+        {"id": f"p{n}", "site": "s", "text": text, "segments": [{"start": 6, "end": len(text) - 1, "label": "story"}]}
+        for n in range(3)
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode(encoding))
+    documents = list(read_training_jsonl(path))
+    assert [d.id for d in documents] == ["p0", "p1", "p2"] and documents[0].text == text
+
+
 def test_a_span_over_several_lines_labels_each_of_them_and_one_of_white_space_is_refused(tmp_path):
     text = "Menu\n\nA story line.\nAnd its second line.\nShare\n"
     second_end = text.index("\nShare")

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, TrainingDataError
+from ..inputs.decoding import as_utf8_lines
 from ..inputs.readers import json_line
 from ..records import UNLABELLED, Label, is_label_record
 from ..segment.html import split_html
@@ -134,7 +135,7 @@ def _json_lines(path: Path, bad: BadLines) -> Iterator[tuple[str, object]]:
     """
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
-        for number, line in enumerate(handle, 1):
+        for number, line in enumerate(as_utf8_lines(handle), 1):  # UTF-16 or UTF-32 by its BOM, as label reads
             if not line.strip():
                 continue
             where = f"{path}:{number}"

@@ -321,7 +321,10 @@ class _Utf8Lines:
         return self._text.readline(size).encode("utf-8", "surrogatepass")
 
     def __iter__(self) -> Iterator[bytes]:
-        return (line.encode("utf-8", "surrogatepass") for line in self._text)
+        # A generator of this object's own, which holds it: a generator expression would not, and the
+        # object, dropped by a caller that only iterates it, would detach the stream under it.
+        for line in self._text:
+            yield line.encode("utf-8", "surrogatepass")
 
     def __del__(self) -> None:
         try:
