@@ -77,6 +77,14 @@ def test_a_span_over_several_lines_labels_each_of_them_and_one_of_white_space_is
         ({"segments": 5}, "'segments' must be a list of spans"),
         ({"segments": [{"start": 0.9, "end": 4, "label": "chrome"}]}, "bad segment"),
         ({"segments": [{"start": 0, "end": 4, "label": None}]}, "bad segment"),
+        ({"site": ["a", "b"]}, "'site' must be a string, not list"),
+        ({"segments": [{"start": 0, "end": 4}]}, 'a span is {"start", "end", "label"}'),
+        ({"segments": [[0, 4, "chrome"]]}, 'a span is {"start", "end", "label"}'),
+        ({"segments": [{"start": 0, "end": 500, "label": "chrome"}]}, "segment 0-500 is not a span of 'text'"),
+        (
+            {"segments": [{"start": 5, "end": 18, "label": "story"}, {"start": 5, "end": 18, "label": "chrome"}]},
+            "the line at 5-18 is labelled both story and chrome (segment 5-18 overlaps another span)",
+        ),
     ],
 )
 def test_fields_of_the_wrong_type_are_refused_with_the_file_and_line(change, words, tmp_path):

@@ -271,7 +271,7 @@ def _html_document_from_record(record: dict, html: str, where: str, source: str)
 
 def _check_types(record: dict, where: str) -> None:
     """Refuse fields that are there but not of their type (read as they are, they would fail later, or mislead)."""
-    for name in ("html", "text", "story", "page_type", "language"):
+    for name in ("html", "text", "story", "page_type", "language", "site"):
         if record.get(name) is not None and not isinstance(record[name], str):
             raise TrainingDataError(f"{where}: {name!r} must be a string, not {type(record[name]).__name__}")
 
@@ -316,11 +316,13 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
             raise TrainingDataError(f"{where}: 'segments' must be a list of spans")
         by_start = {segment.start: i for i, segment in enumerate(segments)}
         for span in spans:
+            if not isinstance(span, dict) or not {"start", "end", "label"} <= span.keys():
+                raise TrainingDataError(f'{where}: bad segment {span!r}: a span is {{"start", "end", "label"}}')
             try:
                 start, end, label = _offset(span["start"]), _offset(span["end"]), Label.parse(span["label"])
-            except (KeyError, TypeError, ValueError, TrainingDataError) as error:
+            except (TypeError, ValueError, TrainingDataError) as error:
                 raise TrainingDataError(f"{where}: bad segment {span!r} ({error})") from None
-            if not 0 <= start < min(end, len(text)):  # (an end past the text, a last line break, is let be)
+            if not 0 <= start < end <= len(text) + 1:  # (a line break after the last line, counted, is let be)
                 raise TrainingDataError(
                     f"{where}: segment {start}-{end} is not a span of 'text' ({len(text)} characters)"
                 )
@@ -332,6 +334,12 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
             if index is None:
                 raise TrainingDataError(f"{where}: segment {start}-{end} does not start a non-empty line of 'text'")
             while index < len(segments) and segments[index].start < end:
+                if labels[index] not in (UNLABELLED, int(label)):
+                    line = segments[index]
+                    raise TrainingDataError(
+                        f"{where}: the line at {line.start}-{line.end} is labelled both {Label(labels[index])}"
+                        f" and {label} (segment {start}-{end} overlaps another span)"
+                    )
                 labels[index] = int(label)
                 index += 1
     return labels
