@@ -34,6 +34,22 @@ def train(*arguments, cache):
     return runner.invoke(app, ["train", *map(str, arguments), "--no-validate", "--cache", str(cache)])
 
 
+def test_a_page_an_empty_file_or_a_folder_of_jsonl_given_to_train_are_told_apart(pages, tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text("Menu\nA story line.\n")
+    result = train(page, "--out", tmp_path / "m.model", cache=tmp_path / "c")
+    assert result.exit_code == 2 and "page.txt: a page, not training data" in result.stderr
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder" / "pages.jsonl").write_text("")
+    result = train(tmp_path / "folder", "--out", tmp_path / "m.model", cache=tmp_path / "c")
+    assert result.exit_code == 2 and "give the JSONL files in it" in result.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    result = train(pages, empty, "--out", tmp_path / "m.model", cache=tmp_path / "c")
+    assert result.exit_code == 0 and f"note: {empty} holds no training data" in result.stderr
+    assert "note: no HTML page trained this model: it labels plain text" in result.stderr
+
+
 def test_train_needs_out_and_never_replaces_a_model_unless_forced(pages, tmp_path):
     result = train(pages, cache=tmp_path / "c")
     assert result.exit_code == 2 and "--out" in result.output
@@ -101,7 +117,7 @@ def test_a_rare_tag_is_refused_before_any_fitting(tagged_rows, tmp_path, monkeyp
     monkeypatch.setattr(fit, "_fit", no_fitting)
     result = train(data, "--out", tmp_path / "m.model", cache=tmp_path / "c")
     assert result.exit_code == 2
-    assert f"tag 'rare_tag' is on {MIN_TAG_EXAMPLES - 1} of the" in result.stderr
+    assert f"carry this tag: 'rare_tag' on {MIN_TAG_EXAMPLES - 1};" in result.stderr
     assert f"at least {MIN_TAG_EXAMPLES} stories with each tag" in result.stderr
     assert "Traceback" not in result.output
 
@@ -134,6 +150,18 @@ def test_pages_whose_sites_cannot_be_split_in_folds_are_refused_before_any_fitti
         assert "come from 3 site(s)" in result.stderr and "at least 5 sites" in result.stderr
     else:
         assert "leave a fold of their 5 (split by site) without story segments" in result.stderr
+
+
+def test_every_tag_too_rare_is_named_at_once_with_a_likely_typo():
+    from classifier.errors import TrainingDataError
+    from classifier.training.checks import check_tags
+
+    tags = [["militia"]] * 12 + [["politics"]] * 12 + [[]] * 20 + [["milita"], ["Politics"], ["sport"]]
+    with pytest.raises(TrainingDataError) as refused:
+        check_tags(tags)
+    message = str(refused.value)
+    assert "of the 47 topic-labelled stories (each story once" in message
+    assert "'Politics' on 1 (a typo of 'politics'?); 'milita' on 1 (a typo of 'militia'?); 'sport' on 1;" in message
 
 
 def test_a_tag_a_fold_of_the_threshold_split_leaves_too_rare_is_refused():
@@ -178,6 +206,7 @@ def test_pages_with_too_few_chrome_lines_are_refused(tmp_path):
     result = train(data, "--out", tmp_path / "m.model", cache=tmp_path / "c")
     assert result.exit_code == 2
     assert "have 0 segments labelled chrome; at least 10 of each label are needed" in result.stderr
+    assert "lines no span lists are unknown, not chrome" in result.stderr
 
 
 def test_time_left_is_the_rate_of_the_stages_done_times_the_weight_to_come():

@@ -7,6 +7,7 @@ names the count it found and the least it needs.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,6 +37,8 @@ def check_segment_labels(documents: Sequence[TrainingDocument], kind: str) -> No
     for label, count in counts.items():
         if count < MIN_SEGMENTS_PER_LABEL:
             hint = " (or leave HTML out with --no-html)" if kind == "HTML" else ""
+            if label == Label.CHROME:
+                hint += "; lines no span lists are unknown, not chrome: label the chrome lines too, or give the story"
             raise TrainingDataError(
                 f"the {kind} pages of the training data have {count} segments labelled "
                 f"{label.name.lower()}; at least {MIN_SEGMENTS_PER_LABEL} of each label are needed: "
@@ -50,15 +53,24 @@ def check_tags(tags: Sequence[Sequence[str]]) -> None:
     will see them (each story once).
     """
     names = sorted({tag for row in tags for tag in row})
-    for name in names:
-        positives = sum(name in row for row in tags)
-        negatives = len(tags) - positives
-        if positives < MIN_TAG_EXAMPLES or negatives < MIN_TAG_EXAMPLES:
-            raise TrainingDataError(
-                f"tag {name!r} is on {positives} of the {len(tags)} topic-labelled stories; "
-                f"the topic stage needs at least {MIN_TAG_EXAMPLES} stories with each tag and "
-                f"{MIN_TAG_EXAMPLES} without it: add examples, or leave the tag out of the data"
-            )
+    counts = {name: sum(name in row for row in tags) for name in names}
+    short = [name for name in names if min(counts[name], len(tags) - counts[name]) < MIN_TAG_EXAMPLES]
+    if not short:
+        return
+    found = "; ".join(f"{name!r} on {counts[name]}{_like(name, names)}" for name in short)
+    raise TrainingDataError(
+        f"of the {len(tags)} topic-labelled stories (each story once, however many pages repeat it), too few or too "
+        f"many carry {'this tag' if len(short) == 1 else 'these tags'}: {found}; the topic stage needs at least "
+        f"{MIN_TAG_EXAMPLES} stories with each tag and {MIN_TAG_EXAMPLES} without it: add examples, or leave the tag "
+        "out of the data"
+    )
+
+
+def _like(name: str, names: Sequence[str]) -> str:
+    """`` (a typo of 'militia'?)`` when ``name`` reads as another tag of the data mistyped, else ""."""
+    lowered = {other.lower(): other for other in names if other != name}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.8)
+    return f" (a typo of {lowered[close[0]]!r}?)" if close else ""
 
 
 def check_sites(documents: Sequence[TrainingDocument], kind: str) -> None:

@@ -27,6 +27,10 @@ from ..corpus.webpages import MARKUP, RENDERERS, is_web_page_corpus, read_web_pa
 from ..errors import TrainingDataError
 
 
+# Suffixes of a page, which a user may give to train for training data.
+_PAGE_SUFFIXES = frozenset({".txt", ".html", ".htm", ".xhtml"})
+
+
 @dataclass
 class Source:
     """One training source and the documents read from it."""
@@ -66,10 +70,19 @@ def read_sources(
             progress(f"reading the page topics of {path}")
             sources.append(Source(path, "page-topics", [], _hash_file(path), page_topics=read_page_topics(path)))
         elif path.is_file():
+            if path.suffix.lower() in _PAGE_SUFFIXES:
+                raise TrainingDataError(
+                    f"{path}: a page, not training data: training reads JSONL records of labelled pages (a page's "
+                    "text with its segments' labels or its story: docs/training.md) and web-page corpus folders"
+                )
             progress(f"reading {path}")
-            sources.append(Source(path, "jsonl", list(read_training_jsonl(path, names[path])), _hash_file(path)))
+            documents = list(read_training_jsonl(path, names[path]))
+            if not documents:
+                progress(f"note: {path} holds no training data (no line that is not blank)")
+            sources.append(Source(path, "jsonl", documents, _hash_file(path)))
         else:
-            raise TrainingDataError(f"{path}: not a JSONL file or a web-page corpus directory")
+            hint = ": give the JSONL files in it" if path.is_dir() and any(path.glob("*.jsonl*")) else ""
+            raise TrainingDataError(f"{path}: not a JSONL file or a web-page corpus directory{hint}")
     _give_page_topics(sources, progress)
     return sources
 
