@@ -26,7 +26,6 @@ from ..corpus.sites import is_held_out
 from ..corpus.webpages import MARKUP, RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import TrainingDataError
 
-
 # Suffixes of a page, which a user may give to train for training data.
 _PAGE_SUFFIXES = frozenset({".txt", ".html", ".htm", ".xhtml"})
 
