@@ -174,3 +174,22 @@ def test_a_model_without_an_html_classifier_is_told_so_before_anything_is_labell
     tagged = [replace(page, story=None, labels=(-1,) * len(page.labels), topics=()) for page in html_pages[:1]]
     with pytest.raises(ModelError, match=r"the data's 1 HTML pages"):
         evaluate(replace(tiny_model, html_classifier=None), text_pages + tagged)
+
+
+def test_a_tag_neither_gold_nor_given_has_no_figures_rather_than_zeros():
+    import numpy as np
+
+    from classifier.evaluation.metrics import shown, topic_metrics
+
+    truth = np.array([[True, False], [False, False]])
+    metrics = topic_metrics(truth, np.array([[0.9, 0.1], [0.2, 0.1]]), [0.5, 0.5], ["militia", "politics"])
+    assert metrics["per_tag"]["politics"] == {
+        "precision": None,
+        "recall": None,
+        "f1": None,
+        "average_precision": None,
+        "support": 0,
+    }
+    assert metrics["per_tag"]["militia"]["f1"] == 1.0 and metrics["micro_f1"] == 1.0
+    nothing = topic_metrics(np.zeros((2, 1), bool), np.zeros((2, 1)), [0.5], ["militia"])
+    assert nothing["micro_f1"] is None and shown(nothing["micro_f1"]) == "-" and shown(0.25) == "0.2500"

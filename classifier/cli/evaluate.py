@@ -55,6 +55,7 @@ def evaluate(
             from ..cache import cache_folder
             from ..evaluation.evaluate import evaluate as run_evaluation
             from ..evaluation.evaluate import read_gold
+            from ..evaluation.metrics import shown
             from ..model.model import load_model
 
             if report is not None:
@@ -99,12 +100,11 @@ def evaluate(
                     "get no tags, and their gold tags count as missed",
                     err=True,
                 )
-            typer.echo(f"topics: {topics['documents']} documents  micro-F1 {topics['micro_f1']:.4f}")
+            typer.echo(f"topics: {topics['documents']} documents  micro-F1 {shown(topics['micro_f1'])}")
             for name, row in topics["per_tag"].items():
-                ap = "-" if row["average_precision"] is None else f"{row['average_precision']:.4f}"
                 typer.echo(
-                    f"  {name:20} precision {row['precision']:.4f}  recall {row['recall']:.4f}  "
-                    f"F1 {row['f1']:.4f}  AP {ap}  ({row['support']} positive)"
+                    f"  {name:20} precision {shown(row['precision'])}  recall {shown(row['recall'])}  "
+                    f"F1 {shown(row['f1'])}  AP {shown(row['average_precision'])}  ({row['support']} positive)"
                 )
         if report is not None:
             from ..evaluation.report import write_report

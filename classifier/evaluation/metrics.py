@@ -148,17 +148,25 @@ def topic_metrics(
     per_tag = {}
     for j, name in enumerate(names):
         p, r, f, _ = precision_recall_fscore_support(truth[:, j], predicted[:, j], average="binary", zero_division=0.0)
+        # No gold tag and none given: nothing to score (0 would read as all wrong), so None.
+        undefined = not truth[:, j].any() and not predicted[:, j].any()
         per_tag[name] = {
-            "precision": round(float(p), 4),
-            "recall": round(float(r), 4),
-            "f1": round(float(f), 4),
+            "precision": None if undefined else round(float(p), 4),
+            "recall": None if undefined else round(float(r), 4),
+            "f1": None if undefined else round(float(f), 4),
             "average_precision": round(float(average_precision_score(truth[:, j], probability[:, j])), 4)
             if truth[:, j].any()
             else None,
             "support": int(truth[:, j].sum()),
         }
     micro = f1_score(truth, predicted, average="micro", zero_division=0.0)
-    return {"micro_f1": round(float(micro), 4), "per_tag": per_tag}
+    undefined = not truth.any() and not predicted.any()
+    return {"micro_f1": None if undefined else round(float(micro), 4), "per_tag": per_tag}
+
+
+def shown(figure: float | None, places: int = 4) -> str:
+    """A figure as printed, ``-`` where there is none (a tag neither gold nor given)."""
+    return "-" if figure is None else f"{figure:.{places}f}"
 
 
 class ReliabilityBin(NamedTuple):

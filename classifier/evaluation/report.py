@@ -14,6 +14,7 @@ from pathlib import Path
 from ..records import Label
 from .evaluate import Evaluation, PageResult, TopicOutcome
 from .figures import MISTAKES_SHOWN, page_f1_histogram, per_site, reliability, story_curve, tag_curves, worst_pages
+from .metrics import shown
 from .plots import draw_page_f1, draw_reliability, draw_story_curve, draw_tag_curves, pyplot
 
 
@@ -133,14 +134,14 @@ def _worst_section(pages: list[PageResult], site_name, page_name, redact: bool) 
 def _topic_section(metrics: dict, thresholds: Mapping[str, float]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{format(thresholds[name], '.2f') if name in thresholds else '-'}</td>"
-        f"<td>{r['precision']:.3f}</td>"
-        f"<td>{r['recall']:.3f}</td><td>{r['f1']:.3f}</td>"
-        f"<td>{'-' if r['average_precision'] is None else format(r['average_precision'], '.3f')}</td>"
+        f"<td>{shown(r['precision'], 3)}</td>"
+        f"<td>{shown(r['recall'], 3)}</td><td>{shown(r['f1'], 3)}</td>"
+        f"<td>{shown(r['average_precision'], 3)}</td>"
         f"<td>{r['support']}</td></tr>"
         for name, r in metrics["per_tag"].items()
     )
     return (
-        f"<h2>Topics</h2><p class='headline'>micro-F1 <b>{metrics['micro_f1']:.4f}</b> over "
+        f"<h2>Topics</h2><p class='headline'>micro-F1 <b>{shown(metrics['micro_f1'])}</b> over "
         f"{metrics['documents']} documents</p>"
         + _figures("topics_pr.png")
         + "<table><tr><th>tag</th><th>threshold</th><th>precision</th><th>recall</th><th>F1</th><th>AP</th>"
