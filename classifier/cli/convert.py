@@ -12,9 +12,7 @@ from .train import check_model_out
 
 
 def convert(
-    old: Annotated[
-        Path, typer.Argument(help="A bundle of storyfilter 0.2 or older (NAME.joblib, its card beside it).")
-    ],
+    old: Annotated[Path, typer.Argument(help="An older bundle (NAME.joblib, format 2 or before; its card beside it).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the model (NAME.model); its card goes beside it.")],
     force: Annotated[bool, typer.Option("--force", help="Replace the model (and card) already at --out.")] = False,
 ) -> None:

@@ -60,7 +60,7 @@ def train(
         check_model_out(out, force, "(a model with the same --name still gets the next version)")
         if not MODEL_NAME.fullmatch(name or out.stem):
             raise InputError(
-                f"model name {name or out.stem!r}: use letters, digits, '.', '_' and '-' "
+                f"model name {name or out.stem!r}: use ASCII letters, digits, '.', '_' and '-' "
                 "(give one with --name; the version is added)"
             )
         if not out.parent.exists():

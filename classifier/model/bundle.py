@@ -9,8 +9,8 @@ with what to do when they differ.
 
 The ``.model`` file is read with a closed list of types
 (:mod:`~classifier.model.unpickling`): a file that names anything else is
-refused before it runs. Bundles of storyfilter 0.2 and older
-(``NAME.joblib``, format 2) are plain pickles, which run whatever code they
+refused before it runs. Older bundles
+(``NAME.joblib``, format 2 or before) are plain pickles, which run whatever code they
 hold: they load only when asked (``allow_pickle=True``), to be converted
 once (``storyfilter convert``).
 """
@@ -65,9 +65,6 @@ def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> d
     except ValueError as error:
         raise ModelError(f"the model cannot be written as a model file: {error}") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
     card = dict(card)
     card.update(
         {
@@ -78,7 +75,13 @@ def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> d
             "size_bytes": len(data),
         }
     )
-    card_path(path).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # Both written whole beside their places first, then put in place one after the other: a run
+    # stopped while writing leaves the model and card before it, never one of each.
+    tmp, card_tmp = path.with_name(path.name + ".tmp"), card_path(path).with_name(card_path(path).name + ".tmp")
+    tmp.write_bytes(data)
+    card_tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    os.replace(card_tmp, card_path(path))
     return card
 
 

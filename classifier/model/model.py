@@ -292,7 +292,7 @@ def load_model(
         The most segments and characters a document may have to be
         labelled; :class:`~classifier.limits.DocumentLimits` () by default.
     allow_pickle : bool
-        Also read a bundle of storyfilter 0.2 or older (``.joblib``, a
+        Also read an older bundle (``.joblib``, format 2 or before, a
         pickle: loading it runs any code it holds, so only for a file you
         trust). Without it such a file raises :class:`ModelError` unread.
 
