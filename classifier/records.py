@@ -153,8 +153,8 @@ class LabeledDocument:
             without_segments="segments" not in record,
         )
 
-    def carries(self, wanted: str | Iterable[str], min_score: float | None = None) -> bool:
-        """Whether the story carries any of the ``wanted`` topics (a topic's name, or several).
+    def carries(self, topics: str | Iterable[str], min_score: float | None = None) -> bool:
+        """Whether the story carries any of the ``topics`` (a topic's name, or several), as ``Model.filter`` asks.
 
         With ``min_score``, a topic carried is one whose probability is at
         least that; without, one among the tags.
@@ -162,10 +162,10 @@ class LabeledDocument:
         Raises
         ------
         InputError
-            As ``Model.filter``: for ``wanted`` not topic names, a topic the story was
+            As ``Model.filter``: for ``topics`` not topic names, a topic the story was
             not scored on (a record without topics carries none), a bad ``min_score``.
         """
-        wanted = wanted_topics(wanted)
+        wanted = wanted_topics(topics)
         check_min_score(min_score)
         unknown = wanted.difference(self.topics)
         if self.topics and unknown:  # the model scored every topic it tags: a name it did not is a mistake

@@ -288,3 +288,13 @@ def test_the_projects_page_topics_name_pages_of_the_shared_corpora():
         with open(shared / corpus / "pages.jsonl", encoding="utf-8") as index:
             ids = {json.loads(line)["id"] for line in index if line.strip()}
         assert {page for c, page in given if c == corpus} <= ids, corpus
+
+
+def test_rendering_without_the_train_extra_says_which_extra(monkeypatch):
+    import sys
+
+    from classifier.corpus.webpages import scrape_text
+
+    monkeypatch.setitem(sys.modules, "html_text", None)  # as if not installed: importing it raises ImportError
+    with pytest.raises(TrainingDataError, match=r"needs the train extra \(html_text is missing\): pip install"):
+        scrape_text("<p>A page.</p>", "html-text")

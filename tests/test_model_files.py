@@ -125,6 +125,9 @@ def test_an_older_pickled_bundle_loads_when_asked_and_converts(tiny_model_path, 
     assert again.exit_code != 0 and "--force" in again.output
     wrong = CliRunner().invoke(app, ["convert", str(old), "--out", str(tmp_path / "x.joblib")])
     assert wrong.exit_code != 0 and ".model" in wrong.output
+    current = CliRunner().invoke(app, ["convert", str(new), "--out", str(tmp_path / "again.model")])
+    assert current.exit_code == 2 and "of today's format already" in current.output
+    assert not (tmp_path / "again.model").exists()
 
 
 def test_the_card_or_the_name_without_its_suffix_points_to_the_model_file(tiny_model_path):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import InputError
 from .exits import exit_codes
 from .train import check_model_out
 
@@ -23,11 +24,14 @@ def convert(
     sha256 and library versions are checked against its card first, as for
     any load; the new card keeps the old one's figures.
     """
+    from ..model.bundle import BUNDLE_FORMAT
     from ..model.model import load_model
 
     with exit_codes():
         check_model_out(out, force)
         model = load_model(old, allow_pickle=True)
+        if model.card.get("bundle_format") == BUNDLE_FORMAT:
+            raise InputError(f"{old} is a model file of today's format already: there is nothing to convert")
         model.card["converted_from"] = {key: model.card.get(key) for key in ("file", "bundle_format", "sha256")}
         model.save(out)
     typer.echo(f"{out}: {model.name}@{model.version}, {out.stat().st_size / 1e6:.1f} MB", err=True)

@@ -12,7 +12,10 @@ from ..inputs.formats import InputFormat
 OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Write records here instead of standard output.")]
 ModelOption = Annotated[
     Path | None,
-    typer.Option("--model", help="Model file (.model, its card beside it); the shipped default if omitted."),
+    typer.Option(
+        "--model",
+        help="Model file (.model, its card beside it); if omitted, $STORYFILTER_MODEL, else the shipped model.",
+    ),
 ]
 FormatOption = Annotated[
     InputFormat, typer.Option("--format", help="How to read the inputs; by file suffix when auto.")

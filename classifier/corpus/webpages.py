@@ -39,14 +39,20 @@ def scrape_text(html: str, renderer: str) -> str:
     indentation, list bullets); training on both keeps the model from
     learning one scraper's habits.
     """
-    if renderer == "html-text":
-        import html_text
+    try:
+        if renderer == "html-text":
+            import html_text
 
-        return html_text.extract_text(html, guess_layout=True)
-    if renderer == "inscriptis":
-        import inscriptis
+            return html_text.extract_text(html, guess_layout=True)
+        if renderer == "inscriptis":
+            import inscriptis
 
-        return inscriptis.get_text(html)
+            return inscriptis.get_text(html)
+    except ImportError as error:  # the bare package: the renderers are the train extra's
+        raise TrainingDataError(
+            f"rendering web pages as text needs the train extra ({error.name} is missing): "
+            "pip install 'storyfilter[train]'"
+        ) from None
     raise TrainingDataError(
         f"unknown renderer {renderer!r}: use one of {', '.join(RENDERERS)}, or {MARKUP} for the pages' HTML itself"
     )
