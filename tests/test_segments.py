@@ -21,6 +21,15 @@ def test_gap_and_indent_record_the_layout():
     assert [s.indent for s in segments] == [0, 0, 0, 4]
 
 
+def test_a_byte_order_mark_is_white_space_at_a_line_s_ends_and_no_indent():
+    text = "\ufeffHeadline of the page\n\ufeff\n  \ufeff A line \ufeff\nLast"
+    segments = split_text(text)
+    assert [s.text for s in segments] == ["Headline of the page", "A line", "Last"]
+    assert [s.gap for s in segments] == [0, 1, 0] and [s.indent for s in segments] == [0, 3, 0]
+    assert all(text[s.start : s.end] == s.text for s in segments)
+    assert split_text("a\ufeffb")[0].text == "a\ufeffb"  # inside a line it stays
+
+
 def test_empty_and_blank_text_have_no_segments():
     assert split_text("") == []
     assert split_text("  \n\t\n") == []

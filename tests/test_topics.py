@@ -422,3 +422,15 @@ def test_a_story_in_a_language_the_topic_stage_did_not_learn_gets_probabilities_
     assert set(english[1]) == set(eager) and set(unknown[1]) == set(eager)  # unknown language: tagged
     any_language = dataclasses.replace(english_only, topic_languages=None)
     assert set(tag_stories(any_language, pages[:1], labels[:1], ["de"])[0][1]) == set(eager)
+
+
+def test_a_page_labelled_all_chrome_gives_no_topic_example(tmp_path):
+    from classifier.training.topics import topic_examples
+
+    text = "Home | World | Sport\nMost read: Rebels seize the port\nSubscribe to our newsletter\n"
+    chrome = {"id": "front", "site": "s", "text": text, "topics": ["militia"]}
+    chrome["segments"] = [{"start": 0, "end": len(text), "label": "chrome"}]
+    item = {"id": "item", "text": "Rebels seized the port on Monday, officials said.", "topics": ["militia"]}
+    path = write_jsonl(tmp_path / "t.jsonl", [chrome, item])
+    texts, tags = topic_examples(list(read_training_jsonl(path)))
+    assert texts == ["Rebels seized the port on Monday, officials said."] and tags == [["militia"]]

@@ -23,6 +23,9 @@ LINE_BREAKS = "\n\r\x0b\x0c\u2028\u2029"
 # Splitting keeps the breaks so offsets add up.
 _BREAK = re.compile(f"(\r\n|[{LINE_BREAKS}])")
 _RARE_BREAKS = tuple(LINE_BREAKS[1:])
+# A byte order mark (U+FEFF, the zero-width no-break space) at a line's ends: a file's first line may start with
+# one that its reader kept, and some pages fill a "blank" line with one. Stripped as white space.
+_BOM = "\ufeff"
 
 
 class Segment(NamedTuple):
@@ -61,7 +64,7 @@ _new_segment = tuple.__new__
 
 
 def split_text(text: str, page: int = 0) -> list[Segment]:
-    """Cut plain text into one segment per non-empty line.
+    """Cut plain text into one segment per non-empty line (white space and byte order marks at its ends stripped).
 
     Parameters
     ----------
@@ -83,13 +86,17 @@ def split_text(text: str, page: int = 0) -> list[Segment]:
     segments = []
     previous = 0  # the line of the last segment
     offset = 0  # where the line starts in the page
+    marked = _BOM in text
     for number, (line, width) in enumerate(zip(lines, breaks)):
         content = line.strip()
+        while marked and (content[:1] == _BOM or content[-1:] == _BOM):  # (a byte order mark is white space here)
+            content = content.strip(_BOM).strip()
         if content:
             lead = line.find(content[0])
             start = offset + lead
             gap = number - previous - 1 if segments else 0
-            segments.append(_new_segment(Segment, (content, start, start + len(content), page, gap, lead, None)))
+            indent = lead - line.count(_BOM, 0, lead) if marked else lead  # (a mark is no indent)
+            segments.append(_new_segment(Segment, (content, start, start + len(content), page, gap, indent, None)))
             previous = number
         offset += len(line) + width
     return segments

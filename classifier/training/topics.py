@@ -17,7 +17,7 @@ from sklearn.model_selection import KFold
 from ..corpus.documents import TrainingDocument
 from ..evaluation.metrics import reliability_bins, topic_metrics
 from ..model.topics import build_topic_classifier, topic_text
-from ..records import Label
+from ..records import UNLABELLED, Label
 
 
 def topic_examples(documents: Sequence[TrainingDocument]) -> tuple[list[str], list[list[str]]]:
@@ -25,13 +25,17 @@ def topic_examples(documents: Sequence[TrainingDocument]) -> tuple[list[str], li
 
     A page with labelled story lines gives its headline and gold story, as
     :func:`~classifier.model.topics.topic_text` reads a labelled page; a news item
-    without segment labels is all story. Repeated stories count once.
+    without segment labels is all story; a page whose labelled lines hold no
+    story (a section front, a gallery: labelling finds no story there to tag)
+    gives none. Repeated stories count once.
     """
     texts, tags, seen = [], [], set()
     for document in documents:
         lines = [s.text for s in document.segments]
         if any(label == Label.STORY for label in document.labels):
             reading = topic_text(lines, document.labels)
+        elif any(label != UNLABELLED for label in document.labels):
+            continue  # all chrome: its menus and teasers would teach the tags as if they were the story
         else:
             reading = document.text.strip()
         story_key = reading.split("\n\n", 1)[-1]
