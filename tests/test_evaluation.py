@@ -170,6 +170,16 @@ def test_a_model_without_an_html_classifier_is_told_so_before_anything_is_labell
     with pytest.raises(ModelError, match=r"text-only@1 has no HTML classifier .* the data's 3 HTML pages"):
         evaluate(text_only, text_pages + html_pages)
     assert evaluate(text_only, text_pages).story.story.pages == 2  # text it evaluates
+    # Gold tags beside story gold, and no topic stage: the story is scored, the tags said not to be.
+    with_tags = [replace(d, topics=("militia",)) for d in tiny_documents()[:2]]
+    findings = evaluate(text_only, with_tags)
+    assert findings.story.story.pages == 2 and "topics" not in findings.summary
+    assert (
+        findings.summary["topics_not_scored"] == "text-only@1 has no topic stage: the data's gold tags are not scored"
+    )
+    items = [replace(d, topics=("militia",), labels=(-1,) * len(d.labels), story=None) for d in tiny_documents()[:2]]
+    with pytest.raises(ModelError, match="text-only@1 has no topic stage to evaluate"):
+        evaluate(text_only, items)  # tags alone: nothing it can score
     # An HTML page with gold tags alone is one it would label too (for a model with a topic stage).
     tagged = [replace(page, story=None, labels=(-1,) * len(page.labels), topics=()) for page in html_pages[:1]]
     with pytest.raises(ModelError, match=r"the data's 1 HTML pages"):

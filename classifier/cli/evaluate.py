@@ -70,6 +70,8 @@ def evaluate(
         )
         findings = run_evaluation(loaded, documents)
         summary = findings.summary
+        if "topics_not_scored" in summary:
+            typer.echo(f"storyfilter: note: {summary['topics_not_scored']}", err=True)
         if findings.story is not None:
             story = findings.story.story
             typer.echo(

@@ -241,8 +241,9 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
     InputError
         When no document has story gold or gold tags: there is nothing to evaluate.
     ModelError
-        When there are gold tags and the model has no topic stage, or HTML
-        pages with gold (story or tags) and the model has no HTML classifier.
+        When there are gold tags, no story gold and the model has no topic stage (with story gold, the story
+        is scored and ``topics_not_scored`` says why the tags are not), or HTML pages with gold (story or
+        tags) and the model has no HTML classifier.
     """
     tagged = any(d.topics is not None for d in documents)
     story_documents = [d for d in documents if has_story_gold(d)]
@@ -250,8 +251,11 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
         raise InputError(
             "nothing to evaluate: the data hold no gold story (segment labels or a story) and no gold topics"
         )
+    skipped = None
     if tagged and not model.tag_names:  # found before the story is scored, which takes a while
-        raise ModelError(f"{model.model_id} has no topic stage to evaluate")
+        if not story_documents:
+            raise ModelError(f"{model.model_id} has no topic stage to evaluate")
+        tagged, skipped = False, f"{model.model_id} has no topic stage: the data's gold tags are not scored"
     html_pages = sum(d.is_html and (has_story_gold(d) or d.topics is not None) for d in documents)
     if html_pages and model.html_classifier is None:
         raise ModelError(
@@ -260,6 +264,8 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
             "or retrain with HTML pages"
         )
     findings = Findings({"model": model.model_id})
+    if skipped:
+        findings.summary["topics_not_scored"] = skipped
     if story_documents:
         result = findings.story = evaluate_documents(model, story_documents)
         story = result.story
