@@ -41,6 +41,15 @@ def test_training_jsonl_maps_spans_to_segments(tmp_path):
     assert doc.labels == (UNLABELLED, Label.STORY)
 
 
+def test_a_span_may_start_before_a_byte_order_mark_at_its_line_s_start(tmp_path):
+    text = "\ufeffA headline of the page\nA story line.\n"
+    record = {"id": "p", "site": "s", "text": text, "segments": [{"start": 0, "end": 24, "label": "chrome"}]}
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    [doc] = list(read_training_jsonl(path))
+    assert doc.labels == (Label.CHROME, UNLABELLED) and doc.segments[0].text == "A headline of the page"
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
 def test_training_jsonl_with_a_byte_order_mark_is_read_as_label_reads_it(tmp_path, encoding):
     text = "Menu\n\nUne ligne de l'histoire, \u00e9crite en fran\u00e7ais.\n"

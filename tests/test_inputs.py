@@ -45,7 +45,9 @@ def test_hidden_entries_and_files_of_other_kinds_in_directories_are_passed_over_
     docs = list(iter_documents([str(tmp_path)], passed_over=passed_over))
     assert [d.id for d in docs] == ["page"] and count_documents([str(tmp_path)]) == 1
     assert passed_over == {"hidden": 2, ".php": 1, "no suffix": 1}
-    assert passed_over.describe() == "4 files in input directories passed over (2 hidden, 1 .php, 1 no suffix)"
+    assert (
+        passed_over.describe() == "4 files or folders in input directories passed over (2 hidden, 1 .php, 1 no suffix)"
+    )
     # Named on its own, a hidden file is read.
     assert [d.text for d in iter_documents([str(tmp_path / ".draft.txt")])] == ["hidden"]
 

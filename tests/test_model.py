@@ -425,3 +425,21 @@ def test_narwhals_is_not_imported_to_label_and_imports_when_scikit_learn_asks_fo
         "print(vars(validation.nw)['from_native'] is nw.from_native, validation.nw.__file__ == nw.__file__)\n"
     )
     assert _probe(code) == ["False", "(1, 2) True", "module True", "True True"]
+
+
+def test_a_text_title_is_the_longest_headline_above_the_story_not_a_banner_or_a_sentence():
+    from classifier.model.titles import TITLE_REACH, looks_like_headline, text_title
+    from classifier.records import Label
+
+    assert looks_like_headline("Gov. Newsom signs the housing bill")  # an abbreviation is no sentence end
+    assert not looks_like_headline("We use cookies to improve your experience. Accept all")
+    lines = [
+        "Harbour cranes stand idle as the dock strike enters its second week",
+        *[f"Share on network {n}" for n in range(20)],  # an author box, share links, captions in between
+        "We use cookies to improve your experience on every page of this site. Accept all",
+        "PORT ELNOR - Cargo ships queued outside the port on Tuesday.",
+    ]
+    labels = [Label.CHROME] * (len(lines) - 1) + [Label.STORY]
+    assert text_title(lines, labels) == lines[0]
+    far = ["A headline of eight words far above it", *["Menu"] * TITLE_REACH, *lines[1:]]
+    assert text_title(far, [Label.CHROME] * (len(far) - 1) + [Label.STORY]) != far[0]  # beyond the reach

@@ -424,7 +424,7 @@ def test_the_summary_line_counts_what_input_directories_held_and_was_not_read(ti
     result = label(str(site), "-o", str(tmp_path / "o.jsonl"), "--model", str(tiny_model_path))
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("1 document in ") and line.endswith(
-        "2 files in input directories passed over (1 .xml, 1 hidden)"
+        "2 files or folders in input directories passed over (1 .xml, 1 hidden)"
     )
 
 

@@ -28,6 +28,15 @@ def test_a_byte_order_mark_is_white_space_at_a_line_s_ends_and_no_indent():
     assert [s.gap for s in segments] == [0, 1, 0] and [s.indent for s in segments] == [0, 3, 0]
     assert all(text[s.start : s.end] == s.text for s in segments)
     assert split_text("a\ufeffb")[0].text == "a\ufeffb"  # inside a line it stays
+    # Stripped in one pass: marks and spaces in turn take no pass each (a page of them stays linear).
+    assert split_text("\ufeff " * 100_000 + "x")[0].text == "x"
+
+
+def test_what_a_line_is_stripped_of_is_white_space_as_python_reads_it_and_the_mark():
+    from classifier.segment.text import SPACE_OR_BOM
+
+    spaces = "".join(chr(code) for code in range(0x110000) if chr(code).isspace())
+    assert set(SPACE_OR_BOM) == set(spaces) | {"\ufeff"}
 
 
 def test_empty_and_blank_text_have_no_segments():

@@ -82,7 +82,7 @@ def train(
             )
         elif validation is not None:
             typer.echo(f"{kind}: no validation figures: {validation.get('skipped', 'none measured')}", err=True)
-    if model.html_classifier is None:
+    if model.html_classifier is None and html:  # (with --no-html it was asked for)
         typer.echo(
             "note: no HTML page trained this model: it labels plain text, and gives HTML pages an error record "
             "(train on HTML pages too, JSONL records with 'html' or web-page corpora, for an HTML classifier)",

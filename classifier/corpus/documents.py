@@ -29,7 +29,7 @@ from ..inputs.decoding import as_utf8_lines
 from ..inputs.readers import json_line
 from ..records import UNLABELLED, Label, is_label_record
 from ..segment.html import split_html
-from ..segment.text import Segment, split_text
+from ..segment.text import SPACE_OR_BOM, Segment, split_text
 from .alignment import align_gold
 
 
@@ -329,7 +329,7 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
             if not text[start:end].strip():
                 raise TrainingDataError(f"{where}: segment {start}-{end} holds no text, only white space")
             # Labelled spans may include the line's surrounding whitespace.
-            stripped_start = start + len(text[start:end]) - len(text[start:end].lstrip())
+            stripped_start = start + len(text[start:end]) - len(text[start:end].lstrip(SPACE_OR_BOM))
             index = by_start.get(stripped_start)
             if index is None:
                 raise TrainingDataError(f"{where}: segment {start}-{end} does not start a non-empty line of 'text'")

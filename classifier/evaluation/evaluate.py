@@ -256,7 +256,7 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
         if not story_documents:
             raise ModelError(f"{model.model_id} has no topic stage to evaluate")
         tagged, skipped = False, f"{model.model_id} has no topic stage: the data's gold tags are not scored"
-    html_pages = sum(d.is_html and (has_story_gold(d) or d.topics is not None) for d in documents)
+    html_pages = sum(d.is_html and (has_story_gold(d) or (tagged and d.topics is not None)) for d in documents)
     if html_pages and model.html_classifier is None:
         raise ModelError(
             f"{model.model_id} has no HTML classifier (it was trained without HTML pages) to label the data's "

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument
-from .formats import InputFormat, format_of, is_input_file, unread_message
+from .formats import InputFormat, base_suffix, format_of, is_input_file, unread_message
 from .readers import count_lines, document_id, read_bytes, read_json, read_path, read_stream
 from .warc import SkippedRecords, count_pages
 
@@ -92,12 +92,13 @@ class PassedOver(Counter):
     directory) or the file's suffix (``.php``, ``no suffix``)."""
 
     def describe(self) -> str:
-        """``3 files in input directories passed over (2 hidden, 1 .php)``, or "" when none were."""
+        """``3 files or folders in input directories passed over (2 hidden, 1 .php)``, or "" when none were
+        (a hidden folder counts once, whatever it holds)."""
         total = sum(self.values())
         if not total:
             return ""
         kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.items(), key=lambda kv: (-kv[1], kv[0])))
-        return f"{total} file{'s' if total != 1 else ''} in input directories passed over ({kinds})"
+        return f"{total} file{'s' if total != 1 else ''} or folder{'s' if total != 1 else ''} in input directories passed over ({kinds})"
 
 
 def iter_documents(
@@ -163,7 +164,7 @@ def input_files(directory: Path, passed_over: PassedOver | None = None) -> Itera
         elif is_input_file(path) and (path.is_file() or (path.is_symlink() and not path.exists())):
             yield path  # a link to nothing is a page that cannot be read: its error record says so
         elif not path.is_dir():  # (a link to a directory is not followed, nor counted)
-            _count(passed_over, path.suffix.lower() or "no suffix")
+            _count(passed_over, base_suffix(path) or "no suffix")  # (page.php.gz is .php)
 
 
 def _count(passed_over: PassedOver | None, kind: str) -> None:

@@ -75,13 +75,18 @@ def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> d
             "size_bytes": len(data),
         }
     )
-    # Both written whole beside their places first, then put in place one after the other: a run
-    # stopped while writing leaves the model and card before it, never one of each.
+    # Both written whole beside their places first, then put in place one right after the other: a run
+    # stopped while writing (the slow part) leaves the model and card before it; only a stop between the
+    # two renames leaves a new model beside the old card, which loading then refuses (the sha256 differs).
     tmp, card_tmp = path.with_name(path.name + ".tmp"), card_path(path).with_name(card_path(path).name + ".tmp")
-    tmp.write_bytes(data)
-    card_tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    os.replace(card_tmp, card_path(path))
+    try:
+        tmp.write_bytes(data)
+        card_tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        os.replace(card_tmp, card_path(path))
+    finally:
+        for left in (tmp, card_tmp):
+            left.unlink(missing_ok=True)
     return card
 
 

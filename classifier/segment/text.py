@@ -24,8 +24,13 @@ LINE_BREAKS = "\n\r\x0b\x0c\u2028\u2029"
 _BREAK = re.compile(f"(\r\n|[{LINE_BREAKS}])")
 _RARE_BREAKS = tuple(LINE_BREAKS[1:])
 # A byte order mark (U+FEFF, the zero-width no-break space) at a line's ends: a file's first line may start with
-# one that its reader kept, and some pages fill a "blank" line with one. Stripped as white space.
+# one that its reader kept, and some pages fill a "blank" line with one. Stripped as white space: what
+# str.strip() strips (every character str.isspace() takes, tests/test_segments.py checks) and the mark, in one pass.
 _BOM = "\ufeff"
+SPACE_OR_BOM = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000" + _BOM
+)
 
 
 class Segment(NamedTuple):
@@ -88,9 +93,7 @@ def split_text(text: str, page: int = 0) -> list[Segment]:
     offset = 0  # where the line starts in the page
     marked = _BOM in text
     for number, (line, width) in enumerate(zip(lines, breaks)):
-        content = line.strip()
-        while marked and (content[:1] == _BOM or content[-1:] == _BOM):  # (a byte order mark is white space here)
-            content = content.strip(_BOM).strip()
+        content = line.strip(SPACE_OR_BOM) if marked else line.strip()
         if content:
             lead = line.find(content[0])
             start = offset + lead

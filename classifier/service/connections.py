@@ -56,7 +56,7 @@ class _ClosingTransport:
         return getattr(self._transport, name)
 
     def close(self) -> None:
-        if self._protocol.request_unread():
+        if self._protocol.request_unread() and not self._protocol.stopping:
             self._protocol._linger()
         else:
             self._transport.close()
@@ -87,6 +87,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._refusal: tuple[int, str] | None = None
         self._half_closed = False
         self._lingering: Any = None  # the timer that closes a refused connection, while it lingers
+        self.stopping = False  # the server is shutting down: connections close at once
 
     # --- the connection -------------------------------------------------------
     def connection_made(self, transport: Any) -> None:
@@ -110,6 +111,11 @@ class GuardedProtocol(HttpToolsProtocol):
             self._half_closed = True
             return True
         return None  # nothing to answer: the transport closes
+
+    def shutdown(self) -> None:
+        """The server stops: what uvicorn closes is closed at once, a request half-sent included (no linger)."""
+        self.stopping = True
+        super().shutdown()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -190,7 +196,10 @@ class GuardedProtocol(HttpToolsProtocol):
             head.append(name + b": " + value + b"\r\n")
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
         self.transport.write(b"".join(head) + body)
-        self._linger()
+        if self._header_bytes > 0 and (self.cycle is None or self.cycle.response_complete):
+            self._linger()  # the client was sending this request: it may still be
+        else:  # nothing of a request came (a 503 as the connection opens, a 408 of an idle one), or one
+            self.transport._transport.close()  # before it is still in the app, whose answer cannot follow a shut side
 
     # --- closing ----------------------------------------------------------------
     def request_unread(self) -> bool:
@@ -209,3 +218,5 @@ class GuardedProtocol(HttpToolsProtocol):
         transport.write_eof()
         transport.resume_reading()  # paused when a body came faster than the app read it: it is to be drained
         self._lingering = self.loop.call_later(LINGER, transport.close)
+        # Answered: a lingering connection counts no more against --max-connections, nor holds up a shutdown.
+        self.connections.discard(self)

@@ -57,7 +57,10 @@ def check_tags(tags: Sequence[Sequence[str]]) -> None:
     short = [name for name in names if min(counts[name], len(tags) - counts[name]) < MIN_TAG_EXAMPLES]
     if not short:
         return
-    found = "; ".join(f"{name!r} on {counts[name]}{_like(name, names)}" for name in short)
+    common = [name for name in names if name not in short]
+    found = "; ".join(
+        f"{name!r} on {counts[name]}{_like(name, common) if counts[name] < MIN_TAG_EXAMPLES else ''}" for name in short
+    )
     raise TrainingDataError(
         f"of the {len(tags)} topic-labelled stories (each story once, however many pages repeat it), too few or too "
         f"many carry {'this tag' if len(short) == 1 else 'these tags'}: {found}; the topic stage needs at least "
@@ -67,7 +70,7 @@ def check_tags(tags: Sequence[Sequence[str]]) -> None:
 
 
 def _like(name: str, names: Sequence[str]) -> str:
-    """`` (a typo of 'militia'?)`` when ``name`` reads as another tag of the data mistyped, else ""."""
+    """`` (a typo of 'militia'?)`` when ``name`` reads as one of ``names`` (tags the data has enough of) mistyped."""
     lowered = {other.lower(): other for other in names if other != name}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.8)
     return f" (a typo of {lowered[close[0]]!r}?)" if close else ""
