@@ -339,3 +339,23 @@ def test_training_runs_its_native_thread_pools_at_the_default_count(monkeypatch,
     monkeypatch.setattr(training, "_train", lambda options, progress: "model")
     options = training.TrainingOptions(sources=[], out=tmp_path / "m.model", cache=tmp_path)
     assert training.train(options) == "model" and entered == [None]  # one thread, or $STORYFILTER_THREADS
+
+
+def test_topic_labelled_documents_without_a_language_read_as_another_are_noted():
+    from classifier.corpus.documents import TrainingDocument
+    from classifier.training.checks import note_unmarked_languages
+
+    def item(id_: str, text: str, language=None) -> TrainingDocument:
+        return TrainingDocument(id=id_, site=id_, text=text, segments=(), labels=(), topics=(), language=language)
+
+    french = "La police a arrêté trois hommes armés près du port lundi soir, selon les autorités de la ville."
+    english = "Police arrested three armed men near the port on Monday night, the city's officials said."
+    said: list[str] = []
+    note_unmarked_languages([item("a", english), item("b", french), item("c", french, "fr")], ("en",), said.append)
+    assert said == [
+        "note: 1 topic-labelled documents without a 'language' read as another language than the topic stage's "
+        "(1 fr): they train it as if in en; give them their 'language' to keep them out"
+    ]
+    said.clear()
+    note_unmarked_languages([item("a", english)], ("en",), said.append)
+    assert said == []

@@ -8,13 +8,15 @@ names the count it found and the least it needs.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from ..corpus.documents import TrainingDocument, site_groups
 from ..errors import TrainingDataError
+from ..model.language import languages_of
 from ..model.segments import build_segment_classifier
 from ..model.topics import build_topic_classifier
 from ..records import Label
@@ -127,3 +129,19 @@ def check_topic_folds(tags: Sequence[Sequence[str]], seed: int) -> None:
                     f"{count} of its {len(train)} stories with it; each fold needs {least} with it and "
                     f"{least} without: add stories with the tag (or try another --seed)"
                 )
+
+
+def note_unmarked_languages(
+    documents: Sequence[TrainingDocument], languages: Sequence[str], progress: Callable[[str], None]
+) -> None:
+    """Say (through ``progress``) how many topic-labelled documents without a ``language`` read as another
+    language than the topic stage's: they train it as if they were in one of ``languages``."""
+    unmarked = [d for d in documents if d.language is None]
+    found = Counter(code for code in languages_of([d.text for d in unmarked]) if code not in (None, *languages))
+    if found:
+        read = ", ".join(f"{count} {code}" for code, count in found.most_common())
+        progress(
+            f"note: {sum(found.values())} topic-labelled documents without a 'language' read as another language "
+            f"than the topic stage's ({read}): they train it as if in {', '.join(languages)}; give them their "
+            "'language' to keep them out"
+        )

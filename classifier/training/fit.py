@@ -34,7 +34,7 @@ from ..model.threads import native_threads
 from ..records import UNLABELLED
 from ..segment.text import Segment
 from .card import describe, training_card
-from .checks import check_segment_labels, check_sites, check_tags, check_topic_folds
+from .checks import check_segment_labels, check_sites, check_tags, check_topic_folds, note_unmarked_languages
 from .discussions import COMMENT_MARKS, DISCUSSION_PAGE_TYPES, KEPT_COMMENT_WORDS, teaches_comments
 from .progress import TOPIC_EXAMPLE_WEIGHT, TrainingProgress, duration
 from .sources import read_sources
@@ -184,6 +184,7 @@ def _train(options: TrainingOptions, progress: Callable[[str], None]) -> Model:
     # The topic stage reads English: pages in other languages teach it their tags' words too
     # thinly to be trusted (their tags stay in the data for a topic model that reads them).
     topic_documents = [d for d in documents if d.topics is not None and d.language in (None, *TOPIC_LANGUAGES)]
+    note_unmarked_languages(topic_documents, TOPIC_LANGUAGES, progress)
     topic_texts, topic_tags = topic_examples(topic_documents)
     if topic_tags and not any(topic_tags):
         progress("no story of the data carries a topic tag: the model gets no topic stage")
