@@ -32,22 +32,20 @@ def test_sites_group_subdomains_and_the_split_is_fixed():
     assert 0.2 < share < 0.3
 
 
-def test_training_jsonl_maps_spans_to_segments(tmp_path):
-    text = "Menu\n\nA story line.\n"
-    record = {"id": "p", "site": "s", "text": text, "segments": [{"start": 6, "end": 20, "label": "story"}]}
+@pytest.mark.parametrize(
+    "text, span, labels",
+    [
+        ("Menu\n\nA story line.\n", {"start": 6, "end": 20, "label": "story"}, (UNLABELLED, Label.STORY)),
+        # A span may start before a byte order mark at its line's start (the line's text is after it).
+        ("\ufeffA headline\nA story line.\n", {"start": 0, "end": 12, "label": "chrome"}, (Label.CHROME, UNLABELLED)),
+    ],
+)
+def test_training_jsonl_maps_spans_to_segments(tmp_path, text, span, labels):
+    record = {"id": "p", "site": "s", "text": text, "segments": [span]}
     path = tmp_path / "t.jsonl"
     path.write_text(json.dumps(record) + "\n")
     [doc] = list(read_training_jsonl(path))
-    assert doc.labels == (UNLABELLED, Label.STORY)
-
-
-def test_a_span_may_start_before_a_byte_order_mark_at_its_line_s_start(tmp_path):
-    text = "\ufeffA headline of the page\nA story line.\n"
-    record = {"id": "p", "site": "s", "text": text, "segments": [{"start": 0, "end": 24, "label": "chrome"}]}
-    path = tmp_path / "t.jsonl"
-    path.write_text(json.dumps(record) + "\n")
-    [doc] = list(read_training_jsonl(path))
-    assert doc.labels == (Label.CHROME, UNLABELLED) and doc.segments[0].text == "A headline of the page"
+    assert doc.labels == labels and doc.segments[0].text == text[: text.index("\n")].strip("\ufeff")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
