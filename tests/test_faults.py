@@ -288,6 +288,7 @@ def test_a_two_megabyte_single_line_is_labelled(tiny_model_path, tmp_path):
         (["label"], "missing argument"),
         (["label", "--bogus", "page.txt"], "no such option: --bogus"),
         (["filter", "labels.jsonl"], "missing option '--topic'"),
+        (["train", "data.jsonl", "--out"], "option '--out' requires an argument"),  # (an error without its context)
     ],
 )
 def test_option_errors_are_one_line_as_the_commands_own_errors(arguments, words):

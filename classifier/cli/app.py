@@ -82,5 +82,13 @@ def usage_error_line(error: Exception) -> str:
     if message[1:2].islower():
         message = message[0].lower() + message[1:]  # "Missing option", as the commands' errors: "missing option"
     context = getattr(error, "ctx", None)
-    where = f" (see '{context.command_path} --help')" if context is not None else ""
+    where = f" (see '{context.command_path if context is not None else _command_of_argv()} --help')"
     return f"storyfilter: {message}{where}"
+
+
+def _command_of_argv() -> str:
+    """``storyfilter COMMAND`` for the command the arguments name (an error raised without its context), else
+    ``storyfilter``."""
+    first = next((argument for argument in sys.argv[1:] if not argument.startswith("-")), None)
+    commands = getattr(typer.main.get_command(app), "commands", {})
+    return f"storyfilter {first}" if first in commands else "storyfilter"
