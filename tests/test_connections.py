@@ -177,8 +177,11 @@ def test_requests_the_http_layer_refuses_are_answered_in_json_and_closed(server,
             + b'"}',
             413,
         ),
+        # Refused while the read that starts the request is parsed, 8 MB still to come.
+        (b"GET /health HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % n for n in range(101)) + b"a" * 8_000_000, 431),
+        (b"NOT HTTP AT ALL\r\n\r\n" + b"a" * 8_000_000, 400),
     ],
-    ids=["8 MB header", "40 MB body"],
+    ids=["8 MB header", "40 MB body", "101 headers then 8 MB", "not HTTP then 8 MB"],
 )
 def test_a_client_still_sending_a_request_refused_gets_the_answer_not_a_reset(server, request_bytes, status):
     """Refused with megabytes of its request unread, a connection lingers (drops what comes) before closing:
@@ -231,6 +234,12 @@ def test_more_connections_than_a_worker_takes_get_503_at_once(tmp_path):
             # One refused whose client keeps its socket, as a flood would: closed at once, it holds no room.
             kept = socket.create_connection(address(url), timeout=10)
             assert status_and_json(read_to_close(kept))[0] == 503
+            refused = time.monotonic()
+            with pytest.raises(OSError):  # closed, not lingering: a send soon meets the reset
+                while time.monotonic() - refused < 10:
+                    kept.sendall(b"a" * 10_000)
+                    time.sleep(0.05)
+            assert time.monotonic() - refused < LINGER / 2
             held.pop().close()  # a connection served ends: its room is free for the next one
             time.sleep(0.3)
             with socket.create_connection(address(url), timeout=10) as fresh:

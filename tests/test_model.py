@@ -437,10 +437,10 @@ def test_a_text_title_is_the_first_line_above_the_story_that_reads_as_a_headline
         "Home | World | Sport | Business",  # a menu
         "We use cookies to improve your experience on every page of this site. Accept all",
         "Subscribe",
-        "Harbour cranes stand idle as the dock strike enters its second week",
-        "Ferry timetable cut for the winter months",
+        "Harbour cranes stand idle",
+        "Ferry timetable cut for the winter months as islanders say the reduced service hurts",  # longer, later
         "PORT ELNOR - Cargo ships queued outside the port on Tuesday.",
     ]
     labels = [Label.CHROME] * (len(lines) - 1) + [Label.STORY]
-    assert text_title(lines, labels) == lines[3]
+    assert text_title(lines, labels) == lines[3]  # the first, not the longest
     assert text_title(lines, [Label.STORY] * len(lines)) is None  # nothing above the story

@@ -353,8 +353,8 @@ def test_topic_labelled_documents_without_a_language_read_as_another_are_noted()
     said: list[str] = []
     note_unmarked_languages([item("a", english), item("b", french), item("c", french, "fr")], ("en",), said.append)
     assert said == [
-        "note: 1 topic-labelled documents without a 'language' read as another language than the topic stage's "
-        "(1 fr): they train it as if in en; give them their 'language' to keep them out"
+        "note: 1 story of topic-labelled documents without a 'language' read as another language than the topic "
+        "stage's (1 fr): they train it as if in en; give those documents their 'language' to keep them out"
     ]
     said.clear()
     note_unmarked_languages([item("a", english)], ("en",), said.append)

@@ -326,7 +326,7 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
                 raise TrainingDataError(
                     f"{where}: segment {start}-{end} is not a span of 'text' ({len(text)} characters)"
                 )
-            if not text[start:end].strip():
+            if not text[start:end].strip(SPACE_OR_BOM):
                 raise TrainingDataError(f"{where}: segment {start}-{end} holds no text, only white space")
             # Labelled spans may include the line's surrounding whitespace.
             stripped_start = start + len(text[start:end]) - len(text[start:end].lstrip(SPACE_OR_BOM))

@@ -164,7 +164,7 @@ def input_files(directory: Path, passed_over: PassedOver | None = None) -> Itera
         elif is_input_file(path) and (path.is_file() or (path.is_symlink() and not path.exists())):
             yield path  # a link to nothing is a page that cannot be read: its error record says so
         elif not path.is_dir():  # (a link to a directory is not followed, nor counted)
-            _count(passed_over, base_suffix(path) or "no suffix")  # (page.php.gz is .php)
+            _count(passed_over, base_suffix(path) or path.suffix.lower() or "no suffix")  # (page.php.gz is .php)
 
 
 def _count(passed_over: PassedOver | None, kind: str) -> None:

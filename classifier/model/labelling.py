@@ -186,8 +186,8 @@ def _label_pages(
     """Score the segments of several pages (see :func:`score_segments`); tag each page's story.
 
     ``titles`` holds the titles of HTML pages (their ``<title>`` or first
-    ``h1``); a text page's (None) is its headline as the topic stage finds
-    line (:func:`~classifier.model.titles.text_title`). ``texts`` holds the
+    ``h1``); a text page's (None) is its first headline-like line above the
+    story (:func:`~classifier.model.titles.text_title`). ``texts`` holds the
     pages' renderings when they came as HTML (kept in the records, as the
     segments' offsets point into them).
     """
@@ -210,7 +210,7 @@ def _label_pages(
         ]
     )
     tagged = tag_stories(model, page_texts, page_labels, languages)
-    if titles is None:  # text pages: the headline just above the story, when the model finds one
+    if titles is None:  # text pages: the first headline-like line above the story, when the model finds one
         titles = list(map(text_title, page_texts, page_labels))
     texts = texts if texts is not None else [None] * len(documents)
     return [

@@ -1,9 +1,10 @@
-"""The title of a text page: its headline line, found from the labels the model gave.
+"""The title of a text page: its first headline-like line, found from the labels the model gave.
 
 An HTML page's title is in its markup (``<title>``, else the first ``h1``:
-see :mod:`classifier.segment.html`). A text page has none: its headline is
-a line the model labels chrome (it keeps headlines out of the story) just
-above the story's first line. :func:`text_title` looks for it there.
+see :mod:`classifier.segment.html`). A text page has none: its title is a
+line the model labels chrome (it keeps headlines out of the story) above
+the story's first line, as often as not at the page's top with the site's
+name. :func:`text_title` takes the first line there that reads as a headline.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ _BYLINE = re.compile(r"^(by|from|posted by|written by)\s", re.IGNORECASE)
 _INNER_SENTENCE_END = re.compile(r"[^\W\d_]{4,}[.!?]\s+[^\W\d_]")
 # Characters beyond which a line is a paragraph, not a headline (30 words of a script with spaces run to ~300).
 _TITLE_CHARS = 400
+# Lines of a page, from its top, a title is looked for in: it heads the page (a page of 100,000 lines of
+# chrome before its story would otherwise cost half a second here).
+_TITLE_LINES = 1000
 
 
 def title_words(line: str) -> int:
@@ -40,17 +44,15 @@ def title_words(line: str) -> int:
     return count
 
 
-def looks_like_headline(line: str, words: int | None = None) -> bool:
-    """Whether a line reads as a headline: 3 to 30 words (``words``, when counted already), no full stop closing
-    it or a sentence inside it, not a menu or a byline."""
-    if len(line) > _TITLE_CHARS:
-        return False
-    words = title_words(line) if words is None else words
+def looks_like_headline(line: str) -> bool:
+    """Whether a line reads as a headline: 3 to 30 words, no full stop closing it or a sentence inside it, not a
+    menu or a byline (the cheap tests first: a page may hold thousands of lines above its story)."""
     return (
-        TITLE_WORDS[0] <= words <= TITLE_WORDS[1]
+        0 < len(line) <= _TITLE_CHARS
         and line[-1] not in ".!?:;,"
-        and len(_SEPARATORS.findall(line)) < 2
         and not _BYLINE.match(line)
+        and TITLE_WORDS[0] <= title_words(line) <= TITLE_WORDS[1]
+        and len(_SEPARATORS.findall(line)) < 2
         and not _INNER_SENTENCE_END.search(line)
     )
 
@@ -69,4 +71,4 @@ def text_title(texts: Sequence[str], labels: Sequence[Label]) -> str | None:
     first = next((i for i, label in enumerate(labels) if label == Label.STORY), None)
     if first is None:
         return None
-    return next((text for text in texts[:first] if looks_like_headline(text)), None)
+    return next((text for text in texts[: min(first, _TITLE_LINES)] if looks_like_headline(text)), None)

@@ -87,6 +87,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._refusal: tuple[int, str] | None = None
         self._half_closed = False
         self._lingering: Any = None  # the timer that closes a refused connection, while it lingers
+        self._received = False  # whether the client has sent anything on this connection
         self.stopping = False  # the server is shutting down: connections close at once
 
     # --- the connection -------------------------------------------------------
@@ -126,6 +127,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._lingering is not None:
             return  # the rest of a refused request: dropped
+        self._received = True  # (before parsing: a refusal while parsing this read knows a client is sending)
         super().data_received(data)
         if self._reading_headers and not self.transport.is_closing():
             self._header_bytes += len(data)
@@ -196,7 +198,7 @@ class GuardedProtocol(HttpToolsProtocol):
             head.append(name + b": " + value + b"\r\n")
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body))
         self.transport.write(b"".join(head) + body)
-        if self._header_bytes > 0 and (self.cycle is None or self.cycle.response_complete):
+        if self._received and (self.cycle is None or self.cycle.response_complete):
             self._linger()  # the client was sending this request: it may still be
         else:  # nothing of a request came (a 503 as the connection opens, a 408 of an idle one), or one
             self.transport._transport.close()  # before it is still in the app, whose answer cannot follow a shut side
@@ -204,7 +206,7 @@ class GuardedProtocol(HttpToolsProtocol):
     # --- closing ----------------------------------------------------------------
     def request_unread(self) -> bool:
         """Whether the client may still be sending a request: its headers or its body not read to the end."""
-        headers_begun = self._reading_headers and self._header_bytes > 0
+        headers_begun = self._reading_headers and self._received
         return headers_begun or (self.cycle is not None and self.cycle.more_body)
 
     def _linger(self) -> None:

@@ -20,7 +20,7 @@ from ..model.language import languages_of
 from ..model.segments import build_segment_classifier
 from ..model.topics import build_topic_classifier
 from ..records import Label
-from .topics import tag_matrix, threshold_splits
+from .topics import tag_matrix, threshold_splits, topic_examples
 
 # The least number of labelled segments of each label (story, chrome) a segment classifier learns from.
 MIN_SEGMENTS_PER_LABEL = 10
@@ -134,14 +134,17 @@ def check_topic_folds(tags: Sequence[Sequence[str]], seed: int) -> None:
 def note_unmarked_languages(
     documents: Sequence[TrainingDocument], languages: Sequence[str], progress: Callable[[str], None]
 ) -> None:
-    """Say (through ``progress``) how many topic-labelled documents without a ``language`` read as another
-    language than the topic stage's: they train it as if they were in one of ``languages``."""
-    unmarked = [d for d in documents if d.language is None]
-    found = Counter(code for code in languages_of([d.text for d in unmarked]) if code not in (None, *languages))
+    """Say (through ``progress``) how many stories of topic-labelled documents without a ``language`` read as
+    another language than the topic stage's: they train it as if they were in one of ``languages``. What is
+    read is what the topic stage learns from (:func:`~classifier.training.topics.topic_examples`: the headline
+    and story of a labelled page, a news item whole)."""
+    stories, _ = topic_examples([d for d in documents if d.language is None])
+    found = Counter(code for code in languages_of(stories) if code not in (None, *languages))
     if found:
-        read = ", ".join(f"{count} {code}" for code, count in found.most_common())
+        count = sum(found.values())
+        read = ", ".join(f"{n} {code}" for code, n in found.most_common())
         progress(
-            f"note: {sum(found.values())} topic-labelled documents without a 'language' read as another language "
-            f"than the topic stage's ({read}): they train it as if in {', '.join(languages)}; give them their "
-            "'language' to keep them out"
+            f"note: {count} {'story' if count == 1 else 'stories'} of topic-labelled documents without a "
+            f"'language' read as another language than the topic stage's ({read}): they train it as if in "
+            f"{', '.join(languages)}; give those documents their 'language' to keep them out"
         )
