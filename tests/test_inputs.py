@@ -2,8 +2,11 @@ import codecs
 import gzip
 import io
 import json
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifier.errors import InputError
 from classifier.inputs.decoding import decode_bytes, decode_html
@@ -328,3 +331,20 @@ def test_binary_bytes_are_refused_whatever_charset_is_declared():
             decode_html(image, declared=declared)
     with pytest.raises(InputError, match="binary"):
         decode_html(b'<meta charset="iso-8859-1">' + bytes(range(256)) * 20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"\n", b"  ", b"\r\n", b'{"text": "x"}', b"\t", b"\x0c", b"\n\n"]), max_size=30))
+def test_counting_lines_in_blocks_finds_the_lines_that_hold_more_than_white_space(pieces):
+    """As the JSONL reader passes blank lines over, the progress total does not count them, whatever the blocks."""
+    from classifier.inputs import readers
+
+    data = b"".join(pieces)
+
+    class ThreeBytesAtATime(io.BytesIO):
+        def read(self, size=-1):
+            return super().read(3)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(readers, "_open_binary", lambda path: ThreeBytesAtATime(data))
+        assert readers.count_lines(Path("any.jsonl")) == sum(1 for line in data.split(b"\n") if line.strip())

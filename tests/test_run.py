@@ -407,6 +407,13 @@ def test_count_documents_for_progress(tmp_path):
     assert count_documents([str(tmp_path / "d"), str(tmp_path / "four.jsonl.gz")]) == 9
     assert count_documents(["-"]) is None
     assert len(list(iter_documents([str(tmp_path / "d"), str(tmp_path / "four.jsonl.gz")]))) == 9
+    # Blank lines are no documents, and are not counted as ones (the bar would end short of its total).
+    (tmp_path / "blanks.jsonl").write_bytes(b'\n{"text": "x"}\r\n  \r\n\n{"text": "y"}\n\t\n  ')
+    assert (
+        count_documents([str(tmp_path / "blanks.jsonl")])
+        == 2
+        == len(list(iter_documents([str(tmp_path / "blanks.jsonl")])))
+    )
 
 
 def test_the_run_ends_with_a_summary_line(mixed_input, tiny_model_path, tmp_path):

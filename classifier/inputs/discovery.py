@@ -178,7 +178,7 @@ def count_documents(inputs: Sequence[str], fmt: InputFormat = InputFormat.AUTO) 
     A text or HTML file is one document; a JSONL file is counted by its
     lines (gzipped ones are decompressed to count), a JSON file by its
     items, a WARC by its HTML responses (each read through). For progress displays:
-    blank lines count, so the figure can run a little high. Standard input
+    a JSONL file's blank lines do not count, as they are no documents. Standard input
     and anything that is not a regular file (a pipe, a FIFO) cannot be read
     twice, so they make the total unknown.
     """

@@ -14,6 +14,7 @@ import gzip
 import io
 import itertools
 import json
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -33,6 +34,9 @@ MAX_LINE_BYTES_A_CHAR = 12
 _LINE_SLACK = 2**16
 # What is kept of the start of a line too long to hold (enough to tell JSON from a page).
 _HEAD_BYTES = 1024
+# A line of white space only, as bytes.strip() takes it (the JSONL reader passes such lines over).
+_INLINE_SPACE = b" \t\r\x0b\x0c"
+_BLANK_LINE = re.compile(rb"(?m)^[ \t\r\x0b\x0c]*\n")
 
 
 class _LongLine(NamedTuple):
@@ -79,13 +83,30 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 
 def count_lines(path: Path) -> int:
-    """Lines in a file (gzipped or not), a last line without a newline counted."""
-    lines, last = 0, b"\n"
+    """Lines of a file (gzipped or not) that hold more than white space, as the JSONL reader reads them (it
+    passes over blank ones), a last line without a newline counted; in blocks, however long a line is."""
+    lines, blank_so_far = 0, True  # (whether the line being read holds only white space so far)
     with _open_binary(path) as handle:
         while block := handle.read(1 << 20):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
+            first, last = block.find(b"\n"), block.rfind(b"\n")
+            if first < 0:
+                blank_so_far = blank_so_far and not block.strip()
+                continue
+            lines += not (blank_so_far and not block[:first].strip())  # the line the block's first break ends
+            whole = block[first + 1 : last + 1]  # the lines the block holds whole
+            lines += whole.count(b"\n") - _blank_lines(whole)
+            blank_so_far = not block[last + 1 :].strip()
+    return lines + (not blank_so_far)
+
+
+def _blank_lines(lines: bytes) -> int:
+    """How many of ``lines`` (whole lines, each ending in a newline) hold only white space: counted with the
+    regular expression only when, white space other than newlines taken out, two newlines meet (most JSONL
+    has no blank line, and the test is some times quicker than the expression)."""
+    bare = lines.translate(None, _INLINE_SPACE)
+    if not bare.startswith(b"\n") and b"\n\n" not in bare:
+        return 0
+    return len(_BLANK_LINE.findall(lines))
 
 
 def document_id(path: Path, id_root: Path | None) -> str:
