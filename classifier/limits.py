@@ -69,10 +69,11 @@ class DocumentLimits:
     def __post_init__(self) -> None:
         for name in ("max_segments", "max_chars"):
             value = getattr(self, name)
-            if value is not None and not is_whole_number(value):
+            if value is None:
+                continue
+            if not is_whole_number(value):
                 raise InputError(f"{name} must be a positive whole number or None, not {value!r}")
-            if value is not None:
-                object.__setattr__(self, name, int(value))  # a numpy integer, as a count
+            object.__setattr__(self, name, int(value))  # a numpy integer, as a count
 
     def check_text(self, text: str) -> None:
         """Raise :class:`TooLargeError` when a plain-text page is over a limit (no segment is made)."""

@@ -148,14 +148,15 @@ def topic_metrics(
     per_tag = {}
     for j, name in enumerate(names):
         p, r, f, _ = precision_recall_fscore_support(truth[:, j], predicted[:, j], average="binary", zero_division=0.0)
+        gold = truth[:, j].any()
         # No gold tag and none given: nothing to score (0 would read as all wrong), so None.
-        undefined = not truth[:, j].any() and not predicted[:, j].any()
+        undefined = not gold and not predicted[:, j].any()
         per_tag[name] = {
             "precision": None if undefined else round(float(p), 4),
             "recall": None if undefined else round(float(r), 4),
             "f1": None if undefined else round(float(f), 4),
             "average_precision": round(float(average_precision_score(truth[:, j], probability[:, j])), 4)
-            if truth[:, j].any()
+            if gold
             else None,
             "support": int(truth[:, j].sum()),
         }

@@ -34,9 +34,10 @@ MAX_LINE_BYTES_A_CHAR = 12
 _LINE_SLACK = 2**16
 # What is kept of the start of a line too long to hold (enough to tell JSON from a page).
 _HEAD_BYTES = 1024
-# A line of white space only, as bytes.strip() takes it (the JSONL reader passes such lines over).
+# White space within a line as bytes.strip() takes it, and a line of it alone (the JSONL reader passes such
+# lines over).
 _INLINE_SPACE = b" \t\r\x0b\x0c"
-_BLANK_LINE = re.compile(rb"(?m)^[ \t\r\x0b\x0c]*\n")
+_BLANK_LINE = re.compile(rb"(?m)^[" + re.escape(_INLINE_SPACE) + rb"]*\n")
 
 
 class _LongLine(NamedTuple):

@@ -26,6 +26,7 @@ _NULS, _MINIMUM, _PRINTABLE = 0.2, 64, 0.95
 # Share of the even (or odd) bytes under 0x20 from which bytes holding a NUL there may be UTF-16
 # of a script whose letters share a high byte.
 _LANE = 0.5
+_CONTROLS = bytes(range(0x20))
 
 
 def wide_text_without_bom(raw: bytes) -> str | None:
@@ -38,11 +39,11 @@ def wide_text_without_bom(raw: bytes) -> str | None:
     """
     sample = raw[:_SAMPLE]
     if sample.count(0) >= _NULS * len(sample) > 0:
-        wide = _wide_text(raw)
+        wide = _wide_text(raw, sample)
         if wide is None:
             raise InputError("looks like a binary file, not text")
         return wide
-    return _wide_text(raw) if _controls_in_one_lane(sample) else None
+    return _wide_text(raw, sample) if _controls_in_one_lane(sample) else None
 
 
 def _controls_in_one_lane(sample: bytes) -> bool:
@@ -51,18 +52,17 @@ def _controls_in_one_lane(sample: bytes) -> bool:
     if len(sample) < _MINIMUM or 0 not in sample:
         return False
     for lane in (sample[0::2], sample[1::2]):
-        if 0 in lane and sum(lane.count(byte) for byte in range(0x20)) >= _LANE * len(lane):
+        if 0 in lane and len(lane) - len(lane.translate(None, _CONTROLS)) >= _LANE * len(lane):
             return True
     return False
 
 
-def _wide_text(raw: bytes) -> str | None:
-    """Text in UTF-16 or UTF-32 without a BOM, or None.
+def _wide_text(raw: bytes, sample: bytes) -> str | None:
+    """Text in UTF-16 or UTF-32 without a BOM, or None (``sample``: the first bytes, which tell).
 
     What the detector says, else (pages full of icon-font characters put it
     off) a strict UTF-16 reading whose characters are nearly all printable.
     """
-    sample = raw[:_SAMPLE]
     if len(sample) < _MINIMUM:
         return None
     best = from_bytes(sample).best()

@@ -25,9 +25,7 @@ from ..corpus.documents import (
 from ..corpus.sites import is_held_out
 from ..corpus.webpages import MARKUP, RENDERERS, is_web_page_corpus, read_web_pages
 from ..errors import TrainingDataError
-
-# Suffixes of a page, which a user may give to train for training data.
-_PAGE_SUFFIXES = frozenset({".txt", ".html", ".htm", ".xhtml"})
+from ..inputs.formats import InputFormat, format_of
 
 
 @dataclass
@@ -69,7 +67,7 @@ def read_sources(
             progress(f"reading the page topics of {path}")
             sources.append(Source(path, "page-topics", [], _hash_file(path), page_topics=read_page_topics(path)))
         elif path.is_file():
-            if path.suffix.lower() in _PAGE_SUFFIXES:
+            if format_of(path) in (InputFormat.TEXT, InputFormat.HTML):  # a page, as label reads it
                 raise TrainingDataError(
                     f"{path}: a page, not training data: training reads JSONL records of labelled pages (a page's "
                     "text with its segments' labels or its story: docs/training.md) and web-page corpus folders"
