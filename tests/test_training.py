@@ -169,12 +169,46 @@ def test_a_tag_a_fold_of_the_threshold_split_leaves_too_rare_is_refused():
     from classifier.training.checks import check_topic_folds
 
     tags = [["militia"] if n < MIN_TAG_EXAMPLES else [] for n in range(200)]  # as many as check_tags asks
+    texts = [f"story {n}" for n in range(200)]
     for seed in (0, 1, 27, 29):
-        check_topic_folds(tags, seed)
+        check_topic_folds(texts, tags, seed)
     with pytest.raises(TrainingDataError) as refused:  # this seed's folds put 6 of the 10 in one fold
-        check_topic_folds(tags, 28)
+        check_topic_folds(texts, tags, 28)
     assert "tag 'militia': a fold of the topic stage's threshold split (seed 28) leaves 4" in str(refused.value)
     assert "try another --seed" in str(refused.value)
+
+
+def test_a_storys_near_duplicates_share_its_threshold_fold():
+    from classifier.training.topics import story_groups, threshold_splits
+
+    story = (
+        "Police in the northern province arrested eleven men on Wednesday suspected of running a ring that "
+        "smuggled weapons across the border, officials said after a raid on a warehouse near the river port."
+    )
+    other = "Lagos fashion week closed on Sunday with a show of woven cloth by young designers from the city."
+    texts = [f"distinct story number {n} about something else entirely" for n in range(40)]
+    texts[3] = "Eleven held in weapons raid\n\n" + story  # the same story on three pages: headlines and bylines differ
+    texts[17] = "By a staff reporter\n\n" + story + " The men will appear in court on Friday."
+    texts[31] = story
+    texts[8], texts[25] = other, "Fashion week ends\n\n" + other
+    groups = story_groups(texts)
+    assert groups[3] == groups[17] == groups[31] == 3 and groups[8] == groups[25] == 8
+    assert len(set(groups.tolist())) == 40 - 3
+    for seed in range(6):
+        for _, test in threshold_splits(texts, seed):
+            held = set(test.tolist())
+            assert len(held & {3, 17, 31}) in (0, 3) and len(held & {8, 25}) in (0, 2)
+
+
+def test_topic_stories_too_few_once_near_duplicates_are_joined_are_refused():
+    from classifier.errors import TrainingDataError
+    from classifier.training.checks import check_topic_folds
+
+    texts = ["Troops stormed the rebel-held town at dawn after a week of shelling, the army said."] * 3 + [
+        "Parliament passed the budget on its third reading late on Thursday evening.",
+    ] * 7
+    with pytest.raises(TrainingDataError, match="are 2 distinct ones"):
+        check_topic_folds(texts, [["militia"]] * 3 + [[]] * 7, 0)
 
 
 def test_data_whose_stories_carry_no_tag_trains_no_topic_stage(tagged_rows, tmp_path):

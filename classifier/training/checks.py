@@ -20,7 +20,7 @@ from ..model.language import languages_of
 from ..model.segments import build_segment_classifier
 from ..model.topics import build_topic_classifier
 from ..records import Label
-from .topics import tag_matrix, threshold_splits, topic_examples
+from .topics import THRESHOLD_FOLDS, story_groups, tag_matrix, threshold_splits, topic_examples
 
 # The least number of labelled segments of each label (story, chrome) a segment classifier learns from.
 MIN_SEGMENTS_PER_LABEL = 10
@@ -107,11 +107,12 @@ def check_sites(documents: Sequence[TrainingDocument], kind: str) -> None:
                 )
 
 
-def check_topic_folds(tags: Sequence[Sequence[str]], seed: int) -> None:
+def check_topic_folds(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int) -> None:
     """Refuse tags that a fold of the topic stage's threshold split would leave with too few examples.
 
-    The stage's thresholds come from shuffled folds (the split ``--seed``
-    draws, :func:`~classifier.training.topics.threshold_splits`); each
+    The stage's thresholds come from shuffled folds of the stories ``texts``
+    (the split ``--seed`` draws, a story's near-duplicates in its fold:
+    :func:`~classifier.training.topics.threshold_splits`); each
     fold's fit needs as many stories with each tag, and without it, as the
     topic classifier's ``cv``. :func:`check_tags` asks for enough in all; a
     rare tag can still fall unevenly.
@@ -120,7 +121,13 @@ def check_topic_folds(tags: Sequence[Sequence[str]], seed: int) -> None:
     if not names:
         return
     least = build_topic_classifier().cv
-    for train, _ in threshold_splits(len(tags), seed):
+    distinct = len(set(story_groups(texts).tolist()))
+    if distinct < THRESHOLD_FOLDS:
+        raise TrainingDataError(
+            f"the {len(texts)} topic-labelled stories are {distinct} distinct ones (the others repeat them "
+            f"nearly word for word): the topic stage's thresholds need {THRESHOLD_FOLDS} at least"
+        )
+    for train, _ in threshold_splits(texts, seed):
         positives = truth[train].sum(axis=0)
         for name, count in zip(names, positives):
             if count < least or len(train) - count < least:

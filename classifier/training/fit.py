@@ -192,7 +192,7 @@ def _train(options: TrainingOptions, progress: Callable[[str], None]) -> Model:
     elif not topic_tags:
         progress("no document of the data has topics (in English): the model gets no topic stage")
     check_tags(topic_tags)
-    check_topic_folds(topic_tags, options.seed)
+    check_topic_folds(topic_texts, topic_tags, options.seed)
 
     stages = TrainingProgress(progress)
     groups = {"text": texts, "HTML": pages}

@@ -1,18 +1,22 @@
 """Training the topic stage: examples from labelled documents, thresholds from out-of-fold probabilities.
 
 Each tag's threshold is the cut that maximises its F1 on probabilities the
-model gave to examples it was not fitted on (shuffled k-fold); the card
-keeps those cross-validated figures and a reliability table per tag.
+model gave to examples it was not fitted on (shuffled k-fold, a story's
+near-duplicates kept in its fold); the card keeps those cross-validated
+figures and a reliability table per tag.
 """
 
 from __future__ import annotations
 
+import heapq
+import re
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import f1_score
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold
 
 from ..corpus.documents import TrainingDocument
 from ..evaluation.metrics import reliability_bins, topic_metrics
@@ -49,6 +53,13 @@ def topic_examples(documents: Sequence[TrainingDocument]) -> tuple[list[str], li
 
 # Shuffled folds whose out-of-fold probabilities choose each tag's threshold.
 THRESHOLD_FOLDS = 5
+# Two stories are near-duplicates when their sets of word 5-grams overlap by half or more (Jaccard).
+_SHINGLE_WORDS = 5
+_NEAR_DUPLICATE = 0.5
+# A story is compared with those that share one of its 8 lowest 5-gram hashes (a bottom-k sketch: stories
+# that overlap by half share one almost always); a hash that more stories share than this is passed over.
+_SKETCH = 8
+_CROWDED = 64
 
 
 def tag_matrix(tags: Sequence[Sequence[str]]) -> tuple[list[str], np.ndarray]:
@@ -57,9 +68,50 @@ def tag_matrix(tags: Sequence[Sequence[str]]) -> tuple[list[str], np.ndarray]:
     return names, np.array([[name in row for name in names] for row in tags], dtype=bool).reshape(len(tags), len(names))
 
 
-def threshold_splits(count: int, seed: int, folds: int = THRESHOLD_FOLDS):
-    """The (training rows, test rows) of each fold the thresholds are chosen on, for ``count`` examples."""
-    return KFold(folds, shuffle=True, random_state=seed).split(np.zeros((count, 1)))
+def story_groups(texts: Sequence[str]) -> np.ndarray:
+    """For each example, the first example of its group of near-duplicates (itself when it has none).
+
+    The same story on two pages (another headline, a byline or a caption
+    more) is two examples; in two folds, the fold that holds one is scored
+    on a story it was fitted on, and the thresholds come out optimistic.
+    Groups join stories whose word 5-grams overlap by half or more, and
+    whatever those join in turn.
+    """
+    grams = [_word_grams(text) for text in texts]
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    sharing: dict[int, list[int]] = {}
+    for i, mine in enumerate(grams):
+        for gram in heapq.nsmallest(_SKETCH, mine):
+            others = sharing.setdefault(gram, [])
+            if len(others) > _CROWDED:
+                continue
+            for j in others:
+                theirs = grams[j]
+                if root(i) != root(j) and len(mine & theirs) >= _NEAR_DUPLICATE * len(mine | theirs):
+                    parent[max(root(i), root(j))] = min(root(i), root(j))
+            others.append(i)
+    return np.array([root(i) for i in range(len(texts))], dtype=np.int64)
+
+
+def _word_grams(text: str) -> set[int]:
+    words = re.findall(r"\w+", text.lower())
+    return {
+        zlib.crc32(" ".join(words[i : i + _SHINGLE_WORDS]).encode())
+        for i in range(max(1, len(words) - _SHINGLE_WORDS + 1))
+    }
+
+
+def threshold_splits(texts: Sequence[str], seed: int, folds: int = THRESHOLD_FOLDS):
+    """The (training rows, test rows) of each fold the thresholds are chosen on, a story's near-duplicates
+    (:func:`story_groups`) in one fold. Without near-duplicates, shuffled k-fold's folds (``KFold``)."""
+    return GroupKFold(folds, shuffle=True, random_state=seed).split(np.zeros((len(texts), 1)), groups=story_groups(texts))
 
 
 def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int, folds: int = THRESHOLD_FOLDS):
@@ -71,7 +123,7 @@ def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int,
     model = build_topic_classifier()
     names, truth = tag_matrix(tags)
     out_of_fold = np.zeros(truth.shape)
-    for train_rows, test_rows in threshold_splits(len(texts), seed, folds):
+    for train_rows, test_rows in threshold_splits(texts, seed, folds):
         fold = clone(model).fit([texts[i] for i in train_rows], [tags[i] for i in train_rows])
         columns = [list(fold.classes_).index(name) for name in names]
         out_of_fold[test_rows] = fold.predict_proba([texts[i] for i in test_rows])[:, columns]
@@ -85,7 +137,7 @@ def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int,
         "cross_validation": topic_metrics(truth, out_of_fold, [thresholds[n] for n in names], names)
         | {
             "folds": folds,
-            "rule": "shuffled k-fold over the training examples; thresholds maximise each tag's F1 here",
+            "rule": "shuffled k-fold over the training examples, near-duplicate stories in one fold; thresholds maximise each tag's F1 here",
         },
         "reliability": tag_reliability(truth, out_of_fold, names),
     }
