@@ -111,7 +111,9 @@ def _word_grams(text: str) -> set[int]:
 def threshold_splits(texts: Sequence[str], seed: int, folds: int = THRESHOLD_FOLDS):
     """The (training rows, test rows) of each fold the thresholds are chosen on, a story's near-duplicates
     (:func:`story_groups`) in one fold. Without near-duplicates, shuffled k-fold's folds (``KFold``)."""
-    return GroupKFold(folds, shuffle=True, random_state=seed).split(np.zeros((len(texts), 1)), groups=story_groups(texts))
+    return GroupKFold(folds, shuffle=True, random_state=seed).split(
+        np.zeros((len(texts), 1)), groups=story_groups(texts)
+    )
 
 
 def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int, folds: int = THRESHOLD_FOLDS):
