@@ -33,6 +33,7 @@ _PUBLIC = {
     "Model": ".model.model",
     "load_model": ".model.model",
     "DocumentLimits": ".limits",
+    "HtmlAsTextWarning": ".errors",
     "InputError": ".errors",
     "ModelError": ".errors",
     "OutputError": ".errors",
@@ -46,6 +47,7 @@ __all__ = [
     "Document",
     "DocumentLimits",
     "FailedDocument",
+    "HtmlAsTextWarning",
     "InputError",
     "Label",
     "LabeledDocument",
@@ -65,6 +67,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .errors import (
+        HtmlAsTextWarning,
         InputError,
         ModelError,
         OutputError,

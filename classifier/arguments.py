@@ -1,15 +1,19 @@
-"""Checks of what a Python caller asks for: topics and a least score (``filter``, ``carries``), counts."""
+"""Checks of what a Python caller asks for: topics and a least score (``filter``, ``carries``), counts, probabilities."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from numbers import Integral
+from collections.abc import Iterable, Mapping
+from numbers import Integral, Real
 
 from .errors import InputError
 
 
 def wanted_topics(topics: str | Iterable[str]) -> set[str]:
     """The topics asked for, as a set (a string is one topic's name)."""
+    if isinstance(topics, Mapping):  # its keys would be taken, its values (a score per topic?) dropped
+        raise InputError(
+            f"topics is a topic's name or several, not a mapping ({topics!r}): give the least score as min_score"
+        )
     try:
         wanted = {topics} if isinstance(topics, str) else set(topics)
     except TypeError:
@@ -21,10 +25,13 @@ def wanted_topics(topics: str | Iterable[str]) -> set[str]:
 
 def check_min_score(min_score: float | None) -> None:
     """Refuse a ``min_score`` that is neither None nor a probability."""
-    if min_score is not None and (
-        isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1
-    ):
+    if min_score is not None and not is_probability(min_score):
         raise InputError(f"min_score is a probability (a number from 0 to 1) or None, not {min_score!r}")
+
+
+def is_probability(value: object) -> bool:
+    """Whether ``value`` is a number from 0 to 1 (numpy's floats and integers too; not a bool)."""
+    return isinstance(value, Real) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 def is_whole_number(value: object) -> bool:

@@ -52,3 +52,12 @@ class TooLargeError(InputError):
     def __init__(self, message: str, limit: str):
         super().__init__(message)
         self.limit = limit
+
+
+class HtmlAsTextWarning(UserWarning):
+    """A page given as text whose text is an HTML document (it starts with ``<!doctype html`` or ``<html``).
+
+    It is labelled as text, markup and all (its story holds tags and
+    scripts); give it as ``html`` to have it read as a page. Shown once per
+    place in the program, as Python shows warnings.
+    """

@@ -62,6 +62,18 @@ class Document:
     html: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Checked here, not when the record is written: an id of another JSON type is its JSON text (as a
+        # JSONL line's, 7 -> "7"), and ``extra`` a mapping (None: no other fields).
+        if not isinstance(self.id, str):
+            if not isinstance(self.id, (int, float)) or (isinstance(self.id, float) and not math.isfinite(self.id)):
+                raise InputError(f"a document's id is a string (or a number), not {self.id!r}")
+            object.__setattr__(self, "id", json.dumps(self.id))
+        if self.extra is None:
+            object.__setattr__(self, "extra", {})
+        elif not isinstance(self.extra, Mapping):
+            raise InputError(f"a document's extra fields are a mapping of field names to values, not {self.extra!r}")
+
 
 class ScoredSegment(NamedTuple):
     """A segment with its label and the probability that it is story."""
@@ -178,7 +190,8 @@ class LabeledDocument:
         """:meth:`carries` for arguments checked already (``filter`` checks them once against the model's tags)."""
         if min_score is None:
             return not wanted.isdisjoint(self.tags)
-        return any(self.topics.get(topic, 0.0) >= min_score for topic in wanted)
+        topics = self.topics  # a topic not scored (a record without topics) is not carried, whatever min_score
+        return any(topic in topics and topics[topic] >= min_score for topic in wanted)
 
     def to_record(self, segments: bool = True) -> dict:
         """The output record of SPEC.md (``segments=False`` leaves them out, as does a record read without them)."""

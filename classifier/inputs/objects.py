@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..errors import InputError
+from ..errors import HtmlAsTextWarning, InputError
 from ..records import Document, FailedDocument, LabeledDocument, is_error_record, is_label_record
 
 
@@ -49,6 +50,25 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
     return Document(id=doc_id, text=text, html=html, extra=extra)
 
 
+# How an HTML document's text begins (after white space and a byte order mark), in lower case.
+_HTML_STARTS = ("<!doctype html", "<html")
+
+
+def warn_if_html(text: object, stacklevel: int = 1) -> None:
+    """Warn (:class:`~classifier.errors.HtmlAsTextWarning`) when a page given as text is an HTML document.
+
+    ``stacklevel`` as for :func:`warnings.warn`, counted from the caller (1: the warning is of this place, so
+    Python's default filter shows it once per process, however many pages and calls).
+    """
+    if isinstance(text, str) and text[:512].lstrip(" \t\r\n\ufeff")[:14].lower().startswith(_HTML_STARTS):
+        warnings.warn(
+            "a page given as text is an HTML document: it is labelled as text, markup and all; "
+            "give it as html (label(html=...), a Document's or a dict's 'html') to have it read as a page",
+            HtmlAsTextWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
 def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | FailedDocument]:
     """Documents from what a Python caller hands in: documents, text strings, JSON-like dicts.
 
@@ -76,12 +96,14 @@ def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | 
 
 def _documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | FailedDocument]:
     for number, item in enumerate(items):
-        if isinstance(item, (Document, LabeledDocument, FailedDocument)):
-            yield item
-        elif isinstance(item, str):
-            yield Document(id=str(number), text=item)
+        if isinstance(item, str):
+            item = Document(id=str(number), text=item)
         elif isinstance(item, dict):
-            yield document_from_record(item, f"record {number}")
+            item = document_from_record(item, f"record {number}")
+        if isinstance(item, (Document, LabeledDocument, FailedDocument)):
+            if isinstance(item, Document) and item.html is None:
+                warn_if_html(item.text)
+            yield item
         else:
             yield FailedDocument(
                 str(number), "InputError", f"cannot label a {type(item).__name__}: give a Document, a str or a dict"

@@ -9,15 +9,15 @@ how a bundle is written and checked on disk is :mod:`classifier.model.bundle`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..arguments import check_min_score, is_whole_number, wanted_topics
+from ..arguments import check_min_score, is_probability, is_whole_number, wanted_topics
 from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
-from ..inputs.objects import as_documents
+from ..inputs.objects import as_documents, warn_if_html
 from ..limits import DocumentLimits, document_cost, limits_of
 from ..modelfile import default_model_path
 from ..records import Document, FailedDocument, LabeledDocument
@@ -26,7 +26,7 @@ from ..run.ordered import DEFAULT_CHUNK, chunked
 from ..run.tasks import DOCUMENT_ISOLATION, label_chunk_task
 from .bundle import read_bundle, write_bundle
 from .labelling import check_html, label_chunk, label_htmls, label_texts
-from .threads import native_threads
+from .threads import default_threads, native_threads
 
 
 @dataclass
@@ -123,6 +123,7 @@ class Model:
                 return label_htmls(self, [Document(id=id, html=html)])[0]
         if not isinstance(text, str):
             raise InputError("label() needs the page text as a string")
+        warn_if_html(text, stacklevel=2)  # shown as of the caller's line
         limits_of(self).check_text(text)
         with native_threads(self.threads):
             return label_texts(self, [Document(id=id, text=text)])[0]
@@ -268,8 +269,32 @@ def _check_limits(limits: object) -> None:
         raise InputError(f"limits is a DocumentLimits or None, not {limits!r}")
 
 
-# What a user may set on a loaded model, and the check of each (as load_model checks its arguments).
-_RUN_SETTINGS = {"threads": _check_threads, "limits": _check_limits}
+def _check_probability(name: str, none: bool = False) -> Callable[[object], None]:
+    def check(value: object) -> None:
+        if not (is_probability(value) or (none and value is None)):
+            also = " or None" if none else ""
+            raise InputError(f"{name} is a number from 0 to 1{also}, not {value!r}")
+
+    return check
+
+
+def _check_topic_thresholds(thresholds: object) -> None:
+    if not isinstance(thresholds, Mapping) or not all(
+        isinstance(tag, str) and is_probability(value) for tag, value in thresholds.items()
+    ):
+        raise InputError(f"topic_thresholds maps each tag to a number from 0 to 1, not {thresholds!r}")
+
+
+# What a user may set on a loaded model, and the check of each (as load_model checks its arguments): checked
+# when set, so that a bad value is an error at once and not a failure of every document labelled after.
+_RUN_SETTINGS = {
+    "threads": _check_threads,
+    "limits": _check_limits,
+    "story_threshold": _check_probability("story_threshold"),
+    "html_story_threshold": _check_probability("html_story_threshold", none=True),
+    "html_text_share": _check_probability("html_text_share"),
+    "topic_thresholds": _check_topic_thresholds,
+}
 
 
 def load_model(
@@ -308,6 +333,8 @@ def load_model(
         it cannot be read.
     """
     _check_threads(threads)
+    if threads is None:
+        default_threads()  # a bad $STORYFILTER_THREADS is an error now, not at the first page
     _check_limits(limits)
     path = Path(path) if path is not None else default_model_path()
     payload, card = read_bundle(path, allow_pickle=allow_pickle)
@@ -341,7 +368,7 @@ def _check_run_arguments(chunk_size: object, workers: object, scheduler: object)
     for name, value in (("chunk_size", chunk_size), ("workers", workers)):
         if not is_whole_number(value):
             raise InputError(f"{name} is a whole number, 1 or more, not {value!r}")
-    if scheduler is not None and not isinstance(scheduler, str):
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
         raise InputError(f"scheduler is a Dask scheduler's address (a string) or None, not {scheduler!r}")
 
 

@@ -17,15 +17,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+from ..errors import InputError
+
 ENVIRONMENT = "STORYFILTER_THREADS"
 
 
 def default_threads() -> int:
-    """The native threads a labelling call may use: ``$STORYFILTER_THREADS``, else one."""
-    try:
-        return max(1, int(os.environ.get(ENVIRONMENT, "1")))
-    except ValueError:
+    """The native threads a labelling call may use: ``$STORYFILTER_THREADS``, else (unset or empty) one.
+
+    Raises
+    ------
+    InputError
+        When the variable holds anything but a whole number of 1 or more.
+    """
+    value = os.environ.get(ENVIRONMENT, "").strip()
+    if not value:
         return 1
+    if not value.isdecimal() or int(value) < 1:
+        raise InputError(f"${ENVIRONMENT} is a number of native threads (1 or more), not {value!r}")
+    return int(value)
 
 
 @lru_cache(maxsize=1)

@@ -217,6 +217,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             The tags of each text (possibly none).
         sample_weight : array-like, shape (n,), optional
         """
+        _check_texts(X)
         if len(X) != len(y):
             raise ValueError(f"{len(X)} texts but {len(y)} tag lists")
         self.binarizer_ = MultiLabelBinarizer().fit(y)
@@ -249,6 +250,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Probability of each tag, shape (n, n_tags), in ``classes_`` order."""
         check_is_fitted(self, "estimators_")
+        _check_texts(X)
         if len(X) == 0:
             return np.zeros((0, len(self.classes_)))
         matrix = self.features_.transform(X)
@@ -285,6 +287,13 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Tag indicators at 0.5, shape (n, n_tags)."""
         return (self.predict_proba(X) >= 0.5).astype(np.int64)
+
+
+def _check_texts(X) -> None:
+    """Refuse one text where texts are asked for: its characters would be taken for texts (as scikit-learn's
+    text vectorizers refuse it)."""
+    if isinstance(X, (str, bytes)):
+        raise ValueError("give the texts as a sequence of strings, not one string")
 
 
 def _members(estimator) -> tuple:

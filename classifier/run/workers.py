@@ -89,6 +89,11 @@ class WorkerPool:
     """
 
     def __init__(self, model, workers: int, isolation: Isolation) -> None:
+        if multiprocessing.current_process().daemon:  # a multiprocessing.Pool's worker, say: it may not have children
+            raise WorkerError(
+                "cannot start worker processes from a daemonic process (a multiprocessing pool's worker): "
+                "label with workers=1 there"
+            )
         self.ahead = workers * AHEAD_PER_WORKER
         self._isolation = isolation
         self._workers = workers
