@@ -348,3 +348,9 @@ def test_counting_lines_in_blocks_finds_the_lines_that_hold_more_than_white_spac
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(readers, "_open_binary", lambda path: ThreeBytesAtATime(data))
         assert readers.count_lines(Path("any.jsonl")) == sum(1 for line in data.split(b"\n") if line.strip())
+
+
+def test_an_empty_gzipped_page_is_an_error_record_not_an_empty_page(tmp_path):
+    (tmp_path / "e.txt.gz").write_bytes(b"")
+    [failed] = list(iter_documents([str(tmp_path)]))
+    assert failed.error_type == "InputError" and "not a valid gzip file (it is empty" in failed.message

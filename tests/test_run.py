@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from classifier.cli.app import app
 from classifier.inputs.discovery import count_documents, input_files, iter_documents
 from classifier.records import Document
-from classifier.run.resume import prepare_resume
+from classifier.run.resume import id_key, prepare_resume
 
 from .conftest import CORPUS_PAGES, EXAMPLES, write_jsonl
 
@@ -231,6 +231,21 @@ def test_resume_repairs_the_last_line_and_finishes_the_job(mixed_input, tiny_mod
     assert result.exit_code == 1, result.output
     assert "half-written last line" in result.stderr and "15 already done" in result.stderr
     assert out.read_bytes() == whole  # every id once, in input order, and the same records
+
+
+def test_a_resumed_run_exits_1_for_the_error_records_of_its_first_part(tmp_path, tiny_model_path):
+    good = [{"id": f"g{n}", "text": f"A headline {n}\nA paragraph of the story {n}."} for n in range(6)]
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "bad"}, *good])  # no text: an error record
+    whole = tmp_path / "whole.jsonl"
+    assert label(str(source), "-o", str(whole), "--model", str(tiny_model_path)).exit_code == 1
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"".join(whole.read_bytes().splitlines(keepends=True)[:3]))  # the error record among them
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")
+    assert result.exit_code == 1, result.output
+    assert "3 already done; 1 error record in" in result.stderr and "from before" in result.stderr
+    assert out.read_bytes() == whole.read_bytes()
+    result = label(str(source), "-o", str(out), "--model", str(tiny_model_path), "--resume")  # all done
+    assert result.exit_code == 1 and "7 already done" in result.stderr
 
 
 def test_resume_counts_repeated_ids(tmp_path, tiny_model_path):
@@ -676,6 +691,7 @@ def test_filter_resumes_by_input_position_whatever_the_ids(tmp_path, tiny_model_
         "segments": True,
         "topics": ["politics"],
         "min_score": 0.5,
+        "ids": f"{sum(id_key(record['id']) for record in inputs) % 2**64:016x}",
     }
     # The records passed through keep their shape (no segments), which says nothing of how the run was made.
     assert all("segments" not in json.loads(line) for line in whole.read_text().splitlines())
@@ -689,6 +705,53 @@ def test_filter_resumes_by_input_position_whatever_the_ids(tmp_path, tiny_model_
     assert result.exit_code == 0, result.output
     assert "3 already done" in result.stderr
     assert out.read_bytes() == whole.read_bytes()
+
+
+def test_filter_resume_refuses_inputs_other_than_those_its_side_file_counted(tmp_path, tiny_model_path):
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    for n in range(5):
+        (folder / f"b{n}.txt").write_text(f"Parliament passes budget {n}\nThe government won the vote.\n")
+    out = tmp_path / "kept.jsonl"
+    common = ("--topic", "politics", "--min-score", "0", "--model", str(tiny_model_path), "--chunk-size", "2")
+    assert runner.invoke(app, ["filter", str(folder), "-o", str(out), *common]).exit_code == 0
+    kept = out.read_bytes()
+    (folder / "a-new.txt").write_text("Parliament passes another budget\nThe vote was close.\n")  # sorts first
+    for inputs in ([folder], [folder / "b0.txt", folder / "b1.txt"], [folder / "b1.txt", folder / "b0.txt", folder]):
+        result = runner.invoke(app, ["filter", *map(str, inputs), "-o", str(out), *common, "--resume"])
+        assert result.exit_code == 2, result.output
+        assert "not those of the interrupted run" in result.stderr
+        assert out.read_bytes() == kept  # nothing skipped by count, nothing written
+    (folder / "a-new.txt").unlink()
+    result = runner.invoke(app, ["filter", str(folder), "-o", str(out), *common, "--resume"])
+    assert result.exit_code == 0 and "5 already done" in result.stderr and out.read_bytes() == kept
+
+
+def test_filter_refuses_a_min_score_of_nan_and_an_output_named_gz(tmp_path, tiny_model_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [passing("a", 0.9)])
+    result = runner.invoke(app, ["filter", str(source), "--topic", "politics", "--min-score", "nan"])
+    assert result.exit_code == 2 and "nan is not a probability" in result.stderr
+    out = tmp_path / "out.jsonl.gz"
+    result = runner.invoke(app, ["filter", str(source), "--topic", "politics", "-o", str(out)])
+    assert result.exit_code == 2 and "pipe it through gzip" in result.stderr and not out.exists()
+
+
+def test_the_digest_of_the_ids_read_is_kept_for_the_counts_not_yet_written():
+    from types import SimpleNamespace
+
+    from classifier.run.resume import IdTally
+
+    ids = ["a", "b", 7, "a", None]
+    tally = IdTally()
+    read = list(tally.counted(SimpleNamespace(id=i) for i in ids))
+    assert len(read) == 5 and tally.at(0) == 0
+    assert tally.at(2) == (id_key("a") + id_key("b")) % 2**64
+    assert tally.at(5) == sum(map(id_key, ids)) % 2**64
+    with pytest.raises(ValueError):
+        tally.at(1)  # let go once a later count was asked
+    skipping = IdTally(floor=3)
+    list(skipping.counted(SimpleNamespace(id=i) for i in ids))
+    assert skipping.at(3) == sum(map(id_key, ids[:3])) % 2**64 and len(skipping._sums) == 3
 
 
 def test_filter_resume_without_a_side_file_goes_by_ids_and_says_so(tmp_path, tiny_model_path):

@@ -118,6 +118,9 @@ def filter_(
     """
     from ..run.tasks import TopicSelector
 
+    if min_score is not None and min_score != min_score:  # NaN passes the range check; nothing is at least it
+        raise typer.BadParameter("nan is not a probability from 0 to 1", param_hint="'--min-score'")
+
     def selector(loaded):
         return TopicSelector(frozenset(loaded.check_topics(topic)), min_score)
 
@@ -184,6 +187,9 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
         line = summary_line(summary)
         if select is not None:
             line += f"; {summary.written - summary.failed} kept"
+        before = getattr(finished, "errors", 0)  # a resumed run: the output's error records of the first part
+        if before:
+            line += f"; {before} error {'record' if before == 1 else 'records'} in {job.out} from before"
         if summary.interrupted is not None:
             for number in (signal.SIGINT, signal.SIGTERM):  # stopping already: a further Ctrl-C changes nothing
                 signal.signal(number, signal.SIG_IGN)
@@ -195,7 +201,7 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
             )
             raise typer.Exit(128 + summary.interrupted)
         typer.echo(line, err=True)
-        raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed else EXIT_OK)
+        raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed or before else EXIT_OK)
 
 
 @contextmanager

@@ -61,10 +61,15 @@ def check_output(out: Path | None, inputs: Sequence[str]) -> None:
     ------
     InputError
         When ``out`` is one of the input files, or a file of a kind inputs are read from inside an input directory
-        (its listing would take the records being written for pages).
+        (its listing would take the records being written for pages), or ends in ``.gz`` (it is not gzipped).
     """
     if out is None or str(out) == "-":
         return
+    if Path(out).suffix.lower() == ".gz":  # read back as gzip by every command, but written as it is
+        raise InputError(
+            f"the output {out} would be plain JSONL under a .gz name, which storyfilter reads as gzip: "
+            "give a name without .gz, or write to standard output and pipe it through gzip"
+        )
     target = Path(out).resolve()
     for name in inputs:
         if name == "-":

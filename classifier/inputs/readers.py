@@ -189,6 +189,8 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
     if gzipped:
+        if not raw:  # gzip would read no content; a crawler stopped mid-write leaves such a file
+            raise InputError(f"{path}: not a valid gzip file (it is empty: cut short?)")
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as content:
                 raw = content.read(-1 if max_bytes is None else max_bytes + 1)

@@ -33,7 +33,7 @@ from ..limits import document_cost, limits_of
 from ..records import Document, FailedDocument, LabeledDocument
 from .engines import run_chunks
 from .ordered import DEFAULT_CHUNK, chunked
-from .resume import Finished, FirstDocuments, Position, write_position
+from .resume import Finished, FirstDocuments, IdTally, Position, write_position
 from .tasks import DOCUMENT_ISOLATION, ChunkLabeller, ChunkRecords, TopicSelector, records_of_chunk
 
 
@@ -120,13 +120,15 @@ def _stop_on_signals() -> Iterator[_Stop]:
             signal.signal(number, handler)
 
 
-def _unfinished(documents: Iterable, finished: Finished, summary: RunSummary) -> Iterator:
+def _unfinished(documents: Iterable, finished: Finished | FirstDocuments, summary: RunSummary) -> Iterator:
     """The documents whose records are not in the output yet."""
     for document in documents:
         if finished.take(document.id):
             summary.skipped += 1
         else:
             yield document
+    if isinstance(finished, FirstDocuments):
+        finished.check_all_taken()
 
 
 def _byte_writer(out: IO[str]) -> Callable[[bytes], None]:
@@ -202,6 +204,15 @@ def run_label(
     documents: Iterable[Document | LabeledDocument | FailedDocument] = iter_documents(
         options.inputs, options.fmt, summary.records_skipped, limits_of(model).max_chars, summary.passed_over
     )
+    # The side file's digest of the ids accounted for: of the documents a side file said were done too (a
+    # resumed run skips them first). Not after a resume by the ids an output holds (no side file: the
+    # documents done may be anywhere in the input, and none is counted by position).
+    resumed = options.finished
+    tally = None
+    if options.position_file is not None and not isinstance(resumed, Finished):
+        tally = IdTally(floor=resumed.records if isinstance(resumed, FirstDocuments) else 0)
+    if tally is not None:
+        documents = tally.counted(documents)
     if options.finished is not None:
         documents = _unfinished(documents, options.finished, summary)
     with _stop_on_signals() as stop:
@@ -225,7 +236,9 @@ def run_label(
                 if options.position_file is not None:
                     size = os.fstat(out.fileno()).st_size  # flushed: what is on disk
                     done = summary.skipped + summary.documents
-                    position = Position(done, size, labeller, options.segments, selection_of(select))
+                    position = Position(
+                        done, size, labeller, options.segments, selection_of(select), tally.at(done) if tally else None
+                    )
                     write_position(options.position_file, position)
                 summary.seconds = time.perf_counter() - started
                 progress(summary)

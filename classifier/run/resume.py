@@ -13,7 +13,11 @@ which inputs it has done: ``filter -o OUT`` keeps a side file,
 ``OUT.resume`` (:func:`side_file`), saying after each chunk how many input
 documents the output accounts for and how long the output was then.
 ``--resume`` cuts the output back to that length and skips that many
-input documents, by position: exact, whatever the ids.
+input documents, by position: exact, whatever the ids. The side file also
+keeps a digest of those documents' ids (:class:`IdTally`), and the
+resumed run checks the documents it skips against it: inputs that are not
+those of the interrupted run (another folder, another order, a file added
+to a crawl folder) are refused rather than skipped by count.
 
 Ids are kept as 64-bit hashes in sorted numpy arrays, 16 bytes per record,
 so that a run of millions of documents resumes in little memory.
@@ -25,6 +29,8 @@ import array
 import hashlib
 import json
 import os
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -32,13 +38,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..records import is_label_record
+from ..records import is_error_record, is_label_record
 
 # Every record ``label`` writes begins so (json.dumps with its default separators).
 _RECORD_START = b'{"id": '
 # Bytes of a line looked at for its id before parsing the whole line.
 _ID_WINDOW = 4096
 _DECODER = json.JSONDecoder()
+# What follows the id in an error record (``{"id": ..., "error": {...}``): no other record has "error" as a key.
+_ERROR_NEXT = ', "error": {'
 
 
 def id_key(doc_id: object) -> int:
@@ -52,11 +60,12 @@ def id_key(doc_id: object) -> int:
 class Finished:
     """How many records of each id an output file holds; taken one by one."""
 
-    def __init__(self, keys: array.array | list[int], repaired: int = 0) -> None:
+    def __init__(self, keys: array.array | list[int], repaired: int = 0, errors: int = 0) -> None:
         self._keys, counts = np.unique(np.asarray(keys, dtype=np.uint64), return_counts=True)
         self._left = counts.astype(np.int64)
         self.records = len(keys)
         self.repaired = repaired  # bytes of a half-written last line that were cut off
+        self.errors = errors  # error records among them (the run that finishes the output exits 1 for them)
 
     def take(self, doc_id: object) -> bool:
         """Whether a record of ``doc_id`` is still unaccounted for (and account for it)."""
@@ -70,20 +79,95 @@ class Finished:
         return False
 
 
-class FirstDocuments:
-    """The first ``count`` input documents, whatever their ids: what a side file says is done."""
+# Digests of ids are sums of their keys modulo 2**64.
+_MASK = (1 << 64) - 1
 
-    def __init__(self, count: int, repaired: int = 0) -> None:
+
+class IdTally:
+    """A running digest of the ids of the input documents read, in order: the sum of their keys
+    (:func:`id_key`) modulo 2**64, which ``filter``'s side file keeps for the documents it accounts for.
+
+    Reading runs ahead of writing by a few chunks; :meth:`at` gives the digest of the first ``count``
+    documents read, for a ``count`` of at least ``floor`` not passed yet (those before it are let go, and
+    none before ``floor`` is kept: a resumed run asks for none below the documents it skips).
+    """
+
+    def __init__(self, floor: int = 0) -> None:
+        self._sums: deque[tuple[int, int]] = deque([(0, 0)] if floor == 0 else [])  # (documents read, digest)
+        self._floor = floor
+        self._total = 0
+        self._read = 0
+
+    def counted(self, documents: Iterable) -> Iterator:
+        """``documents`` as they are, each id added to the digest as it is read."""
+        for document in documents:
+            self._total = (self._total + id_key(document.id)) & _MASK
+            self._read += 1
+            if self._read >= self._floor:
+                self._sums.append((self._read, self._total))
+            yield document
+
+    def at(self, count: int) -> int:
+        """The digest of the first ``count`` documents read."""
+        sums = self._sums
+        while len(sums) > 1 and sums[0][0] < count:
+            sums.popleft()
+        if not sums or sums[0][0] != count:
+            raise ValueError(f"the digest of {count} documents is gone or not read yet")
+        return sums[0][1]
+
+
+class FirstDocuments:
+    """The first ``count`` input documents: what a side file says is done.
+
+    With ``digest`` (:class:`IdTally`'s, as the side file keeps it), the documents taken are checked to be
+    those: their ids' digest, once the last is taken, must be the same.
+    """
+
+    def __init__(
+        self, count: int, repaired: int = 0, digest: int | None = None, side: Path | None = None, errors: int = 0
+    ) -> None:
         self._left = count
         self.records = count
         self.repaired = repaired
+        self.errors = errors  # error records in the output (as Finished's)
+        self._digest, self._sum, self._side = digest, 0, side
 
     def take(self, doc_id: object) -> bool:
-        """Whether this input document (the next one in input order) is among those done."""
+        """Whether this input document (the next one in input order) is among those done.
+
+        Raises
+        ------
+        InputError
+            When it is the last of them and their ids are not those the side file counted.
+        """
+        if self._left <= 0:
+            return False
+        self._left -= 1
+        if self._digest is not None:
+            self._sum = (self._sum + id_key(doc_id)) & _MASK
+            if self._left == 0 and self._sum != self._digest:
+                raise InputError(self._not_those(f"the first {self.records} input documents are not those"))
+        return True
+
+    def check_all_taken(self) -> None:
+        """Refuse inputs that ended before the documents done did.
+
+        Raises
+        ------
+        InputError
+            When fewer input documents came than the side file counted.
+        """
         if self._left > 0:
-            self._left -= 1
-            return True
-        return False
+            read = self.records - self._left
+            raise InputError(self._not_those(f"the inputs hold {read} documents, not the {self.records}"))
+
+    def _not_those(self, what: str) -> str:
+        return (
+            f"{what} that {self._side or 'the side file'} counted as done: the inputs are not those of the "
+            "interrupted run (others, in another order, or a file added or removed since); resume with the "
+            "same inputs, or run again without --resume"
+        )
 
 
 @dataclass(frozen=True)
@@ -96,6 +180,7 @@ class Position:
     model: str | None = None
     segments: bool | None = None
     selection: dict | None = None  # what `filter` keeps: {"topics": [...], "min_score": ...}
+    ids: int | None = None  # the digest of the documents' ids (IdTally)
 
 
 def side_file(out: Path) -> Path:
@@ -111,6 +196,8 @@ def write_position(path: Path, position: Position) -> None:
         saved.update(model=position.model, segments=position.segments)
     if position.selection is not None:
         saved.update(position.selection)
+    if position.ids is not None:
+        saved["ids"] = f"{position.ids:016x}"
     partial.write_text(json.dumps(saved) + "\n", encoding="utf-8")
     os.replace(partial, path)
 
@@ -128,7 +215,8 @@ def prepare_position_resume(out: Path) -> FirstDocuments | None:
         return None
     try:
         saved = json.loads(side.read_text(encoding="utf-8"))
-        position = Position(int(saved["documents"]), int(saved["size"]))
+        ids = saved.get("ids")  # not in the side files of storyfilter 0.2 and before
+        position = Position(int(saved["documents"]), int(saved["size"]), ids=None if ids is None else int(ids, 16))
     except (OSError, ValueError, KeyError, TypeError):
         raise InputError(f"{side} is not a side file written by storyfilter; cannot resume from it") from None
     size = out.stat().st_size if out.exists() else 0
@@ -139,7 +227,12 @@ def prepare_position_resume(out: Path) -> FirstDocuments | None:
             handle.truncate(position.size)
             handle.flush()
             os.fsync(handle.fileno())
-    return FirstDocuments(position.documents, size - position.size)
+    errors = 0
+    with open(out, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.isspace():
+                errors += _record_head(line, out, number)[1]
+    return FirstDocuments(position.documents, size - position.size, position.ids, side, errors)
 
 
 def prepare_resume(path: Path) -> Finished:
@@ -157,12 +250,15 @@ def prepare_resume(path: Path) -> Finished:
         return Finished([])
     repaired = _cut_partial_line(path)
     keys = array.array("Q")
+    errors = 0
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, 1):
             if line.isspace():
                 continue
-            keys.append(id_key(_record_id(line, path, number)))
-    return Finished(keys, repaired)
+            doc_id, failed = _record_head(line, path, number)
+            keys.append(id_key(doc_id))
+            errors += failed
+    return Finished(keys, repaired, errors)
 
 
 def _cut_partial_line(path: Path) -> int:
@@ -188,12 +284,13 @@ def _cut_partial_line(path: Path) -> int:
     return size - keep
 
 
-def _record_id(line: bytes, path: Path, number: int) -> object:
-    """The id of one output line, read from its start when it can be."""
+def _record_head(line: bytes, path: Path, number: int) -> tuple[object, bool]:
+    """The id of one output line, and whether it is an error record; read from its start when they can be."""
     if line.startswith(_RECORD_START):
         head = line[len(_RECORD_START) : len(_RECORD_START) + _ID_WINDOW].decode("utf-8", errors="ignore")
         try:
-            return _DECODER.raw_decode(head)[0]
+            doc_id, end = _DECODER.raw_decode(head)
+            return doc_id, head.startswith(_ERROR_NEXT, end)
         except json.JSONDecodeError:
             pass  # a very long id: parse the whole line
     try:
@@ -202,7 +299,7 @@ def _record_id(line: bytes, path: Path, number: int) -> object:
         record = None
     if not isinstance(record, dict) or "id" not in record:
         raise InputError(f"{path}:{number} is not a record written by storyfilter; cannot resume into this file")
-    return record["id"]
+    return record["id"], is_error_record(record)
 
 
 # Lines of an output looked at for a labelled record when checking a resumed run against it.
