@@ -225,6 +225,27 @@ def test_a_client_that_half_closes_after_its_request_gets_its_answer(server):
     assert code == 200 and record["id"] == "half"
 
 
+def test_a_client_that_pipelines_requests_and_half_closes_gets_every_answer(server):
+    def request(number: int) -> bytes:
+        body = json.dumps({"id": f"p{number}", "text": "A line of a story.\nAnother line."}).encode()
+        return (
+            b"POST /label?segments=false HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body
+        )
+
+    answer = raw_exchange(server, b"".join(request(n) for n in range(3)), half_close=True)
+    assert answer.count(b"HTTP/1.1 200 OK") == 3
+    assert [b'"id": "p%d"' % n in answer for n in range(3)] == [True] * 3
+
+
+def test_http_1_0_is_served_its_health_but_refused_a_post_whose_answer_would_be_chunked(server):
+    assert status_and_json(raw_exchange(server, b"GET /health HTTP/1.0\r\n\r\n"))[0] == 200
+    body = b'[{"id": "a", "text": "Hello world."}]'
+    post = b"POST /label HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    code, error = status_and_json(raw_exchange(server, post + body))
+    assert code == 400 and "HTTP/1.1" in error["error"]["message"]
+
+
 def test_more_connections_than_a_worker_takes_get_503_at_once(tmp_path):
     with running_server(tmp_path, "--workers", "1", "--max-connections", "5") as (url, _, _):
         held = [socket.create_connection(address(url), timeout=10) for _ in range(5)]

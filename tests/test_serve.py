@@ -151,6 +151,14 @@ def test_a_gzipped_body_gets_the_same_records(server):
         headers={**AUTH, "Content-Type": "application/json", "Content-Encoding": "gzip"},
     )
     assert zipped.status_code == 200 and zipped.json() == post(server, "/label", documents[:8]).json()
+    # gzip's old name, and JSON under a media type of its own, are read as such.
+    alike = httpx.post(
+        f"{server}/label",
+        content=gzip.compress(half),
+        timeout=60,
+        headers={**AUTH, "Content-Type": "application/vnd.pages+json", "Content-Encoding": "x-gzip"},
+    )
+    assert alike.status_code == 200 and alike.json() == zipped.json()
 
 
 def test_a_batch_gets_the_cli_records_in_order_with_extra_fields_and_without_segments(server, tmp_path):

@@ -134,7 +134,9 @@ def serve(
         if count > 1:
             loaded = None
     typer.echo(
-        f"storyfilter: serving {model_id} on http://{host}:{port} with {count} worker(s); API at /docs", err=True
+        f"storyfilter: serving {model_id} on http://{f'[{host}]' if ':' in host else host}:{port} "
+        f"with {count} worker(s); API at /docs",
+        err=True,
     )
     if token_file is None and not _is_loopback(host):
         typer.echo(

@@ -58,15 +58,17 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
 
 
 def check_json(request: Request) -> bool:
-    """Whether the JSON body comes gzipped (415 unless it is JSON, plain or gzipped)."""
+    """Whether the JSON body comes gzipped (415 unless it is JSON, ``application/json`` or ``application/*+json``, plain or gzipped)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
         shown = media_type or "none"
         raise RequestError(415, f"send the documents as JSON with Content-Type: application/json (got {shown})")
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("identity", "gzip"):
+    if encoding not in ("identity", "gzip", "x-gzip"):  # x-gzip: gzip's old name (RFC 9110 8.4.1.3)
         raise RequestError(415, f"Content-Encoding {encoding} is not read: send the body as it is or gzipped")
-    return encoding == "gzip"
+    return encoding != "identity"
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
