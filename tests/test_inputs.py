@@ -354,3 +354,22 @@ def test_an_empty_gzipped_page_is_an_error_record_not_an_empty_page(tmp_path):
     (tmp_path / "e.txt.gz").write_bytes(b"")
     [failed] = list(iter_documents([str(tmp_path)]))
     assert failed.error_type == "InputError" and "not a valid gzip file (it is empty" in failed.message
+
+
+def test_linked_folders_and_pipes_with_a_pages_name_are_passed_over_and_counted(tmp_path):
+    import os
+
+    from classifier.inputs.discovery import PassedOver, input_files
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.txt").write_text("a page")
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "b.txt").write_text("a page")
+    (crawl / "latest").symlink_to(elsewhere, target_is_directory=True)
+    os.mkfifo(crawl / "p.txt")
+    passed_over = PassedOver()
+    assert [p.name for p in input_files(crawl, passed_over)] == ["b.txt"]
+    assert passed_over == {"linked folder": 1, "not a regular file": 1}
+    assert [p.name for p in input_files(crawl / "latest")] == ["a.txt"]  # named, the link is read

@@ -168,7 +168,11 @@ def input_files(directory: Path, passed_over: PassedOver | None = None) -> Itera
             yield from input_files(path, passed_over)
         elif is_input_file(path) and (path.is_file() or (path.is_symlink() and not path.exists())):
             yield path  # a link to nothing is a page that cannot be read: its error record says so
-        elif not path.is_dir():  # (a link to a directory is not followed, nor counted)
+        elif path.is_symlink() and path.is_dir():
+            _count(passed_over, "linked folder")  # not followed
+        elif is_input_file(path):  # a page's name on a pipe, a socket, a device
+            _count(passed_over, "not a regular file")
+        else:
             _count(passed_over, base_suffix(path) or path.suffix.lower() or "no suffix")  # (page.php.gz is .php)
 
 
