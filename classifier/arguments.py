@@ -18,8 +18,8 @@ def wanted_topics(topics: str | Iterable[str]) -> set[str]:
         wanted = {topics} if isinstance(topics, str) else set(topics)
     except TypeError:
         raise InputError(f"topics is a topic's name or several, not {topics!r}") from None
-    if not wanted or not all(isinstance(topic, str) for topic in wanted):
-        raise InputError(f"topics is a topic's name or several (at least one), not {topics!r}")
+    if not wanted or not all(isinstance(topic, str) and topic.strip() for topic in wanted):
+        raise InputError(f"topics is a topic's name or several (at least one, none empty), not {topics!r}")
     return wanted
 
 
