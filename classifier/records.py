@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from enum import IntEnum
 from json.encoder import encode_basestring
+from numbers import Integral, Real
 from typing import Any, NamedTuple
 
 from .arguments import check_min_score, wanted_topics
@@ -63,16 +64,25 @@ class Document:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Checked here, not when the record is written: an id of another JSON type is its JSON text (as a
-        # JSONL line's, 7 -> "7"), and ``extra`` a mapping (None: no other fields).
+        # Checked here, not when the record is written: an id that is no string is made one (a number its JSON
+        # text, as a JSONL line's: 7 -> "7"; numpy's too; anything else, a UUID say, str() of it), but for None,
+        # bytes and what is no finite number (NaN); and ``extra`` is a mapping (None: no other fields).
         if not isinstance(self.id, str):
-            if not isinstance(self.id, (int, float)) or (isinstance(self.id, float) and not math.isfinite(self.id)):
-                raise InputError(f"a document's id is a string (or a number), not {self.id!r}")
-            object.__setattr__(self, "id", json.dumps(self.id))
+            object.__setattr__(self, "id", _id_as_text(self.id))
         if self.extra is None:
             object.__setattr__(self, "extra", {})
         elif not isinstance(self.extra, Mapping):
             raise InputError(f"a document's extra fields are a mapping of field names to values, not {self.extra!r}")
+
+
+def _id_as_text(value: Any) -> str:
+    if isinstance(value, Integral):  # bool, int, numpy's integers
+        return json.dumps(value if isinstance(value, bool) else int(value))
+    if isinstance(value, Real) and math.isfinite(value):
+        return json.dumps(float(value))
+    if value is None or isinstance(value, (bytes, bytearray, memoryview, Real)):
+        raise InputError(f"a document's id is a string (or a number, or what str() makes one of), not {value!r}")
+    return str(value)
 
 
 class ScoredSegment(NamedTuple):

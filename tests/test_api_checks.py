@@ -46,10 +46,13 @@ def test_good_settings_are_taken(tiny_model):
 
 
 def test_a_documents_id_is_text_and_its_extra_a_mapping():
-    assert Document(id=7, text="a").id == "7"
-    assert Document(id=1.5, text="a").id == "1.5"
+    import uuid
+
+    assert Document(id=7, text="a").id == "7" and Document(id=np.int64(7), text="a").id == "7"
+    assert Document(id=1.5, text="a").id == "1.5" and Document(id=True, text="a").id == "true"
+    assert Document(id=uuid.UUID(int=5), text="a").id == "00000000-0000-0000-0000-000000000005"
     assert Document(id="a", text="a", extra=None).extra == {}
-    for bad in (b"x", None, ("a",), float("nan")):
+    for bad in (b"x", None, float("nan")):
         with pytest.raises(InputError, match="id is a string"):
             Document(id=bad, text="a")
     with pytest.raises(InputError, match="extra fields are a mapping"):
@@ -116,3 +119,14 @@ def test_workers_asked_of_a_daemonic_process_are_a_worker_error(tiny_model, monk
     monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
     with pytest.raises(WorkerError, match="workers=1"):
         list(tiny_model.label_many([PAGE] * 10, chunk_size=2, workers=2))
+
+
+def test_a_bad_setting_in_a_model_file_is_a_model_error(tiny_model_path, tmp_path):
+    from classifier import ModelError
+    from classifier.model.bundle import read_bundle, write_bundle
+
+    payload, card = read_bundle(tiny_model_path)
+    payload["story_threshold"] = "0.5"
+    write_bundle(tmp_path / "bad.model", payload, card)
+    with pytest.raises(ModelError, match="story_threshold"):
+        load_model(tmp_path / "bad.model")

@@ -725,6 +725,25 @@ def test_filter_resume_refuses_inputs_other_than_those_its_side_file_counted(tmp
     (folder / "a-new.txt").unlink()
     result = runner.invoke(app, ["filter", str(folder), "-o", str(out), *common, "--resume"])
     assert result.exit_code == 0 and "5 already done" in result.stderr and out.read_bytes() == kept
+    # The same documents in another order: all of them done either way.
+    inputs = [str(folder / f"b{n}.txt") for n in (4, 2, 0, 1, 3)]
+    result = runner.invoke(app, ["filter", *inputs, "-o", str(out), *common, "--resume"])
+    assert result.exit_code == 0 and "5 already done" in result.stderr and out.read_bytes() == kept
+    # A side file whose output is gone (deleted with nothing written yet) resumes from the top.
+    out.unlink()
+    (tmp_path / "kept.jsonl.resume").write_text('{"documents": 0, "size": 0}\n')
+    assert runner.invoke(app, ["filter", str(folder), "-o", str(out), *common, "--resume"]).exit_code == 0
+    assert out.read_bytes() == kept
+
+
+def test_an_error_record_is_told_by_what_follows_its_id_however_long_the_id():
+    from classifier.records import FailedDocument
+    from classifier.run.resume import _record_head
+
+    for length in (1, 4080, 4085, 4090, 5000):
+        doc_id = "x" * length
+        line = FailedDocument(doc_id, "InputError", "m").json_line().encode()
+        assert _record_head(line, Path("out.jsonl"), 1) == (doc_id, True)
 
 
 def test_filter_refuses_a_min_score_of_nan_and_an_output_named_gz(tmp_path, tiny_model_path):

@@ -134,7 +134,7 @@ def serve(
         if count > 1:
             loaded = None
     typer.echo(
-        f"storyfilter: serving {model_id} on http://{f'[{host}]' if ':' in host else host}:{port} "
+        f"storyfilter: serving {model_id} on http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port} "
         f"with {count} worker(s); API at /docs",
         err=True,
     )

@@ -69,11 +69,16 @@ def warn_if_html(text: object, stacklevel: int = 1) -> None:
         )
 
 
-def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | FailedDocument]:
+def as_documents(
+    items: Iterable[Any], warn_html: bool = False
+) -> Iterator[Document | LabeledDocument | FailedDocument]:
     """Documents from what a Python caller hands in: documents, text strings, JSON-like dicts.
 
     A string is a text page with its place as id; a dict is read as a JSONL
     line is; anything else becomes a :class:`FailedDocument` in its place.
+    With ``warn_html`` (the Python API's own calls, in the caller's process: not
+    the engines' chunks, in the CLI, workers and the service), a page given as
+    text that is an HTML document is warned of (:func:`warn_if_html`).
 
     Raises
     ------
@@ -91,17 +96,17 @@ def as_documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | 
         items = iter(items)
     except TypeError:
         raise InputError(f"give the documents as an iterable (a list, a generator), not {items!r}") from None
-    return _documents(items)
+    return _documents(items, warn_html)
 
 
-def _documents(items: Iterable[Any]) -> Iterator[Document | LabeledDocument | FailedDocument]:
+def _documents(items: Iterable[Any], warn_html: bool) -> Iterator[Document | LabeledDocument | FailedDocument]:
     for number, item in enumerate(items):
         if isinstance(item, str):
             item = Document(id=str(number), text=item)
         elif isinstance(item, dict):
             item = document_from_record(item, f"record {number}")
         if isinstance(item, (Document, LabeledDocument, FailedDocument)):
-            if isinstance(item, Document) and item.html is None:
+            if warn_html and isinstance(item, Document) and item.html is None:
                 warn_if_html(item.text)
             yield item
         else:

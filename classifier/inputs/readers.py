@@ -14,6 +14,7 @@ import gzip
 import io
 import itertools
 import json
+import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -79,8 +80,19 @@ def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _Lo
 
 
 def _open_binary(path: Path) -> IO[bytes]:
-    """A file for reading its bytes, decompressed as it is read when it ends in ``.gz``."""
-    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+    """A file for reading its bytes, decompressed as it is read when it ends in ``.gz``.
+
+    Raises
+    ------
+    OSError
+        When it cannot be opened, or ends in ``.gz`` and is empty (gzip would read it as no content: a file
+        cut short by a crawler stopped mid-write).
+    """
+    if path.suffix.lower() != ".gz":
+        return open(path, "rb")
+    if os.stat(path).st_size == 0:
+        raise OSError("not a valid gzip file (it is empty: cut short?)")
+    return gzip.open(path, "rb")
 
 
 def count_lines(path: Path) -> int:

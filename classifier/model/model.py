@@ -163,7 +163,9 @@ class Model:
         """
         _check_run_arguments(chunk_size, workers, scheduler)
         # A chunk holds no more segments than a page at the limit (unless one page alone does).
-        chunks = chunked(as_documents(documents), chunk_size, limits_of(self).max_segments, document_cost)
+        chunks = chunked(
+            as_documents(documents, warn_html=True), chunk_size, limits_of(self).max_segments, document_cost
+        )
         results = run_chunks(
             self, label_chunk_task, chunks, workers=workers, scheduler=scheduler, isolation=DOCUMENT_ISOLATION
         )
@@ -346,6 +348,13 @@ def load_model(
                 f"{path} was fitted with other features than this storyfilter computes "
                 f"({'; '.join(stale)}): retrain it with `storyfilter train`"
             )
+    try:
+        return _model_of(payload, card, threads, limits)
+    except InputError as error:  # a setting the bundle holds is not of its type: the file is at fault
+        raise ModelError(f"{path}: {error}") from None
+
+
+def _model_of(payload: dict, card: dict, threads: int | None, limits: DocumentLimits | None) -> Model:
     return Model(
         text_classifier=payload["text_classifier"],
         html_classifier=payload.get("html_classifier"),

@@ -14,10 +14,12 @@ which inputs it has done: ``filter -o OUT`` keeps a side file,
 documents the output accounts for and how long the output was then.
 ``--resume`` cuts the output back to that length and skips that many
 input documents, by position: exact, whatever the ids. The side file also
-keeps a digest of those documents' ids (:class:`IdTally`), and the
-resumed run checks the documents it skips against it: inputs that are not
-those of the interrupted run (another folder, another order, a file added
-to a crawl folder) are refused rather than skipped by count.
+keeps a digest of those documents' ids (:class:`IdTally`: a sum, so the
+order of the documents within them does not matter, as it does not to
+skipping them), and the resumed run checks the documents it skips against
+it: inputs that are not those of the interrupted run (another folder, a
+file added to a crawl folder ahead of the others) are refused rather than
+skipped by count.
 
 Ids are kept as 64-bit hashes in sorted numpy arrays, 16 bytes per record,
 so that a run of millions of documents resumes in little memory.
@@ -165,8 +167,8 @@ class FirstDocuments:
     def _not_those(self, what: str) -> str:
         return (
             f"{what} that {self._side or 'the side file'} counted as done: the inputs are not those of the "
-            "interrupted run (others, in another order, or a file added or removed since); resume with the "
-            "same inputs, or run again without --resume"
+            "interrupted run (others, or a file added or removed since; a JSONL line without an id is known by "
+            "FILE:LINE as typed: give the same paths); resume with the same inputs, or run again without --resume"
         )
 
 
@@ -228,10 +230,11 @@ def prepare_position_resume(out: Path) -> FirstDocuments | None:
             handle.flush()
             os.fsync(handle.fileno())
     errors = 0
-    with open(out, "rb") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.isspace():
-                errors += _record_head(line, out, number)[1]
+    if out.exists():
+        with open(out, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.isspace():
+                    errors += _record_head(line, out, number)[1]
     return FirstDocuments(position.documents, size - position.size, position.ids, side, errors)
 
 
@@ -290,7 +293,8 @@ def _record_head(line: bytes, path: Path, number: int) -> tuple[object, bool]:
         head = line[len(_RECORD_START) : len(_RECORD_START) + _ID_WINDOW].decode("utf-8", errors="ignore")
         try:
             doc_id, end = _DECODER.raw_decode(head)
-            return doc_id, head.startswith(_ERROR_NEXT, end)
+            if end + len(_ERROR_NEXT) <= len(head):  # else what follows the id is past the window: parse it all
+                return doc_id, head.startswith(_ERROR_NEXT, end)
         except json.JSONDecodeError:
             pass  # a very long id: parse the whole line
     try:

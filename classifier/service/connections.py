@@ -65,10 +65,6 @@ class _ClosingTransport:
         return self._protocol._lingering is not None or self._transport.is_closing()
 
 
-# Methods answered with a length (health, model, docs): served to HTTP/1.0 clients too (a balancer's health check).
-_FIXED_LENGTH_METHODS = (b"GET", b"HEAD")
-
-
 class _Refused(Exception):
     """Raised in a parser callback to stop parsing a request refused (its answer is set first)."""
 
@@ -166,13 +162,6 @@ class GuardedProtocol(HttpToolsProtocol):
         self._disarm_header_timer()
         if self._header_size > self.max_header_bytes:  # all of it came in one read
             self._refusal = (431, self._too_large)
-            raise _Refused()
-        if self.parser.get_http_version() != "1.1" and self.parser.get_method() not in _FIXED_LENGTH_METHODS:
-            # Answers to POST stream in chunks, which HTTP/1.0 has not: a 1.0 client would read the chunks' sizes.
-            self._refusal = (
-                400,
-                "send POST requests as HTTP/1.1: their answers stream in chunks, which HTTP/1.0 has not",
-            )
             raise _Refused()
         super().on_headers_complete()
 

@@ -67,8 +67,8 @@ async def _next_part(parts: AsyncIterator[ChunkRecords]) -> ChunkRecords | None:
 async def _array_answer(request: Request, documents: list, segments: bool, select=None) -> Response:
     """The records as a JSON array, sent a batch's share at a time as each is labelled.
 
-    No answer holds every record at once, and no single call on the loop
-    encodes more than one batch's share. A failure before the first share
+    No answer holds every record at once (but one to an HTTP/1.0 client, which has no chunks: it gets the
+    answer whole), and no single call on the loop encodes more than one batch's share. A failure before the first share
     is a 500; a failure after it cuts the answer short (the status is sent).
     """
     labeller: Labeller = request.app.state.labeller
@@ -92,6 +92,8 @@ async def _array_answer(request: Request, documents: list, segments: bool, selec
         finally:
             await parts.aclose()  # the client went away, or the answer is done: nothing more is labelled
 
+    if request.scope.get("http_version") == "1.0":  # no chunks in HTTP/1.0: the answer whole, with its length
+        return Response(b"".join([piece async for piece in body()]), media_type="application/json")
     return StreamingResponse(body(), media_type="application/json")
 
 
