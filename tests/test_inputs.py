@@ -373,3 +373,18 @@ def test_linked_folders_and_pipes_with_a_pages_name_are_passed_over_and_counted(
     assert [p.name for p in input_files(crawl, passed_over)] == ["b.txt"]
     assert passed_over == {"linked folder": 1, "not a regular file": 1}
     assert [p.name for p in input_files(crawl / "latest")] == ["a.txt"]  # named, the link is read
+
+
+def test_gzipped_standard_input_is_read_as_gzip_in_every_format():
+    from classifier.inputs.formats import InputFormat
+    from classifier.inputs.readers import read_stream
+
+    def piped(data: bytes) -> io.BufferedReader:
+        return io.BufferedReader(io.BytesIO(data))
+
+    jsonl = b'{"id": "a", "text": "A line."}\n{"id": "b", "text": "Another."}\n'
+    assert [d.id for d in read_stream(piped(gzip.compress(jsonl)), "-", InputFormat.AUTO)] == ["a", "b"]
+    [page] = read_stream(piped(gzip.compress("Une page.\n".encode())), "-", InputFormat.TEXT)
+    assert page.text == "Une page.\n"
+    [cut] = read_stream(piped(gzip.compress(bytes(range(256)) * 400)[:500]), "-", InputFormat.TEXT)
+    assert cut.error_type == "InputError" and "not a valid gzip stream" in cut.message

@@ -217,6 +217,14 @@ def _too_large(path: Path | str, max_bytes: int) -> TooLargeError:
     return too_many_bytes(f"{path}: more than {max_bytes:,} bytes", max_bytes // MAX_BYTES_A_CHAR)
 
 
+def _ungzipped(stream: IO[bytes]) -> IO[bytes]:
+    """``stream``, decompressed as it is read when its first bytes are gzip's (a ``.gz`` file piped in)."""
+    peek = getattr(stream, "peek", None)
+    if peek is not None and peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
+
+
 def read_stream(
     stream: IO[bytes],
     name: str,
@@ -224,7 +232,7 @@ def read_stream(
     skipped: SkippedRecords | None = None,
     max_chars: int | None = None,
 ) -> Iterator[Document | FailedDocument]:
-    """The documents of standard input: JSONL unless ``fmt`` says otherwise.
+    """The documents of standard input: JSONL unless ``fmt`` says otherwise; gzipped or not (by its first bytes).
 
     Read as JSONL without being asked (``fmt`` auto), input whose first line
     is not a JSON object gives one error record that names the options to
@@ -232,9 +240,10 @@ def read_stream(
     is read past, as in :func:`read_path`.
     """
     label = "standard input" if name == "-" else name
-    if fmt is InputFormat.WARC:
+    if fmt is InputFormat.WARC:  # (warcio reads a gzipped WARC itself)
         yield from read_warc(stream, label, skipped, _byte_limit(max_chars))
         return
+    stream = _ungzipped(stream)
     if fmt is InputFormat.JSON:
         yield from read_json(stream.read(), label, "stdin")
         return
@@ -249,6 +258,9 @@ def read_stream(
             text = decode_html(raw) if fmt is InputFormat.HTML else decode_bytes(raw)
         except InputError as error:
             yield FailedDocument("stdin", "InputError", f"standard input: {error}")
+            return
+        except (OSError, EOFError, zlib.error) as error:  # gzipped, and cut short or corrupt
+            yield FailedDocument("stdin", "InputError", f"standard input: not a valid gzip stream ({error})")
             return
         yield Document(id="stdin", text=text) if fmt is InputFormat.TEXT else Document(id="stdin", html=text)
         return
