@@ -384,7 +384,7 @@ def test_gzipped_standard_input_is_read_as_gzip_in_every_format():
 
     jsonl = b'{"id": "a", "text": "A line."}\n{"id": "b", "text": "Another."}\n'
     assert [d.id for d in read_stream(piped(gzip.compress(jsonl)), "-", InputFormat.AUTO)] == ["a", "b"]
-    [page] = read_stream(piped(gzip.compress("Une page.\n".encode())), "-", InputFormat.TEXT)
+    [page] = read_stream(piped(gzip.compress(b"Une page.\n")), "-", InputFormat.TEXT)
     assert page.text == "Une page.\n"
     [cut] = read_stream(piped(gzip.compress(bytes(range(256)) * 400)[:500]), "-", InputFormat.TEXT)
     assert cut.error_type == "InputError" and "not a valid gzip stream" in cut.message
