@@ -223,7 +223,10 @@ def prepare_position_resume(out: Path) -> FirstDocuments | None:
         raise InputError(f"{side} is not a side file written by storyfilter; cannot resume from it") from None
     size = out.stat().st_size if out.exists() else 0
     if position.size > size or position.documents < 0:
-        raise InputError(f"{side} says {out} holds {position.size} bytes, but it holds {size}: cannot resume")
+        raise InputError(
+            f"{side} says {out} holds {position.size} bytes, but it holds {size}: cannot resume "
+            f"(the output was cut or replaced since); run again without --resume to start over"
+        )
     if size > position.size:  # records written after the side file was (a kill between the two): redone
         with open(out, "r+b") as handle:
             handle.truncate(position.size)
