@@ -240,13 +240,15 @@ def test_a_client_that_does_not_read_its_answer_holds_its_labelling_back():
         parts = [await answer.__anext__()]  # then reads nothing for a while
         await asyncio.sleep(0.5)
         labelled_while_unread = len(model.chunks)
+        counts = labeller.waiting, labeller.held  # held back, not waiting: no labelling is owed to it now
         other = await labeller.records(documents("o", 3))  # another request goes on meanwhile
         parts += [part async for part in answer]  # reads the rest
         await labeller.stop()
-        return labelled_while_unread, other, parts
+        return labelled_while_unread, counts, other, parts
 
-    labelled_while_unread, other, parts = run(scenario())
+    labelled_while_unread, counts, other, parts = run(scenario())
     assert labelled_while_unread <= 1 + UNSENT_PARTS  # of the 20 batches the request takes
+    assert counts == (0, 40 - 2 * labelled_while_unread)
     assert [json.loads(line)["id"] for line in other.lines.splitlines()] == ["o0", "o1", "o2"]
     ids = [json.loads(line)["id"] for part in parts for line in part.lines.splitlines()]
     assert ids == [f"s{i}" for i in range(40)]

@@ -425,7 +425,7 @@ def test_error_records_pass_through_as_the_cli_passes_them(server, tmp_path):
 
 def test_health_model_and_docs_answer(server):
     health = httpx.get(f"{server}/health").json()
-    assert health == {"status": "ok", "model": load_model().model_id, "waiting": 0}
+    assert health == {"status": "ok", "model": load_model().model_id, "waiting": 0, "held": 0}
     assert httpx.head(f"{server}/health").status_code == 200  # as load balancers ask
     assert httpx.post(f"{server}/health").headers["allow"] == "GET, HEAD"  # both, though two routes serve them
     card = httpx.get(f"{server}/model", headers=AUTH).json()

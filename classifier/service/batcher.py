@@ -128,8 +128,17 @@ class Labeller:
 
     @property
     def waiting(self) -> int:
-        """Documents waiting for a batch."""
-        return sum(len(job.documents) - job.taken for job in self._jobs if not job.done.done())
+        """Documents waiting for a batch (not those held back for a client that does not read: :attr:`held`)."""
+        return sum(self._left(job) for job in self._jobs if not job.done.done() and len(job.ready) < UNSENT_PARTS)
+
+    @property
+    def held(self) -> int:
+        """Documents held back, unlabelled, until their clients read what was labelled for them already."""
+        return sum(self._left(job) for job in self._jobs if not job.done.done() and len(job.ready) >= UNSENT_PARTS)
+
+    @staticmethod
+    def _left(job: _Request) -> int:
+        return len(job.documents) - job.taken
 
     @property
     def healthy(self) -> bool:

@@ -185,6 +185,7 @@ async def health(request: Request) -> Response:
         "status": "ok" if labeller.healthy else "failing",
         "model": request.app.state.model.model_id,
         "waiting": labeller.waiting,
+        "held": labeller.held,
     }
     return Response(json.dumps(state), status_code=200 if labeller.healthy else 503, media_type="application/json")
 
