@@ -332,11 +332,17 @@ def test_a_ctrl_c_while_the_labelling_modules_import_is_held_and_stops_the_run_a
     from classifier.cli.exits import ctrl_c_held
 
     finished = False
-    with pytest.raises(KeyboardInterrupt), ctrl_c_held():
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # the handler runs here: held, not raised
-        finished = True
-    assert finished and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # As Python sets it up in a foreground process (a job a shell runs in the background inherits SIGINT
+    # ignored, and ctrl_c_held leaves an ignored Ctrl-C ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), ctrl_c_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here: held, not raised
+            finished = True
+        assert finished and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_ctrl_c_in_train_says_so_in_one_line_without_labels_resume_hint(tmp_path, monkeypatch):

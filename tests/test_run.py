@@ -758,7 +758,7 @@ def test_filter_refuses_a_min_score_of_nan_and_an_output_named_gz(tmp_path, tiny
 def test_the_digest_of_the_ids_read_is_kept_for_the_counts_not_yet_written():
     from types import SimpleNamespace
 
-    from classifier.run.resume import IdTally
+    from classifier.run.positions import IdTally
 
     ids = ["a", "b", 7, "a", None]
     tally = IdTally()

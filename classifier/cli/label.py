@@ -33,7 +33,8 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..run.batch import RunSummary
-    from ..run.resume import Finished, FirstDocuments
+    from ..run.positions import FirstDocuments
+    from ..run.resume import Finished
 
 
 @dataclass
@@ -143,7 +144,8 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
             from ..model.labelling import freeze_loaded
             from ..model.model import load_model
             from ..run.batch import RunOptions, run_label, selection_of
-            from ..run.resume import Finished, check_same_filter_run, check_same_run, side_file
+            from ..run.positions import check_same_filter_run, side_file
+            from ..run.resume import Finished, check_same_run
             from ..run.workers import available_cores
 
             check_inputs(job.inputs, job.fmt)
@@ -215,7 +217,8 @@ def _output(
     With ``positions`` (``filter``), the side file beside ``path`` says how
     many input documents are done; a new run starts it at none.
     """
-    from ..run.resume import Position, prepare_position_resume, prepare_resume, side_file, write_position
+    from ..run.positions import Position, prepare_position_resume, side_file, write_position
+    from ..run.resume import prepare_resume
 
     if path is None or str(path) == "-":
         if resume:

@@ -82,12 +82,8 @@ def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _Lo
 def _open_binary(path: Path) -> IO[bytes]:
     """A file for reading its bytes, decompressed as it is read when it ends in ``.gz``.
 
-    Raises
-    ------
-    OSError
-        When it cannot be opened, or ends in ``.gz`` and is empty (gzip would read it as no content: a file
-        cut short by a crawler stopped mid-write).
-    """
+    Raises OSError when it cannot be opened, or ends in ``.gz`` and is empty (gzip would read no content
+    from it: a file cut short by a crawler stopped mid-write)."""
     if path.suffix.lower() != ".gz":
         return open(path, "rb")
     if os.stat(path).st_size == 0:

@@ -9,12 +9,12 @@ how a bundle is written and checked on disk is :mod:`classifier.model.bundle`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..arguments import check_min_score, is_probability, is_whole_number, wanted_topics
+from ..arguments import check_min_score, is_whole_number, wanted_topics
 from ..errors import InputError, ModelError
 from ..inputs.decoding import decode_html
 from ..inputs.objects import as_documents, warn_if_html
@@ -26,6 +26,7 @@ from ..run.ordered import DEFAULT_CHUNK, chunked
 from ..run.tasks import DOCUMENT_ISOLATION, label_chunk_task
 from .bundle import read_bundle, write_bundle
 from .labelling import check_html, label_chunk, label_htmls, label_texts
+from .settings import RUN_SETTINGS, check_limits, check_threads
 from .threads import default_threads, native_threads
 
 
@@ -84,8 +85,8 @@ class Model:
     limits: DocumentLimits = field(default_factory=DocumentLimits)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _RUN_SETTINGS:  # settable by users at any time: checked when set, not at the next page
-            _RUN_SETTINGS[name](value)
+        if name in RUN_SETTINGS:  # settable by users at any time: checked when set, not at the next page
+            RUN_SETTINGS[name](value)
         super().__setattr__(name, value)
 
     @property
@@ -261,44 +262,6 @@ class Model:
         return Path(path)
 
 
-def _check_threads(threads: object) -> None:
-    if threads is not None and not is_whole_number(threads):
-        raise InputError(f"threads is a number of native threads (1 or more) or None, not {threads!r}")
-
-
-def _check_limits(limits: object) -> None:
-    if limits is not None and not isinstance(limits, DocumentLimits):  # None: the defaults (limits_of)
-        raise InputError(f"limits is a DocumentLimits or None, not {limits!r}")
-
-
-def _check_probability(name: str, none: bool = False) -> Callable[[object], None]:
-    def check(value: object) -> None:
-        if not (is_probability(value) or (none and value is None)):
-            also = " or None" if none else ""
-            raise InputError(f"{name} is a number from 0 to 1{also}, not {value!r}")
-
-    return check
-
-
-def _check_topic_thresholds(thresholds: object) -> None:
-    if not isinstance(thresholds, Mapping) or not all(
-        isinstance(tag, str) and is_probability(value) for tag, value in thresholds.items()
-    ):
-        raise InputError(f"topic_thresholds maps each tag to a number from 0 to 1, not {thresholds!r}")
-
-
-# What a user may set on a loaded model, and the check of each (as load_model checks its arguments): checked
-# when set, so that a bad value is an error at once and not a failure of every document labelled after.
-_RUN_SETTINGS = {
-    "threads": _check_threads,
-    "limits": _check_limits,
-    "story_threshold": _check_probability("story_threshold"),
-    "html_story_threshold": _check_probability("html_story_threshold", none=True),
-    "html_text_share": _check_probability("html_text_share"),
-    "topic_thresholds": _check_topic_thresholds,
-}
-
-
 def load_model(
     path: str | Path | None = None,
     *,
@@ -334,10 +297,10 @@ def load_model(
         names is run), it is a pickle and ``allow_pickle`` is not set, or
         it cannot be read.
     """
-    _check_threads(threads)
+    check_threads(threads)
     if threads is None:
         default_threads()  # a bad $STORYFILTER_THREADS is an error now, not at the first page
-    _check_limits(limits)
+    check_limits(limits)
     path = Path(path) if path is not None else default_model_path()
     payload, card = read_bundle(path, allow_pickle=allow_pickle)
     for key in ("text_classifier", "html_classifier"):

@@ -33,7 +33,8 @@ from ..limits import document_cost, limits_of
 from ..records import Document, FailedDocument, LabeledDocument
 from .engines import run_chunks
 from .ordered import DEFAULT_CHUNK, chunked
-from .resume import Finished, FirstDocuments, IdTally, Position, write_position
+from .positions import FirstDocuments, IdTally, Position, write_position
+from .resume import Finished
 from .tasks import DOCUMENT_ISOLATION, ChunkLabeller, ChunkRecords, TopicSelector, records_of_chunk
 
 
