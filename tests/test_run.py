@@ -781,6 +781,7 @@ def test_filter_resume_without_a_side_file_goes_by_ids_and_says_so(tmp_path, tin
     (tmp_path / "out.jsonl.resume").unlink()
     result = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume"])
     assert result.exit_code == 0 and "resuming by the ids" in result.stderr and "2 already done" in result.stderr
+    assert not (tmp_path / "out.jsonl.resume").exists()  # no count by position after skipping by id
     (tmp_path / "out.jsonl.resume").write_text("not json")
     result = runner.invoke(app, ["filter", str(source), "-o", str(out), *common, "--resume"])
     assert result.exit_code == 2 and "not a side file written by storyfilter" in result.stderr

@@ -170,7 +170,9 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
                 workers=job.workers or available_cores(),
                 scheduler=job.scheduler,
                 finished=finished,
-                position_file=side_file(job.out) if positions else None,
+                # Not after a resume by the ids an output holds (it had no side file): reading runs ahead of
+                # writing, and the documents skipped by id so far would be counted as done by position.
+                position_file=side_file(job.out) if positions and not isinstance(finished, Finished) else None,
             )
             if finished is not None and finished.repaired:
                 typer.echo(
@@ -234,7 +236,7 @@ def _output(
             if finished is None:
                 typer.echo(
                     f"storyfilter: no {side_file(path).name} beside {path}: resuming by the ids it holds "
-                    "(where an id repeats, a record may be written twice)",
+                    "(where an id repeats, a record may be written twice; this run keeps no side file either)",
                     err=True,
                 )
         if resume and finished is None:
