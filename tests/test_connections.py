@@ -215,6 +215,21 @@ def test_refusals_of_the_http_layer_are_in_the_access_log(tmp_path):
     assert [line.split('"- - HTTP/1.1" ')[1][:3] for line in lines] == ["431", "408"], log.read_text()
 
 
+def test_a_request_whose_client_leaves_mid_upload_is_in_the_access_log_as_499(tmp_path):
+    with running_server(tmp_path, "--workers", "1") as (url, _, log):
+        with socket.create_connection(address(url), timeout=20) as connection:
+            connection.sendall(
+                b"POST /label HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000\r\n\r\n" + b'[{"text": "' + b"a" * 1000
+            )
+            time.sleep(0.5)
+        deadline = time.monotonic() + 20
+        while '"POST /label HTTP/1.1" 499' not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert '"POST /label HTTP/1.1" 499' in log.read_text(), log.read_text()
+    assert "Traceback" not in log.read_text()
+
+
 def test_a_client_that_half_closes_after_its_request_gets_its_answer(server):
     body = json.dumps({"id": "half", "text": "A line of a story.\nAnother line."}).encode()
     request = (

@@ -654,7 +654,7 @@ def test_a_large_request_whose_client_goes_away_is_not_labelled_to_the_end(tmp_p
             assert next(response.iter_bytes()).startswith(b"[")  # the answer comes a batch at a time
         # The answer was not read to its end: leaving closed the connection, as a client that goes away does.
         gone = time.monotonic()
-        while httpx.get(f"{url}/health").json()["waiting"] > 0:
+        while sum(httpx.get(f"{url}/health").json()[key] for key in ("waiting", "held")) > 0:
             assert time.monotonic() - gone < 10, "the documents of a client that left are still being labelled"
             time.sleep(0.1)
         dropped_after = time.monotonic() - gone
@@ -662,6 +662,7 @@ def test_a_large_request_whose_client_goes_away_is_not_labelled_to_the_end(tmp_p
     # Labelling the 3,000 pages takes several seconds; the rest was dropped soon after the client left.
     assert dropped_after < 3
     assert "Traceback" not in log.read_text()
+    assert "the client went away: the answer to POST /label was cut short" in log.read_text()
 
 
 def test_a_token_file_may_have_a_bom_and_a_line_end(tmp_path):

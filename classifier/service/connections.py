@@ -109,6 +109,8 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._lingering is not None:
             return None  # answered and lingering: the client is done sending, the transport closes
         if self.cycle is not None and not self.cycle.response_complete and not self._reading_headers:
+            if self.cycle.more_body:  # a body not read to its end can never end now: the client left
+                return None
             self._half_closed = True
             return True
         return None  # nothing to answer: the transport closes

@@ -10,6 +10,7 @@ what the model served cannot do.
 from __future__ import annotations
 
 import json
+import logging
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -99,6 +100,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ClientDisconnect)
     async def gone(request: Request, error: ClientDisconnect) -> Response:
+        # No answer goes out, so the server logs none: the access log gets the request with 499, as nginx
+        # logs a request whose client closed the connection before its answer.
+        client = request.client
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d',
+            f"{client.host}:{client.port}" if client else "",
+            request.method,
+            request.url.path,
+            request.scope.get("http_version", "1.1"),
+            499,
+        )
         return error_response(400, "the client went away before the answer")  # nobody reads it: no traceback to log
 
     @app.exception_handler(Exception)

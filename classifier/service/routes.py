@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from http import HTTPStatus
 
@@ -28,6 +29,8 @@ from .dependencies import authorize, known_query
 CLIENT_CHECK = 0.5
 
 router = APIRouter()
+# Where a request's fate the access log cannot tell goes (the server's log, on stderr).
+_LOG = logging.getLogger("uvicorn.error")
 
 
 async def _unless_client_leaves(request: Request, work: Awaitable, watch: bool):
@@ -80,6 +83,7 @@ async def _array_answer(request: Request, documents: list, segments: bool, selec
         raise
 
     async def body() -> AsyncIterator[bytes]:
+        complete = False
         try:
             yield b"["
             part, separator = first, b""
@@ -89,8 +93,17 @@ async def _array_answer(request: Request, documents: list, segments: bool, selec
                     separator = b","
                 part = await _next_part(parts)
             yield b"]"
+            complete = True
         finally:
             await parts.aclose()  # the client went away, or the answer is done: nothing more is labelled
+            if not complete:  # its 200 was logged as the answer began: say that it was cut short
+                client = request.client
+                _LOG.info(
+                    "%s: the client went away: the answer to %s %s was cut short",
+                    f"{client.host}:{client.port}" if client else "-",
+                    request.method,
+                    request.url.path,
+                )
 
     if request.scope.get("http_version") == "1.0":  # no chunks in HTTP/1.0: the answer whole, with its length
         return Response(b"".join([piece async for piece in body()]), media_type="application/json")
