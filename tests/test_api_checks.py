@@ -99,6 +99,7 @@ def test_an_html_document_given_as_text_is_labelled_as_text_with_a_warning(tiny_
         tiny_model.label(PAGE)
         tiny_model.label(html=html)
         list(tiny_model.label_many([PAGE, Document(id="h", html=html), "<p>a paragraph of markup</p>"]))
+        list(tiny_model.label_many([Document(id="t", text=html)]))  # a Document says its text is text
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "2.5"])

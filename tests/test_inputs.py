@@ -377,7 +377,7 @@ def test_linked_folders_and_pipes_with_a_pages_name_are_passed_over_and_counted(
 
 def test_gzipped_standard_input_is_read_as_gzip_in_every_format():
     from classifier.inputs.formats import InputFormat
-    from classifier.inputs.readers import read_stream
+    from classifier.inputs.stdin import read_stream
 
     def piped(data: bytes) -> io.BufferedReader:
         return io.BufferedReader(io.BytesIO(data))

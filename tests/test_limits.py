@@ -172,7 +172,7 @@ class _CountingStream(io.BytesIO):
 def test_a_jsonl_line_too_long_for_the_character_limit_is_read_past_without_being_held(tmp_path):
     import gzip
 
-    from classifier.inputs import readers
+    from classifier.inputs import readers, stdin
     from classifier.inputs.formats import InputFormat
 
     long = json.dumps({"id": "long", "text": "x" * 300_000}).encode() + b"\n"
@@ -181,7 +181,7 @@ def test_a_jsonl_line_too_long_for_the_character_limit_is_read_past_without_bein
     assert len(long) > limit > len(short)
     # Standard input, the long line first (where the format is guessed from) and again later.
     stream = _CountingStream(long + short + b"\n" + long + short)
-    results = list(readers.read_stream(stream, "-", InputFormat.AUTO, max_chars=100))
+    results = list(stdin.read_stream(stream, "-", InputFormat.AUTO, max_chars=100))
     assert [(r.id, type(r).__name__) for r in results] == [
         ("standard input:1", "FailedDocument"),
         ("short", "Document"),
@@ -195,11 +195,11 @@ def test_a_jsonl_line_too_long_for_the_character_limit_is_read_past_without_bein
     exact = b'{"id": "exact", "text": "' + b"x" * (limit - 27) + b'"}'
     assert len(exact) == limit
     for end in (b"\n", b"\r\n"):
-        (document,) = readers.read_stream(io.BytesIO(exact + end), "-", InputFormat.AUTO, max_chars=100)
+        (document,) = stdin.read_stream(io.BytesIO(exact + end), "-", InputFormat.AUTO, max_chars=100)
         assert document.id == "exact"
     # A page piped in without --format, its first line too long to hold: one "not JSONL" record, as for a short one.
     page = b"<html><body>" + b"x" * (limit + 10) + b"</body>\n</html>\n"
-    (refused,) = readers.read_stream(io.BytesIO(page), "-", InputFormat.AUTO, max_chars=100)
+    (refused,) = stdin.read_stream(io.BytesIO(page), "-", InputFormat.AUTO, max_chars=100)
     assert refused.error_type == "InputError" and "--format html" in refused.message
     # Files, plain and gzipped: the same records, and without a limit the line is read.
     for name, content in (
@@ -222,7 +222,7 @@ def test_standard_input_read_as_one_page_is_bounded_before_it_is_held():
     import io
 
     from classifier.inputs.formats import InputFormat
-    from classifier.inputs.readers import read_stream
+    from classifier.inputs.stdin import read_stream
     from classifier.records import Document, FailedDocument
 
     class Endless(io.RawIOBase):  # a pipe that never ends: reading it whole would never return

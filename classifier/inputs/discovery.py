@@ -23,7 +23,8 @@ from typing import NamedTuple
 from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument
 from .formats import InputFormat, base_suffix, format_of, is_input_file, unread_message
-from .readers import count_lines, document_id, read_bytes, read_json, read_path, read_stream
+from .readers import count_lines, document_id, read_bytes, read_json, read_path
+from .stdin import read_stream
 from .warc import SkippedRecords, count_pages
 
 

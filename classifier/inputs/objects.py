@@ -77,8 +77,9 @@ def as_documents(
     A string is a text page with its place as id; a dict is read as a JSONL
     line is; anything else becomes a :class:`FailedDocument` in its place.
     With ``warn_html`` (the Python API's own calls, in the caller's process: not
-    the engines' chunks, in the CLI, workers and the service), a page given as
-    text that is an HTML document is warned of (:func:`warn_if_html`).
+    the engines' chunks, in the CLI, workers and the service), a string or a
+    dict's ``text`` that is an HTML document is warned of (:func:`warn_if_html`;
+    a ``Document`` says what its text is).
 
     Raises
     ------
@@ -101,13 +102,15 @@ def as_documents(
 
 def _documents(items: Iterable[Any], warn_html: bool) -> Iterator[Document | LabeledDocument | FailedDocument]:
     for number, item in enumerate(items):
-        if isinstance(item, str):
-            item = Document(id=str(number), text=item)
-        elif isinstance(item, dict):
-            item = document_from_record(item, f"record {number}")
-        if isinstance(item, (Document, LabeledDocument, FailedDocument)):
+        if isinstance(item, (str, dict)):  # (a Document says which it is: its text is text)
+            item = (
+                Document(id=str(number), text=item)
+                if isinstance(item, str)
+                else document_from_record(item, f"record {number}")
+            )
             if warn_html and isinstance(item, Document) and item.html is None:
                 warn_if_html(item.text)
+        if isinstance(item, (Document, LabeledDocument, FailedDocument)):
             yield item
         else:
             yield FailedDocument(

@@ -67,6 +67,19 @@ async def _next_part(parts: AsyncIterator[ChunkRecords]) -> ChunkRecords | None:
     return await anext(parts, None)
 
 
+async def _whole(request: Request, pieces: AsyncIterator[bytes]) -> bytes:
+    """An answer's pieces joined, given up (ClientDisconnect) when its client leaves between two of them."""
+    held = []
+    try:
+        async for piece in pieces:
+            held.append(piece)
+            if await request.is_disconnected():
+                raise ClientDisconnect()
+    finally:
+        await pieces.aclose()  # type: ignore[attr-defined]
+    return b"".join(held)
+
+
 async def _array_answer(request: Request, documents: list, segments: bool, select=None) -> Response:
     """The records as a JSON array, sent a batch's share at a time as each is labelled.
 
@@ -106,7 +119,7 @@ async def _array_answer(request: Request, documents: list, segments: bool, selec
                 )
 
     if request.scope.get("http_version") == "1.0":  # no chunks in HTTP/1.0: the answer whole, with its length
-        return Response(b"".join([piece async for piece in body()]), media_type="application/json")
+        return Response(await _whole(request, body()), media_type="application/json")
     return StreamingResponse(body(), media_type="application/json")
 
 
