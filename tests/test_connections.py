@@ -8,6 +8,7 @@ connections than a worker takes, and SIGTERM with one worker and with two.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import threading
@@ -228,6 +229,9 @@ def test_a_request_whose_client_leaves_mid_upload_is_in_the_access_log_as_499(tm
             time.sleep(0.1)
     assert '"POST /label HTTP/1.1" 499' in log.read_text(), log.read_text()
     assert "Traceback" not in log.read_text()
+    # Each line of the server's log is led by its time.
+    timed = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} INFO: +127\.0\.0\.1:\d+ - \"POST /label HTTP/1\.1\" 499 ?$"
+    assert re.search(timed, log.read_text(), re.M), log.read_text()
 
 
 def test_a_client_that_half_closes_after_its_request_gets_its_answer(server):

@@ -12,6 +12,7 @@ open until every worker has finished), the requests in hand are answered
 
 from __future__ import annotations
 
+import copy
 import signal
 import socket
 from collections.abc import Iterator
@@ -75,6 +76,15 @@ def _signals_absorbed() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def _timed_logging() -> dict:
+    """uvicorn's logging, each line led by its time (ISO 8601, UTC offset): a log is read against others."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = "%(asctime)s " + formatter["fmt"]
+        formatter["datefmt"] = "%Y-%m-%dT%H:%M:%S%z"
+    return config
+
+
 def run_server(app: Any, options: ServeOptions, *, host: str, port: int, workers: int, access_log: bool) -> bool:
     """Serve ``app`` (an ASGI app, or with several workers the import string of its factory) until stopped.
 
@@ -92,6 +102,7 @@ def run_server(app: Any, options: ServeOptions, *, host: str, port: int, workers
         access_log=access_log,
         timeout_keep_alive=options.keep_alive,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        log_config=_timed_logging(),
     )
     if workers > 1:
         _Supervisor(config, sockets=[config.bind_socket()]).run()
