@@ -355,6 +355,11 @@ ERROR_CASES = {
         400,
         "min_score",
     ),
+    "a min_score of nan": (
+        lambda url: post(url, "/filter?topic=militia&min_score=nan", [{"text": "a"}]),
+        400,
+        "min_score: Input should be a finite number",
+    ),
     "segments not a boolean": (lambda url: post(url, "/label?segments=perhaps", {"text": "a"}), 400, "segments"),
     "a query parameter misspelt": (
         lambda url: post(url, "/label?segment=false", {"text": "a"}),

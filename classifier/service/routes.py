@@ -186,6 +186,7 @@ async def filter_(
         None,
         ge=0.0,
         le=1.0,
+        allow_inf_nan=False,  # NaN passes neither bound's test: refused as what it is
         description="Keep when a topic's probability is at least this; else by the tag thresholds.",
     ),
     segments: bool = Query(True, description="Include each segment (false: as --no-segments)."),
