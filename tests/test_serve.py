@@ -355,6 +355,16 @@ ERROR_CASES = {
         400,
         "min_score",
     ),
+    "a number of 5,000 digits": (
+        lambda url: httpx.post(
+            f"{url}/label",
+            content=b'{"text": "a", "n": ' + b"9" * 5000 + b"}",
+            headers={**AUTH, "Content-Type": "application/json"},
+            timeout=60,
+        ),
+        400,
+        "over 4,300 digits",
+    ),
     "a min_score of nan": (
         lambda url: post(url, "/filter?topic=militia&min_score=nan", [{"text": "a"}]),
         400,

@@ -100,11 +100,21 @@ def _finite(literal: str) -> float:
     return number
 
 
+def _whole(literal: str) -> int:
+    if len(literal) > _MOST_DIGITS:  # Python refuses it too, with advice for the server's operator
+        raise ValueError(f"{literal[:20]}... has over {_MOST_DIGITS:,} digits: too long a number for a record")
+    return int(literal)
+
+
+# The most digits of a whole number read (Python's own limit on converting text to int).
+_MOST_DIGITS = 4300
+
+
 def parse(body: bytes) -> Any:
     try:  # Python's json reads NaN and Infinity, which JSON has not: records could not be written
         # Decoded strictly first: json.loads lets UTF-8's encoded surrogates (ED A0 80) through as characters.
         text = body.decode(json.detect_encoding(body))
-        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite, parse_int=_whole)
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         raise RequestError(400, f"the body is not valid JSON: {error}") from None
 
