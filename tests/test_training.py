@@ -195,7 +195,7 @@ def test_a_storys_near_duplicates_share_its_threshold_fold():
     assert groups[3] == groups[17] == groups[31] == 3 and groups[8] == groups[25] == 8
     assert len(set(groups.tolist())) == 40 - 3
     for seed in range(6):
-        for _, test in threshold_splits(texts, seed):
+        for _, test in threshold_splits(groups, seed):
             held = set(test.tolist())
             assert len(held & {3, 17, 31}) in (0, 3) and len(held & {8, 25}) in (0, 2)
 

@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
+from ..arguments import is_probability
 from ..errors import InputError
 from ..inputs.formats import InputFormat
 from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
@@ -119,8 +120,8 @@ def filter_(
     """
     from ..run.tasks import TopicSelector
 
-    if min_score is not None and min_score != min_score:  # NaN passes the range check; nothing is at least it
-        raise typer.BadParameter("nan is not a probability from 0 to 1", param_hint="'--min-score'")
+    if min_score is not None and not is_probability(min_score):  # NaN passes typer's range check
+        raise typer.BadParameter(f"{min_score} is not a probability from 0 to 1", param_hint="'--min-score'")
 
     def selector(loaded):
         return TopicSelector(frozenset(loaded.check_topics(topic)), min_score)

@@ -78,6 +78,10 @@ def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _Lo
         yield _LongLine(length, head)
 
 
+# What an empty file named .gz is: gzip reads no content from it, where it was cut short (a crawler stopped).
+_EMPTY_GZIP = "not a valid gzip file (it is empty: cut short?)"
+
+
 def _open_binary(path: Path) -> IO[bytes]:
     """A file for reading its bytes, decompressed as it is read when it ends in ``.gz``.
 
@@ -86,7 +90,7 @@ def _open_binary(path: Path) -> IO[bytes]:
     if path.suffix.lower() != ".gz":
         return open(path, "rb")
     if os.stat(path).st_size == 0:
-        raise OSError("not a valid gzip file (it is empty: cut short?)")
+        raise OSError(_EMPTY_GZIP)
     return gzip.open(path, "rb")
 
 
@@ -197,7 +201,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
     if gzipped:
         if not raw:  # gzip would read no content; a crawler stopped mid-write leaves such a file
-            raise InputError(f"{path}: not a valid gzip file (it is empty: cut short?)")
+            raise InputError(f"{path}: {_EMPTY_GZIP}")
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as content:
                 raw = content.read(-1 if max_bytes is None else max_bytes + 1)

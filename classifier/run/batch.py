@@ -47,7 +47,9 @@ class RunOptions:
     already in the output of an interrupted run, to be skipped.
     ``with_text`` puts each text page's text in its record.
     ``position_file``, when set, is rewritten after each chunk with how
-    many input documents the output accounts for (``filter``'s side file).
+    many input documents the output accounts for (``filter``'s side file;
+    never with ``finished`` by ids: those skipped may be anywhere in the
+    input, and none is counted by position).
     """
 
     inputs: list[str]
@@ -206,13 +208,11 @@ def run_label(
         options.inputs, options.fmt, summary.records_skipped, limits_of(model).max_chars, summary.passed_over
     )
     # The side file's digest of the ids accounted for: of the documents a side file said were done too (a
-    # resumed run skips them first). Not after a resume by the ids an output holds (no side file: the
-    # documents done may be anywhere in the input, and none is counted by position).
-    resumed = options.finished
+    # resumed run skips them first, and asks for no digest below them).
     tally = None
-    if options.position_file is not None and not isinstance(resumed, Finished):
+    if options.position_file is not None:
+        resumed = options.finished
         tally = IdTally(floor=resumed.records if isinstance(resumed, FirstDocuments) else 0)
-    if tally is not None:
         documents = tally.counted(documents)
     if options.finished is not None:
         documents = _unfinished(documents, options.finished, summary)

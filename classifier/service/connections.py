@@ -38,7 +38,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from .errors import ERROR_TYPES
+from .errors import ACCESS_LINE, ERROR_TYPES
 from .options import ServeOptions
 
 LINGER = 2.0  # seconds a refused connection is read (and what it sends dropped) before it is closed
@@ -194,7 +194,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._reading_headers = False
         if self.access_log:
             client = f"{self.client[0]}:{self.client[1]}" if self.client else ""
-            self.access_logger.info('%s - "%s %s HTTP/%s" %d', client, "-", "-", "1.1", status)
+            self.access_logger.info(ACCESS_LINE, client, "-", "-", "1.1", status)
         body = json.dumps({"error": {"type": ERROR_TYPES.get(status, "Error"), "message": message}}).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:

@@ -22,6 +22,9 @@ from starlette.routing import Match
 
 from ..errors import ModelError, StoryfilterError
 
+# A line of the access log, as uvicorn writes one for each answer: client, method, path, HTTP version, status.
+ACCESS_LINE = '%s - "%s %s HTTP/%s" %d'
+
 
 class RequestError(Exception):
     """A request the service refuses: its HTTP status and what to tell the client."""
@@ -104,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # logs a request whose client closed the connection before its answer.
         client = request.client
         logging.getLogger("uvicorn.access").info(
-            '%s - "%s %s HTTP/%s" %d',
+            ACCESS_LINE,
             f"{client.host}:{client.port}" if client else "",
             request.method,
             request.url.path,

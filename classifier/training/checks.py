@@ -121,13 +121,14 @@ def check_topic_folds(texts: Sequence[str], tags: Sequence[Sequence[str]], seed:
     if not names:
         return
     least = build_topic_classifier().cv
-    distinct = len(set(story_groups(texts).tolist()))
+    groups = story_groups(texts)
+    distinct = len(set(groups.tolist()))
     if distinct < THRESHOLD_FOLDS:
         raise TrainingDataError(
             f"the {len(texts)} topic-labelled stories are {distinct} distinct ones (the others repeat them "
             f"nearly word for word): the topic stage's thresholds need {THRESHOLD_FOLDS} at least"
         )
-    for train, _ in threshold_splits(texts, seed):
+    for train, _ in threshold_splits(groups, seed):
         positives = truth[train].sum(axis=0)
         for name, count in zip(names, positives):
             if count < least or len(train) - count < least:

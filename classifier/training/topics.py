@@ -108,12 +108,11 @@ def _word_grams(text: str) -> set[int]:
     }
 
 
-def threshold_splits(texts: Sequence[str], seed: int, folds: int = THRESHOLD_FOLDS):
+def threshold_splits(groups: np.ndarray, seed: int, folds: int = THRESHOLD_FOLDS):
     """The (training rows, test rows) of each fold the thresholds are chosen on, a story's near-duplicates
-    (:func:`story_groups`) in one fold. Without near-duplicates, shuffled k-fold's folds (``KFold``)."""
-    return GroupKFold(folds, shuffle=True, random_state=seed).split(
-        np.zeros((len(texts), 1)), groups=story_groups(texts)
-    )
+    (``groups``, as :func:`story_groups` gives them) in one fold. Without near-duplicates, shuffled
+    k-fold's folds (``KFold``)."""
+    return GroupKFold(folds, shuffle=True, random_state=seed).split(np.zeros((len(groups), 1)), groups=groups)
 
 
 def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int, folds: int = THRESHOLD_FOLDS):
@@ -125,7 +124,7 @@ def train_topics(texts: Sequence[str], tags: Sequence[Sequence[str]], seed: int,
     model = build_topic_classifier()
     names, truth = tag_matrix(tags)
     out_of_fold = np.zeros(truth.shape)
-    for train_rows, test_rows in threshold_splits(texts, seed, folds):
+    for train_rows, test_rows in threshold_splits(story_groups(texts), seed, folds):
         fold = clone(model).fit([texts[i] for i in train_rows], [tags[i] for i in train_rows])
         columns = [list(fold.classes_).index(name) for name in names]
         out_of_fold[test_rows] = fold.predict_proba([texts[i] for i in test_rows])[:, columns]
