@@ -29,6 +29,9 @@ from .charsets import EXTENDED, SUPERSETS, declared_codec
 from .codepages import best_latin_reading, is_latin_code_page
 from .wide import WIDE_CODECS, wide_text_without_bom
 
+# What reading a file (a gzipped one too) raises when it is unreadable, cut short or not gzip after all.
+READ_ERRORS = (OSError, EOFError, zlib.error)
+
 # UTF-32's byte order marks (little- and big-endian).
 _BOMS_UTF32 = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 # Share of NUL and other control bytes above which a file is taken for binary.
@@ -351,7 +354,7 @@ def as_utf8_lines(stream: IO[bytes]) -> IO[bytes] | _Utf8Lines | _Unreadable:
     peek = getattr(stream, "peek", None)
     try:
         head = peek(4)[:4] if peek is not None else b""
-    except (OSError, EOFError, zlib.error) as error:  # not gzip after all, or cut short
+    except READ_ERRORS as error:  # not gzip after all, or cut short
         return _Unreadable(error)
     for mark, encoding in _WIDE_BOMS:
         if head.startswith(mark):

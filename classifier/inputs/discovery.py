@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import NamedTuple
 
 from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument
+from .decoding import READ_ERRORS
 from .formats import InputFormat, base_suffix, format_of, is_input_file, unread_message
 from .readers import count_lines, document_id, read_bytes, read_json, read_path
 from .stdin import read_stream
@@ -214,7 +214,7 @@ def _count_file(file: Path, kind: InputFormat | None) -> int:
                 return count_pages(handle)
         if kind is InputFormat.JSON:
             return sum(1 for _ in read_json(read_bytes(file), str(file), ""))
-    except (OSError, EOFError, zlib.error, InputError):
+    except (*READ_ERRORS, InputError):
         pass
     return 1
 

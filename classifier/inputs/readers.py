@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -23,7 +22,7 @@ from typing import IO, Any, NamedTuple
 from ..errors import InputError, TooLargeError
 from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
 from ..records import Document, FailedDocument, LabeledDocument
-from .decoding import as_utf8_lines, decode_bytes, decode_html
+from .decoding import READ_ERRORS, as_utf8_lines, decode_bytes, decode_html
 from .formats import InputFormat, format_of, unread_message
 from .objects import document_from_record
 from .warc import SkippedRecords, read_warc
@@ -205,7 +204,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as content:
                 raw = content.read(-1 if max_bytes is None else max_bytes + 1)
-        except (OSError, EOFError, zlib.error) as error:
+        except READ_ERRORS as error:
             raise InputError(f"{path}: not a valid gzip file ({error})") from None
         if max_bytes is not None and len(raw) > max_bytes:
             raise _too_large(path, max_bytes)
@@ -279,7 +278,7 @@ def _read_jsonl(
             raw_line = next(lines)
         except StopIteration:
             return
-        except (OSError, EOFError, zlib.error) as error:
+        except READ_ERRORS as error:
             where = f"{name}:{number + 1}"
             yield FailedDocument(
                 where, "InputError", f"{name}: cannot read past line {number} ({error})", {"line": number + 1}

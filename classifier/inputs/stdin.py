@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import zlib
 from collections.abc import Iterator
 from typing import IO
 
 from ..errors import InputError
 from ..records import Document, FailedDocument
-from .decoding import as_utf8_lines, decode_bytes, decode_html
+from .decoding import READ_ERRORS, as_utf8_lines, decode_bytes, decode_html
 from .formats import InputFormat
 from .readers import (
     _bounded_lines,
@@ -59,7 +58,7 @@ def read_stream(
     if fmt is InputFormat.JSON:
         try:
             raw = stream.read()
-        except (OSError, EOFError, zlib.error) as error:  # gzipped, and cut short or corrupt
+        except READ_ERRORS as error:  # gzipped, and cut short or corrupt
             yield _not_gzip(label, error)
             return
         yield from read_json(raw, label, "stdin")
@@ -76,7 +75,7 @@ def read_stream(
         except InputError as error:
             yield FailedDocument("stdin", "InputError", f"standard input: {error}")
             return
-        except (OSError, EOFError, zlib.error) as error:  # gzipped, and cut short or corrupt
+        except READ_ERRORS as error:  # gzipped, and cut short or corrupt
             yield _not_gzip(label, error)
             return
         yield Document(id="stdin", text=text) if fmt is InputFormat.TEXT else Document(id="stdin", html=text)
@@ -86,7 +85,7 @@ def read_stream(
     if fmt is InputFormat.AUTO:
         try:
             head = _head_lines(lines)
-        except (OSError, EOFError, zlib.error) as error:  # gzipped, and cut short or corrupt before a line
+        except READ_ERRORS as error:  # gzipped, and cut short or corrupt before a line
             yield _not_gzip(label, error)
             return
         if head and not _is_json_object(head[-1]):

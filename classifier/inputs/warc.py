@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
@@ -29,7 +28,7 @@ from typing import IO, TYPE_CHECKING
 from ..errors import InputError
 from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
 from ..records import Document, FailedDocument
-from .decoding import decode_html
+from .decoding import READ_ERRORS, decode_html
 
 if TYPE_CHECKING:
     from warcio.archiveiterator import ArchiveIterator
@@ -73,13 +72,13 @@ class _Stream:
         try:
             # A gzip member at a time: the members before a damaged one are given before it fails.
             return self.raw.read1(size) if self.gzip else self.raw.read(size)
-        except (OSError, EOFError, zlib.error) as error:
+        except READ_ERRORS as error:
             raise _Damaged(f"{type(error).__name__}: {error}") from None
 
     def readline(self, size: int = -1) -> bytes:
         try:
             return self.raw.readline(size)
-        except (OSError, EOFError, zlib.error) as error:
+        except READ_ERRORS as error:
             raise _Damaged(f"{type(error).__name__}: {error}") from None
 
 
@@ -100,7 +99,7 @@ def _skip_blank_lines(stream: IO[bytes]) -> None:
             if blank == 0:
                 return
             stream.read(blank)
-    except (OSError, EOFError, zlib.error):
+    except READ_ERRORS:
         return
 
 
