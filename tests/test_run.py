@@ -738,12 +738,12 @@ def test_filter_resume_refuses_inputs_other_than_those_its_side_file_counted(tmp
 
 def test_an_error_record_is_told_by_what_follows_its_id_however_long_the_id():
     from classifier.records import FailedDocument
-    from classifier.run.resume import _record_head
+    from classifier.run.resume import record_head
 
     for length in (1, 4080, 4085, 4090, 5000):
         doc_id = "x" * length
         line = FailedDocument(doc_id, "InputError", "m").json_line().encode()
-        assert _record_head(line, Path("out.jsonl"), 1) == (doc_id, True)
+        assert record_head(line, Path("out.jsonl"), 1) == (doc_id, True)
 
 
 def test_filter_refuses_a_min_score_of_nan_and_an_output_named_gz(tmp_path, tiny_model_path):

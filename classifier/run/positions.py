@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from .resume import _record_head, _refuse_another_run, id_key
+from .resume import id_key, record_head, refuse_another_run
 
 # Digests of ids are sums of their keys modulo 2**64.
 _MASK = (1 << 64) - 1
@@ -183,7 +183,7 @@ def prepare_position_resume(out: Path) -> FirstDocuments | None:
         with open(out, "rb") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.isspace():
-                    errors += _record_head(line, out, number)[1]
+                    errors += record_head(line, out, number)[1]
     return FirstDocuments(position.documents, size - position.size, position.ids, side, errors)
 
 
@@ -207,7 +207,7 @@ def check_same_filter_run(out: Path, model_id: str, segments: bool, selection: d
     if not isinstance(saved, dict):
         return
     if "model" in saved:
-        _refuse_another_run(f"{out} was written", (saved["model"], bool(saved.get("segments"))), model_id, segments)
+        refuse_another_run(f"{out} was written", (saved["model"], bool(saved.get("segments"))), model_id, segments)
     if selection is not None and "topics" in saved:
         before = {key: saved.get(key) for key in selection}
         if before != selection:

@@ -88,7 +88,7 @@ def prepare_resume(path: Path) -> Finished:
         for number, line in enumerate(handle, 1):
             if line.isspace():
                 continue
-            doc_id, failed = _record_head(line, path, number)
+            doc_id, failed = record_head(line, path, number)
             keys.append(id_key(doc_id))
             errors += failed
     return Finished(keys, repaired, errors)
@@ -117,7 +117,7 @@ def _cut_partial_line(path: Path) -> int:
     return size - keep
 
 
-def _record_head(line: bytes, path: Path, number: int) -> tuple[object, bool]:
+def record_head(line: bytes, path: Path, number: int) -> tuple[object, bool]:
     """The id of one output line, and whether it is an error record; read from its start when they can be."""
     if line.startswith(_RECORD_START):
         head = line[len(_RECORD_START) : len(_RECORD_START) + _ID_WINDOW].decode("utf-8", errors="ignore")
@@ -179,10 +179,10 @@ def check_same_run(path: Path, model_id: str, segments: bool, with_text: bool = 
                         )
                     return
     if written:  # none of them as this run writes
-        _refuse_another_run(f"{path}'s records were written", written[0], model_id, segments)
+        refuse_another_run(f"{path}'s records were written", written[0], model_id, segments)
 
 
-def _refuse_another_run(what: str, before: tuple, model_id: str, segments: bool) -> None:
+def refuse_another_run(what: str, before: tuple, model_id: str, segments: bool) -> None:
     if before == (model_id, segments):
         return
 
