@@ -48,7 +48,13 @@ def check_library_versions(recorded: dict, what: str) -> None:
         Saying which library differs and what to install or do.
     """
     running = library_versions()
+    recorded = recorded if isinstance(recorded, dict) else {}
     sk_then, sk_now = recorded.get("scikit-learn"), running["scikit-learn"]
+    if sk_then is None or recorded.get("numpy") is None:
+        raise ModelError(
+            f"{what}'s card does not say which scikit-learn and numpy made it ('libraries'): restore the card that "
+            "came with the model, or retrain"
+        )
     if sk_then != sk_now:
         raise ModelError(
             f"{what} was made with scikit-learn {sk_then}, this is {sk_now}: "

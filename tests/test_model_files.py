@@ -277,3 +277,39 @@ def test_reading_a_model_ahead_imports_no_numpy_scipy_or_scikit_learn():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and not result.stderr
     assert result.stdout.splitlines() == ["True", "[]"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda card: card["topic_thresholds"].update({next(iter(card["topic_thresholds"])): 0.999}),
+            "topic_thresholds",
+        ),
+        (lambda card: card.update(version="seven"), "says version 'seven'"),
+        (lambda card: card.update(story_threshold=0.9), "says story_threshold 0.9"),
+        (lambda card: card.pop("sha256"), "holds no sha256"),
+        (lambda card: card.pop("libraries"), "does not say which scikit-learn"),
+        (lambda card: card.update(libraries="1.9"), "does not say which scikit-learn"),
+    ],
+)
+def test_a_card_edited_by_hand_is_refused_rather_than_describing_another_model(
+    tiny_model_path, tmp_path, edit, message
+):
+    path = _copy_bundle(tiny_model_path, tmp_path)
+    card = json.loads(card_path(path).read_text(encoding="utf-8"))
+    edit(card)
+    card_path(path).write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match=message):
+        load_model(path)
+
+
+def test_settings_changed_on_a_loaded_model_are_saved_with_a_card_that_agrees(tiny_model_path, tmp_path):
+    model = load_model(tiny_model_path)
+    tag = next(iter(model.topic_thresholds))
+    model.topic_thresholds = {**model.topic_thresholds, tag: 0.77}
+    model.name = "strict"
+    path = model.save(tmp_path / "strict.model")
+    saved = load_model(path)
+    assert saved.topic_thresholds[tag] == 0.77 and saved.model_id == f"strict@{model.version}"
+    assert json.loads(card_path(path).read_text(encoding="utf-8"))["topic_thresholds"][tag] == 0.77

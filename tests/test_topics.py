@@ -341,6 +341,28 @@ def test_filter_cli_on_raw_pages_and_on_label_records(tiny_model_path, tmp_path)
     assert unknown.exit_code == 2 and "unknown topic" in unknown.stderr
 
 
+def test_records_of_a_model_that_did_not_score_a_wanted_topic_are_error_records_not_dropped(
+    tiny_model, tiny_model_path, tmp_path
+):
+    """A user who retrained a model without a tag, and filters its records on that tag without --model, was
+    told that nothing passed (exit 0): every record is an error record in its place instead."""
+    tag = tiny_model.tag_names[0]
+    record = tiny_model.label(RAID, id="raid").to_record()
+    other = next(t for t in tiny_model.tag_names if t != tag)
+    record.update(model="mine@1", topics={other: 0.9}, tags=[other], source="crawl-7")
+    path = write_jsonl(tmp_path / "mine.jsonl", [record])
+    result = runner.invoke(app, ["filter", str(path), "--topic", tag, "--model", str(tiny_model_path)])
+    assert result.exit_code == 1, result.output
+    [written] = records(result.stdout)
+    assert written["id"] == "raid" and written["source"] == "crawl-7"
+    assert f"labelled by mine@1, which did not score {tag}" in written["error"]["message"]
+    [failed] = tiny_model.filter([record], topics=tag)
+    assert failed.error_type == "InputError" and failed.extra["source"] == "crawl-7"
+    assert list(tiny_model.filter([record], topics=tag, skip_failures=True)) == []
+    # Scored on the topic, by whichever model: judged by its score as before.
+    assert [d.id for d in tiny_model.filter([record], topics=other)] == ["raid"]
+
+
 def test_one_topic_may_be_named_by_a_string(tiny_model):
     doc = tiny_model.label(RAID, id="raid")
     tag = doc.tags[0] if doc.tags else tiny_model.tag_names[0]

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,28 @@ def test_train_needs_out_and_never_replaces_a_model_unless_forced(pages, tmp_pat
     assert result.exit_code == 2
     assert "exists: pass --force" in result.stderr
     assert out.read_bytes() == b"somebody's model"
+
+
+def test_an_out_that_cannot_be_written_or_a_seed_out_of_range_stops_train_before_any_fitting(pages, tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        for out in (a_file / "m.model", locked / "m.model"):
+            if out.parent == locked and os.access(locked, os.W_OK):
+                continue  # (run as root: every folder is writable)
+            result = train(pages, "--out", out, cache=tmp_path / "c")
+            assert result.exit_code == 2, result.output
+            assert f"--out {out}: cannot write a model there" in result.stderr
+            assert "fitting" not in result.stderr and "Traceback" not in result.output
+    finally:
+        locked.chmod(0o700)
+    for seed in ("-1", str(2**32)):
+        result = train(pages, "--out", tmp_path / "m.model", "--seed", seed, cache=tmp_path / "c")
+        assert result.exit_code == 2 and "--seed" in result.stderr and "fitting" not in result.stderr
+    assert not (tmp_path / "m.model").exists()
 
 
 def test_versions_count_up_per_name_and_name_sets_the_id(pages, tmp_path):

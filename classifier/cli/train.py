@@ -26,6 +26,19 @@ def check_model_out(out: Path, force: bool, also: str = "") -> None:
         raise InputError(f"{existing[0]} exists: pass --force to replace it, or choose another --out {also}".rstrip())
 
 
+def check_writable_folder(out: Path) -> None:
+    """Make ``out``'s folder if it is missing, and refuse it (before any fitting) if a file cannot be written there."""
+    import tempfile
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise InputError(f"--out {out}: cannot write a model there ({reason}); choose another --out") from None
+
+
 def train(
     data: Annotated[list[Path], typer.Argument(help="Labelled JSONL files and web-page corpus directories.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the model (NAME.model); its card goes beside it.")],
@@ -34,7 +47,9 @@ def train(
         str | None,
         typer.Option("--name", help="The model's name in its records (NAME@VERSION); the file's name by default."),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the learners.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=2**32 - 1, help="Random seed of the learners (0 to 2**32-1).")
+    ] = 0,
     validate: Annotated[
         bool, typer.Option("--validate/--no-validate", help="Measure on a validation split of sites first.")
     ] = True,
@@ -63,8 +78,7 @@ def train(
                 f"model name {name or out.stem!r}: use ASCII letters, digits, '.', '_' and '-' "
                 "(give one with --name; the version is added)"
             )
-        if not out.parent.exists():
-            out.parent.mkdir(parents=True)
+        check_writable_folder(out)
         options = TrainingOptions(
             sources=data, out=out, seed=seed, name=name, validate=validate, cache=cache or cache_folder(), html=html
         )

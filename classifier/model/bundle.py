@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ModelError
+from ..errors import ModelError, OutputError
 from ..modelfile import SUFFIX, ReadAhead, card_path, is_model_file, take
 from ..versions import check_library_versions, library_versions
 from . import unpickling
@@ -64,7 +64,6 @@ def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> d
         ) from None
     except ValueError as error:
         raise ModelError(f"the model cannot be written as a model file: {error}") from None
-    path.parent.mkdir(parents=True, exist_ok=True)
     card = dict(card)
     card.update(
         {
@@ -80,10 +79,13 @@ def write_bundle(path: Path, payload: dict[str, Any], card: dict[str, Any]) -> d
     # two renames leaves a new model beside the old card, which loading then refuses (the sha256 differs).
     tmp, card_tmp = path.with_name(path.name + ".tmp"), card_path(path).with_name(card_path(path).name + ".tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
         card_tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, path)
         os.replace(card_tmp, card_path(path))
+    except OSError as error:  # a full disk, a folder made unwritable since the run began
+        raise OutputError(f"the model could not be written to {path}: {error.strerror or error}") from None
     finally:
         for left in (tmp, card_tmp):
             left.unlink(missing_ok=True)
@@ -130,6 +132,11 @@ def read_card(path: Path, ahead: ReadAhead | None = None) -> tuple[dict[str, Any
             raise ModelError(f"cannot read {path} ({error.strerror or error})") from None
         actual = hashlib.sha256(data).hexdigest()
     expected = card.get("sha256")
+    if not isinstance(expected, str):
+        raise ModelError(
+            f"model card {card_file} holds no sha256 of its model file: restore the card that came with {path}, "
+            "or retrain"
+        )
     if expected != actual:
         raise ModelError(
             f"{path} does not match its card: sha256 is {actual[:12]}..., the card says "
@@ -176,7 +183,24 @@ def read_bundle(path: Path, *, allow_pickle: bool = False) -> tuple[dict[str, An
         )
     if not isinstance(payload, dict) or payload.get("format") != expected or not payload.keys() >= REQUIRED_KEYS:
         raise ModelError(f"{path} is not a storyfilter bundle of format {expected}: retrain it")
+    _check_card_settings(card, payload, path)
     return payload, card
+
+
+# The settings a card repeats from its model file: the file's are the ones used.
+CARD_SETTINGS = ("name", "version", "story_threshold", "html_story_threshold", "html_text_share", "topic_thresholds")
+
+
+def _check_card_settings(card: dict[str, Any], payload: dict[str, Any], path: Path) -> None:
+    """Refuse a card that says other settings than its model file holds (a card edited by hand): it would
+    describe one model while another labels."""
+    for key in CARD_SETTINGS:
+        if key in card and key in payload and card[key] != payload[key]:
+            raise ModelError(
+                f"{card_path(path)} says {key} {card[key]!r}, but {path} holds {payload[key]!r}: a model's settings "
+                "are read from its file, and the card only describes them. Restore the card that came with the "
+                "model; to change a setting, set it on the loaded model and save it (docs/python.md, 'Settings')"
+            )
 
 
 def _read_pickle(path: Path, data: bytes) -> Any:

@@ -351,9 +351,12 @@ def _kept(
     try:
         for result in labelled:
             if isinstance(result, LabeledDocument):
-                if result.carries_checked(wanted, min_score):
-                    yield result
-            elif not skip_failures:
+                verdict = result.judged(wanted, min_score)
+                if isinstance(verdict, FailedDocument):  # labelled elsewhere, not scored on a wanted topic
+                    result = verdict
+                elif not verdict:
+                    continue
+            if isinstance(result, LabeledDocument) or not skip_failures:
                 yield result
     finally:
         labelled.close()

@@ -58,8 +58,8 @@ class TopicSelector:
     wanted: frozenset[str]
     min_score: float | None = None
 
-    def __call__(self, document: LabeledDocument) -> bool:
-        return document.carries_checked(self.wanted, self.min_score)
+    def __call__(self, document: LabeledDocument) -> bool | FailedDocument:
+        return document.judged(self.wanted, self.min_score)
 
 
 @dataclass
@@ -101,13 +101,14 @@ def records_of_chunk(
     model: ChunkLabeller,
     chunk: list,
     segments: bool,
-    select: Callable[[LabeledDocument], bool] | None,
+    select: Callable[[LabeledDocument], bool | FailedDocument] | None,
     with_text: bool = False,
 ) -> ChunkRecords:
     """Label a chunk and turn it into JSON lines: the task every engine runs.
 
     With ``select``, only the labelled documents it accepts are kept (error
-    records always are, so that no failure goes unseen). With
+    records always are, so that no failure goes unseen, and so is the error
+    record ``select`` gives for a document it cannot judge). With
     ``with_text``, a text page's record carries its text (an HTML page's
     carries its rendering anyway).
     """
@@ -126,15 +127,21 @@ def with_page_text(result: LabeledDocument | FailedDocument, document: object) -
 
 
 def records_of_results(
-    results: list[LabeledDocument | FailedDocument], segments: bool, select: Callable[[LabeledDocument], bool] | None
+    results: list[LabeledDocument | FailedDocument],
+    segments: bool,
+    select: Callable[[LabeledDocument], bool | FailedDocument] | None,
 ) -> ChunkRecords:
     """Labelled documents as the JSON lines ``label`` (or, with ``select``, ``filter``) writes for them."""
     lines: list[str] = []
     failed = 0
     errors: dict[str, int] = {}
     for result in results:
-        if not isinstance(result, FailedDocument) and select is not None and not select(result):
-            continue
+        if not isinstance(result, FailedDocument) and select is not None:
+            verdict = select(result)
+            if isinstance(verdict, FailedDocument):  # a record that cannot be judged: said so in its place
+                result = verdict
+            elif not verdict:
+                continue
         line = _json_line(result, segments)
         if line is None:  # a field carried through that JSON cannot hold: an error record, without the fields
             if isinstance(result, FailedDocument):  # its own error stays
