@@ -787,6 +787,29 @@ def test_filter_resume_without_a_side_file_goes_by_ids_and_says_so(tmp_path, tin
     assert result.exit_code == 2 and "not a side file written by storyfilter" in result.stderr
 
 
+def test_a_second_run_on_an_output_another_run_is_writing_is_refused_and_changes_nothing(tmp_path, tiny_model_path):
+    """A retry while the first run is still alive (its supervisor killed a wrapper) interleaved two runs'
+    records in one file; each run holds a lock on its output, and a second one stops before writing."""
+    import fcntl
+
+    source = write_jsonl(tmp_path / "in.jsonl", [passing("a", 0.9), passing("b", 0.9)])
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "a", "half": ')
+    model = ("--model", str(tiny_model_path))
+    with open(out, "a") as held:  # what a running storyfilter holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        for command in (
+            ["label", str(source), "-o", str(out), *model],
+            ["label", str(source), "-o", str(out), "--resume", *model],
+            ["filter", str(source), "--topic", "politics", "-o", str(out), *model],
+        ):
+            result = runner.invoke(app, command)
+            assert result.exit_code == 2 and f"another run is writing {out}" in result.stderr, result.output
+            assert out.read_text() == '{"id": "a", "half": ' and not (tmp_path / "out.jsonl.resume").exists()
+    result = runner.invoke(app, ["label", str(source), "-o", str(out), "--resume", *model])  # the lock let go
+    assert result.exit_code == 0 and [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
+
+
 def test_a_worker_process_leaves_its_model_out_of_the_garbage_collectors_full_passes(tiny_model, tmp_path):
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context

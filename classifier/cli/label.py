@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -220,9 +221,6 @@ def _output(
     With ``positions`` (``filter``), the side file beside ``path`` says how
     many input documents are done; a new run starts it at none.
     """
-    from ..run.positions import Position, prepare_position_resume, side_file, write_position
-    from ..run.resume import prepare_resume
-
     if path is None or str(path) == "-":
         if resume:
             raise InputError("--resume needs the output file of the interrupted run: -o FILE")
@@ -230,6 +228,16 @@ def _output(
         return
     if not path.parent.is_dir():
         raise InputError(f"output directory does not exist: {path.parent}")
+    with _one_writer(path), _opened(path, resume, positions) as opened:
+        yield opened
+
+
+@contextmanager
+def _opened(path: Path, resume: bool, positions: bool) -> Iterator[tuple[IO[str], Finished | FirstDocuments | None]]:
+    """:func:`_output`'s file, once this run is its one writer."""
+    from ..run.positions import Position, prepare_position_resume, side_file, write_position
+    from ..run.resume import prepare_resume
+
     finished = None
     try:
         if resume and positions:
@@ -249,6 +257,42 @@ def _output(
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     with handle:
         yield handle, finished
+
+
+@contextmanager
+def _one_writer(path: Path) -> Iterator[None]:
+    """Hold a lock on the output file for the run: a second run on the same ``-o`` (a retry while the first is
+    still alive: its supervisor killed only a wrapper) would interleave its records with the first's.
+
+    An advisory lock (flock) on the file itself, taken before anything is cut or written; the kernel
+    drops it when the run ends, killed too. Where the system or the file system has no such locks, or
+    the output is not a regular file, the run goes on without one.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    if path.exists() and not path.is_file():  # a device or a pipe (-o /dev/stdout): nothing to lock
+        yield
+        return
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another run is writing {path} (a storyfilter still running?): wait for it to end or stop it, "
+                "then run again (with --resume to finish its work)"
+            ) from None
+        except OSError:  # a file system without locks
+            pass
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _progress_reporter(inputs: list[str], fmt: InputFormat):
