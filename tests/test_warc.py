@@ -180,6 +180,16 @@ def test_a_corrupt_gzip_member_ends_in_an_error_record(tmp_path):
     assert isinstance(last, FailedDocument) and "cannot read WARC record" in last.message
 
 
+def test_an_empty_gzipped_warc_is_an_error_record_and_counted(tmp_path):
+    """A crawler stopped before its first record leaves a .warc.gz of no byte: it went by unseen."""
+    (tmp_path / "stopped.warc.gz").write_bytes(b"")
+    (tmp_path / "none.warc").write_bytes(b"")
+    [failed] = iter_documents([str(tmp_path)])
+    assert isinstance(failed, FailedDocument) and failed.id == "stopped"
+    assert "not a valid gzip file (it is empty: cut short?)" in failed.message
+    assert count_documents([str(tmp_path)]) == 1
+
+
 @pytest.mark.parametrize("notes", ["just some notes\n", "hello world, not a warc\n", "\nMy notes on the harbour.\n"])
 def test_a_file_that_is_not_a_warc_is_one_error_record(tmp_path, notes):
     # warcio reads the second as the header of an ARC record, the third as a WARC record without headers.

@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..records import Document, FailedDocument, LabeledDocument
 from .decoding import READ_ERRORS
 from .formats import InputFormat, base_suffix, format_of, is_input_file, unread_message
-from .readers import count_lines, document_id, read_bytes, read_json, read_path
+from .readers import count_lines, document_id, is_empty_gzip, read_bytes, read_json, read_path
 from .stdin import read_stream
 from .warc import SkippedRecords, count_pages
 
@@ -209,7 +209,7 @@ def _count_file(file: Path, kind: InputFormat | None) -> int:
     try:
         if kind is InputFormat.JSONL:
             return count_lines(file)
-        if kind is InputFormat.WARC:
+        if kind is InputFormat.WARC and not is_empty_gzip(file):  # (an empty one is an error record)
             with open(file, "rb") as handle:
                 return count_pages(handle)
         if kind is InputFormat.JSON:

@@ -88,9 +88,14 @@ def _open_binary(path: Path) -> IO[bytes]:
     from it: a file cut short by a crawler stopped mid-write)."""
     if path.suffix.lower() != ".gz":
         return open(path, "rb")
-    if os.stat(path).st_size == 0:
+    if is_empty_gzip(path):
         raise OSError(_EMPTY_GZIP)
     return gzip.open(path, "rb")
+
+
+def is_empty_gzip(path: Path) -> bool:
+    """Whether ``path`` is named ``.gz`` and holds no byte (raises OSError when it cannot be looked at)."""
+    return path.suffix.lower() == ".gz" and os.stat(path).st_size == 0
 
 
 def count_lines(path: Path) -> int:
@@ -243,9 +248,13 @@ def _read_warc_file(
     path: Path, doc_id: str, skipped: SkippedRecords | None, max_bytes: int | None = None
 ) -> Iterator[Document | FailedDocument]:
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the `with` below
+        empty = is_empty_gzip(path)  # (read_warc would find no record in it, and say nothing)
+        handle = None if empty else open(path, "rb")  # noqa: SIM115 - closed by the `with` below
     except OSError as error:
         yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
+        return
+    if handle is None:
+        yield FailedDocument(doc_id, "InputError", f"{path}: {_EMPTY_GZIP}")
         return
     with handle:
         yield from read_warc(handle, str(path), skipped, max_bytes)
