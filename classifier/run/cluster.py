@@ -10,6 +10,7 @@ only by dead workers is lost for good).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pickle
 from collections.abc import Iterable, Iterator
@@ -109,17 +110,23 @@ class DaskCluster:
 
     def __init__(self, model, address: str, isolation: Isolation) -> None:
         self._isolation = isolation
+        # Dask's client logs a lost scheduler as errors with their tracebacks (two, before the run's own one
+        # line, which says it): quiet while this run holds the client, as it was after.
+        self._client_log = logging.getLogger("distributed.client")
+        self._client_log_level = self._client_log.level
+        self._client_log.setLevel(logging.CRITICAL)
         try:
             # An address that does not parse or resolve is refused here: a Client that fails to start on it
             # is left half made, and its clean-up held the program for a minute at exit.
             resolve_address(address)
             self._client = Client(address, timeout=DASK_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
+            self._client_log.setLevel(self._client_log_level)
             raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
         try:
             self._client.wait_for_workers(1, timeout=DASK_TIMEOUT)
         except (OSError, TimeoutError) as error:
-            self._client.close()
+            self.close()
             raise InputError(f"the Dask scheduler at {address} has no workers ({error})") from None
         try:
             threads = sum(self._client.nthreads().values())
@@ -182,4 +189,7 @@ class DaskCluster:
         except Exception:  # noqa: BLE001 - a cluster already gone has nothing to drop
             pass
         finally:
-            self._client.close()
+            try:
+                self._client.close()
+            finally:
+                self._client_log.setLevel(self._client_log_level)
