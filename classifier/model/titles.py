@@ -23,6 +23,12 @@ _SOLO = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00
 # Separators of menus and breadcrumbs ("Home | News | Sport", "Home > World"): two make a line a menu.
 _SEPARATORS = re.compile(r"(?:^|\s)[|•·»>/›](?=\s|$)")
 _BYLINE = re.compile(r"^(by|from|posted by|written by)\s", re.IGNORECASE)
+# Calls to action a site puts above its stories ("Subscribe to our newsletter", "Sign in to comment"): they read
+# as headlines (a few words, no stop) but never are one.
+_PROMPT = re.compile(
+    r"^(?:subscribe|sign (?:up|in)|log ?in|register|follow us|share (?:this|on|via)|advertisement|skip to)\b|\bnewsletters?\b",
+    re.IGNORECASE,
+)
 # A sentence ending inside the line ("We use cookies. Accept all"): a word of four letters or more, its full
 # stop, the next word (shorter ones are abbreviations as often: "Dr. Smith", "Gov. Newsom", "Who won? The ...").
 _INNER_SENTENCE_END = re.compile(r"[^\W\d_]{4,}[.!?]\s+[^\W\d_]")
@@ -46,11 +52,12 @@ def title_words(line: str) -> int:
 
 def looks_like_headline(line: str) -> bool:
     """Whether a line reads as a headline: 3 to 30 words, no full stop closing it or a sentence inside it, not a
-    menu or a byline (the cheap tests first: a page may hold thousands of lines above its story)."""
+    menu, a byline or a call to action (the cheap tests first: a page may hold thousands of lines above its story)."""
     return (
         0 < len(line) <= _TITLE_CHARS
         and line[-1] not in ".!?:;,"
         and not _BYLINE.match(line)
+        and not _PROMPT.search(line)
         and TITLE_WORDS[0] <= title_words(line) <= TITLE_WORDS[1]
         and len(_SEPARATORS.findall(line)) < 2
         and not _INNER_SENTENCE_END.search(line)
