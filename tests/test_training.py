@@ -85,6 +85,17 @@ def test_an_out_that_cannot_be_written_or_a_seed_out_of_range_stops_train_before
     assert not (tmp_path / "m.model").exists()
 
 
+def test_html_pages_alone_are_refused_with_what_to_add(tmp_path):
+    html = "<html><body><nav>Home News</nav><p>A story paragraph of a page, long enough to read.</p></body></html>"
+    rows = [
+        {"id": f"p{i}", "site": f"s{i}", "html": html, "story": "A story paragraph of a page, long enough to read."}
+        for i in range(6)
+    ]
+    result = train(write_jsonl(tmp_path / "html.jsonl", rows), "--out", tmp_path / "m.model", cache=tmp_path / "c")
+    assert result.exit_code == 2 and "every model needs them" in result.stderr
+    assert "label --with-text" in result.stderr and not (tmp_path / "m.model").exists()
+
+
 def test_versions_count_up_per_name_and_name_sets_the_id(pages, tmp_path):
     first = tmp_path / "mine.model"
     assert train(pages, "--out", first, cache=tmp_path / "c").exit_code == 0

@@ -24,6 +24,13 @@ from .topics import THRESHOLD_FOLDS, story_groups, tag_matrix, threshold_splits,
 
 # The least number of labelled segments of each label (story, chrome) a segment classifier learns from.
 MIN_SEGMENTS_PER_LABEL = 10
+# Every model has a text classifier (an HTML page's score is in part the text classifier's too): it needs text pages.
+NO_TEXT_PAGES = (
+    "the training data has no labelled segments of plain-text pages, and every model needs them (its text "
+    "classifier also scores HTML pages in part): add labelled text pages, or HTML pages of a web-page corpus "
+    "(their renderings train it), or the records `label --with-text` writes for your HTML pages with their "
+    "segments labelled"
+)
 # The least number of examples with a tag, and without it, the topic stage learns a tag from: its
 # thresholds come from 5 folds, each fitted with 5-fold calibration, so every fold needs some of each.
 MIN_TAG_EXAMPLES = 10
@@ -31,6 +38,8 @@ MIN_TAG_EXAMPLES = 10
 
 def check_segment_labels(documents: Sequence[TrainingDocument], kind: str) -> None:
     """Refuse ``kind`` (text or HTML) pages that do not hold enough story and chrome segments to learn from."""
+    if kind == "text" and not documents:
+        raise TrainingDataError(NO_TEXT_PAGES)
     counts = {Label.STORY: 0, Label.CHROME: 0}
     for document in documents:
         for label in document.labels:

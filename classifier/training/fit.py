@@ -176,9 +176,7 @@ def _train(options: TrainingOptions, progress: Callable[[str], None]) -> Model:
     marked = [(d, teaches_comments(d)) for d in labelled if d.is_html]
     discussions = [d for d, discussion in marked if discussion]
     pages = [d for d, discussion in marked if not discussion]
-    if not texts:
-        raise TrainingDataError("the training data has no labelled segments of plain-text pages")
-    check_segment_labels(texts, "text")
+    check_segment_labels(texts, "text")  # (none at all: every model needs text pages)
     if pages:
         check_segment_labels(pages, "HTML")
     # The topic stage reads English: pages in other languages teach it their tags' words too
