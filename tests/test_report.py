@@ -119,6 +119,10 @@ def test_the_report_shows_its_figures_and_the_worst_pages_lines(tmp_path):
     saved = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert saved["plots"]["story_curve"]["point"] == {"threshold": 0.5, "precision": 0.5, "recall": 0.5}
     assert saved["plots"]["tag_curves"]["militia"]["point"]["recall"] == 1.0
+    # A later report into the same folder, of data without topics, leaves no plot of the earlier one's.
+    (tmp_path / "rep" / "notes.txt").write_text("mine")
+    write_report(tmp_path / "rep", {k: v for k, v in summary.items() if k != "topics"}, evaluation_of(pages), 0.5)
+    assert not (tmp_path / "rep" / "topics_pr.png").exists() and (tmp_path / "rep" / "notes.txt").exists()
 
 
 def test_a_redacted_report_holds_no_page_text_nor_site_nor_id(tmp_path):

@@ -205,7 +205,7 @@ def read_page_topics(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
 
 def _document_from_record(record: dict, where: str, source: str) -> TrainingDocument:
     if not isinstance(record, dict):
-        raise TrainingDataError(f"{where}: each line must be a JSON object")
+        raise TrainingDataError(f"{where}: each line must be a JSON object (training data is JSONL: an object a line)")
     if is_page_topics_record(record):
         raise TrainingDataError(
             f'{where}: the topics of a web-page corpus\'s pages ({{"corpus", "page", "topics"}}) go in a file of their own'

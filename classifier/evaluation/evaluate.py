@@ -217,10 +217,12 @@ def read_gold(
             )
         else:
             raise InputError(f"evaluation data not found: {path}")
+    read = len(documents)
     if page_types:
         documents = [d for d in documents if d.page_type is None or d.page_type in set(page_types)]
     if not documents:
-        raise InputError("no documents to evaluate")
+        kinds = f" (--page-type {', '.join(page_types)} left out all {read} read)" if read else ""
+        raise InputError(f"no documents to evaluate{kinds}")
     return documents
 
 

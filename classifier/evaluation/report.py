@@ -17,6 +17,9 @@ from .figures import MISTAKES_SHOWN, page_f1_histogram, per_site, reliability, s
 from .metrics import shown
 from .plots import draw_page_f1, draw_reliability, draw_story_curve, draw_tag_curves, pyplot
 
+# What a report writes: each is removed first, so that a folder never mixes two reports.
+_FILES = ("report.html", "report.json", "story_pr.png", "reliability.png", "page_f1.png", "topics_pr.png")
+
 
 def write_report(
     directory: Path,
@@ -35,6 +38,8 @@ def write_report(
     """
     plt = pyplot()
     directory.mkdir(parents=True, exist_ok=True)
+    for name in _FILES:  # an earlier report's, which this one may not write again (no topics, say)
+        (directory / name).unlink(missing_ok=True)
     summary = dict(summary)
     plots: dict = {}
     sections = [f"<h1>Evaluation of {html.escape(str(summary.get('model', '')))}</h1>"]

@@ -128,7 +128,9 @@ def _labeller_of(split: list[HtmlPage]):
 def check_html(model: Any) -> None:
     """Raise :class:`ModelError` when ``model`` has no HTML classifier."""
     if model.html_classifier is None:
-        raise ModelError(f"{model.model_id} has no HTML classifier: retrain it with HTML pages (a web-page corpus)")
+        raise ModelError(
+            f"{model.model_id} has no HTML classifier: retrain it with HTML pages (JSONL records with 'html', or a web-page corpus)"
+        )
 
 
 def _label_alone(model: Any, label, document: Document) -> LabeledDocument | FailedDocument:
