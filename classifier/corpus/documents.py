@@ -244,6 +244,10 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
     )
 
 
+# What an HTML record's segment offsets point into, as messages name it.
+_RENDERING = "the HTML page's rendering (the 'text' that `label` writes for it; a record with 'html' is read as HTML)"
+
+
 def _html_document_from_record(record: dict, html: str, where: str, source: str) -> TrainingDocument:
     """A training page given as HTML: its blocks, labelled by ``segments`` or aligned to ``story``.
 
@@ -252,7 +256,7 @@ def _html_document_from_record(record: dict, html: str, where: str, source: str)
     labels the blocks as for a web-page corpus.
     """
     page = split_html(html)
-    labels = _labels_of(record, page.text, page.segments, where)
+    labels = _labels_of(record, page.text, page.segments, where, _RENDERING)
     return TrainingDocument(
         id=str(record.get("id", where)),
         site=str(record.get("site") or record.get("id") or where),
@@ -288,7 +292,7 @@ def _topics_of(record: dict, where: str) -> tuple[str, ...] | None:
     return tuple(topics) if topics is not None else None
 
 
-def _labels_of(record: dict, text: str, segments: Sequence[Segment], where: str) -> list[int]:
+def _labels_of(record: dict, text: str, segments: Sequence[Segment], where: str, of: str = "'text'") -> list[int]:
     """A training page's labels: from its ``segments`` spans, else aligned to its gold ``story`` if it has one."""
     story = record.get("story")
     if record.get("segments") is None and isinstance(story, str):
@@ -300,10 +304,10 @@ def _labels_of(record: dict, text: str, segments: Sequence[Segment], where: str)
                 "give the story as the page shows it, or label its lines with 'segments'"
             )
         return labels
-    return _span_labels(record, text, segments, where)
+    return _span_labels(record, text, segments, where, of)
 
 
-def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: str) -> list[int]:
+def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: str, of: str) -> list[int]:
     """Labels from a record's ``segments`` spans; lines no span covers are unknown.
 
     A span starts a non-empty line (after any white space it holds) and
@@ -324,7 +328,7 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
                 raise TrainingDataError(f"{where}: bad segment {span!r} ({error})") from None
             if not 0 <= start < end <= len(text) + 1:  # (a line break after the last line, counted, is let be)
                 raise TrainingDataError(
-                    f"{where}: segment {start}-{end} is not a span of 'text' ({len(text)} characters)"
+                    f"{where}: segment {start}-{end} is not a span of {of} ({len(text)} characters)"
                 )
             if not text[start:end].strip(SPACE_OR_BOM):
                 raise TrainingDataError(f"{where}: segment {start}-{end} holds no text, only white space")
@@ -332,7 +336,7 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
             stripped_start = start + len(text[start:end]) - len(text[start:end].lstrip(SPACE_OR_BOM))
             index = by_start.get(stripped_start)
             if index is None:
-                raise TrainingDataError(f"{where}: segment {start}-{end} does not start a non-empty line of 'text'")
+                raise TrainingDataError(f"{where}: segment {start}-{end} does not start a non-empty line of {of}")
             while index < len(segments) and segments[index].start < end:
                 if labels[index] not in (UNLABELLED, int(label)):
                     line = segments[index]
