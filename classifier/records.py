@@ -197,20 +197,23 @@ class LabeledDocument:
         return self.carries_checked(wanted, min_score)
 
     def judged(self, wanted: Set[str], min_score: float | None) -> bool | FailedDocument:
-        """What ``filter`` makes of this record: whether it carries a wanted topic, or, when the model that
-        labelled it (a record labelled elsewhere, passed through) scored other topics than a wanted one, an
-        error record in its place: kept or not, it could not be judged on that topic, and leaving it out
-        unseen would drop it without a word (a record without topics carries none, as for :meth:`carries`)."""
-        missing = wanted.difference(self.topics) if self.topics else ()
-        if missing:
-            return FailedDocument(
-                self.id,
-                "InputError",
-                f"labelled by {self.model or 'a model'}, which did not score {', '.join(sorted(missing))} (it scored "
-                f"{', '.join(sorted(self.topics))}): filter records with the model that labelled them (--model)",
-                self.extra,
-            )
-        return self.carries_checked(wanted, min_score)
+        """What ``filter`` makes of this record: whether it carries a wanted topic; or, when it carries none and
+        the model that labelled it (a record labelled elsewhere, passed through) scored no topics or not every
+        wanted one, an error record in its place: it could not be judged on a topic its model never scored,
+        and leaving it out would drop it without a word."""
+        if self.carries_checked(wanted, min_score):
+            return True
+        missing = wanted.difference(self.topics)
+        if not missing:
+            return False
+        scored = f"it scored {', '.join(sorted(self.topics))}" if self.topics else "it scored no topics"
+        return FailedDocument(
+            self.id,
+            "InputError",
+            f"labelled by {self.model or 'a model'}, which did not score {', '.join(sorted(missing))} ({scored}): "
+            "filter records with the model that labelled them (--model)",
+            self.extra,
+        )
 
     def carries_checked(self, wanted: Set[str], min_score: float | None) -> bool:
         """:meth:`carries` for arguments checked already (``filter`` checks them once against the model's tags)."""

@@ -361,6 +361,16 @@ def test_records_of_a_model_that_did_not_score_a_wanted_topic_are_error_records_
     assert list(tiny_model.filter([record], topics=tag, skip_failures=True)) == []
     # Scored on the topic, by whichever model: judged by its score as before.
     assert [d.id for d in tiny_model.filter([record], topics=other)] == ["raid"]
+    # Carrying one wanted topic it was scored on, it passes whatever the other; carrying none, it cannot be judged.
+    assert [d.id for d in tiny_model.filter([record], topics={tag, other})] == ["raid"]
+    record.update(topics={other: 0.1}, tags=[])
+    [failed] = tiny_model.filter([record], topics={tag, other})
+    assert f"did not score {tag} (it scored {other})" in failed.message
+    assert list(tiny_model.filter([record], topics=other)) == []  # scored on it, and not carried: left out
+    # A model without a topic stage scored none: its records cannot be judged on any.
+    record.update(topics={}, tags=[])
+    [failed] = tiny_model.filter([record], topics=other)
+    assert "(it scored no topics)" in failed.message
 
 
 def test_one_topic_may_be_named_by_a_string(tiny_model):
