@@ -435,7 +435,9 @@ def test_a_text_title_is_the_first_line_above_the_story_that_reads_as_a_headline
     assert not looks_like_headline("We use cookies to improve your experience. Accept all")
     for prompt in ("Subscribe to our newsletter", "Sign in to read more", "Get our daily newsletter free"):
         assert not looks_like_headline(prompt)  # a call to action (a user's pages had it as every title)
-    assert looks_like_headline("Share prices fall as the harbour strike goes on")  # a word, not the prompt
+    for headline in ("Share prices fall as the harbour strike goes on", "Newsletter scandal engulfs the ministry"):
+        assert looks_like_headline(headline)  # the words, not the prompts
+    assert looks_like_headline("Register of lobbyists opens") and looks_like_headline("Login problems hit banks")
     lines = [
         "Home | World | Sport | Business",  # a menu
         "We use cookies to improve your experience on every page of this site. Accept all",

@@ -26,7 +26,9 @@ _BYLINE = re.compile(r"^(by|from|posted by|written by)\s", re.IGNORECASE)
 # Calls to action a site puts above its stories ("Subscribe to our newsletter", "Sign in to comment"): they read
 # as headlines (a few words, no stop) but never are one.
 _PROMPT = re.compile(
-    r"^(?:subscribe|sign (?:up|in)|log ?in|register|follow us|share (?:this|on|via)|advertisement|skip to)\b|\bnewsletters?\b",
+    r"^(?:subscribe|sign (?:up|in)|log ?in|register)(?:$|\s+(?:now|today|here|for|to|with)\b)"
+    r"|^(?:follow us|share (?:this|on|via)|skip to (?:the )?(?:main )?(?:content|navigation))\b"
+    r"|\b(?:our|daily|weekly|free|email|e-mail) newsletters?\b",
     re.IGNORECASE,
 )
 # A sentence ending inside the line ("We use cookies. Accept all"): a word of four letters or more, its full
