@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from .exits import ctrl_c_held, exit_codes
 
 # What a model's name may be: it goes into every record as NAME@VERSION, and into file names.
@@ -82,7 +82,10 @@ def train(
         options = TrainingOptions(
             sources=data, out=out, seed=seed, name=name, validate=validate, cache=cache or cache_folder(), html=html
         )
-        model = run_training(options, progress=lambda message: typer.echo(message, err=True))
+        try:
+            model = run_training(options, progress=lambda message: typer.echo(message, err=True))
+        except OutputError as error:  # the model could not be written after all (a full disk): no run to resume
+            raise InputError(str(error)) from None
     for kind, validation in (
         ("text", model.card.get("validation")),
         ("HTML", model.card.get("html", {}).get("validation")),
