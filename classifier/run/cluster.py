@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import pickle
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
 from typing import Any
@@ -96,6 +97,29 @@ class ModelPlugin(WorkerPlugin):
         _dask_models.pop(self.key, None)
 
 
+# Dask's client logs a lost scheduler as errors with their tracebacks (two, before a run's own one line, which
+# says it): quiet while any run of this process holds a client, as it was once none does.
+_CLIENT_LOG = logging.getLogger("distributed.client")
+_quiet_runs = {"count": 0, "level": logging.NOTSET}
+_quiet_lock = threading.Lock()
+
+
+def _quiet_client_log() -> bool:
+    with _quiet_lock:
+        if _quiet_runs["count"] == 0:
+            _quiet_runs["level"] = _CLIENT_LOG.level
+            _CLIENT_LOG.setLevel(logging.CRITICAL)
+        _quiet_runs["count"] += 1
+    return True
+
+
+def _restore_client_log() -> None:
+    with _quiet_lock:
+        _quiet_runs["count"] -= 1
+        if _quiet_runs["count"] == 0:
+            _CLIENT_LOG.setLevel(_quiet_runs["level"])
+
+
 class DaskCluster:
     """The task run on the workers of a Dask distributed scheduler.
 
@@ -110,18 +134,25 @@ class DaskCluster:
 
     def __init__(self, model, address: str, isolation: Isolation) -> None:
         self._isolation = isolation
-        # Dask's client logs a lost scheduler as errors with their tracebacks (two, before the run's own one
-        # line, which says it): quiet while this run holds the client, as it was after.
-        self._client_log = logging.getLogger("distributed.client")
-        self._client_log_level = self._client_log.level
-        self._client_log.setLevel(logging.CRITICAL)
+        self._quiet = _quiet_client_log()
+        try:
+            self._start(model, address)
+        except BaseException:
+            self._unquiet()
+            raise
+
+    def _unquiet(self) -> None:
+        if self._quiet:
+            self._quiet = False
+            _restore_client_log()
+
+    def _start(self, model, address: str) -> None:
         try:
             # An address that does not parse or resolve is refused here: a Client that fails to start on it
             # is left half made, and its clean-up held the program for a minute at exit.
             resolve_address(address)
             self._client = Client(address, timeout=DASK_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
-            self._client_log.setLevel(self._client_log_level)
             raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
         try:
             self._client.wait_for_workers(1, timeout=DASK_TIMEOUT)
@@ -192,4 +223,4 @@ class DaskCluster:
             try:
                 self._client.close()
             finally:
-                self._client_log.setLevel(self._client_log_level)
+                self._unquiet()
