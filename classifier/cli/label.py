@@ -157,7 +157,10 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
         select = selector(loaded) if selector is not None else None
         # filter's output cannot say which inputs it has done: a side file keeps count, for --resume.
         positions = select is not None and job.out is not None and str(job.out) != "-"
+        positions = positions and (job.out.is_file() or not job.out.exists())  # not beside -o /dev/null
         if job.resume and job.out is not None and str(job.out) != "-":
+            with _one_writer(job.out, create=False):  # (before reading it: a live run's file says nothing yet)
+                pass
             if positions:
                 check_same_filter_run(job.out, loaded.model_id, job.segments, selection_of(select))
             else:
@@ -260,20 +263,21 @@ def _opened(path: Path, resume: bool, positions: bool) -> Iterator[tuple[IO[str]
 
 
 @contextmanager
-def _one_writer(path: Path) -> Iterator[None]:
+def _one_writer(path: Path, create: bool = True) -> Iterator[None]:
     """Hold a lock on the output file for the run: a second run on the same ``-o`` (a retry while the first is
     still alive: its supervisor killed only a wrapper) would interleave its records with the first's.
 
     An advisory lock (flock) on the file itself, taken before anything is cut or written; the kernel
     drops it when the run ends, killed too. Where the system or the file system has no such locks, or
-    the output is not a regular file, the run goes on without one.
+    the output is not a regular file, the run goes on without one. With ``create`` false, a file that is
+    not there is not made: held and let go at once, it checks that no run is writing the file.
     """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not on POSIX
         yield
         return
-    if path.exists() and not path.is_file():  # a device or a pipe (-o /dev/stdout): nothing to lock
+    if (path.exists() and not path.is_file()) or not (create or path.exists()):  # a device, a pipe; or no file yet
         yield
         return
     try:
