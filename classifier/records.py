@@ -211,7 +211,7 @@ class LabeledDocument:
             self.id,
             "InputError",
             f"labelled by {self.model or 'a model'}, which did not score {', '.join(sorted(missing))} ({scored}): "
-            "filter records with the model that labelled them (--model)",
+            f"filter records with the model that labelled them (--model), or without --topic {sorted(missing)[0]}",
             self.extra,
         )
 

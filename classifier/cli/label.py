@@ -275,10 +275,9 @@ def _one_writer(path: Path, create: bool = True) -> Iterator[None]:
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not on POSIX
-        yield
-        return
-    if (path.exists() and not path.is_file()) or not (create or path.exists()):  # a device, a pipe; or no file yet
-        yield
+        fcntl = None
+    if fcntl is None or (path.exists() and not path.is_file()) or not (create or path.exists()):
+        yield  # no locks here; a device or a pipe (-o /dev/null); or no file yet to check
         return
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)

@@ -245,7 +245,7 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
 
 
 # What an HTML record's segment offsets point into, as messages name it.
-_RENDERING = "the HTML page's rendering (the 'text' that `label` writes for it; a record with 'html' is read as HTML)"
+_RENDERING = "the HTML page's rendering, the 'text' that `label` writes for it (a record with 'html' is read as HTML)"
 
 
 def _html_document_from_record(record: dict, html: str, where: str, source: str) -> TrainingDocument:
@@ -328,7 +328,7 @@ def _span_labels(record: dict, text: str, segments: Sequence[Segment], where: st
                 raise TrainingDataError(f"{where}: bad segment {span!r} ({error})") from None
             if not 0 <= start < end <= len(text) + 1:  # (a line break after the last line, counted, is let be)
                 raise TrainingDataError(
-                    f"{where}: segment {start}-{end} is not a span of {of} ({len(text)} characters)"
+                    f"{where}: segment {start}-{end} is not a span of {of}: it holds {len(text)} characters"
                 )
             if not text[start:end].strip(SPACE_OR_BOM):
                 raise TrainingDataError(f"{where}: segment {start}-{end} holds no text, only white space")

@@ -17,7 +17,7 @@ from .figures import MISTAKES_SHOWN, page_f1_histogram, per_site, reliability, s
 from .metrics import shown
 from .plots import draw_page_f1, draw_reliability, draw_story_curve, draw_tag_curves, pyplot
 
-# What a report writes: each is removed first, so that a folder never mixes two reports.
+# What a report writes: those of an earlier report that this one does not write again are removed at its end.
 _FILES = ("report.html", "report.json", "story_pr.png", "reliability.png", "page_f1.png", "topics_pr.png")
 
 
@@ -38,10 +38,9 @@ def write_report(
     """
     plt = pyplot()
     directory.mkdir(parents=True, exist_ok=True)
-    for name in _FILES:  # an earlier report's, which this one may not write again (no topics, say)
-        (directory / name).unlink(missing_ok=True)
     summary = dict(summary)
     plots: dict = {}
+    written = {"report.html", "report.json"}
     sections = [f"<h1>Evaluation of {html.escape(str(summary.get('model', '')))}</h1>"]
     if evaluation is not None and evaluation.pages:
         sites = {site: f"site {n + 1}" for n, site in enumerate(sorted({p.site for p in evaluation.pages}))}
@@ -56,13 +55,16 @@ def write_report(
             draw_story_curve(plt, plots["story_curve"], directory / "story_pr.png")
             draw_reliability(plt, plots["reliability"], directory / "reliability.png")
             pictures = ["story_pr.png", "reliability.png", *pictures]
+            written.update(("story_pr.png", "reliability.png"))
         plots["page_f1"] = page_f1_histogram(evaluation.pages)
         draw_page_f1(plt, plots["page_f1"], evaluation.story.f1, directory / "page_f1.png")
+        written.add("page_f1.png")
         sections.append(_story_section(evaluation, per_site(evaluation.pages), site_name, pictures))
         sections.append(_worst_section(worst_pages(evaluation.pages), site_name, page_name, redact))
     if topics is not None and "topics" in summary:
         plots["tag_curves"] = tag_curves(topics, topic_thresholds or {}, summary["topics"].get("unknown_tags", ()))
         draw_tag_curves(plt, plots["tag_curves"], directory / "topics_pr.png")
+        written.add("topics_pr.png")
         sections.append(_topic_section(summary["topics"], topic_thresholds or {}))
     if redact and "pages" in summary:
         summary["pages"] = [  # (in the order of evaluation.pages)
@@ -77,6 +79,10 @@ def write_report(
         ),
         encoding="utf-8",
     )
+    for name in set(_FILES) - written:  # an earlier report's, which this one did not write again (no topics, say)
+        stale = directory / name
+        if stale.is_file():
+            stale.unlink()
     return page
 
 
