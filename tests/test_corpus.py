@@ -169,7 +169,7 @@ def test_training_jsonl_errors_name_the_line(tmp_path):
             json.dumps({"id": "a", "text": "x y", "segments": [{"start": start, "end": end, "label": "story"}]})
         )
         with pytest.raises(
-            TrainingDataError, match=f"segment {start}-{end} is not a span of 'text' \\(3 characters\\)"
+            TrainingDataError, match=f"segment {start}-{end} is not a span of 'text': it holds 3 characters"
         ):
             list(read_training_jsonl(path))
     path.write_bytes(
