@@ -401,6 +401,7 @@ def test_a_signal_stops_cleanly_and_resume_gives_every_id_once(stop, workers, tm
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + stop, stderr
     assert "--resume" in stderr
+    assert f"storyfilter: {stop.name}: stopping once the chunk under way is written" in stderr  # said at once
     written = out.read_bytes()
     assert written.endswith(b"\n")
     ids = [json.loads(line)["id"] for line in written.splitlines()]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -113,6 +114,15 @@ def _stop_on_signals() -> Iterator[_Stop]:
         stop.signal = number
         for other, handler in previous.items():
             signal.signal(other, handler)
+        # Said at once: the chunk being labelled (or read: an idle standard input) may take a while.
+        try:
+            sys.stderr.write(
+                f"storyfilter: {signal.Signals(number).name}: stopping once the chunk under way is written "
+                "(again to stop at once)\n"
+            )
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):  # no stderr to say it on: the stop stands
+            pass
 
     for number in previous:
         signal.signal(number, request)
