@@ -184,34 +184,37 @@ class LabeledDocument:
         Raises
         ------
         InputError
-            As ``Model.filter``: for ``topics`` not topic names, a topic the story was
-            not scored on (a record without topics carries none), a bad ``min_score``.
+            As ``Model.filter`` (which gives an error record instead): for ``topics`` not topic names, a bad
+            ``min_score``, or a story that carries none of them and was not scored on every one (a record
+            without topics carries none).
         """
         wanted = wanted_topics(topics)
         check_min_score(min_score)
-        unknown = wanted.difference(self.topics)
-        if self.topics and unknown:  # the model scored every topic it tags: a name it did not is a mistake
+        verdict = self.judged(wanted, min_score)
+        if isinstance(verdict, FailedDocument):  # the model scored every topic it tags: a name it did not is a mistake
             raise InputError(
-                f"unknown topic(s) {', '.join(sorted(unknown))}; the story was scored on {', '.join(self.topics)}"
+                f"unknown topic(s) {', '.join(sorted(wanted.difference(self.topics)))}; "
+                f"the story was scored on {', '.join(self.topics)}"
             )
-        return self.carries_checked(wanted, min_score)
+        return verdict
 
     def judged(self, wanted: Set[str], min_score: float | None) -> bool | FailedDocument:
         """What ``filter`` makes of this record: whether it carries a wanted topic; or, when it carries none and
-        the model that labelled it (a record labelled elsewhere, passed through) scored no topics or not every
-        wanted one, an error record in its place: it could not be judged on a topic its model never scored,
-        and leaving it out would drop it without a word."""
+        the model that labelled it scored other topics than a wanted one (a record labelled elsewhere, passed
+        through), an error record in its place: it could not be judged on a topic its model never scored, and
+        leaving it out would drop it without a word. A record without topics (no topic stage, or a record
+        giving only its tags) is judged by what it has, and carries none it does not show."""
         if self.carries_checked(wanted, min_score):
             return True
         missing = wanted.difference(self.topics)
-        if not missing:
+        if not self.topics or not missing:
             return False
-        scored = f"it scored {', '.join(sorted(self.topics))}" if self.topics else "it scored no topics"
+        hint = f", or without --topic {', --topic '.join(sorted(missing))}" if missing != wanted else ""
         return FailedDocument(
             self.id,
             "InputError",
-            f"labelled by {self.model or 'a model'}, which did not score {', '.join(sorted(missing))} ({scored}): "
-            f"filter records with the model that labelled them (--model), or without --topic {sorted(missing)[0]}",
+            f"labelled by {self.model or 'a model'}, which did not score {', '.join(sorted(missing))} (it scored "
+            f"{', '.join(sorted(self.topics))}): filter records with the model that labelled them (--model){hint}",
             self.extra,
         )
 

@@ -367,10 +367,13 @@ def test_records_of_a_model_that_did_not_score_a_wanted_topic_are_error_records_
     [failed] = tiny_model.filter([record], topics={tag, other})
     assert f"did not score {tag} (it scored {other})" in failed.message
     assert list(tiny_model.filter([record], topics=other)) == []  # scored on it, and not carried: left out
-    # A model without a topic stage scored none: its records cannot be judged on any.
-    record.update(topics={}, tags=[])
-    [failed] = tiny_model.filter([record], topics=other)
-    assert "(it scored no topics)" in failed.message
+    assert failed.message.endswith(f"(--model), or without --topic {tag}")  # (the other one can still judge it)
+    [alone] = tiny_model.filter([record], topics=tag)
+    assert alone.message.endswith("(--model)")  # (leaving the one topic out would leave nothing to filter by)
+    # A record without topics (no topic stage, or only its tags given) is judged by what it shows.
+    record.update(topics={}, tags=[other])
+    assert [d.id for d in tiny_model.filter([record], topics={tag, other})] == ["raid"]
+    assert list(tiny_model.filter([record], topics=tag)) == []
 
 
 def test_one_topic_may_be_named_by_a_string(tiny_model):
@@ -386,9 +389,15 @@ def test_carries_refuses_what_filter_refuses(tiny_model):
 
     doc = tiny_model.label(RAID, id="raid")
     tag = tiny_model.tag_names[0]
-    for wrong in (tag.capitalize(), {"sports"}, [tag, "sports"]):  # a typo gave False for every story
+    for wrong in (tag.capitalize(), {"sports"}):  # a typo gave False for every story
         with pytest.raises(InputError, match="unknown topic"):
             doc.carries(wrong)
+    # As filter: carrying a wanted topic it was scored on, it carries; carrying none, an unknown one is a mistake.
+    if tag in doc.tags:
+        assert doc.carries([tag, "sports"])
+    else:
+        with pytest.raises(InputError, match="unknown topic"):
+            doc.carries([tag, "sports"])
     for wrong in (None, [], [tag, 3]):
         with pytest.raises(InputError, match="topics is a topic's name"):
             doc.carries(wrong)

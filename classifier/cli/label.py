@@ -280,7 +280,7 @@ def _one_writer(path: Path, create: bool = True) -> Iterator[None]:
         yield  # no locks here; a device or a pipe (-o /dev/null); or no file yet to check
         return
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+        descriptor = os.open(path, os.O_WRONLY | (os.O_CREAT if create else 0), 0o666)
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     try:

@@ -38,6 +38,9 @@ def write_report(
     """
     plt = pyplot()
     directory.mkdir(parents=True, exist_ok=True)
+    for name in ("report.html", "report.json"):  # first: a report that fails part-way leaves no page of another's
+        if (directory / name).is_file():
+            (directory / name).unlink()
     summary = dict(summary)
     plots: dict = {}
     written = {"report.html", "report.json"}

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -115,13 +114,14 @@ def _stop_on_signals() -> Iterator[_Stop]:
         for other, handler in previous.items():
             signal.signal(other, handler)
         # Said at once: the chunk being labelled (or read: an idle standard input) may take a while.
-        try:
-            sys.stderr.write(
-                f"storyfilter: {signal.Signals(number).name}: stopping once the chunk under way is written "
-                "(again to stop at once)\n"
+        again = "" if previous[number] == signal.SIG_IGN else " (again to stop at once)"
+        try:  # straight to the descriptor: a handler may run inside another write to sys.stderr
+            os.write(
+                2,
+                f"storyfilter: {signal.Signals(number).name}: stopping once the chunk under way is written"
+                f"{again}\n".encode(),
             )
-            sys.stderr.flush()
-        except (OSError, ValueError, AttributeError):  # no stderr to say it on: the stop stands
+        except OSError:  # no stderr to say it on: the stop stands
             pass
 
     for number in previous:
