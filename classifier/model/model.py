@@ -23,7 +23,7 @@ from ..modelfile import default_model_path
 from ..records import Document, FailedDocument, LabeledDocument
 from ..run.engines import run_chunks
 from ..run.ordered import DEFAULT_CHUNK, chunked
-from ..run.tasks import DOCUMENT_ISOLATION, label_chunk_task
+from ..run.tasks import DOCUMENT_ISOLATION, TopicSelector, label_chunk_task, selected
 from .bundle import read_bundle, write_bundle
 from .labelling import check_html, label_chunk, label_htmls, label_texts
 from .settings import RUN_SETTINGS, check_limits, check_threads
@@ -348,16 +348,12 @@ def _kept(
     labelled: Iterator[LabeledDocument | FailedDocument], wanted: set[str], min_score: float | None, skip_failures: bool
 ) -> Iterator[LabeledDocument | FailedDocument]:
     """What :meth:`Model.filter` yields of ``labelled`` (closed with it)."""
+    select = TopicSelector(frozenset(wanted), min_score)  # as `storyfilter filter` picks
     try:
         for result in labelled:
-            if isinstance(result, LabeledDocument):
-                verdict = result.judged(wanted, min_score)
-                if isinstance(verdict, FailedDocument):  # labelled elsewhere, not scored on a wanted topic
-                    result = verdict
-                elif not verdict:
-                    continue
-            if isinstance(result, LabeledDocument) or not skip_failures:
-                yield result
+            kept = selected(result, select)
+            if kept is not None and (isinstance(kept, LabeledDocument) or not skip_failures):
+                yield kept
     finally:
         labelled.close()
 

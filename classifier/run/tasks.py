@@ -126,6 +126,20 @@ def with_page_text(result: LabeledDocument | FailedDocument, document: object) -
     return result
 
 
+def selected(
+    result: LabeledDocument | FailedDocument, select: Callable[[LabeledDocument], bool | FailedDocument] | None
+) -> LabeledDocument | FailedDocument | None:
+    """What takes ``result``'s place when ``select`` picks (``filter``): the document it keeps, the error record it
+    gives for one it cannot judge, or None for one it leaves out; an error record stays, so that no failure goes
+    unseen."""
+    if isinstance(result, FailedDocument) or select is None:
+        return result
+    verdict = select(result)
+    if isinstance(verdict, FailedDocument):
+        return verdict
+    return result if verdict else None
+
+
 def records_of_results(
     results: list[LabeledDocument | FailedDocument],
     segments: bool,
@@ -136,12 +150,9 @@ def records_of_results(
     failed = 0
     errors: dict[str, int] = {}
     for result in results:
-        if not isinstance(result, FailedDocument) and select is not None:
-            verdict = select(result)
-            if isinstance(verdict, FailedDocument):  # a record that cannot be judged: said so in its place
-                result = verdict
-            elif not verdict:
-                continue
+        result = selected(result, select)
+        if result is None:
+            continue
         line = _json_line(result, segments)
         if line is None:  # a field carried through that JSON cannot hold: an error record, without the fields
             if isinstance(result, FailedDocument):  # its own error stays
