@@ -177,7 +177,7 @@ def test_a_jsonl_line_too_long_for_the_character_limit_is_read_past_without_bein
 
     long = json.dumps({"id": "long", "text": "x" * 300_000}).encode() + b"\n"
     short = json.dumps({"id": "short", "text": "A headline\n\nA story."}).encode() + b"\n"
-    limit = readers._line_limit(100)  # 12 bytes a character, and room for the record's other fields
+    limit = readers.line_limit(100)  # 12 bytes a character, and room for the record's other fields
     assert len(long) > limit > len(short)
     # Standard input, the long line first (where the format is guessed from) and again later.
     stream = _CountingStream(long + short + b"\n" + long + short)

@@ -39,24 +39,24 @@ _INLINE_SPACE = b" \t\r\x0b\x0c"
 _BLANK_LINE = re.compile(rb"(?m)^[" + re.escape(_INLINE_SPACE) + rb"]*\n")
 
 
-class _LongLine(NamedTuple):
+class LongLine(NamedTuple):
     """A JSONL line of more bytes than its limit, skipped without being held: how long it was, and how it began."""
 
     length: int
     head: bytes
 
 
-def _byte_limit(max_chars: int | None) -> int | None:
+def byte_limit(max_chars: int | None) -> int | None:
     return None if max_chars is None else MAX_BYTES_A_CHAR * max_chars
 
 
-def _line_limit(max_chars: int | None) -> int | None:
+def line_limit(max_chars: int | None) -> int | None:
     return None if max_chars is None else MAX_LINE_BYTES_A_CHAR * max_chars + _LINE_SLACK
 
 
-def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _LongLine]:
+def bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | LongLine]:
     """The stream's lines, none held of more than ``limit`` bytes besides its line break (LF or CRLF): a
-    longer one is read past in pieces and stands as a :class:`_LongLine`."""
+    longer one is read past in pieces and stands as a :class:`LongLine`."""
     if limit is None:
         yield from stream
         return
@@ -74,7 +74,7 @@ def _bounded_lines(stream: IO[bytes], limit: int | None) -> Iterator[bytes | _Lo
             length += len(piece)
             if not piece or piece.endswith(b"\n"):
                 break
-        yield _LongLine(length, head)
+        yield LongLine(length, head)
 
 
 # What an empty file named .gz is: gzip reads no content from it, where it was cut short (a crawler stopped).
@@ -157,13 +157,13 @@ def read_path(
         yield FailedDocument(doc_id, "InputError", unread_message(path))
         return
     if kind is InputFormat.JSONL:
-        yield from _read_jsonl_file(path, doc_id, _line_limit(max_chars))
+        yield from _read_jsonl_file(path, doc_id, line_limit(max_chars))
         return
     if kind is InputFormat.WARC:
-        yield from _read_warc_file(path, doc_id, skipped, _byte_limit(max_chars))
+        yield from _read_warc_file(path, doc_id, skipped, byte_limit(max_chars))
         return
     try:
-        raw = read_bytes(path, None if kind is InputFormat.JSON else _byte_limit(max_chars))
+        raw = read_bytes(path, None if kind is InputFormat.JSON else byte_limit(max_chars))
     except TooLargeError as error:
         yield FailedDocument(doc_id, "TooLargeError", str(error))
         return
@@ -198,7 +198,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     gzipped = path.suffix.lower() == ".gz"
     try:
         if max_bytes is not None and not gzipped and path.stat().st_size > max_bytes:
-            raise _too_large(path, max_bytes)
+            raise too_large(path, max_bytes)
         with open(path, "rb") as handle:
             raw = handle.read()
     except OSError as error:
@@ -212,11 +212,11 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         except READ_ERRORS as error:
             raise InputError(f"{path}: not a valid gzip file ({error})") from None
         if max_bytes is not None and len(raw) > max_bytes:
-            raise _too_large(path, max_bytes)
+            raise too_large(path, max_bytes)
     return raw
 
 
-def _too_large(path: Path | str, max_bytes: int) -> TooLargeError:
+def too_large(path: Path | str, max_bytes: int) -> TooLargeError:
     return too_many_bytes(f"{path}: more than {max_bytes:,} bytes", max_bytes // MAX_BYTES_A_CHAR)
 
 
@@ -270,15 +270,15 @@ def _read_jsonl_file(
         yield FailedDocument(doc_id, "InputError", f"{path}: cannot read ({error.strerror or error})")
         return
     with handle:
-        yield from _read_jsonl(_bounded_lines(as_utf8_lines(handle), limit), str(path), limit)
+        yield from read_jsonl(bounded_lines(as_utf8_lines(handle), limit), str(path), limit)
 
 
-def _read_jsonl(
-    stream: Iterable[bytes | _LongLine], name: str, limit: int | None = None
+def read_jsonl(
+    stream: Iterable[bytes | LongLine], name: str, limit: int | None = None
 ) -> Iterator[Document | LabeledDocument | FailedDocument]:
     """One document per non-blank line; a stream that breaks off (a cut or corrupt gzip) ends in an error record.
 
-    A line longer than ``limit`` bytes (a :class:`_LongLine`) gets a TooLargeError record.
+    A line longer than ``limit`` bytes (a :class:`LongLine`) gets a TooLargeError record.
     """
     lines = iter(stream)
     number = 0
@@ -295,7 +295,7 @@ def _read_jsonl(
             return
         number += 1
         where = f"{name}:{number}"
-        if isinstance(raw_line, _LongLine):
+        if isinstance(raw_line, LongLine):
             refused = too_many_bytes(
                 f"{where}: a line of {raw_line.length:,} bytes, more than {limit:,}",
                 (limit - _LINE_SLACK) // MAX_LINE_BYTES_A_CHAR,

@@ -12,14 +12,14 @@ from ..records import Document, FailedDocument
 from .decoding import READ_ERRORS, as_utf8_lines, decode_bytes, decode_html
 from .formats import InputFormat
 from .readers import (
-    _bounded_lines,
-    _byte_limit,
-    _line_limit,
-    _LongLine,
-    _read_jsonl,
-    _too_large,
+    LongLine,
+    bounded_lines,
+    byte_limit,
     json_line,
+    line_limit,
     read_json,
+    read_jsonl,
+    too_large,
 )
 from .warc import SkippedRecords, read_warc
 
@@ -52,7 +52,7 @@ def read_stream(
     """
     label = "standard input" if name == "-" else name
     if fmt is InputFormat.WARC:  # (warcio reads a gzipped WARC itself)
-        yield from read_warc(stream, label, skipped, _byte_limit(max_chars))
+        yield from read_warc(stream, label, skipped, byte_limit(max_chars))
         return
     stream = _ungzipped(stream)
     if fmt is InputFormat.JSON:
@@ -64,12 +64,12 @@ def read_stream(
         yield from read_json(raw, label, "stdin")
         return
     if fmt in (InputFormat.TEXT, InputFormat.HTML):
-        most = _byte_limit(max_chars)
+        most = byte_limit(max_chars)
         try:
             # As a file's size is, the bytes are bounded before they are held: a pipe may be endless.
             raw = stream.read() if most is None else stream.read(most + 1)
             if most is not None and len(raw) > most:
-                yield FailedDocument("stdin", "TooLargeError", str(_too_large(label, most)))
+                yield FailedDocument("stdin", "TooLargeError", str(too_large(label, most)))
                 return
             text = decode_html(raw) if fmt is InputFormat.HTML else decode_bytes(raw)
         except InputError as error:
@@ -80,8 +80,8 @@ def read_stream(
             return
         yield Document(id="stdin", text=text) if fmt is InputFormat.TEXT else Document(id="stdin", html=text)
         return
-    limit = _line_limit(max_chars)
-    lines: Iterator[bytes | _LongLine] = _bounded_lines(as_utf8_lines(stream), limit)
+    limit = line_limit(max_chars)
+    lines: Iterator[bytes | LongLine] = bounded_lines(as_utf8_lines(stream), limit)
     if fmt is InputFormat.AUTO:
         try:
             head = _head_lines(lines)
@@ -97,21 +97,21 @@ def read_stream(
             )
             return
         lines = itertools.chain(head, lines)
-    yield from _read_jsonl(lines, label, limit)
+    yield from read_jsonl(lines, label, limit)
 
 
-def _head_lines(lines: Iterator[bytes | _LongLine]) -> list[bytes | _LongLine]:
+def _head_lines(lines: Iterator[bytes | LongLine]) -> list[bytes | LongLine]:
     """The lines up to the first non-blank one (none at all when there are only blank lines)."""
     head = []
     for line in lines:
         head.append(line)
-        if isinstance(line, _LongLine) or line.strip():
+        if isinstance(line, LongLine) or line.strip():
             return head
     return []
 
 
-def _is_json_object(line: bytes | _LongLine) -> bool:
-    if isinstance(line, _LongLine):  # too long to parse: JSON if it opens as an object does
+def _is_json_object(line: bytes | LongLine) -> bool:
+    if isinstance(line, LongLine):  # too long to parse: JSON if it opens as an object does
         return line.head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
     try:
         return isinstance(json_line(line), dict)
