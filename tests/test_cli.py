@@ -279,6 +279,24 @@ def test_evaluate_reads_a_line_that_is_not_utf8_and_says_when_there_is_nothing_t
     taken.write_text("")
     result = runner.invoke(app, ["evaluate", str(latin), "--report", str(taken), "--model", str(tiny_model_path)])
     assert result.exit_code == 2 and "is a file" in result.stderr and "topics:" not in result.stdout
+    folder = tmp_path / "rep"
+    (folder / "report.json").mkdir(parents=True)  # where the report writes a file: found before labelling
+    result = runner.invoke(app, ["evaluate", str(latin), "--report", str(folder), "--model", str(tiny_model_path)])
+    assert result.exit_code == 2 and "report.json is a folder" in result.stderr and "topics:" not in result.stdout
+
+
+def test_evaluate_says_so_when_its_report_cannot_be_written_after_the_figures(tiny_model_path, tmp_path, monkeypatch):
+    import classifier.evaluation.report as report_module
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report_module, "write_report", full_disk)
+    latin = write_jsonl(tmp_path / "latin.jsonl", [{"id": "q", "text": "Police raided the port.", "topics": []}])
+    result = runner.invoke(app, ["evaluate", str(latin), "--report", str(tmp_path / "rep"), "--model", str(tiny_model_path)])
+    assert result.exit_code == 4 and "topics: 1 documents" in result.stdout  # the figures were printed first
+    assert "the report could not be written" in result.stderr and "No space left" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_evaluate_warns_of_gold_tags_the_model_does_not_tag_and_names_a_folder_that_is_no_corpus(

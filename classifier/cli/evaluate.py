@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
 from .exits import ctrl_c_held, exit_codes
 from .options import MaxCharsOption, MaxSegmentsOption
@@ -60,9 +60,11 @@ def evaluate(
 
             if report is not None:
                 from ..evaluation.plots import check_plotting
+                from ..evaluation.report import report_problem
 
-                if report.exists() and not report.is_dir():
-                    raise InputError(f"--report {report} is a file: give a folder for report.html and report.json")
+                problem = report_problem(report)
+                if problem is not None:
+                    raise InputError(problem)
                 check_plotting()
             loaded = load_model(model, limits=DocumentLimits(max_segments, max_chars))
         documents = read_gold(
@@ -112,13 +114,16 @@ def evaluate(
             from ..evaluation.report import write_report
 
             html_only = renderer == ["html"] and loaded.html_story_threshold is not None
-            page = write_report(
-                report,
-                summary,
-                findings.story,
-                loaded.html_story_threshold if html_only else loaded.story_threshold,
-                findings.topics,
-                loaded.topic_thresholds,
-                redact,
-            )
+            try:
+                page = write_report(
+                    report,
+                    summary,
+                    findings.story,
+                    loaded.html_story_threshold if html_only else loaded.story_threshold,
+                    findings.topics,
+                    loaded.topic_thresholds,
+                    redact,
+                )
+            except OSError as error:  # checked before the evaluation; the disk can still fill, or the folder go
+                raise OutputError(f"--report {report}: the report could not be written ({error})") from None
             typer.echo(f"report: {page}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +20,25 @@ from .plots import draw_page_f1, draw_reliability, draw_story_curve, draw_tag_cu
 
 # What a report writes: those of an earlier report that this one does not write again are removed at its end.
 _FILES = ("report.html", "report.json", "story_pr.png", "reliability.png", "page_f1.png", "topics_pr.png")
+
+
+def report_problem(directory: Path) -> str | None:
+    """Why a report cannot be written into ``directory`` (found before the evaluation runs), or None.
+
+    The folder must be a folder (or not exist yet, below one that can be
+    written), and none of the report's files in it may be a folder.
+    """
+    if directory.exists() and not directory.is_dir():
+        return f"--report {directory} is a file: give a folder for report.html and report.json"
+    for name in _FILES:
+        if (directory / name).is_dir():
+            return f"--report {directory}: {directory / name} is a folder, where the report writes a file of that name"
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        return f"--report {directory}: cannot write into {existing} (permission denied)"
+    return None
 
 
 def write_report(
