@@ -619,6 +619,21 @@ def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path, tiny_model_pat
     assert piped.returncode == 0 and piped.stderr.decode().count("\n") == 1  # just the summary line
 
 
+@pytest.mark.skipif(not Path("/dev/stdout").exists(), reason="no /dev/stdout here")
+def test_filter_to_dev_stdout_sent_to_a_file_keeps_no_side_file_in_dev(tmp_path, tiny_model_path):
+    stray = Path("/dev/stdout.resume")
+    if stray.exists():
+        pytest.skip("an earlier run left /dev/stdout.resume")
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": "Militia fighters attacked the port."}])
+    command = [sys.executable, "-c", "from classifier.cli.app import main; main()", "filter", str(source)]
+    command += ["--topic", "militia", "--min-score", "0", "-o", "/dev/stdout", "--model", str(tiny_model_path)]
+    with (tmp_path / "kept.jsonl").open("wb") as kept:
+        done = subprocess.run(command, stdout=kept, stderr=subprocess.PIPE, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "kept.jsonl").read_text(encoding="utf-8"))["id"] == "a"
+    assert not stray.exists()  # a side file beside a device name would land in /dev
+
+
 def test_a_lone_surrogate_is_labelled_and_written_as_its_json_escape(tmp_path, tiny_model_path):
     source = tmp_path / "in.jsonl"
     source.write_text(

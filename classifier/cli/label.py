@@ -157,7 +157,8 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
         select = selector(loaded) if selector is not None else None
         # filter's output cannot say which inputs it has done: a side file keeps count, for --resume.
         positions = select is not None and job.out is not None and str(job.out) != "-"
-        positions = positions and (job.out.is_file() or not job.out.exists())  # not beside -o /dev/null
+        # Not beside -o /dev/null, nor beside -o /dev/stdout when the shell sends it to a file.
+        positions = positions and (job.out.is_file() or not job.out.exists()) and not _device_name(job.out)
         if job.resume and job.out is not None and str(job.out) != "-":
             with _one_writer(job.out, create=False):  # (before reading it: a live run's file says nothing yet)
                 pass
@@ -211,6 +212,11 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
             raise typer.Exit(128 + summary.interrupted)
         typer.echo(line, err=True)
         raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed or before else EXIT_OK)
+
+
+def _device_name(path: Path) -> bool:
+    """Whether ``path`` names a device or a descriptor (``/dev/stdout``, ``/proc/self/fd/1``), whatever it leads to."""
+    return path.absolute().parts[1:2] in (("dev",), ("proc",))
 
 
 @contextmanager
