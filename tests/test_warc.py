@@ -169,6 +169,14 @@ def test_a_cut_warc_keeps_the_pages_before_the_cut_then_one_error_record(gz, tmp
     assert last.id == f"{cut}:{last.extra['record']}" and "cannot read WARC record" in last.message
 
 
+@pytest.mark.parametrize("gz", [False, True])
+def test_the_progress_total_of_a_cut_warc_is_its_records_wherever_the_cut(gz, tmp_path):
+    whole = write_crawl(tmp_path / "whole.warc", gz=gz).read_bytes()
+    for cut in range(0, len(whole) + 1, max(1, len(whole) // 400)):  # in headers, in bodies, between records
+        given = list(read_warc(io.BytesIO(whole[:cut]), "cut"))
+        assert count_pages(io.BytesIO(whole[:cut])) == len(given), cut
+
+
 def test_a_corrupt_gzip_member_ends_in_an_error_record(tmp_path):
     data = bytearray(write_crawl(tmp_path / "crawl.warc.gz", gz=True).read_bytes())
     middle = len(data) // 2

@@ -369,15 +369,21 @@ def _page(record, body: bytes, name: str, seen: set[bytes], max_bytes: int | Non
 
 
 def count_pages(stream: IO[bytes]) -> int:
-    """How many pages :func:`read_warc` would give (for the progress total); damage counts as one."""
+    """How many documents :func:`read_warc` would give (for the progress total): its pages, and one for damage."""
     from warcio.archiveiterator import ArchiveIterator
 
     count = 0
+    records = ArchiveIterator(_Stream(stream))
+    load_http_headers = records.loader.load_http_headers  # (as read_warc reads a response without a URI)
+    records.loader.load_http_headers = lambda kind, uri, *rest: load_http_headers(kind, uri or "", *rest)
     try:
-        for record in ArchiveIterator(_Stream(stream)):
-            if not _is_warc(record):
+        for record in records:
+            if not _is_warc(record) or not _has_length(record):
                 return count + 1
-            count += _skip_reason(record) is None
+            page = _skip_reason(record) is None
+            if not _drain(record):  # cut inside: one error record in its place, and nothing after it
+                return count + 1
+            count += page
     except _not_a_record():
-        count += 1
-    return count
+        return count + 1
+    return count + _ends_inside_a_record(records)
