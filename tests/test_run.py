@@ -505,6 +505,31 @@ def run_dying(tmp_path, model, die_at=(30,), n=40, scheduler=None):
         raise
 
 
+@pytest.mark.parametrize("signalled_after, last", [(1, False), (3, True)])
+def test_a_signal_during_the_last_chunk_leaves_nothing_to_resume(signalled_after, last, tmp_path, tiny_model):
+    import io
+
+    from classifier.run.batch import RunOptions, run_label
+
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": str(i), "text": f"Page {i}.\n\nSome words."} for i in range(5)])
+    chunks_written = []
+
+    def progress(summary) -> None:  # after each chunk is written, before the run looks for a signal
+        chunks_written.append(summary.documents)
+        if len(chunks_written) == signalled_after:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    out = io.StringIO()
+    options = RunOptions(inputs=[str(source)], chunk_size=2, workers=1)
+    summary = run_label(tiny_model, options, out, progress)
+    if last:  # the last chunk (short: the input was read to its end) written: a finished run, which says so
+        assert summary.interrupted is None and summary.signalled_at_end == signal.SIGINT
+        assert summary.documents == 5 and len(out.getvalue().splitlines()) == 5
+    else:
+        assert summary.interrupted == signal.SIGINT and summary.signalled_at_end is None
+        assert summary.documents == 2 and len(out.getvalue().splitlines()) == 2
+
+
 def test_a_document_that_kills_its_worker_gets_an_error_record_and_the_run_goes_on(tmp_path):
     summary, out = run_dying(tmp_path, DyingModel(), die_at=(5, 30))
     rows = [json.loads(line) for line in out.getvalue().splitlines()]

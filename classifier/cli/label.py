@@ -210,6 +210,8 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
                 err=True,
             )
             raise typer.Exit(128 + summary.interrupted)
+        if summary.signalled_at_end is not None:
+            line += f"; every document was done when {signal.Signals(summary.signalled_at_end).name} came"
         typer.echo(line, err=True)
         raise typer.Exit(EXIT_FAILED_DOCUMENTS if summary.failed or before else EXIT_OK)
 

@@ -68,6 +68,10 @@ class RunSummary:
     """Counts of a run, for the progress display, the closing line and the exit code.
 
     ``interrupted`` is the number of the signal that stopped the run early;
+    ``signalled_at_end`` that of one that came when the last chunk was under
+    way and the input was known to be read to its end (every document done:
+    nothing to resume; a last chunk that came out full is not known to be
+    the last, as the input is not read ahead);
     ``records_skipped`` counts the WARC records read that are not pages,
     ``passed_over`` the entries of input directories not read.
     """
@@ -81,6 +85,7 @@ class RunSummary:
     seconds: float = 0.0
     errors_by_type: dict[str, int] = field(default_factory=dict)
     interrupted: int | None = None
+    signalled_at_end: int | None = None
 
     @property
     def pages_per_second(self) -> float:
@@ -92,6 +97,21 @@ class RunSummary:
         self.written += chunk.written
         for kind, count in chunk.errors_by_type.items():
             self.errors_by_type[kind] = self.errors_by_type.get(kind, 0) + count
+
+
+class _Counted:
+    """The documents of a run, counted as they are read: ``done`` is their number once all are read, else None."""
+
+    def __init__(self, documents: Iterable):
+        self._documents = documents
+        self.done: int | None = None
+
+    def __iter__(self) -> Iterator:
+        count = 0
+        for document in self._documents:
+            count += 1
+            yield document
+        self.done = count
 
 
 class _Stop:
@@ -226,11 +246,12 @@ def run_label(
         documents = tally.counted(documents)
     if options.finished is not None:
         documents = _unfinished(documents, options.finished, summary)
+    source = _Counted(documents)
     with _stop_on_signals() as stop:
         chunks = run_chunks(
             model,
             records_of_chunk,
-            chunked(documents, options.chunk_size, limits_of(model).max_segments, document_cost),
+            chunked(source, options.chunk_size, limits_of(model).max_segments, document_cost),
             options.segments,
             select,
             options.with_text,
@@ -253,7 +274,9 @@ def run_label(
                     write_position(options.position_file, position)
                 summary.seconds = time.perf_counter() - started
                 progress(summary)
-                if stop.signal is not None:
+                if stop.signal is not None and source.done == summary.documents:  # that chunk was the last
+                    summary.signalled_at_end = stop.signal
+                elif stop.signal is not None:
                     summary.interrupted = stop.signal
                     break
         except WorkerError as error:
