@@ -293,7 +293,9 @@ def test_evaluate_says_so_when_its_report_cannot_be_written_after_the_figures(ti
 
     monkeypatch.setattr(report_module, "write_report", full_disk)
     latin = write_jsonl(tmp_path / "latin.jsonl", [{"id": "q", "text": "Police raided the port.", "topics": []}])
-    result = runner.invoke(app, ["evaluate", str(latin), "--report", str(tmp_path / "rep"), "--model", str(tiny_model_path)])
+    result = runner.invoke(
+        app, ["evaluate", str(latin), "--report", str(tmp_path / "rep"), "--model", str(tiny_model_path)]
+    )
     assert result.exit_code == 4 and "topics: 1 documents" in result.stdout  # the figures were printed first
     assert "the report could not be written" in result.stderr and "No space left" in result.stderr
     assert "Traceback" not in result.output
