@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -330,14 +331,25 @@ def _segments_from_records(items: Any) -> tuple[ScoredSegment, ...]:
 def is_label_record(record: Mapping[str, Any]) -> bool:
     """Whether a JSON object is a record written by ``label`` (not a page to label).
 
-    ``label`` writes ``model``, ``story``, ``topics`` and ``tags`` in every
-    record: a line with a page (``text`` or ``html``) whose own fields
-    include a ``story`` and a ``model`` (a gold text, a product name) but
-    neither ``topics`` nor ``tags`` is a page to label.
+    ``label`` writes ``model`` (``name@version``), ``story``, ``topics`` and
+    ``tags`` in every record, and never the page's ``html``. A line with a
+    page whose own fields include a ``story`` and a ``model`` (a gold text,
+    a CMS's product name) is a page to label when it holds ``html``, or
+    ``text`` with a ``model`` not of that form or with neither ``topics``
+    nor ``tags``.
     """
-    if "story" not in record or "model" not in record:
+    if "story" not in record or "model" not in record or "html" in record:
         return False
-    return "topics" in record or "tags" in record or ("text" not in record and "html" not in record)
+    if "text" not in record:  # no page: nothing else it can be
+        return True
+    model = record["model"]
+    return (
+        ("topics" in record or "tags" in record) and isinstance(model, str) and _MODEL_ID.fullmatch(model) is not None
+    )
+
+
+# How ``label`` names the model in a record: ``name@version``.
+_MODEL_ID = re.compile(r"[^@\s]+@[0-9]+")
 
 
 def is_error_record(record: Mapping[str, Any]) -> bool:

@@ -175,6 +175,9 @@ def test_a_page_with_its_own_story_and_model_fields_is_a_page_not_a_label_record
     written = {"id": "r", "model": "default@11", "story": "s", "topics": {"militia": 0.1}, "tags": [], "text": "s"}
     assert type(document_from_record(written, "f:2")).__name__ == "LabeledDocument"  # --with-text keeps the text
     assert type(document_from_record({"id": "r", "model": "m", "story": "s"}, "f:3")).__name__ == "LabeledDocument"
+    cms = {"id": "c", "text": "Militiamen attacked a police post.", "model": "iPhone 15", "story": "", "tags": []}
+    assert isinstance(document_from_record(cms, "f:4"), Document)  # a product's model: a page, labelled
+    assert isinstance(document_from_record({**written, "text": None, "html": "<p>s</p>"}, "f:5"), Document)
 
 
 def test_a_suffix_we_do_not_read_is_named_with_the_formats_we_read(tmp_path):
