@@ -45,6 +45,21 @@ def test_good_settings_are_taken(tiny_model):
         tiny_model.story_threshold, tiny_model.html_text_share = threshold, share
 
 
+def test_topic_thresholds_name_every_tag_and_nothing_else(tiny_model):
+    before = dict(tiny_model.topic_thresholds)
+    tag, *others = tiny_model.tag_names
+    with pytest.raises(InputError, match=f"{others[0]}.*left out"):  # it would have been cut at 0.5
+        tiny_model.topic_thresholds = {tag: 0.9}
+    with pytest.raises(InputError, match="Militia: not a tag of this model"):
+        tiny_model.topic_thresholds = {**before, "Militia": 0.9}
+    assert tiny_model.topic_thresholds == before
+    try:
+        tiny_model.topic_thresholds = {**before, tag: 0.9}
+        assert tiny_model.topic_thresholds[tag] == 0.9
+    finally:
+        tiny_model.topic_thresholds = before
+
+
 def test_a_documents_id_is_text_and_its_extra_a_mapping():
     import uuid
 

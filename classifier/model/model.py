@@ -26,7 +26,7 @@ from ..run.ordered import DEFAULT_CHUNK, chunked
 from ..run.tasks import DOCUMENT_ISOLATION, TopicSelector, label_chunk_task, selected
 from .bundle import read_bundle, write_bundle
 from .labelling import check_html, label_chunk, label_htmls, label_texts
-from .settings import RUN_SETTINGS, check_limits, check_threads
+from .settings import RUN_SETTINGS, check_limits, check_tag_thresholds, check_threads
 from .threads import default_threads, native_threads
 
 
@@ -84,9 +84,14 @@ class Model:
     threads: int | None = None
     limits: DocumentLimits = field(default_factory=DocumentLimits)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_built", True)  # from here on, topic thresholds are checked against the tags
+
     def __setattr__(self, name: str, value: Any) -> None:
         if name in RUN_SETTINGS:  # settable by users at any time: checked when set, not at the next page
             RUN_SETTINGS[name](value)
+            if name == "topic_thresholds" and self.__dict__.get("_built"):
+                check_tag_thresholds(value, self.tag_names)
         super().__setattr__(name, value)
 
     @property
