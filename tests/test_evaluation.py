@@ -76,6 +76,21 @@ def test_a_model_that_keeps_nothing_has_no_recall_and_misses_every_story_line():
     assert all(text[m.line - 1].strip() == m.text for m in first.mistakes)  # each mistake names its line
 
 
+def test_lines_the_gold_leaves_unknown_are_not_scored_in_the_story():
+    from classifier.records import UNLABELLED
+
+    document = max(tiny_documents(), key=lambda d: list(d.labels).count(Label.CHROME))
+    labels = list(document.labels)
+    chrome = [n for n, label in enumerate(labels) if label == Label.CHROME]
+    for n in chrome[: len(chrome) // 2]:
+        labels[n] = UNLABELLED  # a page labelled in part: these lines are neither story nor chrome
+    partial = replace(document, labels=tuple(labels), story=None)
+    kept = evaluate_documents(Oracle([partial], everything=Label.STORY), [partial])
+    assert kept.story.recall == 1.0 and kept.lines == len(labels) - len(chrome) // 2
+    ruled = evaluate_documents(Oracle([partial], everything=Label.STORY), [replace(partial, labels=document.labels)])
+    assert kept.story.precision > ruled.story.precision  # unknown lines kept cost no precision; chrome ones do
+
+
 def test_keeping_everything_is_scored_page_by_page_and_averaged():
     documents = tiny_documents()[:5]
     result = evaluate_documents(Oracle(documents, everything=Label.STORY), documents)

@@ -81,6 +81,15 @@ def gold_story(document: TrainingDocument) -> str:
     return "\n\n".join(s.text for s, label in zip(document.segments, document.labels) if label == Label.STORY)
 
 
+def _story_of_known_lines(document: TrainingDocument, result: LabeledDocument) -> str:
+    """The story to score against gold lines: of the lines the gold labels (a line it leaves unknown is neither
+    story nor chrome, and is not scored); the whole story where every line is labelled or the gold is a text."""
+    if document.story is not None or UNLABELLED not in document.labels:
+        return result.story
+    known = zip(result.segments, document.labels)
+    return "\n\n".join(s.text for s, label in known if label != UNLABELLED and s.label == Label.STORY)
+
+
 def evaluate_documents(model: Model, documents: Iterable[TrainingDocument]) -> Evaluation:
     """Label each document's text with ``model`` and score it against its gold."""
     documents = list(documents)
@@ -106,7 +115,7 @@ def evaluate_documents(model: Model, documents: Iterable[TrainingDocument]) -> E
         right += known - len(mistakes)
         total += known
         gold_text = gold_story(document)
-        score = score_page(result.story, gold_text)
+        score = score_page(_story_of_known_lines(document, result), gold_text)
         language = document.language or language_of(gold_text)
         pages.append(
             PageResult(
