@@ -180,6 +180,15 @@ def test_a_page_with_its_own_story_and_model_fields_is_a_page_not_a_label_record
     assert isinstance(document_from_record({**written, "text": None, "html": "<p>s</p>"}, "f:5"), Document)
 
 
+def test_a_null_page_is_named_and_html_bytes_from_python_are_a_page():
+    null = document_from_record({"id": "z", "text": None}, "f:1")
+    assert isinstance(null, FailedDocument) and "'text' is null: give the page as a string" in null.message
+    bare = document_from_record({"id": "z"}, "f:2")
+    assert isinstance(bare, FailedDocument) and "needs a 'text' or 'html' field" in bare.message
+    page = document_from_record({"id": "b", "html": "<p>Caf\u00e9</p>".encode("utf-8"), "feed": 1}, "f:3")
+    assert isinstance(page, Document) and page.html == b"<p>Caf\xc3\xa9</p>" and page.extra == {"feed": 1}
+
+
 def test_a_suffix_we_do_not_read_is_named_with_the_formats_we_read(tmp_path):
     for name in ("table.csv", "data.parquet", "paper.pdf", "README", "pages.gz"):
         path = tmp_path / name

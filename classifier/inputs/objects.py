@@ -21,6 +21,9 @@ def _id_text(value: Any) -> str:
         return str(value)
 
 
+_NO_PAGE = "needs a 'text' or 'html' field"
+
+
 def document_from_record(record: Any, where: str) -> Document | LabeledDocument | FailedDocument:
     """A document from one JSON object, or a failure that says what is wrong.
 
@@ -43,10 +46,15 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
         error = extra.pop("error")
         return FailedDocument(doc_id, str(error["type"]), str(error["message"]), extra)
     if text is None and html is None:
-        return FailedDocument(doc_id, "InputError", f"{where}: needs a 'text' or 'html' field", extra)
+        given = [f"'{name}'" for name in ("text", "html") if name in record]  # there, as null
+        why = f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} null: give the page as a string"
+        return FailedDocument(doc_id, "InputError", f"{where}: {why if given else _NO_PAGE}", extra)
+    if isinstance(html, (bytes, bytearray)) and text is None:  # (from Python) the file's bytes, as Document takes
+        return Document(id=doc_id, html=html, extra=extra)
     for field_name, value in (("text", text), ("html", html)):
         if value is not None and not isinstance(value, str):
-            return FailedDocument(doc_id, "InputError", f"{where}: '{field_name}' must be a string", extra)
+            also = " (html may also be the file's bytes)" if field_name == "html" else ""
+            return FailedDocument(doc_id, "InputError", f"{where}: '{field_name}' must be a string{also}", extra)
     return Document(id=doc_id, text=text, html=html, extra=extra)
 
 
