@@ -11,7 +11,7 @@ import typer
 from ..errors import InputError, OutputError
 from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
 from .exits import ctrl_c_held, exit_codes
-from .options import MaxCharsOption, MaxSegmentsOption
+from .options import EvaluateMaxCharsOption, EvaluateMaxSegmentsOption
 
 
 class Sites(str, Enum):
@@ -46,8 +46,8 @@ def evaluate(
     redact: Annotated[
         bool, typer.Option("--redact", help="Keep the pages' text and site names out of the report.")
     ] = False,
-    max_segments: MaxSegmentsOption = DEFAULT_MAX_SEGMENTS,
-    max_chars: MaxCharsOption = DEFAULT_MAX_CHARS,
+    max_segments: EvaluateMaxSegmentsOption = DEFAULT_MAX_SEGMENTS,
+    max_chars: EvaluateMaxCharsOption = DEFAULT_MAX_CHARS,
 ) -> None:
     """Score a model against gold: story F1, precision, recall, line accuracy; per-tag topic scores."""
     with exit_codes():
@@ -86,7 +86,7 @@ def evaluate(
                 typer.echo(f"{title}:")
                 for name, row in table.items():
                     typer.echo(
-                        f"  {name:20} {row['pages']:5} pages  story F1 {row['f1']:.4f}  precision {row['precision']:.4f}  "
+                        f"  {name:20} {row['pages']:5} {'page ' if row['pages'] == 1 else 'pages'}  story F1 {row['f1']:.4f}  precision {row['precision']:.4f}  "
                         f"recall {row['recall']:.4f}"
                     )
         if "topics" in summary:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,19 +42,16 @@ ResumeOption = Annotated[
         "--resume", help="Finish an interrupted run: keep the records in -o FILE, label only what is missing."
     ),
 ]
-MaxSegmentsOption = Annotated[
-    int,
-    typer.Option(
-        "--max-segments",
-        min=1,
-        help="Most segments (lines, HTML blocks) a document may have; one with more gets an error record (413 in serve).",
-    ),
-]
-MaxCharsOption = Annotated[
-    int,
-    typer.Option(
-        "--max-chars",
-        min=1,
-        help="Most characters (of text or HTML) a document may have; one with more gets an error record (413 in serve).",
-    ),
-]
+
+
+def _limit_option(name: str, what: str, over: str) -> Any:
+    return typer.Option(name, min=1, help=f"Most {what} a document may have; {over}.")
+
+
+_REFUSED = "one with more gets an error record (413 in serve)"
+MaxSegmentsOption = Annotated[int, _limit_option("--max-segments", "segments (lines, HTML blocks)", _REFUSED)]
+MaxCharsOption = Annotated[int, _limit_option("--max-chars", "characters (of text or HTML)", _REFUSED)]
+# evaluate scores every page it is given: one over a limit stops it (exit 2), it gets no error record
+_STOPS = "one with more stops the evaluation (exit 2)"
+EvaluateMaxSegmentsOption = Annotated[int, _limit_option("--max-segments", "segments (lines, HTML blocks)", _STOPS)]
+EvaluateMaxCharsOption = Annotated[int, _limit_option("--max-chars", "characters (of text or HTML)", _STOPS)]
