@@ -6,7 +6,7 @@ import pytest
 from classifier.corpus.alignment import align_gold
 from classifier.corpus.documents import read_training_jsonl
 from classifier.corpus.sites import is_held_out, site_of
-from classifier.errors import TrainingDataError
+from classifier.errors import InputError, TrainingDataError
 from classifier.records import UNLABELLED, Label
 from classifier.segment.text import split_text
 
@@ -305,3 +305,19 @@ def test_rendering_without_the_train_extra_says_which_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "html_text", None)  # as if not installed: importing it raises ImportError
     with pytest.raises(TrainingDataError, match=r"needs the train extra \(html_text is missing\): pip install"):
         scrape_text("<p>A page.</p>", "html-text")
+
+
+def test_evaluation_reads_only_the_pages_it_scores_and_keeps_corpora_of_one_name_apart(tmp_path):
+    from classifier.evaluation.evaluate import read_gold
+
+    sites = [f"site{i}.example" for i in range(40)]
+    kept = next(s for s in sites if not is_held_out(s))
+    held = next(s for s in sites if is_held_out(s))
+    story = "Troops raided a rebel camp near the border on Tuesday, the army said in a statement."
+    pages = [("a", f"https://{kept}/1", story), ("b", f"https://{held}/2", story)]
+    first, second = _web_corpus(tmp_path / "v1" / "news", pages), _web_corpus(tmp_path / "v2" / "news", pages)
+    (first / "html" / "a.html.gz").write_bytes(b"not gzip")  # a training site's page: never read to evaluate
+    documents = read_gold([first, second], renderers=["html"])
+    assert [(d.id, d.corpus) for d in documents] == [("b:html", str(first)), ("b:html", str(second))]
+    with pytest.raises(InputError, match=r"left out all 2 read; their types: article"):
+        read_gold([first, second], renderers=["html"], page_types=["blog"])

@@ -14,7 +14,7 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import InputError, TrainingDataError
@@ -67,6 +67,8 @@ def read_web_pages(
     root: Path,
     renderers: Iterable[str] = RENDERERS,
     cache: Path | None = None,
+    keep: Callable[[str, str | None], bool] | None = None,
+    name: str | None = None,
 ) -> Iterator[TrainingDocument]:
     """Adapt a web-page corpus with gold text into labelled text documents.
 
@@ -80,9 +82,17 @@ def read_web_pages(
     cache : Path, optional
         Directory where rendered text is kept between runs (rendering is the
         slow part); keyed by the decoded HTML's hash and the renderer.
+    keep : callable, optional
+        Given a page's site and page type, whether to read it: a page left
+        out is never decompressed, decoded nor rendered.
+    name : str, optional
+        The documents' ``corpus`` (the folder's name if omitted).
     """
     renderers = tuple(renderers)
     for record in _read_index(root):
+        site = site_of(record.get("url") or "")  # pages without an address share one site: one side of a split
+        if keep is not None and not keep(site, record.get("page_type")):
+            continue
         html_path = root / "html" / f"{record['id']}.html.gz"
         try:
             raw = gzip.decompress(html_path.read_bytes())
@@ -92,7 +102,6 @@ def read_web_pages(
             html = decode_html(raw)  # as a page to label is read: its declared or detected charset
         except InputError as error:
             raise TrainingDataError(f"{html_path}: {error}") from None
-        site = site_of(record.get("url") or "")  # pages without an address share one site: one side of a split
         gold = record.get("main_content") or ""
         body = story_body(gold, record.get("title") or "")
         for renderer in renderers:
@@ -115,7 +124,7 @@ def read_web_pages(
                 source=renderer,
                 extra={"url": record.get("url", "")},
                 html=markup,
-                corpus=root.name,
+                corpus=name or root.name,
                 language=record.get("language") or None,
             )
 

@@ -212,13 +212,26 @@ def read_gold(
     """
     documents: list[TrainingDocument] = []
     names = source_names(paths)
+    renderers = tuple(renderers or RENDERERS[:1])
+    wanted_types = set(page_types or ())
+    read = 0  # documents of the sites evaluated, before --page-type
+    seen_types: set[str | None] = set()
+
+    def wanted(site: str, page_type: str | None) -> bool:  # asked before a web page is read: reading is the slow part
+        nonlocal read
+        if not (all_sites or is_held_out(site)):
+            return False
+        read += len(renderers)
+        seen_types.add(page_type)
+        return not wanted_types or page_type is None or page_type in wanted_types
+
     for path in paths:
         if is_web_page_corpus(path):
-            for document in read_web_pages(path, renderers=renderers or RENDERERS[:1], cache=cache):
-                if all_sites or is_held_out(document.site):
-                    documents.append(document)
+            documents.extend(read_web_pages(path, renderers, cache, keep=wanted, name=names[Path(path)]))
         elif path.is_file():
-            documents.extend(read_training_jsonl(path, names[Path(path)]))
+            labelled = list(read_training_jsonl(path, names[Path(path)]))
+            read += len(labelled)
+            documents.extend(labelled)
         elif path.is_dir():
             raise InputError(
                 f"{path} is a folder but not a web-page corpus (its pages.jsonl and html/ folder): "
@@ -226,11 +239,13 @@ def read_gold(
             )
         else:
             raise InputError(f"evaluation data not found: {path}")
-    read = len(documents)
+    every = documents
     if page_types:
-        documents = [d for d in documents if d.page_type is None or d.page_type in set(page_types)]
+        documents = [d for d in documents if d.page_type is None or d.page_type in wanted_types]
     if not documents:
-        kinds = f" (--page-type {', '.join(page_types)} left out all {read} read)" if read else ""
+        types = sorted(str(t) for t in seen_types | {d.page_type for d in every} if t is not None)
+        there = f"; their types: {', '.join(types)}" if types else ""
+        kinds = f" (--page-type {', '.join(page_types)} left out all {read} read{there})" if read else ""
         raise InputError(f"no documents to evaluate{kinds}")
     return documents
 
