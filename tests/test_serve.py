@@ -725,3 +725,26 @@ def test_serve_leaves_its_model_out_of_the_garbage_collectors_full_passes(tiny_m
     assert status == 200
     assert frozen > 10_000  # the model's objects and the modules', not a handful
     assert embedded == 0  # an app in a program of one's own leaves its heap alone
+
+
+def test_a_worker_starts_only_with_the_model_and_token_serve_checked(tmp_path, tiny_model):
+    from classifier.errors import InputError
+    from classifier.service.options import token_digest
+
+    token = tmp_path / "token"
+    token.write_text(TOKEN + "\n")
+    served = ServeOptions(
+        token_file=str(token), model_sha256=tiny_model.card.get("sha256"), token_digest=token_digest(TOKEN)
+    )
+
+    async def scenario(client):
+        return (await client.get("/model", headers={"Authorization": f"Bearer {TOKEN}"})).status_code
+
+    assert in_process(create_app(served, model=tiny_model), scenario) == 200
+    token.write_text("a-rotated-token\n")  # as a worker restarted after a crash would read it
+    with pytest.raises(InputError, match="the token file .* changed since serve started"):
+        in_process(create_app(served, model=tiny_model), scenario)
+    token.write_text(TOKEN + "\n")
+    other = dataclasses.replace(served, model_sha256="0" * 64)  # another model file at the same path
+    with pytest.raises(InputError, match="the model file .* changed since serve started"):
+        in_process(create_app(other, model=tiny_model), scenario)

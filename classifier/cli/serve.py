@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ from ..errors import InputError
 from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS
 from ..run.ordered import DEFAULT_CHUNK
 from ..service.options import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_DOCUMENTS
-from .exits import EXIT_USAGE, exit_codes, fail
+from .exits import EXIT_UNFINISHED, EXIT_USAGE, exit_codes, fail
 from .options import MaxCharsOption, MaxSegmentsOption, ModelOption, WorkersOption
 
 _SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
@@ -103,8 +104,8 @@ def serve(
         read_ahead(model)  # in a thread, while the service's modules import (classifier/modelfile.py)
         try:
             from ..service.app import create_app
-            from ..service.options import OPTIONS_VARIABLE, ServeOptions, read_token
-            from ..service.server import run_server
+            from ..service.options import OPTIONS_VARIABLE, ServeOptions, read_token, token_digest
+            from ..service.server import Outcome, run_server
         except ImportError as error:
             raise InputError(
                 f"serve needs the serve extra ({error.name} is missing): pip install 'storyfilter[serve]'"
@@ -123,15 +124,16 @@ def serve(
             header_timeout=header_timeout,
             max_connections=max_connections,
         )
-        if options.token_file:
-            read_token(options.token_file)
+        token = read_token(options.token_file) if options.token_file else None
         _check_port_free(host, port)
         count = workers or available_cores()
         # A model that does not load stops here, in one line, not in each worker's log. One worker
         # is this process, with this model; else the workers load their own and this copy goes.
         loaded = load_model(options.model)
         model_id = loaded.model_id
-        if count > 1:
+        if count > 1:  # the workers load their own: the same as this one, or they do not start
+            digest = token_digest(token) if token is not None else None
+            options = dataclasses.replace(options, model_sha256=loaded.card.get("sha256"), token_digest=digest)
             loaded = None
     typer.echo(
         f"storyfilter: serving {model_id} on http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port} "
@@ -145,9 +147,11 @@ def serve(
         )
     server = dict(host=host, port=port, workers=count, access_log=access_log)
     if loaded is not None:  # one worker: this process, with the model it has loaded
-        started = run_server(create_app(options, model=loaded, freeze=True), options, **server)
+        ended = run_server(create_app(options, model=loaded, freeze=True), options, **server)
     else:
         os.environ[OPTIONS_VARIABLE] = options.to_environment()
-        started = run_server("classifier.service.app:app_from_environment", options, **server)
-    if not started:
+        ended = run_server("classifier.service.app:app_from_environment", options, **server)
+    if ended is Outcome.NOT_STARTED:
         raise fail("the server did not start: its log above says why", EXIT_USAGE)
+    if ended is Outcome.WORKER_FAILED:
+        raise fail("a worker could not start again, so the service stopped: its log above says why", EXIT_UNFINISHED)

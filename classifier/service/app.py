@@ -22,7 +22,7 @@ from ..versions import package_version
 from .batcher import Labeller
 from .docs import install_docs
 from .errors import install_error_handlers
-from .options import ServeOptions, read_token
+from .options import ServeOptions, check_same_as_served, read_token
 from .routes import router
 
 
@@ -47,6 +47,7 @@ def create_app(options: ServeOptions = ServeOptions(), model: Model | None = Non
         # The service's limits, on a copy: a model handed in is left as it was.
         app.state.model = dataclasses.replace(served, limits=options.limits) if isinstance(served, Model) else served
         app.state.token = read_token(options.token_file) if options.token_file else None
+        check_same_as_served(options, getattr(served, "card", {}).get("sha256"), app.state.token)
         app.state.labeller = Labeller(app.state.model, options.batch_size, options.gather)
         if freeze:
             freeze_loaded()

@@ -6,6 +6,7 @@ processes, so that the token is never in it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -60,6 +61,10 @@ class ServeOptions:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_headers: int = DEFAULT_MAX_HEADERS
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    # What `serve` checked before its workers started: each worker (a restarted one too) must serve the same
+    # model (its file's sha256) and token (a digest of it, not the token), or refuse to start.
+    model_sha256: str | None = None
+    token_digest: str | None = None
 
     @property
     def limits(self) -> DocumentLimits:
@@ -97,3 +102,23 @@ def read_token(path: str) -> str:
             "as a bearer token is sent: e.g. `head -c 32 /dev/urandom | base64`"
         )
     return token
+
+
+def token_digest(token: str) -> str:
+    """What the workers are told of the token ``serve`` read: a digest, to check theirs against, not the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_same_as_served(options: ServeOptions, model_sha256: str | None, token: str | None) -> None:
+    """Refuse a worker's start (one restarted after a crash, say) when its model or token is not what ``serve`` checked.
+
+    Raises
+    ------
+    InputError
+        Naming the file that changed since ``serve`` started.
+    """
+    restart = "the other workers serve the one it had: restart serve to serve the new one"
+    if options.model_sha256 is not None and model_sha256 != options.model_sha256:
+        raise InputError(f"the model file {options.model or '(the shipped model)'} changed since serve started; {restart}")
+    if options.token_digest is not None and (token is None or token_digest(token) != options.token_digest):
+        raise InputError(f"the token file {options.token_file} changed since serve started; {restart}")

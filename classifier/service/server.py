@@ -17,6 +17,7 @@ import signal
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from typing import Any
 
 import uvicorn
@@ -37,8 +38,25 @@ class ServeConfig(uvicorn.Config):
         self.guards = guards
 
 
+class Outcome(Enum):
+    """How a run of the server ended."""
+
+    STOPPED = "stopped"  # by a signal, after it served
+    NOT_STARTED = "not started"  # its start-up failed
+    WORKER_FAILED = "worker failed"  # a worker restarted after a crash could not start, and the others were stopped
+
+
 class _Supervisor(Multiprocess):
-    """uvicorn's supervisor of worker processes, which stops accepting connections as soon as it is told to stop."""
+    """uvicorn's supervisor of worker processes, which stops accepting connections as soon as it is told to stop,
+    and notes when it stopped because a worker could not start again (uvicorn then stops them all)."""
+
+    worker_failed = False
+
+    def keep_subprocess_alive(self) -> None:
+        stopping = self.should_exit.is_set()
+        super().keep_subprocess_alive()
+        if not stopping and self.should_exit.is_set():  # set there only for a worker that failed to start
+            self.worker_failed = True
 
     def handle_int(self) -> None:
         self._stop_listening()
@@ -85,11 +103,11 @@ def _timed_logging() -> dict:
     return config
 
 
-def run_server(app: Any, options: ServeOptions, *, host: str, port: int, workers: int, access_log: bool) -> bool:
+def run_server(app: Any, options: ServeOptions, *, host: str, port: int, workers: int, access_log: bool) -> Outcome:
     """Serve ``app`` (an ASGI app, or with several workers the import string of its factory) until stopped.
 
-    Returns whether the server started (False: its start-up failed, as its
-    log says).
+    Returns how it ended: stopped when asked, its start-up failed, or a
+    worker restarted after a crash could not start (its log says why).
     """
     config = ServeConfig(
         app,
@@ -105,9 +123,10 @@ def run_server(app: Any, options: ServeOptions, *, host: str, port: int, workers
         log_config=_timed_logging(),
     )
     if workers > 1:
-        _Supervisor(config, sockets=[config.bind_socket()]).run()
-        return True
+        supervisor = _Supervisor(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        return Outcome.WORKER_FAILED if supervisor.worker_failed else Outcome.STOPPED
     server = uvicorn.Server(config)
     with _signals_absorbed():
         server.run()
-    return server.started
+    return Outcome.STOPPED if server.started else Outcome.NOT_STARTED
