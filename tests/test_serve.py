@@ -748,3 +748,17 @@ def test_a_worker_starts_only_with_the_model_and_token_serve_checked(tmp_path, t
     other = dataclasses.replace(served, model_sha256="0" * 64)  # another model file at the same path
     with pytest.raises(InputError, match="the model file .* changed since serve started"):
         in_process(create_app(other, model=tiny_model), scenario)
+
+
+def test_a_gzipped_body_of_several_members_is_read_whole_and_trailing_bytes_are_named():
+    import gzip
+
+    from classifier.service.bodies import gunzip
+    from classifier.service.errors import RequestError
+
+    two = gzip.compress(b'[{"id": "a", "text": "one"}, ') + gzip.compress(b'{"id": "b", "text": "two"}]')
+    assert json.loads(gunzip(two, 1000)) == [{"id": "a", "text": "one"}, {"id": "b", "text": "two"}]
+    with pytest.raises(RequestError, match=r"followed by 1 byte\(s\) that are not gzip"):
+        gunzip(gzip.compress(b"[]") + b"\n", 1000)
+    with pytest.raises(RequestError, match="inflates to over the limit of 6,000 bytes"):  # over all members
+        gunzip(gzip.compress(b"x" * 4000) + gzip.compress(b"y" * 4000), 6000)

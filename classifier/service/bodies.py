@@ -72,21 +72,28 @@ def check_json(request: Request) -> bool:
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
-    """A gzipped body, refused (413) once it inflates past ``limit`` bytes: the limit is on what is read."""
-    inflate = zlib.decompressobj(wbits=31)
+    """A gzipped body (of one gzip member or several, as ``cat a.gz b.gz`` makes), refused (413) once it inflates
+    past ``limit`` bytes: the limit is on what is read."""
+    parts: list[bytes] = []
+    size, rest = 0, body
     try:
-        data = inflate.decompress(body, limit + 1)
-        if len(data) > limit or inflate.unconsumed_tail:
-            raise RequestError(
-                413, f"the body inflates to over the limit of {limit:,} bytes: send fewer documents per request"
-            )
-        if not inflate.eof:
-            raise RequestError(400, "the gzipped body is cut short")
-        if inflate.unused_data:
-            raise RequestError(400, "the gzipped body holds more than one gzip stream: send one")
+        while True:
+            inflate = zlib.decompressobj(wbits=31)
+            parts.append(inflate.decompress(rest, limit - size + 1))
+            size += len(parts[-1])
+            if size > limit or inflate.unconsumed_tail:
+                raise RequestError(
+                    413, f"the body inflates to over the limit of {limit:,} bytes: send fewer documents per request"
+                )
+            if not inflate.eof:
+                raise RequestError(400, "the gzipped body is cut short")
+            rest = inflate.unused_data
+            if not rest:
+                return b"".join(parts)
+            if not rest.startswith(b"\x1f\x8b"):  # not another member
+                raise RequestError(400, f"the gzipped body is followed by {len(rest):,} byte(s) that are not gzip")
     except zlib.error as error:
         raise RequestError(400, f"the body is not gzip: {error}") from None
-    return data
 
 
 def _not_json(literal: str) -> float:
