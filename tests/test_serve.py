@@ -742,11 +742,11 @@ def test_a_worker_starts_only_with_the_model_and_token_serve_checked(tmp_path, t
 
     assert in_process(create_app(served, model=tiny_model), scenario) == 200
     token.write_text("a-rotated-token\n")  # as a worker restarted after a crash would read it
-    with pytest.raises(InputError, match="the token file .* changed since serve started"):
+    with pytest.raises(InputError, match=r"the token file .* changed since serve started"):
         in_process(create_app(served, model=tiny_model), scenario)
     token.write_text(TOKEN + "\n")
     other = dataclasses.replace(served, model_sha256="0" * 64)  # another model file at the same path
-    with pytest.raises(InputError, match="the model file .* changed since serve started"):
+    with pytest.raises(InputError, match=r"the model file .* changed since serve started"):
         in_process(create_app(other, model=tiny_model), scenario)
 
 

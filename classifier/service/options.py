@@ -119,6 +119,8 @@ def check_same_as_served(options: ServeOptions, model_sha256: str | None, token:
     """
     restart = "the other workers serve the one it had: restart serve to serve the new one"
     if options.model_sha256 is not None and model_sha256 != options.model_sha256:
-        raise InputError(f"the model file {options.model or '(the shipped model)'} changed since serve started; {restart}")
+        raise InputError(
+            f"the model file {options.model or '(the shipped model)'} changed since serve started; {restart}"
+        )
     if options.token_digest is not None and (token is None or token_digest(token) != options.token_digest):
         raise InputError(f"the token file {options.token_file} changed since serve started; {restart}")
