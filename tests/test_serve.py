@@ -349,6 +349,7 @@ ERROR_CASES = {
         "over the limit",
     ),
     "an unknown topic": (lambda url: post(url, "/filter?topic=sport", [{"text": "a"}]), 400, "unknown topic"),
+    "an empty topic": (lambda url: post(url, "/filter?topic=", [{"text": "a"}]), 400, "topic= is empty"),
     "no topic": (lambda url: post(url, "/filter", [{"text": "a"}]), 400, "topic"),
     "a min_score over 1": (
         lambda url: post(url, "/filter?topic=militia&min_score=1.5", [{"text": "a"}]),

@@ -24,6 +24,7 @@ from ..run.tasks import ChunkRecords, TopicSelector
 from .batcher import Labeller, off_the_loop_if_large
 from .bodies import request_documents
 from .dependencies import authorize, known_query
+from .errors import RequestError
 
 # A request of more documents than a batch holds is given up when its client has gone (checked this often, s).
 CLIENT_CHECK = 0.5
@@ -196,6 +197,8 @@ async def filter_(
     Error records are kept too, so that no failure goes unseen. The answer is always an array.
     """
     served: Model = request.app.state.model
+    if not all(topic):  # `?topic=`: named as the query parameter it is, not as Model.filter's argument
+        raise RequestError(400, "topic= is empty: give a topic's name (repeat topic= for several)")
     select = TopicSelector(frozenset(served.check_topics(topic)), min_score)
     documents, _ = await request_documents(request)
     return await _array_answer(request, documents, segments, select)
