@@ -135,11 +135,10 @@ def serve(
             digest = token_digest(token) if token is not None else None
             options = dataclasses.replace(options, model_sha256=loaded.card.get("sha256"), token_digest=digest)
             loaded = None
-    typer.echo(
-        f"storyfilter: serving {model_id} on http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port} "
-        f"with {count} worker(s); API at /docs",
-        err=True,
-    )
+    address = f"http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port}"
+    if port == 0:  # bound below, by uvicorn, whose line names it
+        address = f"a port of {host} the system chooses (uvicorn's 'running on' line names it)"
+    typer.echo(f"storyfilter: serving {model_id} on {address} with {count} worker(s); API at /docs", err=True)
     if token_file is None and not _is_loopback(host):
         typer.echo(
             f"storyfilter: warning: {host} is reachable from other machines and no --token-file is set: anyone who reaches it can use it",
