@@ -763,3 +763,20 @@ def test_a_gzipped_body_of_several_members_is_read_whole_and_trailing_bytes_are_
         gunzip(gzip.compress(b"[]") + b"\n", 1000)
     with pytest.raises(RequestError, match="inflates to over the limit of 6,000 bytes"):  # over all members
         gunzip(gzip.compress(b"x" * 4000) + gzip.compress(b"y" * 4000), 6000)
+
+
+def test_the_log_leaves_out_only_the_traceback_of_a_request_cut_when_the_time_to_stop_ran_out():
+    import asyncio
+    import logging
+
+    from classifier.service.server import CutAtShutdown
+
+    def record(error: BaseException) -> logging.LogRecord:
+        return logging.LogRecord(
+            "uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application", (), (type(error), error, None)
+        )
+
+    cut = CutAtShutdown()
+    assert not cut.filter(record(asyncio.CancelledError("Task cancelled, timeout graceful shutdown exceeded")))
+    assert cut.filter(record(asyncio.CancelledError()))  # any other cancellation, and any fault, is logged
+    assert cut.filter(record(RuntimeError("graceful shutdown")))

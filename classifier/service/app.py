@@ -55,6 +55,7 @@ def create_app(options: ServeOptions = ServeOptions(), model: Model | None = Non
         try:
             yield
         finally:
+            app.state.stopped = True  # (an answer cut short from here on was cut by the server, not its client)
             await app.state.labeller.stop()
 
     app = FastAPI(

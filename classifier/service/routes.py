@@ -97,7 +97,7 @@ async def _array_answer(request: Request, documents: list, segments: bool, selec
         raise
 
     async def body() -> AsyncIterator[bytes]:
-        complete = False
+        complete, why = False, "the client went away"
         try:
             yield b"["
             part, separator = first, b""
@@ -111,10 +111,13 @@ async def _array_answer(request: Request, documents: list, segments: bool, selec
         finally:
             await parts.aclose()  # the client went away, or the answer is done: nothing more is labelled
             if not complete:  # its 200 was logged as the answer began: say that it was cut short
+                if getattr(request.app.state, "stopped", False):  # not the client: the server's time to stop ran out
+                    why = "the server stopped before it was sent whole (its time for the requests in hand ran out)"
                 client = request.client
                 _LOG.info(
-                    "%s: the client went away: the answer to %s %s was cut short",
+                    "%s: %s: the answer to %s %s was cut short",
                     f"{client.host}:{client.port}" if client else "-",
+                    why,
                     request.method,
                     request.url.path,
                 )

@@ -12,7 +12,9 @@ open until every worker has finished), the requests in hand are answered
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import logging
 import signal
 import socket
 from collections.abc import Iterator
@@ -94,12 +96,27 @@ def _signals_absorbed() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+class CutAtShutdown(logging.Filter):
+    """Leaves out uvicorn's traceback of a request cancelled because the server's time to stop ran out.
+
+    A documented way for a request to end, not a fault: uvicorn's line
+    before it says that tasks were cancelled, and the service's own line
+    says which answer was cut short.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, asyncio.CancelledError) and "graceful shutdown" in str(error))
+
+
 def _timed_logging() -> dict:
     """uvicorn's logging, each line led by its time (ISO 8601, UTC offset): a log is read against others."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     for formatter in config["formatters"].values():
         formatter["fmt"] = "%(asctime)s " + formatter["fmt"]
         formatter["datefmt"] = "%Y-%m-%dT%H:%M:%S%z"
+    config.setdefault("filters", {})["cut_at_shutdown"] = {"()": f"{__name__}.CutAtShutdown"}
+    config["handlers"]["default"].setdefault("filters", []).append("cut_at_shutdown")
     return config
 
 
