@@ -754,6 +754,8 @@ def test_a_worker_starts_only_with_the_model_and_token_serve_checked(tmp_path, t
 def test_a_gzipped_body_of_several_members_is_read_whole_and_trailing_bytes_are_named():
     import gzip
 
+    import random
+
     from classifier.service.bodies import gunzip
     from classifier.service.errors import RequestError
 
@@ -763,6 +765,12 @@ def test_a_gzipped_body_of_several_members_is_read_whole_and_trailing_bytes_are_
         gunzip(gzip.compress(b"[]") + b"\n", 1000)
     with pytest.raises(RequestError, match="inflates to over the limit of 6,000 bytes"):  # over all members
         gunzip(gzip.compress(b"x" * 4000) + gzip.compress(b"y" * 4000), 6000)
+    empty = gzip.compress(b"", mtime=0)  # members that inflate to nothing never reach the limit: counted instead
+    assert gunzip(empty * 10_000, 1000) == b""
+    with pytest.raises(RequestError, match="over 10,000 gzip members"):
+        gunzip(empty * 10_001, 1000)
+    large = random.Random(1).randbytes(300_000).hex().encode()  # members that cross the pieces zlib is handed
+    assert gunzip(gzip.compress(large[:250_000]) + gzip.compress(large[250_000:]), 10**6) == large
 
 
 def test_the_log_leaves_out_only_the_traceback_of_a_request_cut_when_the_time_to_stop_ran_out():
