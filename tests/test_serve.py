@@ -753,7 +753,6 @@ def test_a_worker_starts_only_with_the_model_and_token_serve_checked(tmp_path, t
 
 def test_a_gzipped_body_of_several_members_is_read_whole_and_trailing_bytes_are_named():
     import gzip
-
     import random
 
     from classifier.service.bodies import gunzip
