@@ -349,7 +349,7 @@ def is_label_record(record: Mapping[str, Any]) -> bool:
 
 
 # How ``label`` names the model in a record: ``name@version``.
-_MODEL_ID = re.compile(r"[^@\s]+@[0-9]+")
+_MODEL_ID = re.compile(r".+@[0-9]+", re.DOTALL)
 
 
 def is_error_record(record: Mapping[str, Any]) -> bool:

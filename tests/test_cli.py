@@ -283,6 +283,10 @@ def test_evaluate_reads_a_line_that_is_not_utf8_and_says_when_there_is_nothing_t
     (folder / "report.json").mkdir(parents=True)  # where the report writes a file: found before labelling
     result = runner.invoke(app, ["evaluate", str(latin), "--report", str(folder), "--model", str(tiny_model_path)])
     assert result.exit_code == 2 and "report.json is a folder" in result.stderr and "topics:" not in result.stdout
+    result = runner.invoke(
+        app, ["evaluate", str(latin), "--report", str(taken / "sub"), "--model", str(tiny_model_path)]
+    )
+    assert result.exit_code == 2 and "is a file, where the report's folder" in result.stderr
 
 
 def test_evaluate_says_so_when_its_report_cannot_be_written_after_the_figures(tiny_model_path, tmp_path, monkeypatch):

@@ -321,3 +321,6 @@ def test_evaluation_reads_only_the_pages_it_scores_and_keeps_corpora_of_one_name
     assert [(d.id, d.corpus) for d in documents] == [("b:html", str(first)), ("b:html", str(second))]
     with pytest.raises(InputError, match=r"left out all 2 read; their types: article"):
         read_gold([first, second], renderers=["html"], page_types=["blog"])
+    index = first / "pages.jsonl"
+    index.write_text(index.read_text().replace('"page_type": "article"', '"page_type": ["article"]'))
+    assert len(read_gold([first], renderers=["html"], page_types=["blog"])) == 1  # a type not a string: no type

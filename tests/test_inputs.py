@@ -178,6 +178,8 @@ def test_a_page_with_its_own_story_and_model_fields_is_a_page_not_a_label_record
     cms = {"id": "c", "text": "Militiamen attacked a police post.", "model": "iPhone 15", "story": "", "tags": []}
     assert isinstance(document_from_record(cms, "f:4"), Document)  # a product's model: a page, labelled
     assert isinstance(document_from_record({**written, "text": None, "html": "<p>s</p>"}, "f:5"), Document)
+    renamed = {**written, "model": "my model@15"}  # a name set from Python may hold a space
+    assert type(document_from_record(renamed, "f:6")).__name__ == "LabeledDocument"
 
 
 def test_a_null_page_is_named_and_html_bytes_from_python_are_a_page():
@@ -187,6 +189,8 @@ def test_a_null_page_is_named_and_html_bytes_from_python_are_a_page():
     assert isinstance(bare, FailedDocument) and "needs a 'text' or 'html' field" in bare.message
     page = document_from_record({"id": "b", "html": "<p>Caf\u00e9</p>".encode("utf-8"), "feed": 1}, "f:3")
     assert isinstance(page, Document) and page.html == b"<p>Caf\xc3\xa9</p>" and page.extra == {"feed": 1}
+    both = document_from_record({"id": "t", "text": "Cafe.", "html": b"<p>Cafe.</p>"}, "f:4")
+    assert isinstance(both, Document) and both.text == "Cafe." and both.html == b"<p>Cafe.</p>"
 
 
 def test_a_suffix_we_do_not_read_is_named_with_the_formats_we_read(tmp_path):

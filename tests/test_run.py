@@ -657,6 +657,9 @@ def test_filter_to_dev_stdout_sent_to_a_file_keeps_no_side_file_in_dev(tmp_path,
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "kept.jsonl").read_text(encoding="utf-8"))["id"] == "a"
     assert not stray.exists()  # a side file beside a device name would land in /dev
+    from classifier.cli.label import _device_name
+
+    assert _device_name(Path("/dev/null")) and not _device_name(Path("/dev/shm/out.jsonl"))  # a file: its side file
 
 
 def test_a_lone_surrogate_is_labelled_and_written_as_its_json_escape(tmp_path, tiny_model_path):

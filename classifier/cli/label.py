@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -217,8 +218,14 @@ def run(job: LabelJob, selector: Callable | None = None) -> None:
 
 
 def _device_name(path: Path) -> bool:
-    """Whether ``path`` names a device or a descriptor (``/dev/stdout``, ``/proc/self/fd/1``), whatever it leads to."""
-    return path.absolute().parts[1:2] in (("dev",), ("proc",))
+    """Whether ``path`` names a device or a descriptor (``/dev/stdout``, ``/proc/self/fd/1``), whatever it leads to:
+    a name in /dev or /proc that is not a regular file of its own (``/dev/shm/out.jsonl`` is one)."""
+    if path.absolute().parts[1:2] not in (("dev",), ("proc",)):
+        return False
+    try:
+        return not stat.S_ISREG(path.lstat().st_mode)
+    except OSError:  # not there yet: a file to be made
+        return False
 
 
 @contextmanager

@@ -153,4 +153,7 @@ def serve(
     if ended is Outcome.NOT_STARTED:
         raise fail("the server did not start: its log above says why", EXIT_USAGE)
     if ended is Outcome.WORKER_FAILED:
-        raise fail("a worker could not start again, so the service stopped: its log above says why", EXIT_UNFINISHED)
+        raise fail(
+            "a worker could not start (again, after it stopped), so the service stopped: its log above says why",
+            EXIT_UNFINISHED,
+        )

@@ -222,8 +222,9 @@ def read_gold(
         if not (all_sites or is_held_out(site)):
             return False
         read += len(renderers)
-        seen_types.add(page_type)
-        return not wanted_types or page_type is None or page_type in wanted_types
+        kind = page_type if isinstance(page_type, str) else None  # (an index may hold anything: a list, say)
+        seen_types.add(kind)
+        return not wanted_types or kind is None or kind in wanted_types
 
     for path in paths:
         if is_web_page_corpus(path):
@@ -241,9 +242,11 @@ def read_gold(
             raise InputError(f"evaluation data not found: {path}")
     every = documents
     if page_types:
-        documents = [d for d in documents if d.page_type is None or d.page_type in wanted_types]
+        documents = [d for d in documents if not isinstance(d.page_type, str) or d.page_type in wanted_types]
     if not documents:
-        types = sorted(str(t) for t in seen_types | {d.page_type for d in every} if t is not None)
+        types = sorted(
+            {t for t in seen_types if t is not None} | {d.page_type for d in every if isinstance(d.page_type, str)}
+        )
         there = f"; their types: {', '.join(types)}" if types else ""
         kinds = f" (--page-type {', '.join(page_types)} left out all {read} read{there})" if read else ""
         raise InputError(f"no documents to evaluate{kinds}")

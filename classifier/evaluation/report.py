@@ -36,7 +36,9 @@ def report_problem(directory: Path) -> str | None:
     existing = directory
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+    if not existing.is_dir():
+        return f"--report {directory}: {existing} is a file, where the report's folder would be made"
+    if not os.access(existing, os.W_OK | os.X_OK):
         return f"--report {directory}: cannot write into {existing} (permission denied)"
     return None
 

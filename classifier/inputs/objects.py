@@ -49,8 +49,9 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
         given = [f"'{name}'" for name in ("text", "html") if name in record]  # there, as null
         why = f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} null: give the page as a string"
         return FailedDocument(doc_id, "InputError", f"{where}: {why if given else _NO_PAGE}", extra)
-    if isinstance(html, (bytes, bytearray)) and text is None:  # (from Python) the file's bytes, as Document takes
-        return Document(id=doc_id, html=html, extra=extra)
+    if isinstance(html, (bytes, bytearray)) and (text is None or isinstance(text, str)):  # (from Python) the file's
+        # bytes, as Document takes them
+        return Document(id=doc_id, text=text, html=html, extra=extra)
     for field_name, value in (("text", text), ("html", html)):
         if value is not None and not isinstance(value, str):
             also = " (html may also be the file's bytes)" if field_name == "html" else ""

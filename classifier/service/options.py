@@ -7,9 +7,11 @@ processes, so that the token is never in it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 from dataclasses import asdict, dataclass
 
 from ..errors import InputError
@@ -104,9 +106,17 @@ def read_token(path: str) -> str:
     return token
 
 
-def token_digest(token: str) -> str:
-    """What the workers are told of the token ``serve`` read: a digest, to check theirs against, not the token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def token_digest(token: str, salt: str | None = None) -> str:
+    """What the workers are told of the token ``serve`` read, to check theirs against: ``SALT$DIGEST``, a slow
+    salted hash (PBKDF2), so that the environment it travels in does not give a short token away to a guesser."""
+    salt = salt if salt is not None else secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", token.encode("utf-8"), bytes.fromhex(salt), 200_000)
+    return f"{salt}${digest.hex()}"
+
+
+def _same_token(token: str, digest: str) -> bool:
+    salt, _, _ = digest.partition("$")
+    return hmac.compare_digest(token_digest(token, salt), digest)
 
 
 def check_same_as_served(options: ServeOptions, model_sha256: str | None, token: str | None) -> None:
@@ -122,5 +132,5 @@ def check_same_as_served(options: ServeOptions, model_sha256: str | None, token:
         raise InputError(
             f"the model file {options.model or '(the shipped model)'} changed since serve started; {restart}"
         )
-    if options.token_digest is not None and (token is None or token_digest(token) != options.token_digest):
+    if options.token_digest is not None and (token is None or not _same_token(token, options.token_digest)):
         raise InputError(f"the token file {options.token_file} changed since serve started; {restart}")

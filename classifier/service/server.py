@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
+import os
 import signal
 import socket
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ from uvicorn.supervisors.multiprocess import Multiprocess
 from .connections import GuardedProtocol
 from .options import ServeOptions
 
+_LOG = logging.getLogger("uvicorn.error")
 # Seconds the requests in hand get to be answered once the server is asked to stop.
 GRACEFUL_SHUTDOWN = 30
 
@@ -53,6 +56,29 @@ class _Supervisor(Multiprocess):
     and notes when it stopped because a worker could not start again (uvicorn then stops them all)."""
 
     worker_failed = False
+
+    def handle_hup(self) -> None:
+        """SIGHUP: the token file and the model are read and checked again here, and every worker is replaced by one
+        that serves them (a worker started otherwise, after a crash, serves what was last checked, or refuses)."""
+        from ..errors import StoryfilterError
+        from ..model.model import load_model
+        from .options import OPTIONS_VARIABLE, read_token, token_digest
+
+        options: ServeOptions = self.config.guards
+        try:
+            token = read_token(options.token_file) if options.token_file else None
+            sha256 = load_model(options.model).card.get("sha256")
+        except StoryfilterError as error:
+            _LOG.error(
+                "SIGHUP: the workers were not replaced, as the service cannot serve what it would read: %s", error
+            )
+            return
+        checked = dataclasses.replace(
+            options, model_sha256=sha256, token_digest=token_digest(token) if token is not None else None
+        )
+        self.config.guards = checked
+        os.environ[OPTIONS_VARIABLE] = checked.to_environment()  # what each new worker reads
+        super().handle_hup()
 
     def keep_subprocess_alive(self) -> None:
         stopping = self.should_exit.is_set()
