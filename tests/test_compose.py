@@ -57,3 +57,14 @@ def test_languages_kept_apart_are_never_trained_on_and_each_trained_one_keeps_a_
     train_sites = {d.site for d in read_training_jsonl(CORPUS / "multilingual.jsonl")}
     test_sites = {d.site for d in read_training_jsonl(CORPUS / "multilingual-test.jsonl")}
     assert not train_sites & test_sites
+
+
+def test_the_fresh_pages_are_evaluation_data_only():
+    from training.train import DEFAULT_SOURCES
+
+    names = {source.name for source in DEFAULT_SOURCES}
+    for kind in ("text", "html"):
+        pages = list(read_training_jsonl(CORPUS / f"fresh-pages-{kind}.jsonl"))
+        assert len(pages) == 24 and {p.language for p in pages} == {"ar", "de", "es", "fr", "ja", "pt", "ru", "zh"}
+        assert all(p.story and p.id.endswith(f":{kind}") for p in pages)
+        assert f"fresh-pages-{kind}.jsonl" not in names  # never trained on: they measure what was not learned
