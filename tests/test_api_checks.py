@@ -109,9 +109,13 @@ def test_an_html_document_given_as_text_is_labelled_as_text_with_a_warning(tiny_
         tiny_model.label("\ufeff  \n" + html.upper())
     with pytest.warns(HtmlAsTextWarning):
         list(tiny_model.label_many([{"id": "a", "text": html}]))
+    for saved in ("<!-- saved from url=(0014)about:internet -->\n", '<?xml version="1.0" encoding="utf-8"?>\n'):
+        with pytest.warns(HtmlAsTextWarning):  # a page a browser saved, or XHTML
+            tiny_model.label(saved + html)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tiny_model.label(PAGE)
+        tiny_model.label("<!-- a comment in a text --> and the page's text")
         tiny_model.label(html=html)
         list(tiny_model.label_many([PAGE, Document(id="h", html=html), "<p>a paragraph of markup</p>"]))
         list(tiny_model.label_many([Document(id="t", text=html)]))  # a Document says its text is text

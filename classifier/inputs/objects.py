@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -59,8 +60,9 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
     return Document(id=doc_id, text=text, html=html, extra=extra)
 
 
-# How an HTML document's text begins (after white space and a byte order mark), in lower case.
-_HTML_STARTS = ("<!doctype html", "<html")
+# How an HTML document's text begins: after white space and a byte order mark, an XML declaration (XHTML) and
+# comments (a browser's "<!-- saved from url=... -->"), its doctype or its <html>. Looked for in its first 2 KB.
+_HTML_START = re.compile(r"[\s\ufeff]*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html)", re.I | re.S)
 
 
 def warn_if_html(text: object, stacklevel: int = 1) -> None:
@@ -69,7 +71,7 @@ def warn_if_html(text: object, stacklevel: int = 1) -> None:
     ``stacklevel`` as for :func:`warnings.warn`, counted from the caller (1: the warning is of this place, so
     Python's default filter shows it once per process, however many pages and calls).
     """
-    if isinstance(text, str) and text[:512].lstrip(" \t\r\n\ufeff")[:14].lower().startswith(_HTML_STARTS):
+    if isinstance(text, str) and _HTML_START.match(text[:2048]):
         warnings.warn(
             "a page given as text is an HTML document: it is labelled as text, markup and all; "
             "give it as html (label(html=...), a Document's or a dict's 'html') to have it read as a page",
