@@ -380,3 +380,16 @@ def test_a_ctrl_c_in_train_says_so_in_one_line_without_labels_resume_hint(tmp_pa
     result = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "m.model")])
     assert result.exit_code == 130 and result.stderr.strip() == "storyfilter: interrupted by Ctrl-C"
     assert not (tmp_path / "m.model").exists()
+
+
+def test_evaluate_breaks_its_scores_down_by_how_pages_were_read(tiny_model_path, tmp_path):
+    html = (EXAMPLES / "harbour.html").read_text(encoding="utf-8")
+    text = (EXAMPLES / "harbour.txt").read_text(encoding="utf-8")
+    story = text.split("\n\n")[3]  # the story's first paragraph: enough to score both readings
+    data = write_jsonl(
+        tmp_path / "both.jsonl", [{"id": "t", "text": text, "story": story}, {"id": "h", "html": html, "story": story}]
+    )
+    result = runner.invoke(app, ["evaluate", str(data), "--model", str(tiny_model_path)])
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.split("by reading:")[1].splitlines()[1:3]
+    assert [row.split()[0] for row in rows] == ["html", "text"] and all("1 page " in row for row in rows)

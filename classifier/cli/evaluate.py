@@ -80,7 +80,7 @@ def evaluate(
                 f"pages {story.pages}  story F1 {story.f1:.4f}  precision {story.precision:.4f}  "
                 f"recall {story.recall:.4f}  line accuracy {findings.story.line_accuracy:.4f} ({findings.story.lines} lines)"
             )
-        for title, key in (("by source", "by_source"), ("by language", "by_language")):
+        for title, key in (("by source", "by_source"), ("by language", "by_language"), ("by reading", "by_reading")):
             table = summary.get(key, {})
             if len(table) > 1:
                 typer.echo(f"{title}:")

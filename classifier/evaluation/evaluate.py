@@ -49,6 +49,7 @@ class PageResult:
     mistakes: tuple[Mistake, ...] = ()
     corpus: str = ""
     language: str | None = None
+    reading: str = "text"  # how it was read: "html", "text", or a web page's renderer ("html-text", "inscriptis")
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,15 @@ def evaluate_documents(model: Model, documents: Iterable[TrainingDocument]) -> E
         language = document.language or language_of(gold_text)
         pages.append(
             PageResult(
-                document.id, document.site, score, known, len(mistakes), tuple(mistakes), document.corpus, language
+                document.id,
+                document.site,
+                score,
+                known,
+                len(mistakes),
+                tuple(mistakes),
+                document.corpus,
+                language,
+                "html" if document.is_html else document.source if document.source in RENDERERS else "text",
             )
         )
     return Evaluation(
@@ -317,6 +326,7 @@ def evaluate(model: Model, documents: Sequence[TrainingDocument]) -> Findings:
             ],
             by_source=breakdown(result.pages, lambda p: p.corpus or "-"),
             by_language=breakdown(result.pages, lambda p: p.language or "unknown"),
+            by_reading=breakdown(result.pages, lambda p: p.reading),
         )
     if tagged:
         topics = evaluate_topics(model, documents)
