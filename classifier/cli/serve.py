@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated
@@ -104,7 +103,7 @@ def serve(
         read_ahead(model)  # in a thread, while the service's modules import (classifier/modelfile.py)
         try:
             from ..service.app import create_app
-            from ..service.options import OPTIONS_VARIABLE, ServeOptions, read_token, token_digest
+            from ..service.options import OPTIONS_VARIABLE, ServeOptions, read_token
             from ..service.server import Outcome, run_server
         except ImportError as error:
             raise InputError(
@@ -132,8 +131,7 @@ def serve(
         loaded = load_model(options.model)
         model_id = loaded.model_id
         if count > 1:  # the workers load their own: the same as this one, or they do not start
-            digest = token_digest(token) if token is not None else None
-            options = dataclasses.replace(options, model_sha256=loaded.card.get("sha256"), token_digest=digest)
+            options = options.checked(token, loaded.card.get("sha256"))
             loaded = None
     address = f"http://{f'[{host}]' if ':' in host and not host.startswith('[') else host}:{port}"
     if port == 0:  # bound below, by uvicorn, whose line names it

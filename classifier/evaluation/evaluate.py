@@ -224,16 +224,20 @@ def read_gold(
     renderers = tuple(renderers or RENDERERS[:1])
     wanted_types = set(page_types or ())
     read = 0  # documents of the sites evaluated, before --page-type
-    seen_types: set[str | None] = set()
+    seen_types: set[str] = set()
+
+    def typed(page_type: object) -> bool:  # kept by --page-type: a document without a type (or none that is a
+        if not isinstance(page_type, str):  # string: an index may hold anything, a list say) stays
+            return True
+        seen_types.add(page_type)
+        return not wanted_types or page_type in wanted_types
 
     def wanted(site: str, page_type: str | None) -> bool:  # asked before a web page is read: reading is the slow part
         nonlocal read
         if not (all_sites or is_held_out(site)):
             return False
         read += len(renderers)
-        kind = page_type if isinstance(page_type, str) else None  # (an index may hold anything: a list, say)
-        seen_types.add(kind)
-        return not wanted_types or kind is None or kind in wanted_types
+        return typed(page_type)
 
     for path in paths:
         if is_web_page_corpus(path):
@@ -241,7 +245,7 @@ def read_gold(
         elif path.is_file():
             labelled = list(read_training_jsonl(path, names[Path(path)]))
             read += len(labelled)
-            documents.extend(labelled)
+            documents.extend(d for d in labelled if typed(d.page_type))
         elif path.is_dir():
             raise InputError(
                 f"{path} is a folder but not a web-page corpus (its pages.jsonl and html/ folder): "
@@ -249,14 +253,8 @@ def read_gold(
             )
         else:
             raise InputError(f"evaluation data not found: {path}")
-    every = documents
-    if page_types:
-        documents = [d for d in documents if not isinstance(d.page_type, str) or d.page_type in wanted_types]
     if not documents:
-        types = sorted(
-            {t for t in seen_types if t is not None} | {d.page_type for d in every if isinstance(d.page_type, str)}
-        )
-        there = f"; their types: {', '.join(types)}" if types else ""
+        there = f"; their types: {', '.join(sorted(seen_types))}" if seen_types else ""
         kinds = f" (--page-type {', '.join(page_types)} left out all {read} read{there})" if read else ""
         raise InputError(f"no documents to evaluate{kinds}")
     return documents

@@ -50,8 +50,8 @@ def document_from_record(record: Any, where: str) -> Document | LabeledDocument 
         given = [f"'{name}'" for name in ("text", "html") if name in record]  # there, as null
         why = f"{' and '.join(given)} {'is' if len(given) == 1 else 'are'} null: give the page as a string"
         return FailedDocument(doc_id, "InputError", f"{where}: {why if given else _NO_PAGE}", extra)
-    if isinstance(html, (bytes, bytearray)) and (text is None or isinstance(text, str)):  # (from Python) the file's
-        # bytes, as Document takes them
+    # From Python, html may be the file's bytes, as a Document takes them.
+    if isinstance(html, (bytes, bytearray)) and (text is None or isinstance(text, str)):
         return Document(id=doc_id, text=text, html=html, extra=extra)
     for field_name, value in (("text", text), ("html", html)):
         if value is not None and not isinstance(value, str):

@@ -261,6 +261,21 @@ def _key(uri: str) -> bytes:
     return hashlib.blake2b(uri.encode("utf-8", errors="surrogatepass"), digest_size=8).digest()
 
 
+def _records(stream: IO[bytes]) -> ArchiveIterator:
+    """warcio's reader of the records of ``stream``, as :func:`read_warc` and :func:`count_pages` read them.
+
+    warcio fails on a response without WARC-Target-URI (it asks the missing
+    URI's scheme) and loses every record after it; read as one with no URI,
+    the record is skipped and counted, and the rest of the file is read.
+    """
+    from warcio.archiveiterator import ArchiveIterator
+
+    records = ArchiveIterator(_Stream(stream))
+    load_http_headers = records.loader.load_http_headers
+    records.loader.load_http_headers = lambda kind, uri, *rest: load_http_headers(kind, uri or "", *rest)
+    return records
+
+
 def read_warc(
     stream: IO[bytes], name: str, skipped: SkippedRecords | None = None, max_bytes: int | None = None
 ) -> Iterator[Document | FailedDocument]:
@@ -275,13 +290,7 @@ def read_warc(
     seen: set[bytes] = set()  # the URIs of the pages so far, as 8-byte hashes: a crawl file holds many
     number = 0
     not_a_record = _not_a_record()
-    from warcio.archiveiterator import ArchiveIterator
-
-    records = ArchiveIterator(_Stream(stream))
-    # warcio fails on a response without WARC-Target-URI (it asks the missing URI's scheme) and loses every record
-    # after it; read as one with no URI, the record is skipped and counted, and the rest of the file is read.
-    load_http_headers = records.loader.load_http_headers
-    records.loader.load_http_headers = lambda kind, uri, *rest: load_http_headers(kind, uri or "", *rest)
+    records = _records(stream)
     while True:
         try:
             record = next(records)
@@ -370,12 +379,8 @@ def _page(record, body: bytes, name: str, seen: set[bytes], max_bytes: int | Non
 
 def count_pages(stream: IO[bytes]) -> int:
     """How many documents :func:`read_warc` would give (for the progress total): its pages, and one for damage."""
-    from warcio.archiveiterator import ArchiveIterator
-
     count = 0
-    records = ArchiveIterator(_Stream(stream))
-    load_http_headers = records.loader.load_http_headers  # (as read_warc reads a response without a URI)
-    records.loader.load_http_headers = lambda kind, uri, *rest: load_http_headers(kind, uri or "", *rest)
+    records = _records(stream)
     try:
         for record in records:
             if not _is_warc(record) or not _has_length(record):

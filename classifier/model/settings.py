@@ -56,10 +56,10 @@ def check_tag_thresholds(thresholds: Mapping[str, float], tags: tuple[str, ...])
     """A loaded model's thresholds name each of its tags, and nothing else (a tag left out would be cut at 0.5)."""
     unknown, missing = sorted(set(thresholds) - set(tags)), [tag for tag in tags if tag not in thresholds]
     if unknown or missing:
-        said = [f"{', '.join(unknown)}: not a tag of this model" if unknown else ""]
-        said.append(f"{', '.join(missing)}: left out" if missing else "")
+        said = [f"{', '.join(unknown)}: not a tag of this model"] if unknown else []
+        said += [f"{', '.join(missing)}: left out"] if missing else []
         raise InputError(
             f"topic_thresholds gives every tag its threshold ({', '.join(tags) or 'this model has no tags'}); "
-            f"{'; '.join(part for part in said if part)}. To change one, keep the others: "
+            f"{'; '.join(said)}. To change one, keep the others: "
             "model.topic_thresholds = {**model.topic_thresholds, 'politics': 0.5}"
         )

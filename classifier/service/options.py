@@ -12,7 +12,7 @@ import json
 import os
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ..errors import InputError
 from ..limits import DEFAULT_MAX_CHARS, DEFAULT_MAX_SEGMENTS, DocumentLimits
@@ -67,6 +67,11 @@ class ServeOptions:
     # model (its file's sha256) and token (a digest of it, not the token), or refuse to start.
     model_sha256: str | None = None
     token_digest: str | None = None
+
+    def checked(self, token: str | None, model_sha256: str | None) -> ServeOptions:
+        """These options, with what the workers must serve: the model of this sha256 and this token (its hash)."""
+        digest = token_digest(token) if token is not None else None
+        return replace(self, model_sha256=model_sha256, token_digest=digest)
 
     @property
     def limits(self) -> DocumentLimits:

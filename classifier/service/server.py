@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import dataclasses
 import logging
 import os
 import signal
@@ -62,20 +61,17 @@ class _Supervisor(Multiprocess):
         that serves them (a worker started otherwise, after a crash, serves what was last checked, or refuses)."""
         from ..errors import StoryfilterError
         from ..model.model import load_model
-        from .options import OPTIONS_VARIABLE, read_token, token_digest
+        from .options import OPTIONS_VARIABLE, read_token
 
         options: ServeOptions = self.config.guards
         try:
             token = read_token(options.token_file) if options.token_file else None
-            sha256 = load_model(options.model).card.get("sha256")
+            checked = options.checked(token, load_model(options.model).card.get("sha256"))
         except StoryfilterError as error:
             _LOG.error(
                 "SIGHUP: the workers were not replaced, as the service cannot serve what it would read: %s", error
             )
             return
-        checked = dataclasses.replace(
-            options, model_sha256=sha256, token_digest=token_digest(token) if token is not None else None
-        )
         self.config.guards = checked
         os.environ[OPTIONS_VARIABLE] = checked.to_environment()  # what each new worker reads
         super().handle_hup()
