@@ -9,11 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from classifier.cli.app import app
+from classifier.corpus.documents import _document_from_record
+from classifier.records import Label
 from classifier.training import discussions, fit
 from classifier.training.checks import MIN_TAG_EXAMPLES
 from classifier.training.progress import TrainingProgress
 
-from .conftest import CORPUS_PAGES, write_jsonl
+from .conftest import CORPUS_PAGES, EXAMPLES, write_jsonl
 
 runner = CliRunner()
 
@@ -427,3 +429,15 @@ def test_topic_labelled_documents_without_a_language_read_as_another_are_noted()
     said.clear()
     note_unmarked_languages([item("a", english)], ("en",), said.append)
     assert said == []
+
+
+def test_a_label_record_with_its_html_put_back_trains_as_that_record(tiny_model):
+    # The record of an HTML page, its labels corrected and its markup added back: the segments (offsets into the
+    # rendering) label the blocks, its tags are the topics, and the model's story and probabilities are no gold.
+    html = (EXAMPLES / "harbour.html").read_text(encoding="utf-8")
+    record = json.loads(tiny_model.label(html=html, id="harbour").json_line())
+    document = _document_from_record({**record, "html": html}, "mine.jsonl:1", "mine.jsonl")
+    assert document.is_html and document.story is None
+    assert document.topics == tuple(record["tags"])
+    story = [segment.text for segment, label in zip(document.segments, document.labels) if label == Label.STORY]
+    assert story == [segment["text"] for segment in record["segments"] if segment["label"] == "story"]

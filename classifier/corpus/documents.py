@@ -203,6 +203,20 @@ def read_page_topics(path: Path) -> dict[tuple[str, str], tuple[str, ...]]:
     return topics
 
 
+def _written_by_label(record: dict) -> bool:
+    """Whether a training record is one ``label`` wrote, the page's ``html`` added back to it or not.
+
+    Labelling takes a record with ``html`` for a page (a CMS export may carry
+    ``model`` and ``story`` fields of its own); training data holding the
+    record of an HTML page, its labels corrected and its markup put back to
+    train the HTML classifier, is still that record: its ``story`` is the
+    model's and its ``topics`` are probabilities, not gold.
+    """
+    if "html" not in record:
+        return is_label_record(record)
+    return is_label_record({key: value for key, value in record.items() if key != "html"})
+
+
 def _document_from_record(record: dict, where: str, source: str) -> TrainingDocument:
     if not isinstance(record, dict):
         raise TrainingDataError(f"{where}: each line must be a JSON object (training data is JSONL: an object a line)")
@@ -210,7 +224,7 @@ def _document_from_record(record: dict, where: str, source: str) -> TrainingDocu
         raise TrainingDataError(
             f'{where}: the topics of a web-page corpus\'s pages ({{"corpus", "page", "topics"}}) go in a file of their own'
         )
-    if is_label_record(record):  # written by `label`: its tags are the topics, its story is no gold
+    if _written_by_label(record):  # its tags are the topics, its story is no gold
         if "text" not in record and "html" not in record:
             raise TrainingDataError(
                 f"{where}: a record written by `label` needs the page's text to train on: label it with --with-text"
