@@ -787,3 +787,18 @@ def test_the_log_leaves_out_only_the_traceback_of_a_request_cut_when_the_time_to
     assert not cut.filter(record(asyncio.CancelledError("Task cancelled, timeout graceful shutdown exceeded")))
     assert cut.filter(record(asyncio.CancelledError()))  # any other cancellation, and any fault, is logged
     assert cut.filter(record(RuntimeError("graceful shutdown")))
+
+
+def test_a_document_over_the_limits_is_named_by_its_place_and_its_id():
+    from classifier import DocumentLimits
+    from classifier.service.bodies import documents_of
+    from classifier.service.errors import RequestError
+
+    limits = DocumentLimits(max_segments=3)
+    page = "one\ntwo\nthree\nfour"
+    with pytest.raises(RequestError) as refused:
+        documents_of([{"id": "a", "text": "one"}, {"id": "page-17", "text": page}], None, limits)
+    assert refused.value.status == 413 and "record 1 (id 'page-17')" in refused.value.message
+    with pytest.raises(RequestError) as refused:
+        documents_of([{"text": page}], None, limits)
+    assert "record 0:" in refused.value.message

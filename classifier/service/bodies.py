@@ -176,20 +176,21 @@ def documents_of(
         if isinstance(document, FailedDocument) and (is_label_record(item) or not is_error_record(item)):
             raise RequestError(400, document.message)
         if limits is not None and isinstance(document, Document):
-            _check_size(document, limits, number)
+            _check_size(document, limits, f"record {number}" + (f" (id {document.id!r})" if "id" in item else ""))
         documents.append(document)
     return documents, single
 
 
-def _check_size(document: Document, limits: DocumentLimits, number: int) -> None:
-    """413 for a document over the limits, naming it and the limit (the service's own options)."""
+def _check_size(document: Document, limits: DocumentLimits, where: str) -> None:
+    """413 for a document over the limits, naming it (``where``: its place, and its id if it has one) and the limit
+    (the service's own options)."""
     try:
         if document.html is not None:
             limits.check_chars(len(document.html))
         else:
             limits.check_text(document.text)
     except TooLargeError as error:
-        raise RequestError(413, f"record {number}: {error}") from None
+        raise RequestError(413, f"{where}: {error}") from None
 
 
 def _documents_in(
