@@ -382,6 +382,11 @@ ERROR_CASES = {
         400,
         "unknown query parameter 'min-score' (this endpoint takes: min_score, segments, topic)",
     ),
+    "a query parameter given twice": (
+        lambda url: post(url, "/filter?topic=militia&min_score=0.5&topic=politics&min_score=0.9", [{"text": "a"}]),
+        400,
+        "query parameter 'min_score' given more than once",
+    ),
     "no token": (lambda url: httpx.post(f"{url}/label", json={"text": "a"}), 401, "Bearer"),
     "a wrong token": (
         lambda url: httpx.post(f"{url}/label", json={"text": "a"}, headers={"Authorization": "Bearer nope"}),

@@ -1,8 +1,9 @@
-"""Dependencies the routes share: the bearer token check, and no query parameter the route does not take."""
+"""Dependencies the routes share: the bearer token check, and the query parameters the route takes, once each."""
 
 from __future__ import annotations
 
 import hmac
+from typing import get_origin
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,11 +24,18 @@ async def authorize(request: Request, credentials: HTTPAuthorizationCredentials 
 
 
 async def known_query(request: Request) -> None:
-    """Refuse (400) a query parameter the route does not take: a typo (``segment=false``) would be ignored."""
+    """Refuse (400) a query parameter the route does not take: a typo (``segment=false``) would be ignored; and one
+    given twice that takes one value (``min_score=0.5&min_score=0.9``): the last would silently win."""
     route = request.scope.get("route")
-    known = {parameter.alias for parameter in route.dependant.query_params} if route is not None else set()
+    parameters = route.dependant.query_params if route is not None else []
+    known = {parameter.alias for parameter in parameters}
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         takes = ", ".join(sorted(known)) or "none"
         names = ", ".join(repr(name) for name in unknown)
         raise RequestError(400, f"unknown query parameter {names} (this endpoint takes: {takes})")
+    single = {parameter.alias for parameter in parameters if get_origin(parameter.field_info.annotation) is not list}
+    twice = sorted(name for name in single if len(request.query_params.getlist(name)) > 1)
+    if twice:
+        names = ", ".join(repr(name) for name in twice)
+        raise RequestError(400, f"query parameter {names} given more than once: it takes one value")
