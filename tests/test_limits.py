@@ -145,6 +145,34 @@ def test_a_file_that_cannot_be_within_the_character_limit_is_not_read_whole(name
     assert isinstance(within, Document)
 
 
+def test_a_pipe_named_as_input_is_read_no_further_than_the_limit(tmp_path):
+    # A pipe (or a device: /dev/zero) has no size to go by: it is read to the bound and refused there, as
+    # standard input is, rather than read whole (an endless one would fill the memory).
+    import os
+    import threading
+
+    from classifier.inputs import readers
+
+    fifo = tmp_path / "stream.txt"
+    os.mkfifo(fifo)
+    written = []
+
+    def feed():
+        try:
+            with open(fifo, "wb", buffering=0) as pipe:
+                for _ in range(10_000):  # 10 MB unless the reader stops first
+                    written.append(pipe.write(b"x" * 1000))
+        except BrokenPipeError:
+            pass
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    (refused,) = readers.read_path(fifo, max_chars=100)
+    feeder.join(timeout=30)
+    assert isinstance(refused, FailedDocument) and refused.error_type == "TooLargeError"
+    assert sum(written) < 1_000_000  # the reader stopped at 401 bytes; the writer, a pipe's buffer later
+
+
 def test_the_cli_refuses_an_oversized_file_by_its_size(tiny_model_path, tmp_path):
     pages = tmp_path / "pages"
     pages.mkdir()

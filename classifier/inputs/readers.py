@@ -191,7 +191,8 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
     ------
     TooLargeError
         When they are more than ``max_bytes``: found from the file's size,
-        or by reading no more than that of a gzip file's content.
+        or by reading no more than that (of a gzip file's content; of a pipe
+        or device, whose size the file system does not know).
     InputError
         When the file cannot be read or is not valid gzip.
     """
@@ -200,9 +201,11 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         if max_bytes is not None and not gzipped and path.stat().st_size > max_bytes:
             raise too_large(path, max_bytes)
         with open(path, "rb") as handle:
-            raw = handle.read()
+            raw = handle.read(-1 if max_bytes is None or gzipped else max_bytes + 1)
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
+    if max_bytes is not None and not gzipped and len(raw) > max_bytes:  # a pipe, a device, a file that grew
+        raise too_large(path, max_bytes)
     if gzipped:
         if not raw:  # gzip would read no content; a crawler stopped mid-write leaves such a file
             raise InputError(f"{path}: {_EMPTY_GZIP}")
