@@ -68,6 +68,10 @@ TEXT = "Le caf\u00e9 \u00e9tait ferm\u00e9 \u00e0 cause de la gr\u00e8ve des emp
 ASCII = "The harbour board met on Tuesday and voted to keep the night shift at the container quay."
 CURLY = "\u201cWe will stay,\u201d the mayor said \u2013 and the caf\u00e9 \u00e9tait ferm\u00e9 all week \u2026"
 RUSSIAN = "\u0417\u0430\u0431\u0430\u0441\u0442\u043e\u0432\u043a\u0430 \u0432 \u043f\u043e\u0440\u0442\u0443 " * 4
+# Chinese, Japanese and Korean in UTF-16: NULs only at the ASCII characters, in both lanes (一 is U+4E00).
+CHINESE = "市议会周二投票批准了一项新预算，增加了学校的支出，官员们说。2024年3月 (新华社)"
+JAPANESE = "東京都は2024年3月、新しい予算案を発表した。Tanaka氏によると、学校への支出が増える。"
+KOREAN = "서울시는 화요일 새 예산안을 승인했다. 학교 지원이 늘어난다고 2024년 3월 밝혔다."
 HINDI = "\u092c\u0902\u0926\u0930\u0917\u093e\u0939 \u092e\u0947\u0902 \u0939\u0921\u093c\u0924\u093e\u0932 " * 4
 
 
@@ -84,6 +88,11 @@ HINDI = "\u092c\u0902\u0926\u0930\u0917\u093e\u0939 \u092e\u0947\u0902 \u0939\u0
         # valid UTF-8 too, of control characters (04 for Cyrillic, 09 for Devanagari) every other byte
         ("russian-le-no-bom.txt", RUSSIAN.strip().encode("utf-16-le"), RUSSIAN.strip()),
         ("hindi-be-no-bom.txt", HINDI.strip().encode("utf-16-be"), HINDI.strip()),
+        ("chinese-le-no-bom.txt", CHINESE.encode("utf-16-le"), CHINESE),
+        ("chinese-be-no-bom.txt", CHINESE.encode("utf-16-be"), CHINESE),
+        ("japanese-le-no-bom.txt", JAPANESE.encode("utf-16-le"), JAPANESE),
+        ("korean-le-no-bom.txt", KOREAN.encode("utf-16-le"), KOREAN),
+        ("chinese-no-bom.html", f"<p>{CHINESE}</p>".encode("utf-16-le"), CHINESE),
         ("flipped.txt", TEXT.encode("utf-8").replace(b"\xc3\xa0", b"\xe0", 1), TEXT.replace("\u00e0", "\ufffd", 1)),
         ("latin.txt", TEXT.encode("latin-1"), TEXT),
         ("windows.txt", CURLY.encode("cp1252"), CURLY),

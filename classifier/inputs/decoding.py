@@ -27,7 +27,7 @@ from charset_normalizer import from_bytes
 from ..errors import InputError
 from .charsets import EXTENDED, SUPERSETS, declared_codec
 from .codepages import best_latin_reading, is_latin_code_page
-from .wide import WIDE_CODECS, wide_text_without_bom
+from .wide import WIDE_CODECS, wide_text_of_binary_looking, wide_text_without_bom
 
 # What reading a file (a gzipped one too) raises when it is unreadable, cut short or not gzip after all.
 READ_ERRORS = (OSError, EOFError, zlib.error)
@@ -110,7 +110,10 @@ def decode_bytes(raw: bytes) -> str:
     if damaged is not None:
         return damaged
     if _looks_binary(raw):
-        raise InputError("looks like a binary file, not text")
+        wide = wide_text_of_binary_looking(raw)
+        if wide is None:
+            raise InputError("looks like a binary file, not text")
+        return wide
     # Wide text (UTF-16, UTF-32) was looked for above, by its BOM or its NUL bytes; the detector's
     # UTF-16 readings of bytes with neither are short code-page texts of an even length ("\xc7a va?").
     found = [m for m in from_bytes(raw) if not m.encoding.startswith(WIDE_CODECS)]

@@ -6,7 +6,8 @@ whose letters share a high byte (04 for Cyrillic, 06 Arabic, 09
 Devanagari) has a NUL only per space, but that byte every other byte:
 valid UTF-8, of control characters. Either is read as wide text when the
 detector, or else a strict UTF-16 reading that is nearly all printable,
-says it is.
+says it is. Chinese, Japanese and Korean in UTF-16 look like neither, and
+binary besides: they are tried last, before bytes are refused as binary.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ _NULS, _MINIMUM, _PRINTABLE = 0.2, 64, 0.95
 # of a script whose letters share a high byte.
 _LANE = 0.5
 _CONTROLS = bytes(range(0x20))
+# Least share of byte pairs that are NULs for bytes that look binary to be tried as UTF-16 of Chinese,
+# Japanese or Korean: an ASCII character (a line end, a digit) per 200 characters.
+_ASCII = 0.005
 
 
 def wide_text_without_bom(raw: bytes) -> str | None:
@@ -44,6 +48,25 @@ def wide_text_without_bom(raw: bytes) -> str | None:
             raise InputError("looks like a binary file, not text")
         return wide
     return _wide_text(raw, sample) if _controls_in_one_lane(sample) else None
+
+
+def wide_text_of_binary_looking(raw: bytes) -> str | None:
+    """The text of bytes about to be refused as binary (not UTF-8, many control bytes) that are UTF-16 without
+    a BOM of Chinese, Japanese or Korean, or None.
+
+    Such text has few NULs (the high bytes of its spaces, line ends, digits
+    and punctuation), in both lanes now and then (一 is U+4E00), and its
+    letters' low bytes are control bytes one time in eight: neither test
+    above takes it, and the binary test does. Asked only here, after UTF-8
+    failed (UTF-8 of Cyrillic reads as printable UTF-16 too), it is read
+    when the sample holds a NUL per 200 characters or more and the
+    detector, or a strict UTF-16 reading nearly all printable, says it is
+    wide text.
+    """
+    sample = raw[:_SAMPLE]
+    if sample.count(0) < _ASCII * len(sample) / 2:
+        return None
+    return _wide_text(raw, sample)
 
 
 def _controls_in_one_lane(sample: bytes) -> bool:
