@@ -28,6 +28,7 @@ SKIPPED = (
     "select",
     "option",
     "datalist",
+    "noframes",
 )
 # Elements that end a line of text. Those in PARAGRAPHS also leave a blank line.
 PARAGRAPHS = frozenset(
