@@ -587,3 +587,11 @@ def test_a_nul_in_the_markup_is_dropped_as_browsers_drop_it():
     page = split_html('<html><body><p class="st\x00ory">Hello\x00 world, this is\x00 a story.</p></body></html>')
     assert [s.text for s in page.segments] == ["Hello world, this is a story."]
     assert "\ufffd" not in page.text
+
+
+def test_a_lone_surrogate_in_html_is_a_replacement_character():
+    # A JSON escape such as "\ud800" gives a string no encoding holds: shown as U+FFFD, as bytes that cannot be
+    # decoded are, not as an ASCII "?" in the story.
+    page = split_html("<title>Harbour \ud800</title><p>The port \udc00 reopened.</p><p>Ships \U0001f6a2 waited.</p>")
+    assert [s.text for s in page.segments] == ["The port \ufffd reopened.", "Ships \U0001f6a2 waited."]
+    assert page.title == "Harbour \ufffd"

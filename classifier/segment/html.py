@@ -39,6 +39,7 @@ _PARSER_OPTIONS = dict(
     collect_ids=False,
 )
 _SKIPPED = frozenset(SKIPPED)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _H1 = OWNER_CODE["h1"]
 
 
@@ -128,7 +129,11 @@ def split_html(html: str, page: int = 0, max_segments: int | None = None) -> Htm
     if "\x00" in html:
         html = html.replace("\x00", "")  # browsers drop a NUL in text (libxml2 makes it U+FFFD)
     try:
-        return etree.fromstring(html.encode("utf-8", errors="replace"), parser)
+        markup = html.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a JSON escape): shown as a replacement character, not "?"
+        markup = _SURROGATE.sub("\ufffd", html).encode("utf-8")
+    try:
+        return etree.fromstring(markup, parser)
     except (etree.XMLSyntaxError, ValueError):
         return HtmlPage("", [])  # nothing libxml2 can read as a document: no text
 
