@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -78,7 +79,10 @@ class Document:
 
 def _id_as_text(value: Any) -> str:
     if isinstance(value, Integral):  # bool, int, numpy's integers
-        return json.dumps(value if isinstance(value, bool) else int(value))
+        try:
+            return json.dumps(value if isinstance(value, bool) else int(value))
+        except ValueError:  # more digits than Python writes
+            raise InputError(f"a document's id is a number of more than {sys.get_int_max_str_digits():,} digits") from None
     if isinstance(value, Real) and math.isfinite(value):
         return json.dumps(float(value))
     if value is None or isinstance(value, (bytes, bytearray, memoryview, Real)):

@@ -72,6 +72,8 @@ def test_a_documents_id_is_text_and_its_extra_a_mapping():
             Document(id=bad, text="a")
     with pytest.raises(InputError, match="extra fields are a mapping"):
         Document(id="a", text="a", extra=[1, 2])
+    with pytest.raises(InputError, match="a number of more than 4,300 digits"):  # not Python's ValueError
+        Document(id=10**5000, text="a")
 
 
 def test_label_with_a_number_for_id_writes_it_as_text(tiny_model):

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -324,6 +325,11 @@ def json_line(raw_line: bytes) -> Any:
     """One JSONL line's value. JSON is UTF-8, but scrapers write Latin-1 too: a
     line that is not UTF-8 is decoded as a text file would be."""
     try:
-        return json.loads(raw_line)
-    except UnicodeDecodeError:
-        return json.loads(decode_bytes(raw_line))
+        try:
+            return json.loads(raw_line)
+        except UnicodeDecodeError:
+            return json.loads(decode_bytes(raw_line))
+    except ValueError as error:
+        if "integer string conversion" in str(error):  # Python's limit, whose advice is for programmers
+            raise InputError(f"a number of more than {sys.get_int_max_str_digits():,} digits") from None
+        raise
