@@ -595,3 +595,12 @@ def test_a_lone_surrogate_in_html_is_a_replacement_character():
     page = split_html("<title>Harbour \ud800</title><p>The port \udc00 reopened.</p><p>Ships \U0001f6a2 waited.</p>")
     assert [s.text for s in page.segments] == ["The port \ufffd reopened.", "Ships \U0001f6a2 waited."]
     assert page.title == "Harbour \ufffd"
+
+
+def test_a_title_left_open_is_no_title():
+    # A <title> never closed holds the rest of the page (as a browser reads it too): 40 KB of script and markup
+    # went into the record's title.
+    page = split_html("<html><head><title>Golf" + " obj.style.fontSize = size;" * 100 + "</head><body><p>x</p>")
+    assert page.title is None and page.segments == []
+    long_but_fine = "A headline " * 50
+    assert split_html(f"<title>{long_but_fine}</title><p>x</p>").title == long_but_fine.strip()

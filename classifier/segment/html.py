@@ -40,6 +40,8 @@ _PARSER_OPTIONS = dict(
 )
 _SKIPPED = frozenset(SKIPPED)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Characters beyond which a <title> is no title: the page itself, after a <title> that was never closed.
+_TITLE_CHARS = 1000
 _H1 = OWNER_CODE["h1"]
 
 
@@ -357,6 +359,8 @@ class _Walk:
             )
             segments.append(Segment(text, start, start + len(text), page, gap, 0, facts))
         title = " ".join("".join(self.title or ()).split())
+        if len(title) > _TITLE_CHARS:  # a <title> left open swallows the page (a browser's too): no title
+            title = ""
         if not title:  # no <title>: the first line of the first h1
             title = next((s.text for s in segments if s.dom.tag == _H1), "")
         return HtmlPage("".join(self.parts), segments, title or None)
