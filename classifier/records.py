@@ -82,7 +82,9 @@ def _id_as_text(value: Any) -> str:
         try:
             return json.dumps(value if isinstance(value, bool) else int(value))
         except ValueError:  # more digits than Python writes
-            raise InputError(f"a document's id is a number of more than {sys.get_int_max_str_digits():,} digits") from None
+            raise InputError(
+                f"a document's id is a number of more than {sys.get_int_max_str_digits():,} digits"
+            ) from None
     if isinstance(value, Real) and math.isfinite(value):
         return json.dumps(float(value))
     if value is None or isinstance(value, (bytes, bytearray, memoryview, Real)):
