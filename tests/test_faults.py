@@ -169,6 +169,7 @@ def test_every_bad_jsonl_line_has_its_error_record_in_place_and_the_run_goes_on(
         assert f"{where}:{i + 1}" in message  # the line number is in every message
     assert "not valid JSON" in failed[1] and "'text' is null" in failed[3] and "must be a string" in failed[4]
     assert "'topics' must be an object of numbers" in failed[10]
+    assert rows[5]["line"] == 6 and rows[1]["line"] == 2  # a line that is no object, as one that is not JSON
     assert [seg["text"] for seg in rows[9]["segments"]] == [
         "Caf\u00e9 cr\u00e8me on the quay."
     ]  # decoded as Latin-1, labelled

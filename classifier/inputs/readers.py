@@ -10,6 +10,7 @@ Whatever cannot be read becomes a
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -318,7 +319,10 @@ def read_jsonl(
                 {"line": number},
             )
             continue
-        yield document_from_record(record, where)
+        document = document_from_record(record, where)
+        if not isinstance(record, dict):  # no id of its own, as a line that is not JSON: found by its number
+            document = dataclasses.replace(document, extra={"line": number})
+        yield document
 
 
 def json_line(raw_line: bytes) -> Any:
