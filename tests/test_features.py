@@ -94,3 +94,39 @@ def test_the_shape_features_set_lookups_find_what_isin_finds():
     for chars in ("年月日년월일", "の は が".replace(" ", "")):
         codes = [ord(c) for c in chars]
         assert _where_among(points, chars).tolist() == np.flatnonzero(np.isin(points, codes)).tolist()
+
+
+def test_a_batch_property_is_computed_once_and_holds_no_lock_shared_by_objects():
+    # functools.cached_property on Python 3.11 locks each property for every object of its class: threads
+    # labelling at once waited on each other, and a process forked while one held it hung in the child.
+    import threading
+
+    from classifier.features.once import computed_once
+
+    inside, calls = threading.Event(), []
+
+    class Batch:
+        def __init__(self, first: bool):
+            self.first = first
+
+        @computed_once
+        def value(self):
+            calls.append(self.first)
+            if self.first:
+                inside.set()
+                release.wait(10)
+            return len(calls)
+
+    release = threading.Event()
+    held = threading.Thread(target=lambda: Batch(True).value)
+    held.start()
+    assert inside.wait(10)
+    other = Batch(False)
+    reader = threading.Thread(target=lambda: other.value)
+    reader.start()
+    reader.join(5)
+    done = not reader.is_alive()  # another object's value while the first is being computed: no waiting
+    release.set()
+    held.join(10)
+    assert done
+    assert other.value == other.value == 2 and calls == [True, False]  # kept: computed once

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
 from ..segment.text import Segment
+from .once import computed_once
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class PageIndex:
         out[inside] = values[source[inside]]
         return out
 
-    @cached_property
+    @computed_once
     def page_bounds(self) -> np.ndarray:
         """Batch index of each page's first segment, then the batch's length."""
         return np.append(np.unique(self.first), len(self.page)) if len(self.page) else np.zeros(1, dtype=np.int64)
@@ -140,7 +140,7 @@ class PageIndex:
             )
         return found
 
-    @cached_property
+    @computed_once
     def _windows(self) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
         return {}
 

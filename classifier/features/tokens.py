@@ -15,13 +15,14 @@ import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from ..cache import cached_arrays
+from .once import computed_once
 
 # Character classes, as bit flags in a lookup table over code points. SOLO marks the
 # characters of scripts written without spaces between words (Han, kana, Thai, ...):
@@ -213,7 +214,7 @@ class LineBatch:
     def __len__(self) -> int:
         return len(self.texts)
 
-    @cached_property
+    @computed_once
     def flags(self) -> np.ndarray:
         """Class flags of each character; beyond the basic plane, a letter (a word of its own among the ideographs)."""
         table, _ = class_table()
@@ -233,7 +234,7 @@ class LineBatch:
             return np.zeros(0)
         return np.add.reduceat(mask.astype(np.int64), self.starts).astype(np.float64)
 
-    @cached_property
+    @computed_once
     def _line_of_char(self) -> np.ndarray:
         # Each line owns its characters and the newline after it.
         return np.repeat(np.arange(len(self.texts), dtype=np.int32), self.lengths + 1)[: len(self.points)]
@@ -244,7 +245,7 @@ class LineBatch:
             return np.searchsorted(self.starts, positions, side="right") - 1
         return self._line_of_char[positions]
 
-    @cached_property
+    @computed_once
     def word_starts(self) -> np.ndarray:
         """Mask of characters that begin a word: a run of letters and digits, or one character of a script without spaces."""
         flags = self.flags
@@ -254,7 +255,7 @@ class LineBatch:
         start[1:] &= ~wordish[:-1] | solo[1:] | solo[:-1]
         return start
 
-    @cached_property
+    @computed_once
     def tokens(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tokens of the batch: (line, hash, is_word) per token, in order.
 
@@ -269,7 +270,7 @@ class LineBatch:
         """Where each token starts in ``points``."""
         return self._token_arrays[0]
 
-    @cached_property
+    @computed_once
     def _token_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         flags = self.flags
         punct = (flags & PUNCT) != 0
