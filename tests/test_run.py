@@ -185,6 +185,37 @@ def test_dask_cluster_writes_the_same_file(mixed_input, tiny_model, tiny_model_p
     assert records_of(api) == records_of(tiny_model.label_many(documents))
 
 
+def test_a_script_that_leaves_a_dask_run_open_exits(tiny_model_path):
+    """A script that takes the first result of a run on Dask and ends: it hung at exit, its client asked to cancel
+    the tasks in flight (and then to close) after Dask's loop had stopped."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    program = (
+        "import distributed\n"
+        "from classifier import load_model\n"
+        "if __name__ == '__main__':\n"
+        "    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,\n"
+        "                                       host='127.0.0.1', dashboard_address=None)\n"
+        f"    model = load_model({str(tiny_model_path)!r})\n"
+        "    pages = ({'id': str(i), 'text': 'The council met.\\nHome | News'} for i in range(2000))\n"
+        "    results = model.label_many(pages, chunk_size=2, scheduler=cluster.scheduler_address)\n"
+        "    print(next(results).id, flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=150)
+    assert done.returncode == 0 and done.stdout.split() == ["0"], done.stderr[-2000:]
+
+
+def test_a_tls_scheduler_without_dask_tls_settings_is_refused_before_a_client_is_made():
+    pytest.importorskip("distributed")
+    from classifier.errors import InputError
+    from classifier.run.cluster import DaskCluster
+
+    with pytest.raises(InputError, match="tls:// needs Dask's TLS settings"):  # was a bare TypeError
+        DaskCluster(None, "tls://127.0.0.1:8786", None)
+
+
 def test_an_unreachable_scheduler_is_a_usage_error(tiny_model_path, monkeypatch):
     pytest.importorskip("distributed")
     monkeypatch.setattr("classifier.run.cluster.DASK_TIMEOUT", 2)

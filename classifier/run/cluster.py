@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import CancelledError
@@ -120,6 +121,18 @@ def _restore_client_log() -> None:
             _CLIENT_LOG.setLevel(_quiet_runs["level"])
 
 
+def _check_tls(address: str) -> None:
+    """Refuse a ``tls://`` address when Dask has no TLS settings to connect with (its configuration's
+    ``distributed.comm.tls``), before a Client is made: a Client that fails on it is left half made, and held
+    the program for a minute at exit."""
+    if not address.lower().startswith("tls://"):
+        return
+    from distributed.security import Security
+
+    if Security().get_connection_args("client").get("ssl_context") is None:
+        raise ValueError("tls:// needs Dask's TLS settings (distributed.comm.tls in Dask's configuration); none are set")
+
+
 class DaskCluster:
     """The task run on the workers of a Dask distributed scheduler.
 
@@ -151,9 +164,15 @@ class DaskCluster:
             # An address that does not parse or resolve is refused here: a Client that fails to start on it
             # is left half made, and its clean-up held the program for a minute at exit.
             resolve_address(address)
+            _check_tls(address)
             self._client = Client(address, timeout=DASK_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
             raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+        except Exception as error:  # noqa: BLE001 - tls:// without Dask's TLS settings (TypeError); a peer that is
+            # not a scheduler (a frame length of exabytes: MemoryError): not a scheduler storyfilter can use
+            raise InputError(
+                f"cannot reach the Dask scheduler at {address}: {type(error).__name__}: {error}"[:1000]
+            ) from None
         try:
             self._client.wait_for_workers(1, timeout=DASK_TIMEOUT)
         except (OSError, TimeoutError) as error:
@@ -214,6 +233,11 @@ class DaskCluster:
         )
 
     def close(self) -> None:
+        if sys.is_finalizing():
+            # A run left open by a script, closed as the interpreter exits: the client's loop has stopped, and
+            # closing it would wait 60 s for it. The connection goes with the process; the scheduler drops this
+            # client's tasks, and the next run drops its model (_drop_stale_models).
+            return
         try:
             if getattr(self, "_plugin_name", None) and self._client.status == "running":
                 self._client.unregister_worker_plugin(self._plugin_name)  # the workers drop the model

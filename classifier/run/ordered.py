@@ -18,6 +18,7 @@ import collections
 import functools
 import itertools
 import operator
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, Protocol
 
@@ -157,8 +158,11 @@ def in_order(
         while pending:
             yield result(*pending.popleft())
     finally:
-        for _, future in pending:
-            future.cancel()
+        # At the interpreter's exit (a generator left open by a script), the futures go with the process; a Dask
+        # client can no longer cancel them then (its loop has stopped) and would wait for it forever.
+        if not sys.is_finalizing():
+            for _, future in pending:
+                future.cancel()
 
 
 def isolate(
