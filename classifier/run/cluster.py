@@ -130,7 +130,9 @@ def _check_tls(address: str) -> None:
     from distributed.security import Security
 
     if Security().get_connection_args("client").get("ssl_context") is None:
-        raise ValueError("tls:// needs Dask's TLS settings (distributed.comm.tls in Dask's configuration); none are set")
+        raise ValueError(
+            "tls:// needs Dask's TLS settings (distributed.comm.tls in Dask's configuration); none are set"
+        )
 
 
 class DaskCluster:
