@@ -198,5 +198,9 @@ def _one_alone(
     try:
         run_alone([isolation.probe()])
     except lost:
-        raise WorkerError("workers die whatever they label, a probe of one line included") from None
+        raise WorkerError(
+            "workers die whatever they label, a probe of one line included (from Python, with workers > 1: do they "
+            'start? A script must call label_many or filter under `if __name__ == "__main__":`, and be a file, '
+            "not read from standard input, for its worker processes to start)"
+        ) from None
     return run_alone([isolation.stand_in(item)])
