@@ -237,10 +237,19 @@ def test_a_record_nested_too_deeply_to_write_is_an_error_record_of_its_own(tiny_
 
 
 def test_binary_files_are_not_taken_for_text():
+    import pickle
+    import struct
+
+    import numpy as np
+
     from classifier.errors import InputError
     from classifier.inputs.decoding import decode_bytes
 
-    for raw in (b"\0" * 1000, bytes(range(256)) * 20, b"\x7fELF\x02\x01\x01" + bytes(2000)):
+    # Short ASCII strings among binary bytes read as printable UTF-16 "Chinese": still binary.
+    strings = pickle.dumps([f"word{i}" for i in range(50)])
+    table = b"".join(struct.pack("<IH", i, i % 7) + f"name_{i}".encode() + b"\0" for i in range(200))
+    array = np.arange(500, dtype=np.int32).tobytes()
+    for raw in (b"\0" * 1000, bytes(range(256)) * 20, b"\x7fELF\x02\x01\x01" + bytes(2000), strings, table, array):
         with pytest.raises(InputError, match="binary"):
             decode_bytes(raw)
 

@@ -173,6 +173,16 @@ def test_a_pipe_named_as_input_is_read_no_further_than_the_limit(tmp_path):
     assert sum(written) < 1_000_000  # the reader stopped at 401 bytes; the writer, a pipe's buffer later
 
 
+def test_a_large_character_limit_sets_nothing_aside_up_front(tmp_path):
+    # read(4 x --max-chars) asked for that much memory before reading a byte: a MemoryError at 10**12.
+    from classifier.inputs import readers
+
+    path = tmp_path / "page.txt"
+    path.write_text("A short page.\n", encoding="utf-8")
+    (document,) = readers.read_path(path, max_chars=10**12)
+    assert isinstance(document, Document) and document.text == "A short page.\n"
+
+
 def test_the_cli_refuses_an_oversized_file_by_its_size(tiny_model_path, tmp_path):
     pages = tmp_path / "pages"
     pages.mkdir()

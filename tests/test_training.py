@@ -441,3 +441,19 @@ def test_a_label_record_with_its_html_put_back_trains_as_that_record(tiny_model)
     assert document.topics == tuple(record["tags"])
     story = [segment.text for segment, label in zip(document.segments, document.labels) if label == Label.STORY]
     assert story == [segment["text"] for segment in record["segments"] if segment["label"] == "story"]
+
+
+def test_an_html_page_with_model_and_story_fields_of_its_own_keeps_its_gold():
+    # A CMS export: an HTML page, its gold story and topics, and a product's name in `model`: not a record of
+    # label (no rendering, no probabilities, no tags), so its gold labels its blocks.
+    html = "<html><body><nav>Home News</nav><p>The council voted on Tuesday to approve the budget.</p></body></html>"
+    record = {
+        "id": "p1",
+        "html": html,
+        "model": "Corolla",
+        "story": "The council voted on Tuesday to approve the budget.",
+        "topics": ["politics"],
+    }
+    document = _document_from_record(record, "cms.jsonl:1", "cms.jsonl")
+    assert document.topics == ("politics",) and document.story == record["story"]
+    assert list(document.labels) == [Label.CHROME, Label.STORY]

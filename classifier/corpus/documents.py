@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,7 +214,15 @@ def _written_by_label(record: dict) -> bool:
     """
     if "html" not in record:
         return is_label_record(record)
-    return is_label_record({key: value for key, value in record.items() if key != "html"})
+    # All that `label` writes, so that an HTML page of gold text with fields of its own named so (a CMS's
+    # `model`, `story`) stays a page: the rendering, topic probabilities and tags.
+    rest = {key: value for key, value in record.items() if key != "html"}
+    return (
+        isinstance(rest.get("text"), str)
+        and isinstance(rest.get("topics"), Mapping)
+        and isinstance(rest.get("tags"), list)
+        and is_label_record(rest)
+    )
 
 
 def _document_from_record(record: dict, where: str, source: str) -> TrainingDocument:

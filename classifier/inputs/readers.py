@@ -203,7 +203,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         if max_bytes is not None and not gzipped and path.stat().st_size > max_bytes:
             raise too_large(path, max_bytes)
         with open(path, "rb") as handle:
-            raw = handle.read(-1 if max_bytes is None or gzipped else max_bytes + 1)
+            raw = handle.read() if max_bytes is None or gzipped else _read_at_most(handle, max_bytes + 1)
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
     if max_bytes is not None and not gzipped and len(raw) > max_bytes:  # a pipe, a device, a file that grew
@@ -219,6 +219,22 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         if max_bytes is not None and len(raw) > max_bytes:
             raise too_large(path, max_bytes)
     return raw
+
+
+def _read_at_most(handle: IO[bytes], limit: int) -> bytes:
+    """Up to ``limit`` bytes, read in pieces: ``read(limit)`` would set aside ``limit`` bytes first (gigabytes,
+    for a large ``--max-chars``), whatever the file holds."""
+    pieces, size = [], 0
+    while size < limit:
+        piece = handle.read(min(limit - size, _PIECE))
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return b"".join(pieces)
+
+
+_PIECE = 1 << 22
 
 
 def too_large(path: Path | str, max_bytes: int) -> TooLargeError:

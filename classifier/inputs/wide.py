@@ -60,13 +60,15 @@ def wide_text_of_binary_looking(raw: bytes) -> str | None:
     above takes it, and the binary test does. Asked only here, after UTF-8
     failed (UTF-8 of Cyrillic reads as printable UTF-16 too), it is read
     when the sample holds a NUL per 200 characters or more and the
-    detector, or a strict UTF-16 reading nearly all printable, says it is
-    wide text.
+    detector says it is UTF-16; only the detector's word counts here (plain ASCII read as
+    UTF-16 is printable Chinese: a binary file of short strings would pass
+    a printable reading).
     """
     sample = raw[:_SAMPLE]
-    if sample.count(0) < _ASCII * len(sample) / 2:
+    if len(sample) < _MINIMUM or sample.count(0) < _ASCII * len(sample) / 2:
         return None
-    return _wide_text(raw, sample)
+    best = from_bytes(sample).best()
+    return raw.decode(best.encoding, errors="replace") if best and best.encoding.startswith("utf_16") else None
 
 
 def _controls_in_one_lane(sample: bytes) -> bool:
