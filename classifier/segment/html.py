@@ -235,15 +235,13 @@ class _Walk:
         skipped_kind = tag in _SKIPPED or (":" in tag and tag.partition(":")[0] in _SKIPPED)
         if self.skip or skipped_kind:
             if self.skip_root == "head" and not self.hidden_at and (tag == "body" or not skipped_kind):
-                # libxml2 keeps an element it does not know (<app-root>, <fb:like>, Word's <o:p>) inside the
-                # head, and what follows with it, a body too (after markup before <html>): a browser closes the
-                # head at such an element and shows what it holds. Read on from here; the head's ends come
-                # later. A body is opened; an element libxml2 does not know is read through, not opened (as the
-                # head it stands in is not), so a body inside it has the path a body has.
+                # libxml2 keeps an element it does not know (<app-root>, <fb:like>, Word's <o:p>, HTML5's
+                # <header> in an older libxml2) inside the head, and what follows with it, a body too (after
+                # markup before <html>): a browser closes the head at such an element and shows it. Read it (its
+                # class, hiding and block role too) and the rest; the head's ends come later.
                 # (What is inside the head's noscript, template, ... stays hidden with them.)
-                self.left_open, self.skip = self.skip + (tag != "body"), 0
-                if tag == "body":
-                    self._open(tag, attrib)
+                self.left_open, self.skip = self.skip, 0
+                self._open(tag, attrib)
                 return
             if not self.skip:
                 self.skip_root = tag
