@@ -804,6 +804,14 @@ def test_a_document_over_the_limits_is_named_by_its_place_and_its_id():
     with pytest.raises(RequestError) as refused:
         documents_of([{"id": "a", "text": "one"}, {"id": "page-17", "text": page}], None, limits)
     assert refused.value.status == 413 and "record 1 (id 'page-17')" in refused.value.message
-    with pytest.raises(RequestError) as refused:
-        documents_of([{"text": page}], None, limits)
-    assert "record 0:" in refused.value.message
+    for nameless in ({"text": page}, {"id": None, "text": page}):
+        with pytest.raises(RequestError) as refused:
+            documents_of([nameless], None, limits)
+        assert "record 0:" in refused.value.message
+
+
+def test_a_query_parameter_of_a_list_type_or_none_is_repeatable():
+    from classifier.service.dependencies import _takes_many
+
+    assert _takes_many(list[str]) and _takes_many(list[str] | None)
+    assert not _takes_many(bool) and not _takes_many(float | None)

@@ -176,7 +176,9 @@ def documents_of(
         if isinstance(document, FailedDocument) and (is_label_record(item) or not is_error_record(item)):
             raise RequestError(400, document.message)
         if limits is not None and isinstance(document, Document):
-            _check_size(document, limits, f"record {number}" + (f" (id {document.id!r})" if "id" in item else ""))
+            _check_size(
+                document, limits, f"record {number}" + (f" (id {document.id!r})" if item.get("id") is not None else "")
+            )
         documents.append(document)
     return documents, single
 

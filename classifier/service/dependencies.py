@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import get_origin
+from typing import Any, get_args, get_origin
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -34,8 +34,13 @@ async def known_query(request: Request) -> None:
         takes = ", ".join(sorted(known)) or "none"
         names = ", ".join(repr(name) for name in unknown)
         raise RequestError(400, f"unknown query parameter {names} (this endpoint takes: {takes})")
-    single = {parameter.alias for parameter in parameters if get_origin(parameter.field_info.annotation) is not list}
+    single = {parameter.alias for parameter in parameters if not _takes_many(parameter.field_info.annotation)}
     twice = sorted(name for name in single if len(request.query_params.getlist(name)) > 1)
     if twice:
         names = ", ".join(repr(name) for name in twice)
         raise RequestError(400, f"query parameter {names} given more than once: it takes one value")
+
+
+def _takes_many(annotation: Any) -> bool:
+    """Whether a query parameter's type takes several values: a list, or a list or None (``list[str] | None``)."""
+    return get_origin(annotation) is list or any(get_origin(arg) is list for arg in get_args(annotation))
