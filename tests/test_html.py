@@ -199,11 +199,13 @@ def test_an_element_libxml2_keeps_in_the_head_is_read_as_a_browser_shows_it(mark
     assert _walk_state_at_close(markup)[0] == 0  # the ends owed came, none left
 
 
-def test_noframes_is_not_text():
+def test_noframes_and_noembed_are_not_text():
     # libxml2 reads a noframes element's content as raw text: its tags went into the story. Browsers with frames
     # (all of them) never show it.
     markup = "<p>before</p><noframes><body><p>Your browser does not support frames.</p></body></noframes><p>after</p>"
     assert [s.text for s in split_html(markup).segments] == ["before", "after"]
+    markup = "<p>before</p><noembed><p>No plug-in: <a href=v.mp4>the video</a></p></noembed><p>after</p>"
+    assert [s.text for s in split_html(markup).segments] == ["before", "after"]  # noembed alike
 
 
 def test_a_body_inside_the_heads_noscript_stays_hidden():

@@ -29,6 +29,7 @@ SKIPPED = (
     "option",
     "datalist",
     "noframes",
+    "noembed",
 )
 # Elements that end a line of text. Those in PARAGRAPHS also leave a blank line.
 PARAGRAPHS = frozenset(
