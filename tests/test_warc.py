@@ -372,3 +372,23 @@ def test_a_warc_that_opens_with_blank_lines_is_read_whole(gz, tmp_path):
     assert all(isinstance(d, Document) for d in read)
     with open(path, "rb") as handle:
         assert count_pages(handle) == 2
+
+
+def test_warcio_s_own_warnings_stay_off_standard_error(tmp_path):
+    # A target URI with a space: warcio replaces it with %20 and warns through logging, which Python's last-resort
+    # handler printed on standard error (no logging set up, as in the command line) among the run's progress.
+    import subprocess
+    import sys
+
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + PAGE
+    path = tmp_path / "spaced.warc"
+    path.write_bytes(raw_record(b"https://example.org/a page", http))
+    program = (
+        "import sys\n"
+        "from classifier.inputs.warc import read_warc\n"
+        "with open(sys.argv[1], 'rb') as handle:\n"
+        "    print([page.id for page in read_warc(handle, 'spaced.warc')])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "['https://example.org/a%20page']"
+    assert "Replacing spaces" not in done.stderr

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
@@ -270,10 +271,19 @@ def _records(stream: IO[bytes]) -> ArchiveIterator:
     """
     from warcio.archiveiterator import ArchiveIterator
 
+    _quiet_warcio()
     records = ArchiveIterator(_Stream(stream))
     load_http_headers = records.loader.load_http_headers
     records.loader.load_http_headers = lambda kind, uri, *rest: load_http_headers(kind, uri or "", *rest)
     return records
+
+
+@lru_cache(maxsize=1)
+def _quiet_warcio() -> None:
+    """Keep warcio's warnings (a target URI whose spaces it replaced with %20) off standard error when the
+    program has set up no logging: Python's last-resort handler printed them among the run's progress, in
+    mojibake for a damaged URI. A program that configures logging still gets them, as a library's should."""
+    logging.getLogger("warcio").addHandler(logging.NullHandler())
 
 
 def read_warc(
