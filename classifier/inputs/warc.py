@@ -262,6 +262,10 @@ def _key(uri: str) -> bytes:
     return hashlib.blake2b(uri.encode("utf-8", errors="surrogatepass"), digest_size=8).digest()
 
 
+# warcio's warnings (a URI's spaces made %20) off standard error, unless the program sets up logging.
+logging.getLogger("warcio").addHandler(logging.NullHandler())
+
+
 def _records(stream: IO[bytes]) -> ArchiveIterator:
     """warcio's reader of the records of ``stream``, as :func:`read_warc` and :func:`count_pages` read them.
 
@@ -271,19 +275,10 @@ def _records(stream: IO[bytes]) -> ArchiveIterator:
     """
     from warcio.archiveiterator import ArchiveIterator
 
-    _quiet_warcio()
     records = ArchiveIterator(_Stream(stream))
     load_http_headers = records.loader.load_http_headers
     records.loader.load_http_headers = lambda kind, uri, *rest: load_http_headers(kind, uri or "", *rest)
     return records
-
-
-@lru_cache(maxsize=1)
-def _quiet_warcio() -> None:
-    """Keep warcio's warnings (a target URI whose spaces it replaced with %20) off standard error when the
-    program has set up no logging: Python's last-resort handler printed them among the run's progress, in
-    mojibake for a damaged URI. A program that configures logging still gets them, as a library's should."""
-    logging.getLogger("warcio").addHandler(logging.NullHandler())
 
 
 def read_warc(
