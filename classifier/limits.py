@@ -46,6 +46,24 @@ _FILLED_LINE = re.compile(f"\\S[^{LINE_BREAKS}]*")
 _BREAKS = tuple(LINE_BREAKS)
 
 
+def read_at_most(stream: Any, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a binary stream (a file, gzip's content, a pipe, a WARC record's content), read in
+    pieces: their readers' ``read(limit)`` sets ``limit`` bytes aside first (gigabytes, for a large
+    ``--max-chars``), whatever the stream holds. Read one past a bound to learn whether a document is over it."""
+    pieces, size = [], 0
+    while size < limit:
+        piece = stream.read(min(limit - size, _PIECE))
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return b"".join(pieces)
+
+
+# Bytes read at a time by read_at_most.
+_PIECE = 1 << 22
+
+
 def too_many_bytes(what: str, max_chars: int) -> TooLargeError:
     """The error of input refused by its bytes before it is read; ``what`` says where, and how many bytes."""
     return TooLargeError(

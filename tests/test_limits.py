@@ -177,9 +177,15 @@ def test_a_large_character_limit_sets_nothing_aside_up_front(tmp_path):
     # read(4 x --max-chars) asked for that much memory before reading a byte: a MemoryError at 10**12.
     from classifier.inputs import readers
 
+    import gzip
+
     path = tmp_path / "page.txt"
     path.write_text("A short page.\n", encoding="utf-8")
     (document,) = readers.read_path(path, max_chars=10**12)
+    assert isinstance(document, Document) and document.text == "A short page.\n"
+    packed = tmp_path / "page.txt.gz"  # gzip's reader too sets aside what it is asked for
+    packed.write_bytes(gzip.compress(b"A short page.\n"))
+    (document,) = readers.read_path(packed, max_chars=10**12)
     assert isinstance(document, Document) and document.text == "A short page.\n"
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from ..errors import InputError, TooLargeError
-from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
+from ..limits import MAX_BYTES_A_CHAR, read_at_most, too_many_bytes
 from ..records import Document, FailedDocument, LabeledDocument
 from .decoding import READ_ERRORS, as_utf8_lines, decode_bytes, decode_html
 from .formats import InputFormat, format_of, unread_message
@@ -203,7 +203,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         if max_bytes is not None and not gzipped and path.stat().st_size > max_bytes:
             raise too_large(path, max_bytes)
         with open(path, "rb") as handle:
-            raw = handle.read() if max_bytes is None or gzipped else _read_at_most(handle, max_bytes + 1)
+            raw = handle.read() if max_bytes is None or gzipped else read_at_most(handle, max_bytes + 1)
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror or error})") from None
     if max_bytes is not None and not gzipped and len(raw) > max_bytes:  # a pipe, a device, a file that grew
@@ -213,28 +213,12 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
             raise InputError(f"{path}: {_EMPTY_GZIP}")
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(raw)) as content:
-                raw = content.read(-1 if max_bytes is None else max_bytes + 1)
+                raw = content.read() if max_bytes is None else read_at_most(content, max_bytes + 1)
         except READ_ERRORS as error:
             raise InputError(f"{path}: not a valid gzip file ({error})") from None
         if max_bytes is not None and len(raw) > max_bytes:
             raise too_large(path, max_bytes)
     return raw
-
-
-def _read_at_most(handle: IO[bytes], limit: int) -> bytes:
-    """Up to ``limit`` bytes, read in pieces: ``read(limit)`` would set aside ``limit`` bytes first (gigabytes,
-    for a large ``--max-chars``), whatever the file holds."""
-    pieces, size = [], 0
-    while size < limit:
-        piece = handle.read(min(limit - size, _PIECE))
-        if not piece:
-            break
-        pieces.append(piece)
-        size += len(piece)
-    return b"".join(pieces)
-
-
-_PIECE = 1 << 22
 
 
 def too_large(path: Path | str, max_bytes: int) -> TooLargeError:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from ..errors import InputError
+from ..limits import read_at_most
 from ..records import Document, FailedDocument
 from .decoding import READ_ERRORS, as_utf8_lines, decode_bytes, decode_html
 from .formats import InputFormat
@@ -67,7 +68,7 @@ def read_stream(
         most = byte_limit(max_chars)
         try:
             # As a file's size is, the bytes are bounded before they are held: a pipe may be endless.
-            raw = stream.read() if most is None else stream.read(most + 1)
+            raw = stream.read() if most is None else read_at_most(stream, most + 1)
             if most is not None and len(raw) > most:
                 yield FailedDocument("stdin", "TooLargeError", str(too_large(label, most)))
                 return

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import IO, TYPE_CHECKING
 
 from ..errors import InputError
-from ..limits import MAX_BYTES_A_CHAR, too_many_bytes
+from ..limits import MAX_BYTES_A_CHAR, read_at_most, too_many_bytes
 from ..records import Document, FailedDocument
 from .decoding import READ_ERRORS, decode_html
 
@@ -321,7 +321,7 @@ def read_warc(
                 unread = _http_codings(record)
                 if unread is None:
                     content = record.content_stream()  # (its read takes no -1 for "all")
-                    body = content.read() if max_bytes is None else content.read(max_bytes + 1)
+                    body = content.read() if max_bytes is None else read_at_most(content, max_bytes + 1)
                 whole = _drain(record)
         except not_a_record as error:
             yield _damage(name, number, error)
