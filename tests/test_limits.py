@@ -175,9 +175,9 @@ def test_a_pipe_named_as_input_is_read_no_further_than_the_limit(tmp_path):
 
 def test_a_large_character_limit_sets_nothing_aside_up_front(tmp_path):
     # read(4 x --max-chars) asked for that much memory before reading a byte: a MemoryError at 10**12.
-    from classifier.inputs import readers
-
     import gzip
+
+    from classifier.inputs import readers
 
     path = tmp_path / "page.txt"
     path.write_text("A short page.\n", encoding="utf-8")
