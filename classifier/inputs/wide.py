@@ -60,15 +60,14 @@ def wide_text_of_binary_looking(raw: bytes) -> str | None:
     above takes it, and the binary test does. Asked only here, after UTF-8
     failed (UTF-8 of Cyrillic reads as printable UTF-16 too), it is read
     when the sample holds a NUL per 200 characters or more and the
-    detector says it is UTF-16; only the detector's word counts here (plain ASCII read as
-    UTF-16 is printable Chinese: a binary file of short strings would pass
-    a printable reading).
+    detector says it is UTF-16; only the detector's word counts here
+    (plain ASCII read as UTF-16 is printable Chinese: a binary file of
+    short strings would pass a printable reading).
     """
     sample = raw[:_SAMPLE]
     if len(sample) < _MINIMUM or sample.count(0) < _ASCII * len(sample) / 2:
         return None
-    best = from_bytes(sample).best()
-    return raw.decode(best.encoding, errors="replace") if best and best.encoding.startswith("utf_16") else None
+    return _detected(raw, sample, ("utf_16",))
 
 
 def _controls_in_one_lane(sample: bytes) -> bool:
@@ -90,9 +89,9 @@ def _wide_text(raw: bytes, sample: bytes) -> str | None:
     """
     if len(sample) < _MINIMUM:
         return None
-    best = from_bytes(sample).best()
-    if best is not None and best.encoding.startswith(WIDE_CODECS):
-        return raw.decode(best.encoding, errors="replace")
+    detected = _detected(raw, sample, WIDE_CODECS)
+    if detected is not None:
+        return detected
     # Latin text in UTF-16 has its NUL bytes first in each pair when big-endian, second when little-endian.
     big_endian = sample[0::2].count(0) > sample[1::2].count(0)
     for encoding in ("utf-16-be", "utf-16-le") if big_endian else ("utf-16-le", "utf-16-be"):
@@ -103,3 +102,11 @@ def _wide_text(raw: bytes, sample: bytes) -> str | None:
         if sum(c.isprintable() or c.isspace() for c in text) >= _PRINTABLE * len(text):
             return raw.decode(encoding, errors="replace")
     return None
+
+
+def _detected(raw: bytes, sample: bytes, codecs: tuple[str, ...]) -> str | None:
+    """The bytes decoded as the detector reads ``sample``, when it names one of ``codecs``; else None."""
+    best = from_bytes(sample).best()
+    return (
+        raw.decode(best.encoding, errors="replace") if best is not None and best.encoding.startswith(codecs) else None
+    )

@@ -170,8 +170,8 @@ class DaskCluster:
             self._client = Client(address, timeout=DASK_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
             raise InputError(f"cannot reach the Dask scheduler at {address}: {error}") from None
-        except Exception as error:  # noqa: BLE001 - tls:// without Dask's TLS settings (TypeError); a peer that is
-            # not a scheduler (a frame length of exabytes: MemoryError): not a scheduler storyfilter can use
+        except Exception as error:  # noqa: BLE001 - whatever else Dask raises on an address it cannot use (a peer
+            # that is not a scheduler: a frame length of exabytes, MemoryError)
             raise InputError(
                 f"cannot reach the Dask scheduler at {address}: {type(error).__name__}: {error}"[:1000]
             ) from None
